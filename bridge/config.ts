@@ -1,0 +1,99 @@
+// The bridge's settings, read from environment variables and validated at
+// start. Defaults suit the all-in-one install; a bad value stops startup with
+// a message naming the variable.
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const ip = z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4 or IPv6 address' });
+
+export const bridgeEnvSchema = z
+  .object({
+    HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+    HTTP_PORT: port.default(8080),
+    /** Address the media ports bind to. */
+    MEDIA_LISTEN_IP: ip.default('0.0.0.0'),
+    /**
+     * Address put in ICE candidates and plain-transport answers, for NAT (as
+     * JVB's public address). Default: this host's first non-internal IPv4.
+     */
+    MEDIA_ANNOUNCED_ADDRESS: z.string().min(1).optional(),
+    /** Worker i's WebRtcServer listens on MEDIA_PORT_BASE + i, UDP and TCP. */
+    MEDIA_PORT_BASE: port.default(40000),
+    /** Port range for plain RTP transports (services such as the SIP gateway). */
+    MEDIA_PLAIN_PORT_MIN: port.default(41000),
+    MEDIA_PLAIN_PORT_MAX: port.default(41999),
+    MEDIA_WORKERS: count(1, 128).default(os.availableParallelism()),
+    ROOM_MAX_PEERS: count(2, 1000).default(100),
+    SIGNALING_MAX_MESSAGE_BYTES: count(1024, 1 << 20).default(64 * 1024),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    WEB_DIST_DIR: z.string().min(1).default(fileURLToPath(new URL('../web/dist', import.meta.url))),
+  })
+  .superRefine((env, ctx) => {
+    if (env.MEDIA_PLAIN_PORT_MIN > env.MEDIA_PLAIN_PORT_MAX) {
+      ctx.addIssue({ code: 'custom', path: ['MEDIA_PLAIN_PORT_MIN'], message: 'must not exceed MEDIA_PLAIN_PORT_MAX' });
+    }
+    const lastWebRtcPort = env.MEDIA_PORT_BASE + env.MEDIA_WORKERS - 1;
+    if (lastWebRtcPort > 65535) {
+      ctx.addIssue({ code: 'custom', path: ['MEDIA_PORT_BASE'], message: `MEDIA_PORT_BASE + MEDIA_WORKERS exceeds 65535` });
+    }
+    if (env.MEDIA_PORT_BASE <= env.MEDIA_PLAIN_PORT_MAX && lastWebRtcPort >= env.MEDIA_PLAIN_PORT_MIN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MEDIA_PORT_BASE'],
+        message: 'the WebRTC ports overlap MEDIA_PLAIN_PORT_MIN..MEDIA_PLAIN_PORT_MAX',
+      });
+    }
+  });
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses env with a schema; on failure names every bad variable and its value. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '(environment)');
+    const value = env[name];
+    return `  ${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+  });
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+export type BridgeConfig = ReturnType<typeof loadBridgeConfig>;
+
+export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
+  const e = parseEnv(bridgeEnvSchema, env);
+  return {
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    media: {
+      listenIp: e.MEDIA_LISTEN_IP,
+      announcedAddress: e.MEDIA_ANNOUNCED_ADDRESS ?? defaultAnnouncedAddress(e.MEDIA_LISTEN_IP),
+      portBase: e.MEDIA_PORT_BASE,
+      plainPortRange: { min: e.MEDIA_PLAIN_PORT_MIN, max: e.MEDIA_PLAIN_PORT_MAX },
+      workers: e.MEDIA_WORKERS,
+    },
+    rooms: { maxPeers: e.ROOM_MAX_PEERS },
+    signaling: { maxMessageBytes: e.SIGNALING_MAX_MESSAGE_BYTES },
+    logLevel: e.LOG_LEVEL,
+    webDistDir: path.resolve(e.WEB_DIST_DIR),
+  };
+}
+
+/** A specific listen address is also what peers reach; a wildcard needs a real one. */
+function defaultAnnouncedAddress(listenIp: string): string {
+  if (listenIp !== '0.0.0.0' && listenIp !== '::') return listenIp;
+  for (const addresses of Object.values(os.networkInterfaces())) {
+    const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (found) return found.address;
+  }
+  return '127.0.0.1';
+}

@@ -1,0 +1,53 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { BridgeConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { WorkerPool } from '../media/WorkerPool.ts';
+import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
+import { healthRoutes } from './healthRoutes.ts';
+import { metricsRoute } from './metricsRoute.ts';
+import { roomRoutes } from './roomRoutes.ts';
+import { signalingRoute } from './signalingRoute.ts';
+import { webClient } from './webClient.ts';
+
+export interface HttpServerDeps {
+  config: BridgeConfig;
+  pool: WorkerPool;
+  registry: RoomRegistry;
+  logger: Logger;
+}
+
+/** The bridge's HTTP face: signaling WebSocket, REST with OpenAPI docs, health, metrics, web client. */
+export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
+
+export async function buildHttpServer({ config, pool, registry, logger }: HttpServerDeps) {
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'http' }),
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Bridge API', description: 'Rooms and participants of the conferencing bridge', version: '1' },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // ws closes a connection above maxPayload; below it, oversized messages get an error reply instead.
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: Math.max(1 << 20, 4 * config.signaling.maxMessageBytes) },
+  });
+
+  await app.register(signalingRoute, { registry, logger, maxMessageBytes: config.signaling.maxMessageBytes });
+  await app.register(roomRoutes, { registry });
+  await app.register(healthRoutes, { pool, registry });
+  await app.register(metricsRoute, { pool });
+  await app.register(webClient, { distDir: config.webDistDir });
+  return app;
+}

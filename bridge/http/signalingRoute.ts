@@ -1,0 +1,18 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from '../logger.ts';
+import { SIGNALING_PATH } from '../protocol.ts';
+import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
+import { SignalingSession } from '../signaling/SignalingSession.ts';
+
+export interface SignalingRouteOptions {
+  registry: RoomRegistry;
+  logger: Logger;
+  maxMessageBytes: number;
+}
+
+/** Every peer (browser or service) talks to the bridge over one WebSocket here. */
+export const signalingRoute: FastifyPluginAsync<SignalingRouteOptions> = async (app, options) => {
+  app.get(SIGNALING_PATH, { websocket: true, schema: { hide: true } }, (socket, request) => {
+    new SignalingSession(socket, { ...options, logger: options.logger.child({ remote: request.ip }) });
+  });
+};

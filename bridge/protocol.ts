@@ -1,0 +1,326 @@
+// The signaling protocol between the bridge and its clients (the web client,
+// the SIP gateway, the recorder and any other service), over one WebSocket
+// per peer. Both sides import this file; each side validates what it receives.
+//
+//   client -> bridge  request       { id, method, data }
+//   bridge -> client  response      { id, ok: true, data } | { id, ok: false, error }
+//   bridge -> client  notification  { notification, data }
+//
+// Media parameters (RTP parameters and capabilities, DTLS and ICE parameters)
+// are checked for shape here; mediasoup validates their details and its
+// complaints come back as a `mediaError` response.
+import { z } from 'zod';
+import type {
+  DtlsParameters,
+  IceCandidate,
+  IceParameters,
+  RtpCapabilities,
+  RtpParameters,
+} from 'mediasoup-client/types';
+
+/** Where a peer's signaling socket is served. */
+export const SIGNALING_PATH = '/ws';
+
+// ---------------------------------------------------------------------------
+// Building blocks
+
+const entityId = z.string().min(1).max(64);
+const int = z.number().int();
+
+export const roomNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, - and _ only (1 to 64, starting with a letter or digit)');
+
+export const displayNameSchema = z.string().trim().min(1).max(64);
+
+/** What sits behind a peer. Recorders are hidden from participant lists. */
+export const peerKindSchema = z.enum(['web', 'phone', 'recorder', 'service']);
+export type PeerKind = z.infer<typeof peerKindSchema>;
+
+export const mediaKindSchema = z.enum(['audio', 'video']);
+export type MediaKind = z.infer<typeof mediaKindSchema>;
+
+/** What a producer carries. */
+export const mediaSourceSchema = z.enum(['mic', 'camera', 'screen']);
+export type MediaSource = z.infer<typeof mediaSourceSchema>;
+
+// Loose shapes for mediasoup's structures: enough to reject garbage early with
+// a readable message; mediasoup checks the rest.
+const codecShape = z.looseObject({
+  mimeType: z.string().regex(/^(audio|video)\/[A-Za-z0-9._-]+$/),
+  clockRate: int.positive(),
+});
+const rtpParametersSchema = z.looseObject({
+  mid: z.string().max(32).optional(),
+  codecs: z.array(codecShape.extend({ payloadType: int.min(0).max(127) })).min(1).max(32),
+  encodings: z.array(z.looseObject({})).max(8).optional(),
+  headerExtensions: z.array(z.looseObject({ uri: z.string(), id: int })).max(32).optional(),
+}) as unknown as z.ZodType<RtpParameters>;
+const rtpCapabilitiesSchema = z.looseObject({
+  codecs: z.array(codecShape.extend({ kind: mediaKindSchema })).max(64).optional(),
+  headerExtensions: z.array(z.looseObject({ uri: z.string() })).max(64).optional(),
+}) as unknown as z.ZodType<RtpCapabilities>;
+const dtlsParametersSchema = z.looseObject({
+  role: z.enum(['auto', 'client', 'server']).optional(),
+  fingerprints: z.array(z.looseObject({ algorithm: z.string(), value: z.string() })).min(1).max(8),
+}) as unknown as z.ZodType<DtlsParameters>;
+const iceParametersSchema = z.looseObject({
+  usernameFragment: z.string(),
+  password: z.string(),
+}) as unknown as z.ZodType<IceParameters>;
+const iceCandidateSchema = z.looseObject({
+  foundation: z.string(),
+  ip: z.string(),
+  port: int,
+  protocol: z.enum(['udp', 'tcp']),
+}) as unknown as z.ZodType<IceCandidate>;
+const ipSchema = z.union([z.ipv4(), z.ipv6()]);
+const portSchema = int.min(1).max(65535);
+
+// ---------------------------------------------------------------------------
+// Shared records
+
+export const producerInfoSchema = z.object({
+  id: entityId,
+  kind: mediaKindSchema,
+  source: mediaSourceSchema,
+  paused: z.boolean(),
+});
+export type ProducerInfo = z.infer<typeof producerInfoSchema>;
+
+export const peerInfoSchema = z.object({
+  id: entityId,
+  displayName: z.string(),
+  kind: peerKindSchema,
+  handRaised: z.boolean(),
+  joinedAt: int,
+  producers: z.array(producerInfoSchema),
+});
+export type PeerInfo = z.infer<typeof peerInfoSchema>;
+
+export const chatMessageSchema = z.object({
+  id: entityId,
+  peerId: entityId,
+  displayName: z.string(),
+  text: z.string(),
+  at: int,
+});
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+
+export const consumerInfoSchema = z.object({
+  id: entityId,
+  producerId: entityId,
+  peerId: entityId,
+  kind: mediaKindSchema,
+  source: mediaSourceSchema,
+  rtpParameters: rtpParametersSchema,
+  producerPaused: z.boolean(),
+});
+export type ConsumerInfo = z.infer<typeof consumerInfoSchema>;
+
+// ---------------------------------------------------------------------------
+// Requests: what each method takes and what it answers.
+
+export const CHAT_MAX_LENGTH = 2000;
+
+export const requests = {
+  /** Enter a room (created on first join). Must come before anything else. */
+  join: {
+    request: z.object({
+      room: roomNameSchema,
+      displayName: displayNameSchema,
+      kind: peerKindSchema.default('web'),
+    }),
+    response: z.object({
+      peerId: entityId,
+      room: roomNameSchema,
+      routerRtpCapabilities: rtpCapabilitiesSchema,
+      peers: z.array(peerInfoSchema),
+      chat: z.array(chatMessageSchema),
+      activeSpeakerId: entityId.nullable(),
+    }),
+  },
+  leave: { request: z.object({}), response: z.object({}) },
+
+  createWebRtcTransport: {
+    request: z.object({ direction: z.enum(['send', 'recv']) }),
+    response: z.object({
+      id: entityId,
+      iceParameters: iceParametersSchema,
+      iceCandidates: z.array(iceCandidateSchema),
+      dtlsParameters: dtlsParametersSchema,
+    }),
+  },
+  connectWebRtcTransport: {
+    request: z.object({ transportId: entityId, dtlsParameters: dtlsParametersSchema }),
+    response: z.object({}),
+  },
+  restartIce: {
+    request: z.object({ transportId: entityId }),
+    response: z.object({ iceParameters: iceParametersSchema }),
+  },
+
+  /** A plain RTP transport, for services (SIP gateway, audio recorder). */
+  createPlainTransport: {
+    request: z.object({
+      /** Latch onto the source of the first packet received (symmetric RTP). */
+      comedia: z.boolean().default(false),
+      rtcpMux: z.boolean().default(true),
+    }),
+    response: z.object({ id: entityId, ip: z.string(), port: portSchema, rtcpPort: portSchema.optional() }),
+  },
+  connectPlainTransport: {
+    request: z.object({
+      transportId: entityId,
+      ip: ipSchema,
+      port: portSchema,
+      rtcpPort: portSchema.optional(),
+    }),
+    response: z.object({}),
+  },
+
+  produce: {
+    request: z.object({
+      transportId: entityId,
+      kind: mediaKindSchema,
+      source: mediaSourceSchema,
+      rtpParameters: rtpParametersSchema,
+      paused: z.boolean().default(false),
+    }),
+    response: z.object({ producerId: entityId }),
+  },
+  closeProducer: { request: z.object({ producerId: entityId }), response: z.object({}) },
+  /** Mute (paused) and unmute; everyone sees the new state. */
+  setProducerPaused: {
+    request: z.object({ producerId: entityId, paused: z.boolean() }),
+    response: z.object({}),
+  },
+
+  /**
+   * Receive every producer in the room, now and later, on this transport.
+   * Each arrives as a paused `newConsumer` notification; resume it once ready.
+   */
+  subscribe: {
+    request: z.object({ transportId: entityId, rtpCapabilities: rtpCapabilitiesSchema }),
+    response: z.object({}),
+  },
+  /** Receive one producer (services pick what they consume). */
+  consume: {
+    request: z.object({
+      transportId: entityId,
+      producerId: entityId,
+      rtpCapabilities: rtpCapabilitiesSchema,
+      paused: z.boolean().default(false),
+    }),
+    response: consumerInfoSchema,
+  },
+  resumeConsumer: { request: z.object({ consumerId: entityId }), response: z.object({}) },
+  closeConsumer: { request: z.object({ consumerId: entityId }), response: z.object({}) },
+  /** Ask for the simulcast layer that fits the tile the video is shown in. */
+  setPreferredLayers: {
+    request: z.object({
+      consumerId: entityId,
+      spatialLayer: int.min(0).max(2),
+      temporalLayer: int.min(0).max(2).optional(),
+    }),
+    response: z.object({}),
+  },
+
+  chat: {
+    request: z.object({ text: z.string().trim().min(1).max(CHAT_MAX_LENGTH) }),
+    response: z.object({ message: chatMessageSchema }),
+  },
+  setHandRaised: { request: z.object({ raised: z.boolean() }), response: z.object({}) },
+  setDisplayName: { request: z.object({ displayName: displayNameSchema }), response: z.object({}) },
+} as const;
+
+export type RequestMethod = keyof typeof requests;
+export type RequestData<M extends RequestMethod> = z.input<(typeof requests)[M]['request']>;
+export type ParsedRequestData<M extends RequestMethod> = z.output<(typeof requests)[M]['request']>;
+export type ResponseData<M extends RequestMethod> = z.output<(typeof requests)[M]['response']>;
+
+// ---------------------------------------------------------------------------
+// Notifications: bridge -> client.
+
+export const disconnectReasonSchema = z.enum(['kicked', 'roomClosed', 'shuttingDown']);
+export type DisconnectReason = z.infer<typeof disconnectReasonSchema>;
+
+export const notifications = {
+  peerJoined: z.object({ peer: peerInfoSchema }),
+  peerLeft: z.object({ peerId: entityId }),
+  peerUpdated: z.object({ peer: peerInfoSchema }),
+  newConsumer: z.object({ consumer: consumerInfoSchema }),
+  consumerClosed: z.object({ consumerId: entityId }),
+  activeSpeaker: z.object({ peerId: entityId.nullable() }),
+  /** Loudness of the peers currently speaking, in dBov (-127 silent .. 0 loudest). */
+  audioLevels: z.object({ levels: z.array(z.object({ peerId: entityId, volume: z.number() })) }),
+  chat: z.object({ message: chatMessageSchema }),
+  /**
+   * The room's media server was replaced (a worker died). Signaling and peer
+   * identities survive; transports, producers and consumers are gone and must
+   * be created again.
+   */
+  mediaRestart: z.object({ routerRtpCapabilities: rtpCapabilitiesSchema }),
+  /** The bridge is about to close this peer's socket. Do not reconnect. */
+  disconnected: z.object({ reason: disconnectReasonSchema }),
+} as const;
+
+export type NotificationName = keyof typeof notifications;
+export type NotificationData<N extends NotificationName> = z.output<(typeof notifications)[N]>;
+
+// ---------------------------------------------------------------------------
+// Envelopes
+
+export const errorCodeSchema = z.enum([
+  'malformed', // not JSON, or not a request envelope
+  'tooLarge',
+  'unknownMethod',
+  'invalidData', // the data does not match the method's schema
+  'notJoined', // out of sequence: join first
+  'alreadyJoined',
+  'notFound', // no such transport, producer or consumer of this peer
+  'forbidden',
+  'roomFull',
+  'mediaError', // mediasoup refused the parameters
+  'internal',
+]);
+export type ErrorCode = z.infer<typeof errorCodeSchema>;
+
+export const requestEnvelopeSchema = z.object({
+  id: int.min(0).max(Number.MAX_SAFE_INTEGER),
+  method: z.string().max(64),
+  data: z.unknown().optional(),
+});
+
+export const responseEnvelopeSchema = z.union([
+  z.object({ id: int, ok: z.literal(true), data: z.unknown() }),
+  z.object({
+    id: int.nullable(),
+    ok: z.literal(false),
+    error: z.object({ code: errorCodeSchema, message: z.string() }),
+  }),
+]);
+export type ResponseEnvelope = z.infer<typeof responseEnvelopeSchema>;
+
+export const notificationEnvelopeSchema = z.object({
+  notification: z.string(),
+  data: z.unknown(),
+});
+
+export const serverMessageSchema = z.union([responseEnvelopeSchema, notificationEnvelopeSchema]);
+
+export function isRequestMethod(method: string): method is RequestMethod {
+  return Object.hasOwn(requests, method);
+}
+
+export function isNotificationName(name: string): name is NotificationName {
+  return Object.hasOwn(notifications, name);
+}
+
+/** One line naming each problem, for error replies. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}

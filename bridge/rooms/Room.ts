@@ -1,0 +1,515 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type {
+  ActiveSpeakerObserver,
+  AudioLevelObserver,
+  Consumer,
+  PlainTransport,
+  Producer,
+  Router,
+  Transport,
+  WebRtcTransport,
+} from 'mediasoup/types';
+import type { DtlsParameters, RtpCapabilities, RtpParameters } from 'mediasoup-client/types';
+import type { Logger } from '../logger.ts';
+import { mediaCodecs } from '../media/codecs.ts';
+import type { MediaWorker, WorkerTenant } from '../media/WorkerPool.ts';
+import type {
+  ChatMessage,
+  ConsumerInfo,
+  DisconnectReason,
+  MediaKind,
+  MediaSource,
+  NotificationData,
+  NotificationName,
+  PeerInfo,
+  ResponseData,
+} from '../protocol.ts';
+import { RequestError } from '../signaling/RequestError.ts';
+import type { Peer, ProducerAppData } from './Peer.ts';
+
+export interface MediaNetwork {
+  listenIp: string;
+  announcedAddress: string;
+  plainPortRange: { min: number; max: number };
+}
+
+export interface RoomOptions {
+  name: string;
+  mediaWorker: MediaWorker;
+  network: MediaNetwork;
+  maxPeers: number;
+  logger: Logger;
+}
+
+/**
+ * mediasoup and mediasoup-client declare the same ORTC JSON with different
+ * string unions (header extension URIs). The protocol uses mediasoup-client's
+ * declarations; values cross to and from mediasoup's here.
+ */
+function ortc<T>(value: object): T {
+  return value as T;
+}
+
+const CHAT_HISTORY = 100;
+const MAX_TRANSPORTS_PER_PEER = 16;
+const MAX_INCOMING_BITRATE = 5_000_000;
+
+interface RoomEvents {
+  closed: [];
+}
+
+/**
+ * A meeting: one mediasoup Router on one worker, its audio observers, and the
+ * peers in it. Created on first join, closed when the last peer leaves.
+ */
+export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
+  readonly name: string;
+  readonly createdAt = Date.now();
+  readonly #options: RoomOptions;
+  readonly #logger: Logger;
+  readonly #peers = new Map<string, Peer>();
+  readonly #chat: ChatMessage[] = [];
+  #mediaWorker: MediaWorker;
+  #router!: Router;
+  #activeSpeakerObserver!: ActiveSpeakerObserver;
+  #audioLevelObserver!: AudioLevelObserver;
+  #activeSpeakerId: string | null = null;
+  #closed = false;
+
+  private constructor(options: RoomOptions) {
+    super();
+    this.name = options.name;
+    this.#options = options;
+    this.#mediaWorker = options.mediaWorker;
+    this.#logger = options.logger.child({ room: options.name });
+  }
+
+  static async create(options: RoomOptions): Promise<Room> {
+    const room = new Room(options);
+    await room.#createMedia(options.mediaWorker);
+    options.mediaWorker.tenants.add(room);
+    room.#logger.info({ worker: options.mediaWorker.index }, 'room created');
+    return room;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get load(): number {
+    return this.#peers.size;
+  }
+
+  get worker(): MediaWorker {
+    return this.#mediaWorker;
+  }
+
+  get routerRtpCapabilities(): RtpCapabilities {
+    return ortc(this.#router.rtpCapabilities);
+  }
+
+  get activeSpeakerId(): string | null {
+    return this.#activeSpeakerId;
+  }
+
+  get chatHistory(): readonly ChatMessage[] {
+    return this.#chat;
+  }
+
+  /** Everyone, hidden peers included. */
+  get peers(): IterableIterator<Peer> {
+    return this.#peers.values();
+  }
+
+  /** What participants see of each other (recorders are hidden). */
+  visiblePeers(except?: Peer): PeerInfo[] {
+    return [...this.#peers.values()].filter((p) => !p.hidden && p !== except).map((p) => p.info());
+  }
+
+  getPeer(peerId: string): Peer | undefined {
+    return this.#peers.get(peerId);
+  }
+
+  counts(): { peers: number; producers: number; consumers: number } {
+    let producers = 0;
+    let consumers = 0;
+    for (const peer of this.#peers.values()) {
+      producers += peer.producers.size;
+      consumers += peer.consumers.size;
+    }
+    return { peers: this.#peers.size, producers, consumers };
+  }
+
+  // -------------------------------------------------------------------------
+  // Membership
+
+  join(peer: Peer): void {
+    if (this.#closed) throw new RequestError('notFound', 'the room has just closed; join again');
+    if (!peer.hidden && this.visiblePeers().length >= this.#options.maxPeers) {
+      throw new RequestError('roomFull', `room ${this.name} is full (${this.#options.maxPeers} participants)`);
+    }
+    this.#peers.set(peer.id, peer);
+    this.#logger.info({ peer: peer.id, kind: peer.kind, displayName: peer.displayName }, 'peer joined');
+    if (!peer.hidden) this.#broadcast('peerJoined', { peer: peer.info() }, peer);
+  }
+
+  leave(peer: Peer): void {
+    if (!this.#peers.delete(peer.id)) return;
+    peer.closeMedia();
+    this.#logger.info({ peer: peer.id }, 'peer left');
+    if (!peer.hidden) this.#broadcast('peerLeft', { peerId: peer.id });
+    if (this.#activeSpeakerId === peer.id) this.#setActiveSpeaker(null);
+    if (this.#peers.size === 0) this.close();
+  }
+
+  /** Removes a peer and closes its connection, telling it why. */
+  kick(peer: Peer): void {
+    this.leave(peer);
+    peer.channel.disconnect('kicked');
+  }
+
+  /** Disconnects everyone (telling them why) and releases the router. */
+  close(reason: DisconnectReason = 'roomClosed'): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const peer of this.#peers.values()) {
+      peer.closeMedia();
+      peer.channel.disconnect(reason);
+    }
+    this.#peers.clear();
+    this.#router.close();
+    this.#mediaWorker.tenants.delete(this);
+    this.#logger.info('room closed');
+    this.emit('closed');
+  }
+
+  /**
+   * Rebuilds the media side on another worker after the old one died. Peers,
+   * chat and hands stay; every client is told to set its media up again.
+   */
+  async moveTo(mediaWorker: MediaWorker): Promise<void> {
+    if (this.#closed) return;
+    this.#mediaWorker.tenants.delete(this);
+    for (const peer of this.#peers.values()) peer.forgetMedia();
+    this.#activeSpeakerId = null;
+    await this.#createMedia(mediaWorker);
+    this.#mediaWorker = mediaWorker;
+    mediaWorker.tenants.add(this);
+    this.#logger.warn({ worker: mediaWorker.index }, 'room moved to another media worker');
+    this.#broadcast('mediaRestart', { routerRtpCapabilities: this.routerRtpCapabilities });
+    for (const peer of this.#peers.values()) this.#announce(peer);
+  }
+
+  // -------------------------------------------------------------------------
+  // Transports
+
+  async createWebRtcTransport(peer: Peer, direction: 'send' | 'recv'): Promise<ResponseData<'createWebRtcTransport'>> {
+    this.#checkTransportLimit(peer);
+    const transport = await this.#router.createWebRtcTransport({
+      webRtcServer: this.#mediaWorker.webRtcServer,
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: 1_000_000,
+      appData: { peerId: peer.id, direction },
+    });
+    if (direction === 'send') await transport.setMaxIncomingBitrate(MAX_INCOMING_BITRATE);
+    this.#adoptTransport(peer, transport);
+    return {
+      id: transport.id,
+      iceParameters: transport.iceParameters,
+      iceCandidates: ortc(transport.iceCandidates),
+      dtlsParameters: ortc(transport.dtlsParameters),
+    };
+  }
+
+  async connectWebRtcTransport(peer: Peer, transportId: string, dtlsParameters: DtlsParameters): Promise<void> {
+    const transport = this.#transportOf(peer, transportId, 'webrtc') as WebRtcTransport;
+    await transport.connect({ dtlsParameters: ortc(dtlsParameters) });
+  }
+
+  async restartIce(peer: Peer, transportId: string): Promise<ResponseData<'restartIce'>> {
+    const transport = this.#transportOf(peer, transportId, 'webrtc') as WebRtcTransport;
+    return { iceParameters: await transport.restartIce() };
+  }
+
+  async createPlainTransport(
+    peer: Peer,
+    options: { comedia: boolean; rtcpMux: boolean },
+  ): Promise<ResponseData<'createPlainTransport'>> {
+    if (peer.kind === 'web') throw new RequestError('forbidden', 'plain RTP transports are for services');
+    this.#checkTransportLimit(peer);
+    const { listenIp, announcedAddress, plainPortRange } = this.#options.network;
+    const transport = await this.#router.createPlainTransport({
+      listenInfo: { protocol: 'udp', ip: listenIp, announcedAddress, portRange: plainPortRange },
+      rtcpMux: options.rtcpMux,
+      comedia: options.comedia,
+      appData: { peerId: peer.id },
+    });
+    this.#adoptTransport(peer, transport);
+    return {
+      id: transport.id,
+      ip: transport.tuple.localAddress,
+      port: transport.tuple.localPort,
+      rtcpPort: transport.rtcpTuple?.localPort,
+    };
+  }
+
+  async connectPlainTransport(
+    peer: Peer,
+    transportId: string,
+    remote: { ip: string; port: number; rtcpPort?: number },
+  ): Promise<void> {
+    const transport = this.#transportOf(peer, transportId, 'plain') as PlainTransport;
+    await transport.connect(remote);
+  }
+
+  // -------------------------------------------------------------------------
+  // Producing
+
+  async produce(
+    peer: Peer,
+    request: { transportId: string; kind: MediaKind; source: MediaSource; rtpParameters: RtpParameters; paused: boolean },
+  ): Promise<string> {
+    const transport = this.#transportOf(peer, request.transportId);
+    if ((request.source === 'mic') !== (request.kind === 'audio')) {
+      throw new RequestError('invalidData', `a ${request.source} producer cannot carry ${request.kind}`);
+    }
+    for (const existing of peer.producers.values()) {
+      if (existing.appData.source === request.source) {
+        throw new RequestError('forbidden', `already producing ${request.source}; close that producer first`);
+      }
+    }
+    const producer = await transport.produce<ProducerAppData>({
+      kind: request.kind,
+      rtpParameters: ortc(request.rtpParameters),
+      paused: request.paused,
+      appData: { peerId: peer.id, source: request.source },
+    });
+    if (!this.#peers.has(peer.id)) {
+      producer.close(); // left while mediasoup was busy
+      throw new RequestError('notJoined', 'left the room');
+    }
+    peer.producers.set(producer.id, producer);
+    producer.on('transportclose', () => peer.producers.delete(producer.id));
+    if (producer.kind === 'audio') {
+      await Promise.all([
+        this.#activeSpeakerObserver.addProducer({ producerId: producer.id }),
+        this.#audioLevelObserver.addProducer({ producerId: producer.id }),
+      ]).catch((error) => this.#logger.warn({ err: error }, 'cannot observe audio producer'));
+    }
+    this.#announce(peer);
+    for (const other of this.#peers.values()) {
+      if (other !== peer && other.subscription) void this.#consumeFor(other, producer);
+    }
+    return producer.id;
+  }
+
+  closeProducer(peer: Peer, producerId: string): void {
+    this.#producerOf(peer, producerId).close();
+    peer.producers.delete(producerId);
+    this.#announce(peer);
+  }
+
+  async setProducerPaused(peer: Peer, producerId: string, paused: boolean): Promise<void> {
+    const producer = this.#producerOf(peer, producerId);
+    if (paused) await producer.pause();
+    else await producer.resume();
+    this.#announce(peer);
+  }
+
+  // -------------------------------------------------------------------------
+  // Consuming
+
+  async subscribe(peer: Peer, transportId: string, rtpCapabilities: RtpCapabilities): Promise<void> {
+    const transport = this.#transportOf(peer, transportId);
+    peer.subscription = { transport, rtpCapabilities };
+    const existing = [...this.#peers.values()].filter((p) => p !== peer).flatMap((p) => [...p.producers.values()]);
+    await Promise.all(existing.map((producer) => this.#consumeFor(peer, producer)));
+  }
+
+  async consume(
+    peer: Peer,
+    request: { transportId: string; producerId: string; rtpCapabilities: RtpCapabilities; paused: boolean },
+  ): Promise<ConsumerInfo> {
+    const transport = this.#transportOf(peer, request.transportId);
+    const producer = this.#findProducer(request.producerId);
+    if (!producer) throw new RequestError('notFound', `no producer ${request.producerId} in this room`);
+    if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities: ortc(request.rtpCapabilities) })) {
+      throw new RequestError('mediaError', `the given rtpCapabilities cannot receive producer ${producer.id}`);
+    }
+    const consumer = await transport.consume({
+      producerId: producer.id,
+      rtpCapabilities: ortc(request.rtpCapabilities),
+      paused: request.paused,
+    });
+    return this.#adoptConsumer(peer, consumer, producer);
+  }
+
+  async resumeConsumer(peer: Peer, consumerId: string): Promise<void> {
+    await this.#consumerOf(peer, consumerId).resume();
+  }
+
+  closeConsumer(peer: Peer, consumerId: string): void {
+    this.#consumerOf(peer, consumerId).close();
+    peer.consumers.delete(consumerId);
+  }
+
+  async setPreferredLayers(
+    peer: Peer,
+    request: { consumerId: string; spatialLayer: number; temporalLayer?: number },
+  ): Promise<void> {
+    const consumer = this.#consumerOf(peer, request.consumerId);
+    if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return; // nothing to choose from
+    await consumer.setPreferredLayers({ spatialLayer: request.spatialLayer, temporalLayer: request.temporalLayer });
+  }
+
+  // -------------------------------------------------------------------------
+  // Presence
+
+  chat(peer: Peer, text: string): ChatMessage {
+    const message: ChatMessage = {
+      id: randomUUID(),
+      peerId: peer.id,
+      displayName: peer.displayName,
+      text,
+      at: Date.now(),
+    };
+    this.#chat.push(message);
+    if (this.#chat.length > CHAT_HISTORY) this.#chat.shift();
+    this.#broadcast('chat', { message }, peer);
+    return message;
+  }
+
+  setHandRaised(peer: Peer, raised: boolean): void {
+    peer.handRaised = raised;
+    this.#announce(peer);
+  }
+
+  setDisplayName(peer: Peer, displayName: string): void {
+    peer.displayName = displayName;
+    this.#announce(peer);
+  }
+
+  // -------------------------------------------------------------------------
+
+  async #createMedia(mediaWorker: MediaWorker): Promise<void> {
+    const router = await mediaWorker.worker.createRouter({ mediaCodecs, appData: { room: this.name } });
+    this.#router = router;
+    this.#activeSpeakerObserver = await router.createActiveSpeakerObserver({ interval: 300 });
+    this.#audioLevelObserver = await router.createAudioLevelObserver({ interval: 250, threshold: -70, maxEntries: 16 });
+    this.#activeSpeakerObserver.on('dominantspeaker', ({ producer }) => {
+      this.#setActiveSpeaker((producer.appData as ProducerAppData).peerId);
+    });
+    this.#audioLevelObserver.on('volumes', (volumes) => {
+      const levels = volumes.map(({ producer, volume }) => ({
+        peerId: (producer.appData as ProducerAppData).peerId,
+        volume,
+      }));
+      this.#broadcast('audioLevels', { levels });
+    });
+    this.#audioLevelObserver.on('silence', () => this.#broadcast('audioLevels', { levels: [] }));
+  }
+
+  #setActiveSpeaker(peerId: string | null): void {
+    if (this.#activeSpeakerId === peerId) return;
+    this.#activeSpeakerId = peerId;
+    this.#broadcast('activeSpeaker', { peerId });
+  }
+
+  async #consumeFor(peer: Peer, producer: Producer<ProducerAppData>): Promise<void> {
+    const subscription = peer.subscription;
+    if (!subscription || subscription.transport.closed) return;
+    if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities: ortc(subscription.rtpCapabilities) })) {
+      this.#logger.debug({ peer: peer.id, producer: producer.id }, 'peer cannot receive producer codec');
+      return;
+    }
+    try {
+      const consumer = await subscription.transport.consume({
+        producerId: producer.id,
+        rtpCapabilities: ortc(subscription.rtpCapabilities),
+        paused: true, // the client resumes once its side is ready (no lost keyframe)
+      });
+      const info = this.#adoptConsumer(peer, consumer, producer);
+      peer.channel.notify('newConsumer', { consumer: info });
+    } catch (error) {
+      // The producer or the transport closed meanwhile: nothing to deliver.
+      this.#logger.debug({ err: error, peer: peer.id, producer: producer.id }, 'consume skipped');
+    }
+  }
+
+  #adoptConsumer(peer: Peer, consumer: Consumer, producer: Producer<ProducerAppData>): ConsumerInfo {
+    peer.consumers.set(consumer.id, consumer);
+    const forget = () => {
+      if (!peer.consumers.delete(consumer.id)) return;
+      if (this.#peers.has(peer.id)) peer.channel.notify('consumerClosed', { consumerId: consumer.id });
+    };
+    consumer.on('transportclose', forget);
+    consumer.on('producerclose', forget);
+    return {
+      id: consumer.id,
+      producerId: producer.id,
+      peerId: producer.appData.peerId,
+      kind: consumer.kind,
+      source: producer.appData.source,
+      rtpParameters: ortc(consumer.rtpParameters),
+      producerPaused: consumer.producerPaused,
+    };
+  }
+
+  #adoptTransport(peer: Peer, transport: Transport): void {
+    if (!this.#peers.has(peer.id)) {
+      transport.close();
+      throw new RequestError('notJoined', 'left the room');
+    }
+    peer.transports.set(transport.id, transport);
+    transport.on('routerclose', () => peer.transports.delete(transport.id));
+  }
+
+  #checkTransportLimit(peer: Peer): void {
+    if (peer.transports.size >= MAX_TRANSPORTS_PER_PEER) {
+      throw new RequestError('forbidden', `at most ${MAX_TRANSPORTS_PER_PEER} transports per peer`);
+    }
+  }
+
+  #transportOf(peer: Peer, transportId: string, type?: 'webrtc' | 'plain'): Transport {
+    const transport = peer.transports.get(transportId);
+    if (!transport || transport.closed) throw new RequestError('notFound', `no transport ${transportId}`);
+    if (type && transport.type !== type) {
+      throw new RequestError('invalidData', `transport ${transportId} is a ${transport.type} transport, not ${type}`);
+    }
+    return transport;
+  }
+
+  #producerOf(peer: Peer, producerId: string): Producer<ProducerAppData> {
+    const producer = peer.producers.get(producerId);
+    if (!producer) throw new RequestError('notFound', `no producer ${producerId} of yours`);
+    return producer;
+  }
+
+  #consumerOf(peer: Peer, consumerId: string): Consumer {
+    const consumer = peer.consumers.get(consumerId);
+    if (!consumer) throw new RequestError('notFound', `no consumer ${consumerId} of yours`);
+    return consumer;
+  }
+
+  #findProducer(producerId: string): Producer<ProducerAppData> | undefined {
+    for (const peer of this.#peers.values()) {
+      const producer = peer.producers.get(producerId);
+      if (producer) return producer;
+    }
+    return undefined;
+  }
+
+  /** Tells everyone else that this peer's visible state changed. */
+  #announce(peer: Peer): void {
+    if (!peer.hidden) this.#broadcast('peerUpdated', { peer: peer.info() }, peer);
+  }
+
+  #broadcast<N extends NotificationName>(name: N, data: NotificationData<N>, except?: Peer): void {
+    for (const peer of this.#peers.values()) {
+      if (peer !== except) peer.channel.notify(name, data);
+    }
+  }
+}

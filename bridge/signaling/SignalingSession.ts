@@ -1,0 +1,222 @@
+import type { RawData, WebSocket } from 'ws';
+import type { Logger } from '../logger.ts';
+import {
+  describeZodError,
+  isRequestMethod,
+  requestEnvelopeSchema,
+  requests,
+  type DisconnectReason,
+  type ErrorCode,
+  type NotificationData,
+  type NotificationName,
+  type ParsedRequestData,
+  type RequestMethod,
+  type ResponseData,
+} from '../protocol.ts';
+import { Peer, type PeerChannel } from '../rooms/Peer.ts';
+import type { Room } from '../rooms/Room.ts';
+import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
+import { RequestError } from './RequestError.ts';
+
+export interface SignalingSessionOptions {
+  registry: RoomRegistry;
+  logger: Logger;
+  maxMessageBytes: number;
+}
+
+interface Joined {
+  peer: Peer;
+  room: Room;
+}
+
+type Handlers = {
+  [M in Exclude<RequestMethod, 'join' | 'leave'>]: (
+    joined: Joined,
+    data: ParsedRequestData<M>,
+  ) => Promise<ResponseData<M>> | ResponseData<M>;
+};
+
+/** What each request does once the peer is in a room. */
+const handlers: Handlers = {
+  createWebRtcTransport: ({ room, peer }, d) => room.createWebRtcTransport(peer, d.direction),
+  connectWebRtcTransport: async ({ room, peer }, d) => {
+    await room.connectWebRtcTransport(peer, d.transportId, d.dtlsParameters);
+    return {};
+  },
+  restartIce: ({ room, peer }, d) => room.restartIce(peer, d.transportId),
+  createPlainTransport: ({ room, peer }, d) => room.createPlainTransport(peer, d),
+  connectPlainTransport: async ({ room, peer }, d) => {
+    await room.connectPlainTransport(peer, d.transportId, d);
+    return {};
+  },
+  produce: async ({ room, peer }, d) => ({ producerId: await room.produce(peer, d) }),
+  closeProducer: ({ room, peer }, d) => {
+    room.closeProducer(peer, d.producerId);
+    return {};
+  },
+  setProducerPaused: async ({ room, peer }, d) => {
+    await room.setProducerPaused(peer, d.producerId, d.paused);
+    return {};
+  },
+  subscribe: async ({ room, peer }, d) => {
+    await room.subscribe(peer, d.transportId, d.rtpCapabilities);
+    return {};
+  },
+  consume: ({ room, peer }, d) => room.consume(peer, d),
+  resumeConsumer: async ({ room, peer }, d) => {
+    await room.resumeConsumer(peer, d.consumerId);
+    return {};
+  },
+  closeConsumer: ({ room, peer }, d) => {
+    room.closeConsumer(peer, d.consumerId);
+    return {};
+  },
+  setPreferredLayers: async ({ room, peer }, d) => {
+    await room.setPreferredLayers(peer, d);
+    return {};
+  },
+  chat: ({ room, peer }, d) => ({ message: room.chat(peer, d.text) }),
+  setHandRaised: ({ room, peer }, d) => {
+    room.setHandRaised(peer, d.raised);
+    return {};
+  },
+  setDisplayName: ({ room, peer }, d) => {
+    room.setDisplayName(peer, d.displayName);
+    return {};
+  },
+};
+
+const CLOSE_CODES: Record<DisconnectReason, number> = { kicked: 4001, roomClosed: 4002, shuttingDown: 1001 };
+
+/**
+ * One client's WebSocket. Validates every message, keeps the peer's place in
+ * its room, and turns any failure into an error reply on this socket only.
+ */
+export class SignalingSession implements PeerChannel {
+  readonly #socket: WebSocket;
+  readonly #options: SignalingSessionOptions;
+  readonly #logger: Logger;
+  #joined: Joined | undefined;
+  #joining = false;
+
+  constructor(socket: WebSocket, options: SignalingSessionOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#logger = options.logger;
+    socket.on('message', (raw, isBinary) => void this.#onMessage(raw, isBinary));
+    socket.on('close', () => this.#leave());
+    socket.on('error', (error) => this.#logger.debug({ err: error }, 'signaling socket error'));
+  }
+
+  notify<N extends NotificationName>(name: N, data: NotificationData<N>): void {
+    this.#send({ notification: name, data });
+  }
+
+  disconnect(reason: DisconnectReason): void {
+    this.#joined = undefined; // the room already let go of the peer
+    this.notify('disconnected', { reason });
+    this.#socket.close(CLOSE_CODES[reason], reason);
+  }
+
+  async #onMessage(raw: RawData, isBinary: boolean): Promise<void> {
+    const bytes = rawToBuffer(raw);
+    if (bytes.length > this.#options.maxMessageBytes) {
+      return this.#reply(null, error('tooLarge', `message exceeds ${this.#options.maxMessageBytes} bytes`));
+    }
+    if (isBinary) return this.#reply(null, error('malformed', 'binary frames are not part of the protocol'));
+    let json: unknown;
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return this.#reply(null, error('malformed', 'not valid JSON'));
+    }
+    const envelope = requestEnvelopeSchema.safeParse(json);
+    if (!envelope.success) {
+      const id = typeof (json as { id?: unknown })?.id === 'number' ? (json as { id: number }).id : null;
+      return this.#reply(id, error('malformed', `not a request: ${describeZodError(envelope.error)}`));
+    }
+    const { id, method } = envelope.data;
+    if (!isRequestMethod(method)) return this.#reply(id, error('unknownMethod', `unknown method "${method}"`));
+    const data = requests[method].request.safeParse(envelope.data.data ?? {});
+    if (!data.success) return this.#reply(id, error('invalidData', `${method}: ${describeZodError(data.error)}`));
+    try {
+      this.#reply(id, { ok: true, data: await this.#handle(method, data.data) });
+    } catch (failure) {
+      this.#reply(id, this.#toError(method, failure));
+    }
+  }
+
+  async #handle(method: RequestMethod, data: unknown): Promise<unknown> {
+    if (method === 'join') return this.#join(data as ParsedRequestData<'join'>);
+    const joined = this.#joined;
+    if (!joined) throw new RequestError('notJoined', `${method} before join`);
+    if (method === 'leave') {
+      this.#leave();
+      return {};
+    }
+    const handler = handlers[method] as (joined: Joined, data: unknown) => unknown;
+    return handler(joined, data);
+  }
+
+  async #join(request: ParsedRequestData<'join'>): Promise<ResponseData<'join'>> {
+    if (this.#joined || this.#joining) throw new RequestError('alreadyJoined', 'this connection already joined a room');
+    this.#joining = true;
+    try {
+      const room = await this.#options.registry.getOrCreate(request.room);
+      const peer = new Peer(request.displayName, request.kind, this);
+      room.join(peer);
+      if (this.#socket.readyState !== this.#socket.OPEN) {
+        room.leave(peer); // the client went away while the room was being made
+        throw new RequestError('notJoined', 'connection closed during join');
+      }
+      this.#joined = { peer, room };
+      return {
+        peerId: peer.id,
+        room: room.name,
+        routerRtpCapabilities: room.routerRtpCapabilities,
+        peers: room.visiblePeers(peer),
+        chat: [...room.chatHistory],
+        activeSpeakerId: room.activeSpeakerId,
+      };
+    } finally {
+      this.#joining = false;
+    }
+  }
+
+  #leave(): void {
+    const joined = this.#joined;
+    this.#joined = undefined;
+    joined?.room.leave(joined.peer);
+  }
+
+  #toError(method: RequestMethod, failure: unknown): ReplyError {
+    if (failure instanceof RequestError) return error(failure.code, failure.message);
+    // Anything else came from mediasoup refusing what the client sent.
+    const message = failure instanceof Error ? failure.message : String(failure);
+    this.#logger.warn({ err: failure, method }, 'request failed');
+    return error('mediaError', `${method}: ${message}`);
+  }
+
+  #reply(id: number | null, result: { ok: true; data: unknown } | ReplyError): void {
+    this.#send({ id, ...result });
+  }
+
+  #send(message: object): void {
+    if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(JSON.stringify(message));
+  }
+}
+
+interface ReplyError {
+  ok: false;
+  error: { code: ErrorCode; message: string };
+}
+
+function error(code: ErrorCode, message: string): ReplyError {
+  return { ok: false, error: { code, message } };
+}
+
+function rawToBuffer(raw: RawData): Buffer {
+  if (Buffer.isBuffer(raw)) return raw;
+  if (Array.isArray(raw)) return Buffer.concat(raw);
+  return Buffer.from(raw);
+}

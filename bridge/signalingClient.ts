@@ -1,0 +1,159 @@
+// A typed client of the signaling protocol, for the browser and for services
+// (gateway, recorder, tests). It uses the standard WebSocket, which browsers
+// and Node 22+ both have, and validates everything the bridge sends.
+import {
+  describeZodError,
+  isNotificationName,
+  notifications,
+  requests,
+  serverMessageSchema,
+  type ErrorCode,
+  type NotificationData,
+  type NotificationName,
+  type RequestData,
+  type RequestMethod,
+  type ResponseData,
+} from './protocol.ts';
+
+export class SignalingError extends Error {
+  readonly code: ErrorCode | 'timeout' | 'closed' | 'protocol';
+  constructor(code: SignalingError['code'], message: string) {
+    super(message);
+    this.name = 'SignalingError';
+    this.code = code;
+  }
+}
+
+interface Pending {
+  method: RequestMethod;
+  resolve: (data: unknown) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+type NotificationHandler<N extends NotificationName> = (data: NotificationData<N>) => void;
+
+export interface SignalingClientOptions {
+  requestTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+export class SignalingClient {
+  readonly #ws: WebSocket;
+  readonly #requestTimeoutMs: number;
+  readonly #pending = new Map<number, Pending>();
+  readonly #handlers = new Map<NotificationName, Set<(data: never) => void>>();
+  readonly #closeHandlers = new Set<(code: number, reason: string) => void>();
+  #nextId = 1;
+
+  private constructor(ws: WebSocket, requestTimeoutMs: number) {
+    this.#ws = ws;
+    this.#requestTimeoutMs = requestTimeoutMs;
+    ws.addEventListener('message', (event) => this.#onMessage(event.data));
+    ws.addEventListener('close', (event) => this.#onClose(event.code, event.reason));
+  }
+
+  /** Opens the socket; rejects if it cannot be opened in time. */
+  static connect(url: string, options: SignalingClientOptions = {}): Promise<SignalingClient> {
+    const { requestTimeoutMs = 10_000, connectTimeoutMs = 10_000 } = options;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      const timer = setTimeout(() => {
+        ws.close();
+        reject(new SignalingError('timeout', `could not connect to ${url} within ${connectTimeoutMs} ms`));
+      }, connectTimeoutMs);
+      ws.addEventListener('open', () => {
+        clearTimeout(timer);
+        resolve(new SignalingClient(ws, requestTimeoutMs));
+      });
+      ws.addEventListener('error', () => {
+        clearTimeout(timer);
+        reject(new SignalingError('closed', `could not connect to ${url}`));
+      });
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  request<M extends RequestMethod>(method: M, data: RequestData<M>): Promise<ResponseData<M>> {
+    if (!this.isOpen) return Promise.reject(new SignalingError('closed', `${method}: connection is closed`));
+    const id = this.#nextId++;
+    return new Promise<ResponseData<M>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new SignalingError('timeout', `${method}: no response within ${this.#requestTimeoutMs} ms`));
+      }, this.#requestTimeoutMs);
+      this.#pending.set(id, { method, resolve: resolve as (data: unknown) => void, reject, timer });
+      this.#ws.send(JSON.stringify({ id, method, data }));
+    });
+  }
+
+  on<N extends NotificationName>(name: N, handler: NotificationHandler<N>): () => void {
+    let set = this.#handlers.get(name);
+    if (!set) this.#handlers.set(name, (set = new Set()));
+    set.add(handler as (data: never) => void);
+    return () => set.delete(handler as (data: never) => void);
+  }
+
+  onClose(handler: (code: number, reason: string) => void): () => void {
+    this.#closeHandlers.add(handler);
+    return () => this.#closeHandlers.delete(handler);
+  }
+
+  close(): void {
+    this.#ws.close(1000, 'client closed');
+  }
+
+  #onMessage(raw: unknown): void {
+    let message;
+    try {
+      message = serverMessageSchema.parse(JSON.parse(String(raw)));
+    } catch {
+      this.#protocolProblem('unparseable message from the bridge');
+      return;
+    }
+    if ('notification' in message) {
+      this.#dispatchNotification(message.notification, message.data);
+      return;
+    }
+    const pending = message.id === null ? undefined : this.#pending.get(message.id);
+    if (!pending) {
+      if (!message.ok) this.#protocolProblem(`bridge error without a pending request: ${message.error.message}`);
+      return;
+    }
+    this.#pending.delete(message.id!);
+    clearTimeout(pending.timer);
+    if (!message.ok) {
+      pending.reject(new SignalingError(message.error.code, `${pending.method}: ${message.error.message}`));
+      return;
+    }
+    const parsed = requests[pending.method].response.safeParse(message.data);
+    if (parsed.success) pending.resolve(parsed.data);
+    else pending.reject(new SignalingError('protocol', `${pending.method}: bad response: ${describeZodError(parsed.error)}`));
+  }
+
+  #dispatchNotification(name: string, data: unknown): void {
+    if (!isNotificationName(name)) return; // newer bridge; ignore what we do not know
+    const parsed = notifications[name].safeParse(data);
+    if (!parsed.success) {
+      this.#protocolProblem(`bad ${name} notification: ${describeZodError(parsed.error)}`);
+      return;
+    }
+    for (const handler of this.#handlers.get(name) ?? []) handler(parsed.data as never);
+  }
+
+  #protocolProblem(message: string): void {
+    console.warn(`signaling: ${message}`);
+  }
+
+  #onClose(code: number, reason: string): void {
+    for (const pending of this.#pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(new SignalingError('closed', `${pending.method}: connection closed`));
+    }
+    this.#pending.clear();
+    for (const handler of this.#closeHandlers) handler(code, reason);
+  }
+}
