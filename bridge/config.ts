@@ -58,7 +58,9 @@ export class ConfigError extends Error {
 
 /** Parses env with a schema; on failure names every bad variable and its value. */
 export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
-  const result = schema.safeParse(env);
+  // An empty variable (FOO= in a compose file) means "use the default".
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = schema.safeParse(given);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? '(environment)');

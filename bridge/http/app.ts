@@ -25,8 +25,8 @@ export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
 
 export async function buildHttpServer({ config, pool, registry, logger }: HttpServerDeps) {
   const app = Fastify({
-    loggerInstance: logger.child({ component: 'http' }),
-    disableRequestLogging: true,
+    // Per-request logs only when debugging; errors always.
+    loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }),
     bodyLimit: 64 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler);

@@ -3,8 +3,8 @@
 # Debian's libraries, with nothing downloaded (mediasoup's own postinstall is
 # disabled in package.json: it fetches a prebuilt binary, pip packages and
 # meson wraps, none of which are reachable here). The result is cached under
-# .cache/ keyed by mediasoup version, arch and this folder's contents, so a
-# reinstall takes seconds.
+# .cache/ keyed by mediasoup version, arch and everything that shapes the
+# binary (the stand-ins and the recipe below), so a reinstall takes seconds.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,8 +14,25 @@ target="$ms/worker/out/Release/mediasoup-worker"
 
 [ -f "$ms/package.json" ] || { echo "mediasoup is not installed: run npm ci first" >&2; exit 1; }
 version=$(sed -n 's/^\s*"version": "\(.*\)",/\1/p' "$ms/package.json" | head -1)
-recipe=$(cd "$here" && find . -type f | sort | xargs sha256sum | sha256sum | cut -c1-12)
+# Bump when the build steps below change what gets built.
+RECIPE=2
+MAKE_ARGS=(PYTHON=/usr/bin/python3 MESON=/usr/bin/meson MEDIASOUP_BUILDTYPE=Release MESON_ARGS=-Dms_disable_liburing=true)
+recipe=$( (echo "$RECIPE ${MAKE_ARGS[*]}"; cd "$here/standins" && find . -type f | sort | xargs cat) | sha256sum | cut -c1-12)
 cache="$root/.cache/mediasoup-worker/$version-$(uname -m)-$recipe"
+
+# Ninja prints "[n/total] ..." per step; show every 5%.
+show_progress() {
+  local line done total pct last=-1
+  while IFS= read -r line; do
+    [[ $line =~ ^\[([0-9]+)/([0-9]+)\] ]] || continue
+    done=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]}
+    pct=$((done * 100 / total / 5 * 5))
+    if [ "$pct" -ne "$last" ] && [ "$total" -gt 1 ]; then
+      echo "  compiling: $pct% ($done of $total)"
+      last=$pct
+    fi
+  done
+}
 
 install_from_cache() {
   mkdir -p "$(dirname "$target")"
@@ -42,6 +59,15 @@ w="$work/worker"
 # Debian bookworm has meson 1.0.1; nothing the worker uses needs 1.1.
 sed -i "s/meson_version: '>= 1.1.0'/meson_version: '>= 1.0.0'/" "$w/meson.build"
 
+# mediasoup's DTLS output-BIO callback means to pass through the result of
+# every BIO operation but compares the operation code with BIO_CB_RETURN for
+# equality, so it answers 1 to every control query (BIO_CTRL_WPENDING among
+# them). Debian's OpenSSL 3.0.22 then crashes (NULL write in SSL_read) on the
+# first ClientHello. Test for the flag instead.
+dtls="$w/src/RTC/DtlsTransport.cpp"
+grep -q '(operationType == BIO_CB_RETURN)' "$dtls" || { echo "DtlsTransport.cpp changed: review the BIO callback patch" >&2; exit 1; }
+sed -i 's/(operationType == BIO_CB_RETURN)/((operationType \& BIO_CB_RETURN) != 0)/' "$dtls"
+
 # Each wrap's directory already existing is what keeps meson from downloading.
 for wrap in "$w"/subprojects/*.wrap; do
   name=$(basename "$wrap" .wrap)
@@ -58,9 +84,7 @@ ln -sf "$(command -v ninja)" "$w/out/pip_meson_ninja/bin/ninja"
 log="$root/.cache/mediasoup-worker/build.log"
 mkdir -p "$(dirname "$log")"
 set +e
-make -C "$w" PYTHON=/usr/bin/python3 MESON=/usr/bin/meson MEDIASOUP_BUILDTYPE=Release \
-  MESON_ARGS=-Dms_disable_liburing=true 2>&1 | tee "$log" |
-  awk -F'[][/]' '/^\[[0-9]+\/[0-9]+\]/ { pct = int($2 * 100 / $3 / 5) * 5; if (pct != last) { printf "  compiling: %d%% (%d of %d)\n", pct, $2, $3; fflush(); last = pct } }'
+make -C "$w" "${MAKE_ARGS[@]}" 2>&1 | tee "$log" | show_progress
 status=${PIPESTATUS[0]}
 set -e
 if [ "$status" -ne 0 ]; then

@@ -1,0 +1,55 @@
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadBridgeConfig } from '../../bridge/config.ts';
+
+function configError(env: Record<string, string>): string {
+  try {
+    loadBridgeConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('bridge configuration', () => {
+  it('has all-in-one defaults', () => {
+    const config = loadBridgeConfig({});
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.media.workers).toBe(os.availableParallelism());
+    expect(config.media.portBase).toBe(40000);
+    expect(config.media.announcedAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  });
+
+  it('announces the listen address when it is specific, or the configured one', () => {
+    expect(loadBridgeConfig({ MEDIA_LISTEN_IP: '127.0.0.1' }).media.announcedAddress).toBe('127.0.0.1');
+    expect(loadBridgeConfig({ MEDIA_ANNOUNCED_ADDRESS: 'media.example.com' }).media.announcedAddress).toBe('media.example.com');
+  });
+
+  it('names every bad setting and the value it got', () => {
+    const message = configError({ HTTP_PORT: 'eighty', MEDIA_WORKERS: '0', MEDIA_LISTEN_IP: 'localhost', LOG_LEVEL: 'loud' });
+    expect(message).toContain('HTTP_PORT');
+    expect(message).toContain('"eighty"');
+    expect(message).toContain('MEDIA_WORKERS');
+    expect(message).toContain('MEDIA_LISTEN_IP');
+    expect(message).toContain('LOG_LEVEL');
+  });
+
+  it('refuses port ranges that collide or run past 65535', () => {
+    expect(configError({ MEDIA_PORT_BASE: '41000', MEDIA_WORKERS: '2' })).toContain('overlap');
+    expect(configError({ MEDIA_PLAIN_PORT_MIN: '42000', MEDIA_PLAIN_PORT_MAX: '41000' })).toContain('MEDIA_PLAIN_PORT_MIN');
+    expect(configError({ MEDIA_PORT_BASE: '65535', MEDIA_WORKERS: '4' })).toContain('MEDIA_PORT_BASE');
+  });
+
+  it('stops the process at startup with a message naming the setting', () => {
+    const result = spawnSync(process.execPath, ['bridge/main.ts'], {
+      env: { ...process.env, HTTP_PORT: '99999' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('HTTP_PORT');
+    expect(result.stderr).toContain('99999');
+  });
+});

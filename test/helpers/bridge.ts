@@ -1,0 +1,23 @@
+import { Bridge } from '../../bridge/Bridge.ts';
+import { loadBridgeConfig } from '../../bridge/config.ts';
+import { createLogger } from '../../bridge/logger.ts';
+import { freePort, freePortRange } from './ports.ts';
+
+/** A real bridge in this process, on free ports, announcing loopback. */
+export async function startBridge(env: Record<string, string> = {}): Promise<Bridge> {
+  const workers = Number(env.MEDIA_WORKERS ?? 2);
+  const base = await freePortRange(workers + 200);
+  const config = loadBridgeConfig({
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(await freePort()),
+    MEDIA_LISTEN_IP: '127.0.0.1',
+    MEDIA_ANNOUNCED_ADDRESS: '127.0.0.1',
+    MEDIA_PORT_BASE: String(base),
+    MEDIA_PLAIN_PORT_MIN: String(base + workers),
+    MEDIA_PLAIN_PORT_MAX: String(base + workers + 199),
+    MEDIA_WORKERS: String(workers),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    ...env,
+  });
+  return Bridge.start(config, createLogger(config.logLevel, 'bridge'));
+}

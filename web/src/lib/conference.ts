@@ -1,0 +1,424 @@
+// The browser side of a meeting: signaling, mediasoup-client transports, what
+// we send and what we receive, exposed as signals the UI renders from. It
+// reconnects on its own when the connection drops and rebuilds its media when
+// the bridge asks it to.
+import { batch, signal, type Signal } from '@preact/signals';
+import { Device } from 'mediasoup-client';
+import type { Consumer, Producer, RtpCapabilities, RtpEncodingParameters, Transport } from 'mediasoup-client/types';
+import type {
+  ChatMessage,
+  ConsumerInfo,
+  MediaSource,
+  PeerInfo,
+  RequestData,
+  RequestMethod,
+  ResponseData,
+} from '../../../bridge/protocol.ts';
+import { SIGNALING_PATH } from '../../../bridge/protocol.ts';
+import { SignalingClient, SignalingError } from '../../../bridge/signalingClient.ts';
+import { spatialLayerForHeight } from './layers.ts';
+
+export type ConferenceStatus = 'connecting' | 'connected' | 'reconnecting' | 'ended';
+export type EndReason = 'left' | 'kicked' | 'roomClosed' | 'roomFull' | 'shuttingDown' | 'failed';
+
+export interface RemoteMedia {
+  consumer: Consumer;
+  peerId: string;
+  source: MediaSource;
+}
+
+export interface InboundStats {
+  peerId: string;
+  source: MediaSource;
+  kind: 'audio' | 'video';
+  bytesReceived: number;
+  framesDecoded: number;
+  audioLevel: number;
+  totalAudioEnergy: number;
+  frameHeight: number;
+}
+
+/** Three simulcast layers; receivers pick the one that fits their tile. */
+const CAMERA_ENCODINGS: RtpEncodingParameters[] = [
+  { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
+  { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
+  { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_200_000, scalabilityMode: 'L1T3' },
+];
+const SCREEN_ENCODINGS: RtpEncodingParameters[] = [{ maxBitrate: 2_500_000 }];
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+
+export interface ConferenceOptions {
+  room: string;
+  displayName: string;
+  microphone: MediaStreamTrack | null;
+  camera: MediaStreamTrack | null;
+  /** Receive only (the recorder). */
+  hidden?: boolean;
+  /** Where the bridge is; defaults to the page's own host. */
+  signalingUrl?: string;
+}
+
+export class Conference {
+  readonly room: string;
+  readonly status = signal<ConferenceStatus>('connecting');
+  readonly endReason = signal<EndReason | null>(null);
+  readonly selfId = signal<string | null>(null);
+  readonly displayName: Signal<string>;
+  readonly participants = signal<ReadonlyMap<string, PeerInfo>>(new Map());
+  readonly remoteMedia = signal<ReadonlyMap<string, RemoteMedia>>(new Map());
+  readonly activeSpeakerId = signal<string | null>(null);
+  /** Loudness 0..1 of each peer currently speaking. */
+  readonly levels = signal<ReadonlyMap<string, number>>(new Map());
+  readonly chat = signal<readonly ChatMessage[]>([]);
+  readonly micOn = signal(false);
+  readonly cameraTrack = signal<MediaStreamTrack | null>(null);
+  readonly screenTrack = signal<MediaStreamTrack | null>(null);
+  readonly handRaised = signal(false);
+  /** Problems worth telling the user, newest last. */
+  readonly notices = signal<readonly { id: number; text: string }[]>([]);
+
+  readonly #options: ConferenceOptions;
+  #microphone: MediaStreamTrack | null;
+  #client: SignalingClient | undefined;
+  #sendTransport: Transport | undefined;
+  #recvTransport: Transport | undefined;
+  readonly #producers = new Map<MediaSource, Producer>();
+  readonly #preferredLayers = new Map<string, number>();
+  /** Bumped whenever media is torn down, so late async work from before is dropped. */
+  #generation = 0;
+  #noticeId = 0;
+
+  constructor(options: ConferenceOptions) {
+    this.#options = options;
+    this.room = options.room;
+    this.displayName = signal(options.displayName);
+    this.#microphone = options.microphone;
+    this.micOn.value = !!options.microphone?.enabled;
+    this.cameraTrack.value = options.camera;
+  }
+
+  /** Connects and joins; afterwards the conference keeps itself connected. */
+  async start(): Promise<void> {
+    try {
+      await this.#connect();
+      this.status.value = 'connected';
+    } catch (error) {
+      if (this.status.value !== 'ended') this.#end(error instanceof SignalingError && error.code === 'roomFull' ? 'roomFull' : 'failed');
+      throw error;
+    }
+  }
+
+  leave(): void {
+    this.#client?.close();
+    this.#end('left');
+  }
+
+  // ---------------------------------------------------------------------------
+  // Local controls
+
+  get hasMicrophone(): boolean {
+    return this.#microphone !== null && this.#microphone.readyState === 'live';
+  }
+
+  async setMicOn(on: boolean): Promise<void> {
+    const producer = this.#producers.get('mic');
+    this.micOn.value = on;
+    if (this.#microphone) this.#microphone.enabled = on;
+    if (!producer) return;
+    if (on) producer.resume();
+    else producer.pause();
+    await this.#request('setProducerPaused', { producerId: producer.id, paused: !on });
+  }
+
+  /** Camera off releases the device (its light goes out); on opens it again. */
+  async setCamera(track: MediaStreamTrack | null): Promise<void> {
+    const previous = this.cameraTrack.value;
+    this.cameraTrack.value = track;
+    await this.#closeProducer('camera');
+    previous?.stop();
+    if (track) await this.#produce('camera', track);
+  }
+
+  async setScreen(track: MediaStreamTrack | null): Promise<void> {
+    const previous = this.screenTrack.value;
+    this.screenTrack.value = track;
+    await this.#closeProducer('screen');
+    previous?.stop();
+    if (!track) return;
+    track.addEventListener('ended', () => {
+      if (this.screenTrack.value === track) void this.setScreen(null);
+    });
+    await this.#produce('screen', track);
+  }
+
+  /** Switch microphones without leaving. */
+  async replaceMicrophone(track: MediaStreamTrack): Promise<void> {
+    const previous = this.#microphone;
+    this.#microphone = track;
+    track.enabled = this.micOn.value;
+    const producer = this.#producers.get('mic');
+    if (producer) await producer.replaceTrack({ track });
+    else await this.#produce('mic', track);
+    previous?.stop();
+  }
+
+  async setHandRaised(raised: boolean): Promise<void> {
+    this.handRaised.value = raised;
+    await this.#request('setHandRaised', { raised });
+  }
+
+  async sendChat(text: string): Promise<void> {
+    const response = await this.#request('chat', { text });
+    if (response) this.chat.value = [...this.chat.value, response.message];
+  }
+
+  /** The receiving tile's height decides which simulcast layer is worth sending us. */
+  setVideoHeight(consumerId: string, height: number): void {
+    const layer = spatialLayerForHeight(height);
+    if (this.#preferredLayers.get(consumerId) === layer) return;
+    this.#preferredLayers.set(consumerId, layer);
+    void this.#request('setPreferredLayers', { consumerId, spatialLayer: layer });
+  }
+
+  /** What we receive from each remote peer (used by the stats view and tests). */
+  async inboundStats(): Promise<InboundStats[]> {
+    const result: InboundStats[] = [];
+    for (const media of this.remoteMedia.value.values()) {
+      const report = await media.consumer.getStats();
+      for (const stat of report.values()) {
+        if (stat.type !== 'inbound-rtp') continue;
+        result.push({
+          peerId: media.peerId,
+          source: media.source,
+          kind: media.consumer.kind,
+          bytesReceived: stat.bytesReceived ?? 0,
+          framesDecoded: stat.framesDecoded ?? 0,
+          audioLevel: stat.audioLevel ?? 0,
+          totalAudioEnergy: stat.totalAudioEnergy ?? 0,
+          frameHeight: stat.frameHeight ?? 0,
+        });
+      }
+    }
+    return result;
+  }
+
+  dismissNotice(id: number): void {
+    this.notices.value = this.notices.value.filter((n) => n.id !== id);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Connection
+
+  async #connect(): Promise<void> {
+    const url = this.#options.signalingUrl ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${SIGNALING_PATH}`;
+    const client = await SignalingClient.connect(url);
+    this.#client = client;
+    this.#listen(client);
+    const joined = await client.request('join', {
+      room: this.room,
+      displayName: this.displayName.value,
+      kind: this.#options.hidden ? 'recorder' : 'web',
+    });
+    batch(() => {
+      this.selfId.value = joined.peerId;
+      this.participants.value = new Map(joined.peers.map((p) => [p.id, p]));
+      this.chat.value = joined.chat;
+      this.activeSpeakerId.value = joined.activeSpeakerId;
+    });
+    await this.#setUpMedia(joined.routerRtpCapabilities);
+    if (this.handRaised.value) await client.request('setHandRaised', { raised: true });
+  }
+
+  #listen(client: SignalingClient): void {
+    client.on('peerJoined', ({ peer }) => this.#updateParticipant(peer));
+    client.on('peerUpdated', ({ peer }) => this.#updateParticipant(peer));
+    client.on('peerLeft', ({ peerId }) => {
+      const next = new Map(this.participants.value);
+      next.delete(peerId);
+      this.participants.value = next;
+    });
+    client.on('newConsumer', ({ consumer }) => void this.#receive(consumer));
+    client.on('consumerClosed', ({ consumerId }) => this.#dropConsumer(consumerId));
+    client.on('activeSpeaker', ({ peerId }) => (this.activeSpeakerId.value = peerId));
+    client.on('audioLevels', ({ levels }) => {
+      // dBov -70..0 to 0..1, on a curve that makes normal speech visible.
+      this.levels.value = new Map(levels.map((l) => [l.peerId, Math.max(0, Math.min(1, (l.volume + 70) / 60)) ** 1.5]));
+    });
+    client.on('chat', ({ message }) => (this.chat.value = [...this.chat.value, message]));
+    client.on('mediaRestart', ({ routerRtpCapabilities }) => void this.#restartMedia(routerRtpCapabilities));
+    client.on('disconnected', ({ reason }) => this.#end(reason));
+    client.onClose(() => {
+      if (this.#client === client && this.status.value !== 'ended') void this.#reconnect();
+    });
+  }
+
+  async #reconnect(): Promise<void> {
+    this.status.value = 'reconnecting';
+    this.#tearDownMedia();
+    for (let attempt = 0; this.status.value === 'reconnecting'; attempt++) {
+      await delay(RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)]!);
+      if (this.status.value !== 'reconnecting') return;
+      try {
+        await this.#connect();
+        this.status.value = 'connected';
+        return;
+      } catch (error) {
+        this.#client?.close();
+        if (error instanceof SignalingError && error.code === 'roomFull') return this.#end('roomFull');
+      }
+    }
+  }
+
+  async #restartMedia(routerRtpCapabilities: RtpCapabilities): Promise<void> {
+    this.#tearDownMedia();
+    try {
+      await this.#setUpMedia(routerRtpCapabilities);
+    } catch (error) {
+      this.notice(`Could not restore media: ${(error as Error).message}`);
+    }
+  }
+
+  #end(reason: EndReason): void {
+    if (this.status.value === 'ended') return;
+    this.endReason.value = reason;
+    this.status.value = 'ended';
+    this.#tearDownMedia();
+    this.#microphone?.stop();
+    this.cameraTrack.value?.stop();
+    this.screenTrack.value?.stop();
+  }
+
+  // ---------------------------------------------------------------------------
+  // Media
+
+  async #setUpMedia(routerRtpCapabilities: RtpCapabilities): Promise<void> {
+    const generation = this.#generation;
+    const device = new Device();
+    await device.load({ routerRtpCapabilities });
+    this.#recvTransport = await this.#createTransport(device, 'recv');
+    if (!this.#options.hidden) {
+      this.#sendTransport = await this.#createTransport(device, 'send');
+      if (this.#microphone) await this.#produce('mic', this.#microphone, !this.micOn.value);
+      if (this.cameraTrack.value) await this.#produce('camera', this.cameraTrack.value);
+      if (this.screenTrack.value) await this.#produce('screen', this.screenTrack.value);
+    }
+    if (generation !== this.#generation) return;
+    await this.#request('subscribe', { transportId: this.#recvTransport.id, rtpCapabilities: device.rtpCapabilities });
+  }
+
+  async #createTransport(device: Device, direction: 'send' | 'recv'): Promise<Transport> {
+    const client = this.#client!;
+    const params = await client.request('createWebRtcTransport', { direction });
+    const transport =
+      direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      client.request('connectWebRtcTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
+    });
+    transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+      const source = appData.source as MediaSource;
+      const paused = !!appData.paused;
+      client
+        .request('produce', { transportId: transport.id, kind, source, rtpParameters, paused })
+        .then(({ producerId }) => callback({ id: producerId }), errback);
+    });
+    transport.on('connectionstatechange', (state) => {
+      if (state !== 'failed' || this.status.value !== 'connected') return;
+      client
+        .request('restartIce', { transportId: transport.id })
+        .then(({ iceParameters }) => transport.restartIce({ iceParameters }))
+        .catch(() => undefined); // the signaling reconnect takes over
+    });
+    return transport;
+  }
+
+  async #produce(source: MediaSource, track: MediaStreamTrack, paused = false): Promise<void> {
+    const transport = this.#sendTransport;
+    if (!transport || this.status.value === 'ended') return; // produced once connected
+    try {
+      const producer = await transport.produce({
+        track,
+        encodings: source === 'camera' ? CAMERA_ENCODINGS : source === 'screen' ? SCREEN_ENCODINGS : undefined,
+        codecOptions: source === 'mic' ? { opusDtx: true, opusFec: true } : { videoGoogleStartBitrate: 1000 },
+        stopTracks: false,
+        zeroRtpOnPause: true,
+        appData: { source, paused },
+      });
+      if (paused) producer.pause();
+      this.#producers.set(source, producer);
+    } catch (error) {
+      this.notice(`Could not send your ${source === 'mic' ? 'microphone' : source}: ${(error as Error).message}`);
+    }
+  }
+
+  async #closeProducer(source: MediaSource): Promise<void> {
+    const producer = this.#producers.get(source);
+    if (!producer) return;
+    this.#producers.delete(source);
+    producer.close();
+    await this.#request('closeProducer', { producerId: producer.id });
+  }
+
+  async #receive(info: ConsumerInfo): Promise<void> {
+    const transport = this.#recvTransport;
+    if (!transport || transport.closed) return;
+    const consumer = await transport.consume({
+      id: info.id,
+      producerId: info.producerId,
+      kind: info.kind,
+      rtpParameters: info.rtpParameters,
+    });
+    if (transport.closed) return;
+    const next = new Map(this.remoteMedia.value);
+    next.set(consumer.id, { consumer, peerId: info.peerId, source: info.source });
+    this.remoteMedia.value = next;
+    await this.#request('resumeConsumer', { consumerId: consumer.id });
+  }
+
+  #dropConsumer(consumerId: string): void {
+    const media = this.remoteMedia.value.get(consumerId);
+    if (!media) return;
+    media.consumer.close();
+    this.#preferredLayers.delete(consumerId);
+    const next = new Map(this.remoteMedia.value);
+    next.delete(consumerId);
+    this.remoteMedia.value = next;
+  }
+
+  #tearDownMedia(): void {
+    this.#generation++;
+    this.#sendTransport?.close();
+    this.#recvTransport?.close();
+    this.#sendTransport = undefined;
+    this.#recvTransport = undefined;
+    this.#producers.clear();
+    this.#preferredLayers.clear();
+    this.remoteMedia.value = new Map();
+    this.levels.value = new Map();
+  }
+
+  #updateParticipant(peer: PeerInfo): void {
+    const next = new Map(this.participants.value);
+    next.set(peer.id, peer);
+    this.participants.value = next;
+  }
+
+  /** A request whose failure is shown to the user rather than thrown. */
+  async #request<M extends RequestMethod>(method: M, data: RequestData<M>): Promise<ResponseData<M> | undefined> {
+    if (!this.#client?.isOpen) return undefined;
+    try {
+      return await this.#client.request(method, data);
+    } catch (error) {
+      if (this.status.value === 'connected') this.notice((error as Error).message);
+      return undefined;
+    }
+  }
+
+  /** Shows the user a problem (a toast). */
+  notice(text: string): void {
+    this.notices.value = [...this.notices.value.slice(-3), { id: ++this.#noticeId, text }];
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,42 @@
+import type { Conference, EndReason } from '../lib/conference.ts';
+import { navigate } from './App.tsx';
+import { Brand } from './Brand.tsx';
+
+const MESSAGES: Record<EndReason, { title: string; detail: string; rejoin: boolean }> = {
+  left: { title: 'You left the meeting', detail: 'Thanks for joining.', rejoin: true },
+  kicked: { title: 'You were removed from the meeting', detail: 'A moderator removed you.', rejoin: false },
+  roomClosed: { title: 'The meeting has ended', detail: 'The meeting was closed for everyone.', rejoin: true },
+  roomFull: {
+    title: 'This meeting is full',
+    detail: 'The room has reached its participant limit. Try again when someone leaves.',
+    rejoin: true,
+  },
+  shuttingDown: { title: 'The server is restarting', detail: 'Rejoin in a moment.', rejoin: true },
+  failed: {
+    title: 'Could not connect',
+    detail: 'The meeting server could not be reached. Check your connection and try again.',
+    rejoin: true,
+  },
+};
+
+export function EndScreen({ conference, onRejoin }: { conference: Conference; onRejoin: () => void }) {
+  const reason = conference.endReason.value ?? 'left';
+  const message = MESSAGES[reason];
+  return (
+    <main class="end-screen" data-end-reason={reason}>
+      <Brand />
+      <h1>{message.title}</h1>
+      <p class="lead">{message.detail}</p>
+      <div class="end-actions">
+        {message.rejoin && (
+          <button class="button primary" onClick={onRejoin}>
+            Rejoin {conference.room}
+          </button>
+        )}
+        <button class="button secondary" onClick={() => navigate('/')}>
+          Back to home
+        </button>
+      </div>
+    </main>
+  );
+}

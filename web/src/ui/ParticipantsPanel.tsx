@@ -1,0 +1,60 @@
+import { Hand, Mic, MicOff, Phone, Video, VideoOff } from 'lucide-preact';
+import type { PeerInfo } from '../../../bridge/protocol.ts';
+import type { Conference } from '../lib/conference.ts';
+import { SidePanel } from './SidePanel.tsx';
+
+interface Row {
+  id: string;
+  name: string;
+  kind: PeerInfo['kind'];
+  micOn: boolean;
+  cameraOn: boolean;
+  hand: boolean;
+  self: boolean;
+}
+
+export function ParticipantsPanel({ conference, onClose }: { conference: Conference; onClose: () => void }) {
+  const rows: Row[] = [
+    {
+      id: 'self',
+      name: conference.displayName.value,
+      kind: 'web',
+      micOn: conference.micOn.value,
+      cameraOn: !!conference.cameraTrack.value,
+      hand: conference.handRaised.value,
+      self: true,
+    },
+    ...[...conference.participants.value.values()].map((p) => ({
+      id: p.id,
+      name: p.displayName,
+      kind: p.kind,
+      micOn: p.producers.some((x) => x.source === 'mic' && !x.paused),
+      cameraOn: p.producers.some((x) => x.source === 'camera' && !x.paused),
+      hand: p.handRaised,
+      self: false,
+    })),
+  ];
+  // Raised hands first, in the order they joined otherwise.
+  rows.sort((a, b) => Number(b.hand) - Number(a.hand));
+
+  return (
+    <SidePanel title={`Participants (${rows.length})`} onClose={onClose}>
+      <ul class="participant-list">
+        {rows.map((row) => (
+          <li key={row.id} class="participant" data-testid="participant" data-kind={row.kind}>
+            <span class="participant-kind">{row.kind === 'phone' ? <Phone size={16} aria-label="phone" /> : null}</span>
+            <span class="participant-name">
+              {row.name}
+              {row.self ? ' (you)' : ''}
+            </span>
+            <span class="participant-state">
+              {row.hand && <Hand size={16} class="hand" aria-label="hand raised" />}
+              {row.kind !== 'phone' && (row.cameraOn ? <Video size={16} /> : <VideoOff size={16} class="dim" />)}
+              {row.micOn ? <Mic size={16} /> : <MicOff size={16} class="dim" />}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </SidePanel>
+  );
+}

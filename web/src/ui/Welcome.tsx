@@ -1,0 +1,73 @@
+import { ArrowRight, Phone, Sparkles, Video } from 'lucide-preact';
+import { useState } from 'preact/hooks';
+import { roomNameSchema } from '../../../bridge/protocol.ts';
+import { navigate } from './App.tsx';
+import { Brand } from './Brand.tsx';
+
+const ADJECTIVES = ['bright', 'calm', 'brave', 'swift', 'quiet', 'sunny', 'bold', 'clever', 'gentle', 'lucky'];
+const NOUNS = ['otter', 'falcon', 'maple', 'harbor', 'comet', 'meadow', 'canyon', 'river', 'lantern', 'orchid'];
+
+function randomRoomName(): string {
+  const pick = (words: string[]) => words[Math.floor(Math.random() * words.length)];
+  return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${Math.floor(100 + Math.random() * 900)}`;
+}
+
+export function Welcome() {
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+
+  const join = (event: Event) => {
+    event.preventDefault();
+    const room = name.trim().replace(/\s+/g, '-');
+    const parsed = roomNameSchema.safeParse(room);
+    if (!parsed.success) {
+      setError('Use letters, digits, dashes or underscores (up to 64).');
+      return;
+    }
+    navigate(`/${room}`);
+  };
+
+  return (
+    <main class="welcome">
+      <header class="welcome-header">
+        <Brand />
+      </header>
+      <section class="welcome-hero">
+        <h1>Meet from any browser. Or just call in.</h1>
+        <p class="lead">
+          Video meetings that phone callers join as equals: crisp audio, a simple PIN, and controls from the keypad.
+        </p>
+        <button class="button primary large" onClick={() => navigate(`/${randomRoomName()}`)}>
+          <Sparkles size={18} /> Start a new meeting
+        </button>
+        <form class="join-form" onSubmit={join}>
+          <label for="room-name">or join one by name</label>
+          <div class="input-row">
+            <input
+              id="room-name"
+              value={name}
+              placeholder="e.g. standup"
+              autocomplete="off"
+              onInput={(e) => {
+                setName(e.currentTarget.value);
+                setError(null);
+              }}
+            />
+            <button class="button secondary" type="submit" disabled={!name.trim()}>
+              Join <ArrowRight size={16} />
+            </button>
+          </div>
+          {error && <p class="field-error">{error}</p>}
+        </form>
+        <ul class="features">
+          <li>
+            <Video size={18} /> HD video with simulcast, screen sharing and chat
+          </li>
+          <li>
+            <Phone size={18} /> Dial-in with a meeting PIN, mute with *6
+          </li>
+        </ul>
+      </section>
+    </main>
+  );
+}
