@@ -12,11 +12,17 @@ declare global {
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+export interface BrowserOptions {
+  /** Grant camera and microphone silently (default), or deny them as a user who blocks them. */
+  mediaPermission?: 'grant' | 'deny';
+  args?: string[];
+}
+
 /**
  * Debian's Chromium, headless, with a fake camera (a moving test pattern) and
- * a fake microphone (a periodic beep), granting media permission silently.
+ * a fake microphone (a periodic beep).
  */
-export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
+export async function launchBrowser({ mediaPermission = 'grant', args = [] }: BrowserOptions = {}): Promise<Browser> {
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-'));
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
@@ -30,11 +36,11 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> 
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
-      '--use-fake-ui-for-media-stream',
+      mediaPermission === 'grant' ? '--use-fake-ui-for-media-stream' : '--deny-permission-prompts',
       '--use-fake-device-for-media-stream',
       '--autoplay-policy=no-user-gesture-required',
       '--window-size=1280,800',
-      ...extraArgs,
+      ...args,
     ],
     ignoreDefaultArgs: ['--mute-audio'],
     defaultViewport: { width: 1280, height: 800 },
