@@ -268,6 +268,11 @@ export const notifications = {
 export type NotificationName = keyof typeof notifications;
 export type NotificationData<N extends NotificationName> = z.output<(typeof notifications)[N]>;
 
+/** The wire form of a notification; serialized once however many peers receive it. */
+export function encodeNotification<N extends NotificationName>(name: N, data: NotificationData<N>): string {
+  return JSON.stringify({ notification: name, data });
+}
+
 // ---------------------------------------------------------------------------
 // Envelopes
 

@@ -13,6 +13,8 @@ import type {
 /** How the room reaches the peer's client; the signaling socket implements it. */
 export interface PeerChannel {
   notify<N extends NotificationName>(name: N, data: NotificationData<N>): void;
+  /** Sends a notification already encoded with encodeNotification(). */
+  send(encoded: string): void;
   /** Tell the client why, then close its connection. */
   disconnect(reason: DisconnectReason): void;
 }

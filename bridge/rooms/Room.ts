@@ -14,16 +14,17 @@ import type { DtlsParameters, RtpCapabilities, RtpParameters } from 'mediasoup-c
 import type { Logger } from '../logger.ts';
 import { mediaCodecs } from '../media/codecs.ts';
 import type { MediaWorker, WorkerTenant } from '../media/WorkerPool.ts';
-import type {
-  ChatMessage,
-  ConsumerInfo,
-  DisconnectReason,
-  MediaKind,
-  MediaSource,
-  NotificationData,
-  NotificationName,
-  PeerInfo,
-  ResponseData,
+import {
+  encodeNotification,
+  type ChatMessage,
+  type ConsumerInfo,
+  type DisconnectReason,
+  type MediaKind,
+  type MediaSource,
+  type NotificationData,
+  type NotificationName,
+  type PeerInfo,
+  type ResponseData,
 } from '../protocol.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 import type { Peer, ProducerAppData } from './Peer.ts';
@@ -508,8 +509,9 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   }
 
   #broadcast<N extends NotificationName>(name: N, data: NotificationData<N>, except?: Peer): void {
+    const encoded = encodeNotification(name, data);
     for (const peer of this.#peers.values()) {
-      if (peer !== except) peer.channel.notify(name, data);
+      if (peer !== except) peer.channel.send(encoded);
     }
   }
 }

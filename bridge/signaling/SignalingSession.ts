@@ -2,6 +2,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Logger } from '../logger.ts';
 import {
   describeZodError,
+  encodeNotification,
   isRequestMethod,
   requestEnvelopeSchema,
   requests,
@@ -109,7 +110,11 @@ export class SignalingSession implements PeerChannel {
   }
 
   notify<N extends NotificationName>(name: N, data: NotificationData<N>): void {
-    this.#send({ notification: name, data });
+    this.send(encodeNotification(name, data));
+  }
+
+  send(encoded: string): void {
+    if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(encoded);
   }
 
   disconnect(reason: DisconnectReason): void {
@@ -198,11 +203,7 @@ export class SignalingSession implements PeerChannel {
   }
 
   #reply(id: number | null, result: { ok: true; data: unknown } | ReplyError): void {
-    this.#send({ id, ...result });
-  }
-
-  #send(message: object): void {
-    if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(JSON.stringify(message));
+    this.send(JSON.stringify({ id, ...result }));
   }
 }
 
