@@ -28,7 +28,7 @@ APT_PACKAGES=(
   libuv1-dev libssl-dev libsrtp2-dev libusrsctp-dev nlohmann-json3-dev libabsl-dev
   libflatbuffers-dev flatbuffers-compiler liburing-dev
   chromium ffmpeg redis-server sip-tester baresip nginx libnginx-mod-rtmp
-  espeak-ng sox xvfb pulseaudio
+  espeak-ng sox xvfb pulseaudio docker-compose
 )
 
 step "System packages"

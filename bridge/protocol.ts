@@ -27,9 +27,13 @@ export const SIGNALING_PATH = '/ws';
 const entityId = z.string().min(1).max(64);
 const int = z.number().int();
 
+/** Paths the bridge serves itself, so no room can be reached there. */
+const RESERVED_ROOM_NAMES = new Set(['api', 'docs', 'ws', 'healthz', 'metrics', 'assets']);
+
 export const roomNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, - and _ only (1 to 64, starting with a letter or digit)');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, - and _ only (1 to 64, starting with a letter or digit)')
+  .refine((name) => !RESERVED_ROOM_NAMES.has(name.toLowerCase()), 'this name is reserved');
 
 export const displayNameSchema = z.string().trim().min(1).max(64);
 

@@ -4,10 +4,11 @@
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
+import { AUDIO_LEVEL_EXTENSION_ID, audioLevelExtension, rtpPacket } from '../../test/helpers/rtp.ts';
 
 export const AUDIO_PT = 100;
 export const VIDEO_PT = 101;
-export const AUDIO_LEVEL_EXT_ID = 1;
+const AUDIO_PAYLOAD = Buffer.alloc(100, 0x42); // Opus-sized; the SFU does not decode it
 
 interface CapturedPacket {
   payload: Buffer;
@@ -38,26 +39,6 @@ export async function captureVp8(seconds: number, kbps: number): Promise<{ packe
   await new Promise((resolve) => setTimeout(resolve, 100));
   socket.close();
   return { packets, durationTicks: seconds * 90000 };
-}
-
-function header(pt: number, marker: boolean, seq: number, ts: number, ssrc: number, extension: boolean): Buffer {
-  const h = Buffer.alloc(12);
-  h[0] = 0x80 | (extension ? 0x10 : 0);
-  h[1] = (marker ? 0x80 : 0) | pt;
-  h.writeUInt16BE(seq & 0xffff, 2);
-  h.writeUInt32BE(ts >>> 0, 4);
-  h.writeUInt32BE(ssrc >>> 0, 8);
-  return h;
-}
-
-/** A one-byte-header extension block (RFC 8285) with the audio level (RFC 6464). */
-function audioLevelExtension(levelDbov: number): Buffer {
-  const ext = Buffer.alloc(8);
-  ext.writeUInt16BE(0xbede, 0);
-  ext.writeUInt16BE(1, 2);
-  ext[4] = (AUDIO_LEVEL_EXT_ID << 4) | 0; // length field 0 means one byte
-  ext[5] = 0x80 | Math.min(127, Math.max(0, levelDbov)); // voice activity + level
-  return ext;
 }
 
 export interface Stream {
@@ -112,11 +93,14 @@ export class Transmitter {
       for (const s of this.#senders) {
         // Speech-like level that rises and falls, differently per sender.
         const level = 20 + Math.round(25 * (1 + Math.sin((this.#audioSent + s.levelPhase) / 15)));
-        const packet = Buffer.concat([
-          header(AUDIO_PT, false, s.seqA++, this.#audioSent * 960, s.audio.ssrc, true),
-          audioLevelExtension(level),
-          Buffer.alloc(100, 0x42),
-        ]);
+        const packet = rtpPacket({
+          payloadType: AUDIO_PT,
+          sequence: s.seqA++,
+          timestamp: this.#audioSent * 960,
+          ssrc: s.audio.ssrc,
+          payload: AUDIO_PAYLOAD,
+          extension: audioLevelExtension(level),
+        });
         this.socket.send(packet, s.audio.target.port, s.audio.target.ip);
         this.packetsSent++;
       }
@@ -128,7 +112,7 @@ export class Transmitter {
         const p = packets[s.nextVideo]!;
         const ticks = s.loops * durationTicks + p.ticks;
         if (ticks > nowTicks) break;
-        const packet = Buffer.concat([header(VIDEO_PT, p.marker, s.seqV++, ticks, s.video.ssrc, false), p.payload]);
+        const packet = rtpPacket({ payloadType: VIDEO_PT, marker: p.marker, sequence: s.seqV++, timestamp: ticks, ssrc: s.video.ssrc, payload: p.payload });
         this.socket.send(packet, s.video.target.port, s.video.target.ip);
         this.packetsSent++;
         if (++s.nextVideo === packets.length) {
@@ -142,7 +126,7 @@ export class Transmitter {
 
 export const AUDIO_RTP_PARAMETERS = (ssrc: number) => ({
   codecs: [{ mimeType: 'audio/opus', payloadType: AUDIO_PT, clockRate: 48000, channels: 2 }],
-  headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level' as const, id: AUDIO_LEVEL_EXT_ID }],
+  headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level' as const, id: AUDIO_LEVEL_EXTENSION_ID }],
   encodings: [{ ssrc }],
 });
 

@@ -42,6 +42,12 @@ export async function buildHttpServer({ config, pool, registry, logger }: HttpSe
   // ws closes a connection above maxPayload; below it, oversized messages get an error reply instead.
   await app.register(fastifyWebsocket, {
     options: { maxPayload: Math.max(1 << 20, 4 * config.signaling.maxMessageBytes) },
+    // A client breaking the WebSocket framing (e.g. a frame over maxPayload)
+    // loses its connection; that is the client's fault, not a server error.
+    errorHandler: (error, socket, request) => {
+      request.log.warn({ code: (error as { code?: string }).code, message: error.message }, 'signaling socket closed on error');
+      socket.terminate();
+    },
   });
 
   await app.register(signalingRoute, { registry, logger, maxMessageBytes: config.signaling.maxMessageBytes });

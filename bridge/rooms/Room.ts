@@ -54,6 +54,7 @@ function ortc<T>(value: object): T {
 
 const CHAT_HISTORY = 100;
 const MAX_TRANSPORTS_PER_PEER = 16;
+const MAX_SOURCES_PER_PEER = 3; // mic, camera, screen
 const MAX_INCOMING_BITRATE = 5_000_000;
 
 interface RoomEvents {
@@ -112,6 +113,11 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
 
   get activeSpeakerId(): string | null {
     return this.#activeSpeakerId;
+  }
+
+  /** Enough to receive every source of every other participant. */
+  get #maxConsumersPerPeer(): number {
+    return this.#options.maxPeers * MAX_SOURCES_PER_PEER;
   }
 
   get chatHistory(): readonly ChatMessage[] {
@@ -277,20 +283,19 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     if ((request.source === 'mic') !== (request.kind === 'audio')) {
       throw new RequestError('invalidData', `a ${request.source} producer cannot carry ${request.kind}`);
     }
-    for (const existing of peer.producers.values()) {
-      if (existing.appData.source === request.source) {
-        throw new RequestError('forbidden', `already producing ${request.source}; close that producer first`);
-      }
-    }
+    const alreadyProducing = () => [...peer.producers.values()].some((p) => p.appData.source === request.source);
+    const duplicate = () => new RequestError('forbidden', `already producing ${request.source}; close that producer first`);
+    if (alreadyProducing()) throw duplicate();
     const producer = await transport.produce<ProducerAppData>({
       kind: request.kind,
       rtpParameters: ortc(request.rtpParameters),
       paused: request.paused,
       appData: { peerId: peer.id, source: request.source },
     });
-    if (!this.#peers.has(peer.id)) {
-      producer.close(); // left while mediasoup was busy
-      throw new RequestError('notJoined', 'left the room');
+    // Things may have changed while mediasoup was busy.
+    if (!this.#peers.has(peer.id) || alreadyProducing()) {
+      producer.close();
+      throw this.#peers.has(peer.id) ? duplicate() : new RequestError('notJoined', 'left the room');
     }
     peer.producers.set(producer.id, producer);
     producer.on('transportclose', () => peer.producers.delete(producer.id));
@@ -325,6 +330,9 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
 
   async subscribe(peer: Peer, transportId: string, rtpCapabilities: RtpCapabilities): Promise<void> {
     const transport = this.#transportOf(peer, transportId);
+    if (peer.subscription && !peer.subscription.transport.closed) {
+      throw new RequestError('forbidden', 'already subscribed; a peer receives the room on one transport');
+    }
     peer.subscription = { transport, rtpCapabilities };
     const existing = [...this.#peers.values()].filter((p) => p !== peer).flatMap((p) => [...p.producers.values()]);
     await Promise.all(existing.map((producer) => this.#consumeFor(peer, producer)));
@@ -335,6 +343,9 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     request: { transportId: string; producerId: string; rtpCapabilities: RtpCapabilities; paused: boolean },
   ): Promise<ConsumerInfo> {
     const transport = this.#transportOf(peer, request.transportId);
+    if (peer.consumers.size >= this.#maxConsumersPerPeer) {
+      throw new RequestError('forbidden', `at most ${this.#maxConsumersPerPeer} consumers per peer`);
+    }
     const producer = this.#findProducer(request.producerId);
     if (!producer) throw new RequestError('notFound', `no producer ${request.producerId} in this room`);
     if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities: ortc(request.rtpCapabilities) })) {

@@ -167,7 +167,9 @@ export class SignalingSession implements PeerChannel {
     if (this.#joined || this.#joining) throw new RequestError('alreadyJoined', 'this connection already joined a room');
     this.#joining = true;
     try {
-      const room = await this.#options.registry.getOrCreate(request.room);
+      let room = await this.#options.registry.getOrCreate(request.room);
+      // The last peer may have left (closing the room) meanwhile: a fresh room is made.
+      if (room.closed) room = await this.#options.registry.getOrCreate(request.room);
       const peer = new Peer(request.displayName, request.kind, this);
       room.join(peer);
       if (this.#socket.readyState !== this.#socket.OPEN) {

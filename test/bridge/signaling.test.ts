@@ -141,6 +141,35 @@ describe('signaling protocol', () => {
     for (const p of [...peers, recorder]) p.client.close();
   });
 
+  it('offers WebRTC on the worker’s one port, UDP first and TCP as fallback, and receives the room on one transport', async () => {
+    const peer = await joinRoom(bridge.url, 'ice', 'Browser', 'web');
+    const transport = await peer.client.request('createWebRtcTransport', { direction: 'recv' });
+    const candidates = transport.iceCandidates.map((c) => `${c.protocol}:${c.ip}:${c.port}`);
+    const udp = transport.iceCandidates.find((c) => c.protocol === 'udp')!;
+    expect(candidates).toEqual([`udp:127.0.0.1:${udp.port}`, `tcp:127.0.0.1:${udp.port}`]);
+    expect(transport.iceCandidates[0]!.priority).toBeGreaterThan(transport.iceCandidates[1]!.priority);
+
+    const caps = peer.joined.routerRtpCapabilities;
+    await peer.client.request('subscribe', { transportId: transport.id, rtpCapabilities: caps });
+    await expectRefusal(peer.client.request('subscribe', { transportId: transport.id, rtpCapabilities: caps }), 'forbidden', 'already');
+    peer.client.close();
+  });
+
+  it('places new rooms on the least-loaded worker', async () => {
+    const busy = await Promise.all(['A', 'B', 'C'].map((n) => joinRoom(bridge.url, 'busy', n, 'web')));
+    const quiet = await joinRoom(bridge.url, 'quiet', 'D', 'web');
+    const busyWorker = bridge.registry.get('busy')!.worker;
+    expect(bridge.registry.get('quiet')!.worker).not.toBe(busyWorker);
+    // 'busy' has 3 peers and 'quiet' 1: the next room goes to the worker hosting 'quiet'.
+    const next = await joinRoom(bridge.url, 'next', 'E', 'web');
+    expect(bridge.registry.get('next')!.worker).toBe(bridge.registry.get('quiet')!.worker);
+    for (const p of [...busy, quiet, next]) p.client.close();
+  });
+
+  it('keeps room names off the paths the bridge serves itself', async () => {
+    await expectRefusal(joinRoom(bridge.url, 'api', 'X'), 'invalidData', 'reserved');
+  });
+
   it('keeps plain RTP transports for services', async () => {
     const web = await joinRoom(bridge.url, 'plain-only', 'Browser', 'web');
     await expectRefusal(web.client.request('createPlainTransport', { comedia: true }), 'forbidden');

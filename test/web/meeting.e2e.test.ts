@@ -115,6 +115,27 @@ describe('meeting in the browser', () => {
     await expectRising('hears Alice again', bob, alice, 'mic', 'audio', 'bytesReceived', 2000);
   });
 
+  it('highlights the active speaker', async () => {
+    const [alice] = people as [Participant];
+    await waitFor('a highlighted tile that is the active speaker', () =>
+      alice.page.evaluate(() => {
+        const tile = document.querySelector('.tile.speaking');
+        const active = window.conference!.activeSpeakerId.value;
+        return !!tile && !!active && tile.getAttribute('data-peer-id') === active;
+      }),
+    );
+  });
+
+  it('shows an avatar while someone’s camera is off, and their video when it is back', async () => {
+    const [alice, bob] = people as [Participant, Participant];
+    await bob.page.click('#toggle-camera');
+    await waitFor('Alice to show Bob as an avatar', () => alice.page.$(`[data-peer-id="${bob.peerId}"] .avatar`));
+    expect(await bob.page.evaluate(() => window.conference!.cameraTrack.value)).toBeNull(); // device released
+    await bob.page.click('#toggle-camera');
+    await waitFor('Bob’s video at Alice again', () => alice.page.$(`[data-peer-id="${bob.peerId}"] video`));
+    await expectRising('decodes Bob’s camera again', alice, bob, 'camera', 'video', 'framesDecoded', 20);
+  });
+
   it('delivers chat messages to everyone', async () => {
     const [alice, bob, carol] = people as [Participant, Participant, Participant];
     await alice.page.click('#toggle-chat');

@@ -19,7 +19,7 @@ import { SignalingClient, SignalingError } from '../../../bridge/signalingClient
 import { spatialLayerForHeight } from './layers.ts';
 
 export type ConferenceStatus = 'connecting' | 'connected' | 'reconnecting' | 'ended';
-export type EndReason = 'left' | 'kicked' | 'roomClosed' | 'roomFull' | 'shuttingDown' | 'failed';
+export type EndReason = 'left' | 'kicked' | 'roomClosed' | 'roomFull' | 'failed';
 
 export interface RemoteMedia {
   consumer: Consumer;
@@ -246,7 +246,8 @@ export class Conference {
     });
     client.on('chat', ({ message }) => (this.chat.value = [...this.chat.value, message]));
     client.on('mediaRestart', ({ routerRtpCapabilities }) => void this.#restartMedia(routerRtpCapabilities));
-    client.on('disconnected', ({ reason }) => this.#end(reason));
+    // A restarting server is a dropped connection like any other: reconnect.
+    client.on('disconnected', ({ reason }) => reason !== 'shuttingDown' && this.#end(reason));
     client.onClose(() => {
       if (this.#client === client && this.status.value !== 'ended') void this.#reconnect();
     });
@@ -295,15 +296,16 @@ export class Conference {
     const generation = this.#generation;
     const device = new Device();
     await device.load({ routerRtpCapabilities });
-    this.#recvTransport = await this.#createTransport(device, 'recv');
-    if (!this.#options.hidden) {
-      this.#sendTransport = await this.#createTransport(device, 'send');
-      if (this.#microphone) await this.#produce('mic', this.#microphone, !this.micOn.value);
-      if (this.cameraTrack.value) await this.#produce('camera', this.cameraTrack.value);
-      if (this.screenTrack.value) await this.#produce('screen', this.screenTrack.value);
-    }
-    if (generation !== this.#generation) return;
-    await this.#request('subscribe', { transportId: this.#recvTransport.id, rtpCapabilities: device.rtpCapabilities });
+    // Receive first: the room appears as soon as possible, then we send.
+    const recv = await this.#createTransport(device, 'recv');
+    if (generation !== this.#generation) return recv.close();
+    this.#recvTransport = recv;
+    await this.#request('subscribe', { transportId: recv.id, rtpCapabilities: device.rtpCapabilities });
+    if (this.#options.hidden || generation !== this.#generation) return;
+    this.#sendTransport = await this.#createTransport(device, 'send');
+    if (this.#microphone) await this.#produce('mic', this.#microphone, !this.micOn.value);
+    if (this.cameraTrack.value) await this.#produce('camera', this.cameraTrack.value);
+    if (this.screenTrack.value) await this.#produce('screen', this.screenTrack.value);
   }
 
   async #createTransport(device: Device, direction: 'send' | 'recv'): Promise<Transport> {
@@ -361,12 +363,18 @@ export class Conference {
   async #receive(info: ConsumerInfo): Promise<void> {
     const transport = this.#recvTransport;
     if (!transport || transport.closed) return;
-    const consumer = await transport.consume({
-      id: info.id,
-      producerId: info.producerId,
-      kind: info.kind,
-      rtpParameters: info.rtpParameters,
-    });
+    let consumer: Consumer;
+    try {
+      consumer = await transport.consume({
+        id: info.id,
+        producerId: info.producerId,
+        kind: info.kind,
+        rtpParameters: info.rtpParameters,
+      });
+    } catch (error) {
+      this.notice(`Could not receive a ${info.kind} stream: ${(error as Error).message}`);
+      return;
+    }
     if (transport.closed) return;
     const next = new Map(this.remoteMedia.value);
     next.set(consumer.id, { consumer, peerId: info.peerId, source: info.source });

@@ -11,7 +11,6 @@ const MESSAGES: Record<EndReason, { title: string; detail: string; rejoin: boole
     detail: 'The room has reached its participant limit. Try again when someone leaves.',
     rejoin: true,
   },
-  shuttingDown: { title: 'The server is restarting', detail: 'Rejoin in a moment.', rejoin: true },
   failed: {
     title: 'Could not connect',
     detail: 'The meeting server could not be reached. Check your connection and try again.',

@@ -171,7 +171,7 @@ export function Toolbar({
       </div>
       <div class="toolbar-group">
         <button id="leave" class="leave" onClick={() => conference.leave()} title="Leave the meeting">
-          <PhoneOff size={20} /> Leave
+          <PhoneOff size={20} /> <span class="leave-label">Leave</span>
         </button>
       </div>
     </footer>
