@@ -16,6 +16,15 @@ async function openPage(options?: BrowserOptions): Promise<Page> {
   return browser.newPage();
 }
 
+/** Alice and Bob in a room, each already decoding the other's video. */
+async function twoInRoom(room: string): Promise<[Page, Page]> {
+  const pages: [Page, Page] = [await openPage(), await openPage()];
+  await joinThroughUi(pages[0], `${bridge!.url}/${room}`, 'Alice');
+  await joinThroughUi(pages[1], `${bridge!.url}/${room}`, 'Bob');
+  await Promise.all(pages.map((page) => decodesMoreVideo(page, 20)));
+  return pages;
+}
+
 /** Waits until the page decodes at least `frames` more video frames from someone. */
 async function decodesMoreVideo(page: Page, frames: number): Promise<void> {
   const total = async () => (await inboundStats(page)).filter((s) => s.kind === 'video').reduce((sum, s) => sum + s.framesDecoded, 0);
@@ -35,10 +44,7 @@ afterAll(async () => {
 describe('resilience in the browser', () => {
   it('recovers media on its own when the media worker crashes', async () => {
     bridge = await startBridge({ MEDIA_WORKERS: '2' });
-    const [alice, bob] = [await openPage(), await openPage()];
-    await joinThroughUi(alice, `${bridge.url}/crash`, 'Alice');
-    await joinThroughUi(bob, `${bridge.url}/crash`, 'Bob');
-    await decodesMoreVideo(alice, 20);
+    const [alice, bob] = await twoInRoom('crash');
 
     const room = bridge.registry.get('crash')!;
     const deadPid = room.worker.pid;
@@ -53,10 +59,7 @@ describe('resilience in the browser', () => {
 
   it('shows that the connection dropped and reconnects by itself', async () => {
     bridge = await startBridge({ MEDIA_WORKERS: '1' });
-    const [alice, bob] = [await openPage(), await openPage()];
-    await joinThroughUi(alice, `${bridge.url}/flaky`, 'Alice');
-    await joinThroughUi(bob, `${bridge.url}/flaky`, 'Bob');
-    await decodesMoreVideo(bob, 20);
+    const [alice, bob] = await twoInRoom('flaky');
     const before = await bob.evaluate(() => window.conference!.selfId.value);
 
     // Cut every signaling connection the hard way, as a network drop would.

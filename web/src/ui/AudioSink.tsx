@@ -1,16 +1,10 @@
-import { useEffect, useRef } from 'preact/hooks';
+import { useRef } from 'preact/hooks';
+import { usePlayTrack } from './usePlayTrack.ts';
 
 /** Plays one remote audio track. */
 function RemoteAudio({ track }: { track: MediaStreamTrack }) {
   const ref = useRef<HTMLAudioElement>(null);
-  useEffect(() => {
-    const audio = ref.current!;
-    audio.srcObject = new MediaStream([track]);
-    audio.play().catch(() => undefined); // allowed after the join click
-    return () => {
-      audio.srcObject = null;
-    };
-  }, [track]);
+  usePlayTrack(ref, track);
   return <audio ref={ref} autoplay />;
 }
 

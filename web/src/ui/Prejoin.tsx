@@ -1,15 +1,9 @@
 import { Mic, MicOff, Video, VideoOff } from 'lucide-preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
-import {
-  describeMediaError,
-  listDevices,
-  loadPreferences,
-  openCamera,
-  openMicrophone,
-  savePreferences,
-} from '../lib/devices.ts';
+import { useEffect, useState } from 'preact/hooks';
+import { listDevices, loadPreferences, openCamera, openMicrophone, savePreferences } from '../lib/devices.ts';
 import { Brand } from './Brand.tsx';
 import { LevelMeter } from './LevelMeter.tsx';
+import { useLocalTrack } from './useLocalTrack.ts';
 import { VideoView } from './VideoView.tsx';
 
 export interface JoinChoice {
@@ -18,82 +12,59 @@ export interface JoinChoice {
   camera: MediaStreamTrack | null;
 }
 
+function DeviceSelect(props: {
+  id: string;
+  label: string;
+  devices: MediaDeviceInfo[];
+  value: string | undefined;
+  onChange: (deviceId: string) => void;
+}) {
+  return (
+    <>
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        {props.devices.length === 0 && <option value="">Default {props.label.toLowerCase()}</option>}
+        {props.devices.map((d, i) => (
+          <option value={d.deviceId}>{d.label || `${props.label} ${i + 1}`}</option>
+        ))}
+      </select>
+    </>
+  );
+}
+
 /** Name, camera and microphone preview, device choice, then join. */
 export function Prejoin({ room, onJoin }: { room: string; onJoin: (choice: JoinChoice) => void }) {
   const prefs = loadPreferences();
   const [displayName, setDisplayName] = useState(prefs.displayName ?? '');
-  const [camera, setCamera] = useState<MediaStreamTrack | null>(null);
-  const [microphone, setMicrophone] = useState<MediaStreamTrack | null>(null);
   const [cameraOn, setCameraOn] = useState(true);
   const [micOn, setMicOn] = useState(true);
   const [cameraId, setCameraId] = useState(prefs.cameraId);
   const [microphoneId, setMicrophoneId] = useState(prefs.microphoneId);
-  const [cameraError, setCameraError] = useState<string | null>(null);
-  const [cameraPending, setCameraPending] = useState(true);
-  const [micPending, setMicPending] = useState(true);
-  const [micError, setMicError] = useState<string | null>(null);
   const [devices, setDevices] = useState<{ cameras: MediaDeviceInfo[]; microphones: MediaDeviceInfo[] }>({
     cameras: [],
     microphones: [],
   });
-  const handedOver = useRef(false);
-
-  useEffect(() => {
-    if (!cameraOn) return setCameraPending(false);
-    let track: MediaStreamTrack | null = null;
-    let cancelled = false;
-    setCameraPending(true);
-    openCamera(cameraId)
-      .then((t) => {
-        if (cancelled) return t.stop();
-        track = t;
-        setCamera(t);
-        setCameraError(null);
-        void listDevices().then(setDevices);
-      })
-      .catch((error) => !cancelled && setCameraError(describeMediaError(error, 'camera')))
-      .finally(() => !cancelled && setCameraPending(false));
-    return () => {
-      cancelled = true;
-      if (!handedOver.current) track?.stop();
-      setCamera(null);
-    };
-  }, [cameraId, cameraOn]);
-
-  useEffect(() => {
-    let track: MediaStreamTrack | null = null;
-    let cancelled = false;
-    setMicPending(true);
-    openMicrophone(microphoneId)
-      .then((t) => {
-        if (cancelled) return t.stop();
-        track = t;
-        setMicrophone(t);
-        setMicError(null);
-        void listDevices().then(setDevices);
-      })
-      .catch((error) => !cancelled && setMicError(describeMediaError(error, 'microphone')))
-      .finally(() => !cancelled && setMicPending(false));
-    return () => {
-      cancelled = true;
-      if (!handedOver.current) track?.stop();
-      setMicrophone(null);
-    };
-  }, [microphoneId]);
+  // Device labels are only readable once permission was granted.
+  const refreshDevices = () => void listDevices().then(setDevices);
+  const cam = useLocalTrack('camera', openCamera, cameraId, cameraOn, refreshDevices);
+  const mic = useLocalTrack('microphone', openMicrophone, microphoneId, true, refreshDevices);
+  const camera = cam.track;
+  const microphone = mic.track;
 
   useEffect(() => {
     if (microphone) microphone.enabled = micOn;
   }, [microphone, micOn]);
 
   // Joining waits for the devices, so nobody joins silent by clicking fast.
-  const starting = cameraPending || micPending;
+  const starting = cam.pending || mic.pending;
 
   const join = (event: Event) => {
     event.preventDefault();
     const name = displayName.trim();
     if (!name || starting) return;
     savePreferences({ displayName: name, cameraId, microphoneId });
-    handedOver.current = true;
+    cam.handOver();
+    mic.handOver();
     onJoin({ displayName: name, microphone, camera: cameraOn ? camera : null });
   };
 
@@ -109,7 +80,7 @@ export function Prejoin({ room, onJoin }: { room: string; onJoin: (choice: JoinC
               <VideoView track={camera} mirrored />
             ) : (
               <div class="preview-off">
-                {cameraError ?? (cameraOn ? 'Starting camera…' : 'Camera is off')}
+                {cam.error ?? (cameraOn ? 'Starting camera…' : 'Camera is off')}
               </div>
             )}
             <div class="preview-controls">
@@ -134,7 +105,7 @@ export function Prejoin({ room, onJoin }: { room: string; onJoin: (choice: JoinC
           </div>
           <div class="mic-check">
             {microphone && micOn ? <LevelMeter track={microphone} /> : null}
-            <span class="hint">{micError ?? (micOn ? 'Say something to test your microphone' : 'Microphone muted')}</span>
+            <span class="hint">{mic.error ?? (micOn ? 'Say something to test your microphone' : 'Microphone muted')}</span>
           </div>
         </section>
         <form class="prejoin-form" onSubmit={join}>
@@ -149,20 +120,14 @@ export function Prejoin({ room, onJoin }: { room: string; onJoin: (choice: JoinC
             autocomplete="name"
             onInput={(e) => setDisplayName(e.currentTarget.value)}
           />
-          <label for="camera-select">Camera</label>
-          <select id="camera-select" value={cameraId} onChange={(e) => setCameraId(e.currentTarget.value)}>
-            {devices.cameras.length === 0 && <option value="">Default camera</option>}
-            {devices.cameras.map((d, i) => (
-              <option value={d.deviceId}>{d.label || `Camera ${i + 1}`}</option>
-            ))}
-          </select>
-          <label for="microphone-select">Microphone</label>
-          <select id="microphone-select" value={microphoneId} onChange={(e) => setMicrophoneId(e.currentTarget.value)}>
-            {devices.microphones.length === 0 && <option value="">Default microphone</option>}
-            {devices.microphones.map((d, i) => (
-              <option value={d.deviceId}>{d.label || `Microphone ${i + 1}`}</option>
-            ))}
-          </select>
+          <DeviceSelect id="camera-select" label="Camera" devices={devices.cameras} value={cameraId} onChange={setCameraId} />
+          <DeviceSelect
+            id="microphone-select"
+            label="Microphone"
+            devices={devices.microphones}
+            value={microphoneId}
+            onChange={setMicrophoneId}
+          />
           <button class="button primary large" type="submit" id="join-button" disabled={!displayName.trim() || starting}>
             {starting ? 'Starting camera and microphone…' : 'Join meeting'}
           </button>

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
+import { usePlayTrack } from './usePlayTrack.ts';
 
 /** A <video> showing one track; reports its rendered height for simulcast layer choice. */
 export function VideoView({
@@ -13,15 +14,7 @@ export function VideoView({
   onHeight?: (height: number) => void;
 }) {
   const ref = useRef<HTMLVideoElement>(null);
-
-  useEffect(() => {
-    const video = ref.current!;
-    video.srcObject = new MediaStream([track]);
-    video.play().catch(() => undefined); // muted video may always autoplay
-    return () => {
-      video.srcObject = null;
-    };
-  }, [track]);
+  usePlayTrack(ref, track);
 
   useEffect(() => {
     if (!onHeight) return;
