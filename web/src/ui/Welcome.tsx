@@ -1,4 +1,4 @@
-import { ArrowRight, Phone, Sparkles, Video } from 'lucide-preact';
+import { ArrowRight, Sparkles, Users, Video } from 'lucide-preact';
 import { useState } from 'preact/hooks';
 import { roomNameSchema } from '../../../bridge/protocol.ts';
 import { navigate } from './App.tsx';
@@ -33,9 +33,9 @@ export function Welcome() {
         <Brand />
       </header>
       <section class="welcome-hero">
-        <h1>Meet from any browser. Or just call in.</h1>
+        <h1>Meet face to face, right from the browser.</h1>
         <p class="lead">
-          Video meetings that phone callers join as equals: crisp audio, a simple PIN, and controls from the keypad.
+          Video meetings on your own server: nothing to install for your guests, just share the link.
         </p>
         <button class="button primary large" onClick={() => navigate(`/${randomRoomName()}`)}>
           <Sparkles size={18} /> Start a new meeting
@@ -64,7 +64,7 @@ export function Welcome() {
             <Video size={18} /> HD video with simulcast, screen sharing and chat
           </li>
           <li>
-            <Phone size={18} /> Dial-in with a meeting PIN, mute with *6
+            <Users size={18} /> Grid and speaker views, raise hand, participant list
           </li>
         </ul>
       </section>
