@@ -90,6 +90,12 @@ describe('plain RTP transports', () => {
     const paused = opusOut.receiver.count;
     await phone.client.request('setProducerPaused', { producerId: opus.producerId, paused: false });
     await waitFor('packets after resume', () => opusOut.receiver.count > paused + 20);
+
+    // A closed consumer stops sending; its producer keeps flowing to others.
+    await listener.client.request('closeConsumer', { consumerId: pcmuOut.consumer.id });
+    const atClose = pcmuOut.receiver.count;
+    await waitFor('opus still flowing', () => opusOut.receiver.count > paused + 60);
+    expect(pcmuOut.receiver.count - atClose).toBeLessThan(3);
   });
 
   it('moves the room to a live worker when its worker dies, and media flows again after the clients rebuild', async () => {

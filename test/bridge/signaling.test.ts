@@ -52,6 +52,14 @@ describe('signaling protocol', () => {
     bob.client.close();
     const left = await waitFor('Alice to hear Bob left', () => alice.notificationsOf('peerLeft')[0]);
     expect(left.peerId).toBe(bob.joined.peerId);
+
+    // A service can leave without closing its connection, and join elsewhere.
+    const carol = await joinRoom(bridge.url, 'lobby', 'Carol');
+    await carol.client.request('leave', {});
+    await waitFor('Alice to hear Carol left', () => alice.notificationsOf('peerLeft').some((n) => n.peerId === carol.joined.peerId));
+    const again = await carol.client.request('join', { room: 'elsewhere', displayName: 'Carol' });
+    expect(again.room).toBe('elsewhere');
+    carol.client.close();
     alice.client.close();
     await waitFor('the empty room to close', () => !bridge.registry.get('lobby'));
   });

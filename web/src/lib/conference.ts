@@ -2,7 +2,7 @@
 // we send and what we receive, exposed as signals the UI renders from. It
 // reconnects on its own when the connection drops and rebuilds its media when
 // the bridge asks it to.
-import { batch, signal, type Signal } from '@preact/signals';
+import { batch, signal } from '@preact/signals';
 import { Device } from 'mediasoup-client';
 import type { Consumer, Producer, RtpCapabilities, RtpEncodingParameters, Transport } from 'mediasoup-client/types';
 import type {
@@ -52,10 +52,6 @@ export interface ConferenceOptions {
   displayName: string;
   microphone: MediaStreamTrack | null;
   camera: MediaStreamTrack | null;
-  /** Receive only (the recorder). */
-  hidden?: boolean;
-  /** Where the bridge is; defaults to the page's own host. */
-  signalingUrl?: string;
 }
 
 export class Conference {
@@ -63,7 +59,7 @@ export class Conference {
   readonly status = signal<ConferenceStatus>('connecting');
   readonly endReason = signal<EndReason | null>(null);
   readonly selfId = signal<string | null>(null);
-  readonly displayName: Signal<string>;
+  readonly displayName: string;
   readonly participants = signal<ReadonlyMap<string, PeerInfo>>(new Map());
   readonly remoteMedia = signal<ReadonlyMap<string, RemoteMedia>>(new Map());
   readonly activeSpeakerId = signal<string | null>(null);
@@ -77,7 +73,6 @@ export class Conference {
   /** Problems worth telling the user, newest last. */
   readonly notices = signal<readonly { id: number; text: string }[]>([]);
 
-  readonly #options: ConferenceOptions;
   #microphone: MediaStreamTrack | null;
   #client: SignalingClient | undefined;
   #sendTransport: Transport | undefined;
@@ -89,9 +84,8 @@ export class Conference {
   #noticeId = 0;
 
   constructor(options: ConferenceOptions) {
-    this.#options = options;
     this.room = options.room;
-    this.displayName = signal(options.displayName);
+    this.displayName = options.displayName;
     this.#microphone = options.microphone;
     this.micOn.value = !!options.microphone?.enabled;
     this.cameraTrack.value = options.camera;
@@ -210,14 +204,14 @@ export class Conference {
   // Connection
 
   async #connect(): Promise<void> {
-    const url = this.#options.signalingUrl ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${SIGNALING_PATH}`;
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${SIGNALING_PATH}`;
     const client = await SignalingClient.connect(url);
     this.#client = client;
     this.#listen(client);
     const joined = await client.request('join', {
       room: this.room,
-      displayName: this.displayName.value,
-      kind: this.#options.hidden ? 'recorder' : 'web',
+      displayName: this.displayName,
+      kind: 'web',
     });
     batch(() => {
       this.selfId.value = joined.peerId;
@@ -301,7 +295,7 @@ export class Conference {
     if (generation !== this.#generation) return recv.close();
     this.#recvTransport = recv;
     await this.#request('subscribe', { transportId: recv.id, rtpCapabilities: device.rtpCapabilities });
-    if (this.#options.hidden || generation !== this.#generation) return;
+    if (generation !== this.#generation) return;
     this.#sendTransport = await this.#createTransport(device, 'send');
     if (this.#microphone) await this.#produce('mic', this.#microphone, !this.micOn.value);
     if (this.cameraTrack.value) await this.#produce('camera', this.cameraTrack.value);

@@ -19,7 +19,7 @@ function useTiles(conference: Conference) {
       {
         key: 'self',
         peerId: selfId,
-        displayName: conference.displayName.value,
+        displayName: conference.displayName,
         kind: 'web',
         isSelf: true,
         video: conference.cameraTrack.value,

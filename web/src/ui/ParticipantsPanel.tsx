@@ -17,7 +17,7 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
   const rows: Row[] = [
     {
       id: 'self',
-      name: conference.displayName.value,
+      name: conference.displayName,
       kind: 'web',
       micOn: conference.micOn.value,
       cameraOn: !!conference.cameraTrack.value,
