@@ -23,18 +23,22 @@ describe('SRTP through the libsrtp adapter', () => {
   });
   afterAll(() => worker?.close());
 
-  it.each(SUITES)('%s: RTP encrypted by one transport is decrypted by the next, payloads intact', async (suite) => {
-    // socket -> [plain in] -> producer -> consumer -> [SRTP out] ==> [SRTP in] -> producer -> consumer -> [plain out] -> socket
+  /**
+   * socket -> [plain in] -> producer -> consumer -> [SRTP out] ==> [SRTP in] -> producer -> consumer -> [plain out] -> socket
+   * With `wrongKey`, the receiving side expects another sender's key.
+   */
+  async function srtpChain(suite: SrtpCryptoSuite, ssrc: number, wrongKey = false) {
     const plainIn = await router.createPlainTransport({ listenInfo, comedia: true });
     const sender = new RtpSender();
     await sender.bind();
-    sender.start({ ip: '127.0.0.1', port: plainIn.tuple.localPort }, { payloadType: 100, ssrc: 9001 });
-    const source = await plainIn.produce({ kind: 'audio', rtpParameters: { codecs: [OPUS], encodings: [{ ssrc: 9001 }] } });
+    sender.start({ ip: '127.0.0.1', port: plainIn.tuple.localPort }, { payloadType: 100, ssrc });
+    const source = await plainIn.produce({ kind: 'audio', rtpParameters: { codecs: [OPUS], encodings: [{ ssrc }] } });
 
     const srtpOut = await router.createPlainTransport({ listenInfo, enableSrtp: true, srtpCryptoSuite: suite });
     const srtpIn = await router.createPlainTransport({ listenInfo, enableSrtp: true, srtpCryptoSuite: suite, comedia: true });
+    const stranger = await router.createPlainTransport({ listenInfo, enableSrtp: true, srtpCryptoSuite: suite });
     await srtpOut.connect({ ip: '127.0.0.1', port: srtpIn.tuple.localPort, srtpParameters: srtpIn.srtpParameters });
-    await srtpIn.connect({ srtpParameters: srtpOut.srtpParameters });
+    await srtpIn.connect({ srtpParameters: (wrongKey ? stranger : srtpOut).srtpParameters });
     const encrypted = await srtpOut.consume({ producerId: source.id, rtpCapabilities: router.rtpCapabilities });
     const decrypted = await srtpIn.produce({ kind: 'audio', rtpParameters: encrypted.rtpParameters });
 
@@ -43,43 +47,33 @@ describe('SRTP through the libsrtp adapter', () => {
     const plainOut = await router.createPlainTransport({ listenInfo });
     await plainOut.connect({ ip: '127.0.0.1', port });
     await plainOut.consume({ producerId: decrypted.id, rtpCapabilities: router.rtpCapabilities });
+    return {
+      receiver,
+      srtpIn,
+      close() {
+        sender.close();
+        receiver.close();
+        for (const t of [plainIn, srtpOut, srtpIn, stranger, plainOut]) t.close();
+      },
+    };
+  }
 
-    await waitFor(`packets through ${suite}`, () => receiver.count >= 25);
-    for (const packet of receiver.packets) {
+  it.each(SUITES)('%s: RTP encrypted by one transport is decrypted by the next, payloads intact', async (suite) => {
+    const chain = await srtpChain(suite, 9001);
+    await waitFor(`packets through ${suite}`, () => chain.receiver.count >= 25);
+    for (const packet of chain.receiver.packets) {
       expect(packet.payload.length).toBe(60);
       expect(packet.payload.subarray(4).every((b) => b === 0x55)).toBe(true);
     }
-    expect((await srtpIn.getStats())[0]!.rtpBytesReceived).toBeGreaterThan(0);
-    sender.close();
-    receiver.close();
-    for (const t of [plainIn, srtpOut, srtpIn, plainOut]) t.close();
+    chain.close();
   });
 
   it('drops packets encrypted with the wrong key', async () => {
-    const plainIn = await router.createPlainTransport({ listenInfo, comedia: true });
-    const sender = new RtpSender();
-    await sender.bind();
-    sender.start({ ip: '127.0.0.1', port: plainIn.tuple.localPort }, { payloadType: 100, ssrc: 9002 });
-    const source = await plainIn.produce({ kind: 'audio', rtpParameters: { codecs: [OPUS], encodings: [{ ssrc: 9002 }] } });
-    const srtpOut = await router.createPlainTransport({ listenInfo, enableSrtp: true });
-    const srtpIn = await router.createPlainTransport({ listenInfo, enableSrtp: true, comedia: true });
-    const stranger = await router.createPlainTransport({ listenInfo, enableSrtp: true });
-    await srtpOut.connect({ ip: '127.0.0.1', port: srtpIn.tuple.localPort, srtpParameters: srtpIn.srtpParameters });
-    await srtpIn.connect({ srtpParameters: stranger.srtpParameters }); // expects another sender's key
-    const encrypted = await srtpOut.consume({ producerId: source.id, rtpCapabilities: router.rtpCapabilities });
-    const decrypted = await srtpIn.produce({ kind: 'audio', rtpParameters: encrypted.rtpParameters });
-    const receiver = new RtpReceiver();
-    const port = await receiver.bind();
-    const plainOut = await router.createPlainTransport({ listenInfo });
-    await plainOut.connect({ ip: '127.0.0.1', port });
-    await plainOut.consume({ producerId: decrypted.id, rtpCapabilities: router.rtpCapabilities });
-
+    const chain = await srtpChain('AES_CM_128_HMAC_SHA1_80', 9002, true);
     // The encrypted stream does arrive (25 packets' worth); none of it may come out.
-    await waitFor('encrypted bytes at the receiving transport', async () => (await srtpIn.getStats())[0]!.bytesReceived > 25 * 60);
-    expect(receiver.count).toBe(0);
-    expect((await srtpIn.getStats())[0]!.rtpBytesReceived).toBe(0);
-    sender.close();
-    receiver.close();
-    for (const t of [plainIn, srtpOut, srtpIn, stranger, plainOut]) t.close();
+    await waitFor('encrypted bytes at the receiving transport', async () => (await chain.srtpIn.getStats())[0]!.bytesReceived > 25 * 60);
+    expect(chain.receiver.count).toBe(0);
+    expect((await chain.srtpIn.getStats())[0]!.rtpBytesReceived).toBe(0);
+    chain.close();
   });
 });
