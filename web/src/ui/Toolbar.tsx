@@ -13,7 +13,7 @@ import {
   VideoOff,
 } from 'lucide-preact';
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import type { Conference } from '../lib/conference.ts';
 import { describeMediaError, loadPreferences, openCamera, openMicrophone, openScreen } from '../lib/devices.ts';
 
@@ -58,8 +58,6 @@ function useUnread(conference: Conference, chatOpen: boolean): number {
   const total = conference.chat.value.length;
   const seen = useRef(total);
   if (chatOpen) seen.current = total;
-  const [, force] = useState(0);
-  useEffect(() => force((n) => n + 1), [chatOpen]);
   return Math.max(0, total - seen.current);
 }
 

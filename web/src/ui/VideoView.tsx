@@ -16,12 +16,16 @@ export function VideoView({
   const ref = useRef<HTMLVideoElement>(null);
   usePlayTrack(ref, track);
 
+  // The latest callback, so re-renders (4 per second with audio levels) do not re-create the observer.
+  const heightListener = useRef(onHeight);
+  heightListener.current = onHeight;
+  const reportsHeight = !!onHeight;
   useEffect(() => {
-    if (!onHeight) return;
-    const observer = new ResizeObserver(([entry]) => onHeight(entry!.contentRect.height));
+    if (!reportsHeight) return;
+    const observer = new ResizeObserver(([entry]) => heightListener.current?.(entry!.contentRect.height));
     observer.observe(ref.current!);
     return () => observer.disconnect();
-  }, [onHeight]);
+  }, [reportsHeight]);
 
   return (
     <video
