@@ -31,6 +31,7 @@ export class Bridge {
       pool,
       network: { listenIp: media.listenIp, announcedAddress: media.announcedAddress, plainPortRange: media.plainPortRange },
       maxPeers: config.rooms.maxPeers,
+      pinDigits: config.rooms.pinDigits,
       logger: logger.child({ component: 'rooms' }),
     });
     try {

@@ -28,6 +28,14 @@ export const bridgeEnvSchema = z
     MEDIA_PLAIN_PORT_MAX: port.default(41999),
     MEDIA_WORKERS: count(1, 128).default(os.availableParallelism()),
     ROOM_MAX_PEERS: count(2, 1000).default(100),
+    /** Length of the numeric PIN phone callers enter to reach a room. */
+    ROOM_PIN_DIGITS: count(6, 9).default(6),
+    /** Phone numbers that reach the IVR, shown to participants with the room's PIN (comma-separated). */
+    DIAL_IN_NUMBERS: z
+      .string()
+      .default('')
+      .transform((list) => list.split(',').map((n) => n.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^\+?[0-9 ()-]{3,32}$/, 'expected phone numbers such as +1 555 0100, comma-separated'))),
     SIGNALING_MAX_MESSAGE_BYTES: count(1024, 1 << 20).default(64 * 1024),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     WEB_DIST_DIR: z.string().min(1).default(fileURLToPath(new URL('../web/dist', import.meta.url))),
@@ -83,7 +91,8 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
       plainPortRange: { min: e.MEDIA_PLAIN_PORT_MIN, max: e.MEDIA_PLAIN_PORT_MAX },
       workers: e.MEDIA_WORKERS,
     },
-    rooms: { maxPeers: e.ROOM_MAX_PEERS },
+    rooms: { maxPeers: e.ROOM_MAX_PEERS, pinDigits: e.ROOM_PIN_DIGITS },
+    dialInNumbers: e.DIAL_IN_NUMBERS,
     signaling: { maxMessageBytes: e.SIGNALING_MAX_MESSAGE_BYTES },
     logLevel: e.LOG_LEVEL,
     webDistDir: path.resolve(e.WEB_DIST_DIR),
@@ -91,7 +100,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
 }
 
 /** A specific listen address is also what peers reach; a wildcard needs a real one. */
-function defaultAnnouncedAddress(listenIp: string): string {
+export function defaultAnnouncedAddress(listenIp: string): string {
   if (listenIp !== '0.0.0.0' && listenIp !== '::') return listenIp;
   for (const addresses of Object.values(os.networkInterfaces())) {
     const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);

@@ -122,6 +122,13 @@ export const consumerInfoSchema = z.object({
 });
 export type ConsumerInfo = z.infer<typeof consumerInfoSchema>;
 
+/** How a phone reaches the room: call a number, then enter the PIN. */
+export const dialInSchema = z.object({
+  pin: z.string().regex(/^[0-9]{6,9}$/),
+  numbers: z.array(z.string()),
+});
+export type DialIn = z.infer<typeof dialInSchema>;
+
 // ---------------------------------------------------------------------------
 // Requests: what each method takes and what it answers.
 
@@ -142,6 +149,7 @@ export const requests = {
       peers: z.array(peerInfoSchema),
       chat: z.array(chatMessageSchema),
       activeSpeakerId: entityId.nullable(),
+      dialIn: dialInSchema,
     }),
   },
   leave: { request: z.object({}), response: z.object({}) },
@@ -201,11 +209,16 @@ export const requests = {
   },
 
   /**
-   * Receive every producer in the room, now and later, on this transport.
-   * Each arrives as a paused `newConsumer` notification; resume it once ready.
+   * Receive every producer in the room (of the given kinds), now and later,
+   * on this transport. Each arrives as a paused `newConsumer` notification;
+   * resume it once ready.
    */
   subscribe: {
-    request: z.object({ transportId: entityId, rtpCapabilities: rtpCapabilitiesSchema }),
+    request: z.object({
+      transportId: entityId,
+      rtpCapabilities: rtpCapabilitiesSchema,
+      kinds: z.array(mediaKindSchema).min(1).default(['audio', 'video']),
+    }),
     response: z.object({}),
   },
   /** Receive one producer (services pick what they consume). */

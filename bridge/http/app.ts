@@ -50,8 +50,13 @@ export async function buildHttpServer({ config, pool, registry, logger }: HttpSe
     },
   });
 
-  await app.register(signalingRoute, { registry, logger, maxMessageBytes: config.signaling.maxMessageBytes });
-  await app.register(roomRoutes, { registry });
+  await app.register(signalingRoute, {
+    registry,
+    logger,
+    maxMessageBytes: config.signaling.maxMessageBytes,
+    dialInNumbers: config.dialInNumbers,
+  });
+  await app.register(roomRoutes, { registry, dialInNumbers: config.dialInNumbers });
   await app.register(healthRoutes, { pool, registry });
   await app.register(metricsRoute, { pool });
   await app.register(webClient, { distDir: config.webDistDir });

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { peerInfoSchema, roomNameSchema } from '../protocol.ts';
+import { dialInSchema, peerInfoSchema, roomNameSchema } from '../protocol.ts';
 import type { Room } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 
@@ -10,18 +10,25 @@ const roomSchema = z.object({
   createdAt: z.number().int().describe('ms since the epoch'),
   worker: z.number().int().describe('index of the media worker hosting the room'),
   participants: z.array(peerInfoSchema),
+  dialIn: dialInSchema,
 });
 
 const problemSchema = z.object({ error: z.string() });
 const roomParams = z.object({ room: roomNameSchema });
 
-function describeRoom(room: Room): z.infer<typeof roomSchema> {
-  return { name: room.name, createdAt: room.createdAt, worker: room.worker.index, participants: room.visiblePeers() };
-}
-
-/** REST for operators and integrations: list rooms, close a room, remove a participant. */
-export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry }> = async (fastify, { registry }) => {
+/** REST for operators and integrations: list rooms, close a room, remove a participant, find a room by PIN. */
+export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialInNumbers: readonly string[] }> = async (
+  fastify,
+  { registry, dialInNumbers },
+) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const describeRoom = (room: Room): z.infer<typeof roomSchema> => ({
+    name: room.name,
+    createdAt: room.createdAt,
+    worker: room.worker.index,
+    participants: room.visiblePeers(),
+    dialIn: { pin: room.pin, numbers: [...dialInNumbers] },
+  });
 
   app.get(
     '/api/rooms',
@@ -86,6 +93,24 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry }> = async 
       if (!room || !peer) return reply.code(404).send({ error: `no participant ${request.params.peerId} in ${request.params.room}` });
       room.kick(peer);
       return reply.code(204).send(null);
+    },
+  );
+
+  // The SIP gateway's conference mapper (as Jigasi's): which room a caller's PIN opens.
+  app.get(
+    '/api/dial-in/:pin',
+    {
+      schema: {
+        tags: ['dial-in'],
+        summary: 'The live room a dial-in PIN opens',
+        params: z.object({ pin: z.string().regex(/^[0-9]{1,16}$/, 'digits only') }),
+        response: { 200: z.object({ room: roomNameSchema }), 404: problemSchema },
+      },
+    },
+    async (request, reply) => {
+      const room = registry.getByPin(request.params.pin);
+      if (!room) return reply.code(404).send({ error: 'no live room has this PIN' });
+      return { room: room.name };
     },
   );
 };

@@ -8,6 +8,7 @@ export interface SignalingRouteOptions {
   registry: RoomRegistry;
   logger: Logger;
   maxMessageBytes: number;
+  dialInNumbers: readonly string[];
 }
 
 /** Every peer (browser or service) talks to the bridge over one WebSocket here. */

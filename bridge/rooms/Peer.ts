@@ -3,6 +3,7 @@ import type { Consumer, Producer, Transport } from 'mediasoup/types';
 import type { RtpCapabilities } from 'mediasoup-client/types';
 import type {
   DisconnectReason,
+  MediaKind,
   MediaSource,
   NotificationData,
   NotificationName,
@@ -28,6 +29,7 @@ export interface ProducerAppData extends Record<string, unknown> {
 export interface Subscription {
   transport: Transport;
   rtpCapabilities: RtpCapabilities;
+  kinds: readonly MediaKind[];
 }
 
 /** One participant's (or service's) presence in a room and its media objects. */
@@ -49,9 +51,9 @@ export class Peer {
     this.channel = channel;
   }
 
-  /** Recorders take part invisibly: not listed, not counted as company. */
+  /** Recorders and services (a gateway's room listener) take part invisibly: not listed, not counted as company. */
   get hidden(): boolean {
-    return this.kind === 'recorder';
+    return this.kind === 'recorder' || this.kind === 'service';
   }
 
   info(): PeerInfo {

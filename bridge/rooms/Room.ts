@@ -37,6 +37,8 @@ export interface MediaNetwork {
 
 export interface RoomOptions {
   name: string;
+  /** What phone callers enter in the IVR to reach this room. */
+  pin: string;
   mediaWorker: MediaWorker;
   network: MediaNetwork;
   maxPeers: number;
@@ -67,6 +69,7 @@ interface RoomEvents {
  */
 export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   readonly name: string;
+  readonly pin: string;
   readonly createdAt = Date.now();
   readonly #options: RoomOptions;
   readonly #logger: Logger;
@@ -82,6 +85,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   private constructor(options: RoomOptions) {
     super();
     this.name = options.name;
+    this.pin = options.pin;
     this.#options = options;
     this.#mediaWorker = options.mediaWorker;
     this.#logger = options.logger.child({ room: options.name });
@@ -328,12 +332,15 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   // -------------------------------------------------------------------------
   // Consuming
 
-  async subscribe(peer: Peer, transportId: string, rtpCapabilities: RtpCapabilities): Promise<void> {
-    const transport = this.#transportOf(peer, transportId);
+  async subscribe(
+    peer: Peer,
+    request: { transportId: string; rtpCapabilities: RtpCapabilities; kinds: readonly MediaKind[] },
+  ): Promise<void> {
+    const transport = this.#transportOf(peer, request.transportId);
     if (peer.subscription && !peer.subscription.transport.closed) {
       throw new RequestError('forbidden', 'already subscribed; a peer receives the room on one transport');
     }
-    peer.subscription = { transport, rtpCapabilities };
+    peer.subscription = { transport, rtpCapabilities: request.rtpCapabilities, kinds: request.kinds };
     const existing = [...this.#peers.values()].filter((p) => p !== peer).flatMap((p) => [...p.producers.values()]);
     await Promise.all(existing.map((producer) => this.#consumeFor(peer, producer)));
   }
@@ -432,7 +439,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
 
   async #consumeFor(peer: Peer, producer: Producer<ProducerAppData>): Promise<void> {
     const subscription = peer.subscription;
-    if (!subscription || subscription.transport.closed) return;
+    if (!subscription || subscription.transport.closed || !subscription.kinds.includes(producer.kind)) return;
     if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities: ortc(subscription.rtpCapabilities) })) {
       this.#logger.debug({ peer: peer.id, producer: producer.id }, 'peer cannot receive producer codec');
       return;

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Logger } from '../logger.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import { Room, type MediaNetwork } from './Room.ts';
@@ -6,6 +7,8 @@ export interface RoomRegistryOptions {
   pool: WorkerPool;
   network: MediaNetwork;
   maxPeers: number;
+  /** Length of each room's dial-in PIN. */
+  pinDigits: number;
   logger: Logger;
 }
 
@@ -14,6 +17,8 @@ export class RoomRegistry {
   readonly #options: RoomRegistryOptions;
   readonly #rooms = new Map<string, Room>();
   readonly #creating = new Map<string, Promise<Room>>();
+  readonly #byPin = new Map<string, Room>();
+  readonly #pinsInUse = new Set<string>();
 
   constructor(options: RoomRegistryOptions) {
     this.#options = options;
@@ -32,6 +37,11 @@ export class RoomRegistry {
     return this.#rooms.get(name);
   }
 
+  /** The live room a phone caller reaches with this PIN. */
+  getByPin(pin: string): Room | undefined {
+    return this.#byPin.get(pin);
+  }
+
   list(): Room[] {
     return [...this.#rooms.values()];
   }
@@ -43,14 +53,21 @@ export class RoomRegistry {
     let creating = this.#creating.get(name);
     if (!creating) {
       const { pool, network, maxPeers, logger } = this.#options;
-      creating = Room.create({ name, mediaWorker: pool.leastLoaded(), network, maxPeers, logger }).finally(() =>
-        this.#creating.delete(name),
-      );
+      const pin = this.#unusedPin();
+      creating = Room.create({ name, pin, mediaWorker: pool.leastLoaded(), network, maxPeers, logger })
+        .catch((error: unknown) => {
+          this.#pinsInUse.delete(pin);
+          throw error;
+        })
+        .finally(() => this.#creating.delete(name));
       this.#creating.set(name, creating);
       const room = await creating;
       this.#rooms.set(name, room);
+      this.#byPin.set(pin, room);
       room.once('closed', () => {
         if (this.#rooms.get(name) === room) this.#rooms.delete(name);
+        this.#byPin.delete(pin);
+        this.#pinsInUse.delete(pin);
       });
       return room;
     }
@@ -59,6 +76,17 @@ export class RoomRegistry {
 
   closeAll(): void {
     for (const room of this.#rooms.values()) room.close('shuttingDown');
+  }
+
+  /** Random, so a PIN says nothing about other rooms; unique among live rooms and rooms being made; reserved until the room closes. */
+  #unusedPin(): string {
+    const digits = this.#options.pinDigits;
+    for (;;) {
+      const pin = String(randomInt(10 ** (digits - 1), 10 ** digits));
+      if (this.#pinsInUse.has(pin)) continue;
+      this.#pinsInUse.add(pin);
+      return pin;
+    }
   }
 
   async #move(room: Room): Promise<void> {

@@ -23,6 +23,8 @@ export interface SignalingSessionOptions {
   registry: RoomRegistry;
   logger: Logger;
   maxMessageBytes: number;
+  /** Shown to participants with each room's PIN. */
+  dialInNumbers: readonly string[];
 }
 
 interface Joined {
@@ -60,7 +62,7 @@ const handlers: Handlers = {
     return {};
   },
   subscribe: async ({ room, peer }, d) => {
-    await room.subscribe(peer, d.transportId, d.rtpCapabilities);
+    await room.subscribe(peer, d);
     return {};
   },
   consume: ({ room, peer }, d) => room.consume(peer, d),
@@ -184,6 +186,7 @@ export class SignalingSession implements PeerChannel {
         peers: room.visiblePeers(peer),
         chat: [...room.chatHistory],
         activeSpeakerId: room.activeSpeakerId,
+        dialIn: { pin: room.pin, numbers: [...this.#options.dialInNumbers] },
       };
     } finally {
       this.#joining = false;

@@ -8,6 +8,7 @@ import type { Consumer, Producer, RtpCapabilities, RtpEncodingParameters, Transp
 import type {
   ChatMessage,
   ConsumerInfo,
+  DialIn,
   MediaSource,
   PeerInfo,
   RequestData,
@@ -66,6 +67,8 @@ export class Conference {
   /** Loudness 0..1 of each peer currently speaking. */
   readonly levels = signal<ReadonlyMap<string, number>>(new Map());
   readonly chat = signal<readonly ChatMessage[]>([]);
+  /** Phone numbers and PIN that reach this room, once joined. */
+  readonly dialIn = signal<DialIn | null>(null);
   readonly micOn = signal(false);
   readonly cameraTrack = signal<MediaStreamTrack | null>(null);
   readonly screenTrack = signal<MediaStreamTrack | null>(null);
@@ -218,6 +221,7 @@ export class Conference {
       this.participants.value = new Map(joined.peers.map((p) => [p.id, p]));
       this.chat.value = joined.chat;
       this.activeSpeakerId.value = joined.activeSpeakerId;
+      this.dialIn.value = joined.dialIn;
     });
     await this.#setUpMedia(joined.routerRtpCapabilities);
     if (this.handRaised.value) await client.request('setHandRaised', { raised: true });

@@ -5,13 +5,23 @@ export interface DeviceChoice {
   microphoneId?: string;
 }
 
+/**
+ * "Original sound" (`?audioProcessing=off` in the meeting link): no echo
+ * cancellation, noise suppression or gain control, for music, which the
+ * noise suppressor would otherwise treat as noise and remove.
+ */
+function voiceProcessing(): boolean {
+  return new URLSearchParams(location.search).get('audioProcessing') !== 'off';
+}
+
 export async function openMicrophone(deviceId?: string): Promise<MediaStreamTrack> {
+  const processing = voiceProcessing();
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: {
       deviceId: deviceId ? { exact: deviceId } : undefined,
-      echoCancellation: true,
-      noiseSuppression: true,
-      autoGainControl: true,
+      echoCancellation: processing,
+      noiseSuppression: processing,
+      autoGainControl: processing,
     },
   });
   return stream.getAudioTracks()[0]!;

@@ -1,4 +1,4 @@
-import { Check, Link, Users } from 'lucide-preact';
+import { Check, Link, Phone, Users } from 'lucide-preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Conference } from '../lib/conference.ts';
 import { Brand } from './Brand.tsx';
@@ -32,6 +32,7 @@ export function TopBar({ conference }: { conference: Conference }) {
         <button class="chip" onClick={copyLink} title="Copy meeting link">
           {copied ? <Check size={14} /> : <Link size={14} />} {copied ? 'Copied' : 'Copy link'}
         </button>
+        <DialInChip conference={conference} />
       </div>
       <div class="top-bar-right">
         <span class="chip quiet" title="People in this meeting">
@@ -40,5 +41,17 @@ export function TopBar({ conference }: { conference: Conference }) {
         <span class="clock">{clock}</span>
       </div>
     </header>
+  );
+}
+
+/** Phone numbers and PIN, so anyone can bring a caller in. */
+function DialInChip({ conference }: { conference: Conference }) {
+  const dialIn = conference.dialIn.value;
+  if (!dialIn) return null;
+  const numbers = dialIn.numbers.length ? dialIn.numbers.join(', ') : 'SIP';
+  return (
+    <span class="chip quiet dial-in" data-testid="dial-in" title={`Call ${numbers} and enter PIN ${dialIn.pin} followed by #`}>
+      <Phone size={14} /> {dialIn.numbers[0] ?? 'Dial in'} · PIN <strong data-testid="dial-in-pin">{dialIn.pin}</strong>
+    </span>
   );
 }

@@ -1,0 +1,135 @@
+import Srf from 'drachtio-srf';
+import type { Logger } from '../bridge/logger.ts';
+import type { Call } from './calls/Call.ts';
+import { handleInvite } from './calls/inbound.ts';
+import { createInboundGuard } from './calls/trunkSecurity.ts';
+import type { GatewayConfig } from './config.ts';
+import { MediaClock } from './media/MediaClock.ts';
+import { PortPool } from './media/PortPool.ts';
+import { loadPrompts, type PromptName } from './media/prompts.ts';
+import { RoomLinks } from './room/RoomLinks.ts';
+import { SipEngine } from './sip-engine/SipEngine.ts';
+
+const ENGINE_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * The SIP gateway: call control on drachtio-srf (against the embedded engine
+ * or a drachtio-server), phone RTP, and one mixer clock for every call.
+ */
+export class Gateway {
+  readonly calls = new Set<Call>();
+  readonly ports: PortPool;
+  readonly #config: GatewayConfig;
+  readonly #logger: Logger;
+  readonly #srf: Srf;
+  readonly #engine: SipEngine | undefined;
+  readonly #rooms: RoomLinks;
+  readonly #clock: MediaClock;
+  #stopClock: (() => void) | undefined;
+
+  private constructor(config: GatewayConfig, logger: Logger, srf: Srf, engine: SipEngine | undefined) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#srf = srf;
+    this.#engine = engine;
+    this.ports = new PortPool(config.rtp.host, config.rtp.portMin, config.rtp.portMax);
+    this.#rooms = new RoomLinks({
+      bridgeUrl: config.bridge.signalingUrl,
+      mediaAddress: config.rtp.bridgeFacingAddress,
+      ports: this.ports,
+      logger: logger.child({ component: 'rooms' }),
+    });
+    this.#clock = new MediaClock((error) => logger.error({ err: error }, 'media tick failed'));
+  }
+
+  static async start(config: GatewayConfig, logger: Logger): Promise<Gateway> {
+    const prompts = loadPrompts(config.promptsDir);
+    const engine = config.engine.external
+      ? undefined
+      : await SipEngine.start({
+          sipHost: config.sip.host,
+          sipPort: config.sip.port,
+          publicAddress: config.sip.publicAddress,
+          controlHost: config.engine.host,
+          controlPort: config.engine.port,
+          secret: config.engine.secret,
+          logger: logger.child({ component: 'sip-engine' }),
+        });
+    const srf = new Srf();
+    try {
+      await connect(srf, config.engine);
+    } catch (error) {
+      await engine?.close();
+      throw error;
+    }
+    srf.on('error', (error: Error) => logger.warn({ err: error }, 'SIP engine connection problem'));
+    const gateway = new Gateway(config, logger, srf, engine);
+    gateway.#stopClock = gateway.#clock.add(() => gateway.#tick());
+    srf.invite(
+      handleInvite({
+        srf,
+        config,
+        ports: gateway.ports,
+        guard: createInboundGuard(config.inbound),
+        logger: logger.child({ component: 'calls' }),
+        calls: gateway.calls,
+        lookupPin: (pin) => gateway.#lookupPin(pin),
+        callContext: {
+          config,
+          prompts,
+          rooms: gateway.#rooms,
+          logger: logger.child({ component: 'calls' }),
+          callsInRoom: (room) => [...gateway.calls].filter((call) => call.room === room).length,
+        },
+      }),
+    );
+    logger.info({ sip: `${config.sip.host}:${config.sip.port}`, engine: config.engine.external ? 'drachtio-server' : 'embedded' }, 'SIP gateway ready');
+    return gateway;
+  }
+
+  /** Tells every caller in a room something (e.g. that recording started). */
+  announce(room: string, prompt: PromptName): void {
+    for (const call of this.calls) {
+      if (call.room === room && call.state === 'inRoom') void call.say(prompt);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.calls].map((call) => call.hangUp('gateway shutting down')));
+    this.#stopClock?.();
+    this.#rooms.closeAll();
+    this.#srf.disconnect();
+    await this.#engine?.close();
+  }
+
+  /** Every room decodes its speakers once, then every call sends its frame. */
+  #tick(): void {
+    for (const audio of this.#rooms.opened()) audio.mix();
+    for (const call of this.calls) call.tick();
+  }
+
+  async #lookupPin(pin: string): Promise<string | null> {
+    const response = await fetch(`${this.#config.bridge.httpUrl}/api/dial-in/${encodeURIComponent(pin)}`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    if (response.status === 404 || response.status === 400) return null;
+    if (!response.ok) throw new Error(`PIN lookup failed: HTTP ${response.status}`);
+    const { room } = (await response.json()) as { room: string };
+    return room;
+  }
+}
+
+function connect(srf: Srf, engine: GatewayConfig['engine']): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no SIP engine at ${engine.host}:${engine.port} (DRACHTIO_HOST/DRACHTIO_PORT) within ${ENGINE_CONNECT_TIMEOUT_MS} ms`)),
+      ENGINE_CONNECT_TIMEOUT_MS,
+    );
+    srf.once('connect', (error: Error | null) => {
+      clearTimeout(timer);
+      if (error) reject(new Error(`SIP engine refused us: ${error.message} (check DRACHTIO_SECRET)`));
+      else resolve();
+    });
+    srf.connect({ host: engine.host, port: engine.port, secret: engine.secret });
+  });
+}

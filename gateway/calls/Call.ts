@@ -1,0 +1,278 @@
+import { EventEmitter } from 'node:events';
+import type Srf from 'drachtio-srf';
+import type { Logger } from '../../bridge/logger.ts';
+import type { GatewayConfig } from '../config.ts';
+import { FRAME_SAMPLES } from '../media/codecs.ts';
+import { digitFromInfo } from '../media/dtmf.ts';
+import type { PhoneRtp } from '../media/PhoneRtp.ts';
+import { PromptPlayer } from '../media/PromptPlayer.ts';
+import { tone, type PromptName, type Prompts } from '../media/prompts.ts';
+import { SdpError, type LocalSdp } from '../media/sdp.ts';
+import { PhonePeer } from '../room/PhonePeer.ts';
+import type { RoomAudio } from '../room/RoomAudio.ts';
+import type { RoomLinks } from '../room/RoomLinks.ts';
+
+/** drachtio-srf's Dialog, with the members its type declarations leave out. */
+export type SipDialog = Srf.Dialog & { readonly id: string; readonly connected: boolean };
+
+/** What a call needs from the gateway around it. */
+export interface CallContext {
+  config: GatewayConfig;
+  prompts: Prompts;
+  rooms: RoomLinks;
+  logger: Logger;
+  /** How many calls of this gateway are in the room (for MAX_CALLS_PER_ROOM). */
+  callsInRoom(room: string): number;
+}
+
+export type CallState = 'ivr' | 'joining' | 'inRoom' | 'ended';
+
+interface CallEvents {
+  ended: [reason: string];
+  stateChanged: [state: CallState];
+}
+
+/** In-call keys: a star, then a digit within this time. */
+const CONTROL_WINDOW_MS = 3000;
+
+/**
+ * One answered phone call: its dialog, its RTP, what it hears each tick,
+ * the digits it sends and, once it has entered a room, its participant.
+ */
+export class Call extends EventEmitter<CallEvents> {
+  readonly id: string;
+  readonly callerName: string;
+  readonly rtp: PhoneRtp;
+  readonly #ctx: CallContext;
+  readonly #dialog: SipDialog;
+  readonly #localSdp: LocalSdp;
+  readonly #logger: Logger;
+  readonly #player = new PromptPlayer();
+  readonly #frame = new Int16Array(FRAME_SAMPLES);
+  readonly #timers: NodeJS.Timeout[] = [];
+  #state: CallState = 'ivr';
+  #room: RoomAudio | undefined;
+  #roomName: string | undefined;
+  #peer: PhonePeer | undefined;
+  #digitListener: ((digit: string) => void) | undefined;
+  #starAt = 0;
+  #handRaised = false;
+
+  constructor(ctx: CallContext, dialog: SipDialog, rtp: PhoneRtp, localSdp: LocalSdp, callerName: string) {
+    super();
+    this.#ctx = ctx;
+    this.#dialog = dialog;
+    this.rtp = rtp;
+    this.#localSdp = localSdp;
+    this.callerName = callerName;
+    this.id = dialog.id;
+    this.#logger = ctx.logger.child({ call: dialog.id });
+    rtp.on('digit', (digit) => this.#onDigit(digit));
+    rtp.on('audio', (packet) => this.#peer?.forward(packet, rtp.codec));
+    dialog.on('destroy', () => this.#end('caller hung up', false));
+    dialog.on('info', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+      const digit = digitFromInfo(req.get('Content-Type'), req.body ?? '');
+      res.send(digit ? 200 : 415);
+      if (digit) this.#onDigit(digit);
+    });
+    dialog.on('modify', (req: Srf.SrfRequest, res: Srf.SrfResponse) => this.#onReinvite(req, res));
+    const { limits } = ctx.config;
+    this.#timers.push(
+      setTimeout(() => void this.hangUp('maximum call duration reached'), limits.callSeconds * 1000),
+      setInterval(() => this.#checkRtpTimeout(), 1000),
+    );
+  }
+
+  get state(): CallState {
+    return this.#state;
+  }
+
+  get room(): string | undefined {
+    return this.#roomName;
+  }
+
+  get peerId(): string | undefined {
+    return this.#peer?.id;
+  }
+
+  get muted(): boolean {
+    return this.#peer?.muted ?? false;
+  }
+
+  /** One 20 ms frame to the phone: the room minus the caller, plus any prompt. */
+  tick(): void {
+    const frame = this.#frame;
+    if (this.#room && this.#state === 'inRoom') this.#room.mixMinus(this.#peer?.id, frame);
+    else frame.fill(0);
+    this.#player.mixInto(frame);
+    this.rtp.sendFrame(frame);
+  }
+
+  /** Plays a prompt to this caller; resolves when it has been heard (or cut short). */
+  say(name: PromptName): Promise<void> {
+    return this.#player.play(this.#ctx.prompts[name]);
+  }
+
+  /**
+   * Waits for the next digit, or null once `timeoutMs` passed after the
+   * current prompt ended. Typing cuts a prompt short.
+   */
+  nextDigit(timeoutMs: number): Promise<string | null> {
+    return new Promise((resolve) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      void this.#player.whenIdle().then(() => {
+        if (!settled) timer = setTimeout(() => finish(null), timeoutMs);
+      });
+      const finish = (digit: string | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (this.#digitListener === listener) this.#digitListener = undefined;
+        resolve(digit);
+      };
+      const listener = (digit: string) => finish(digit);
+      this.#digitListener = listener;
+      this.once('ended', () => finish(null));
+    });
+  }
+
+  /** Enters the room as a participant; throws if the bridge refuses (full room, bridge down). */
+  async join(room: string): Promise<void> {
+    if (this.#state === 'ended') return;
+    const { limits } = this.#ctx.config;
+    if (this.#ctx.callsInRoom(room) >= limits.callsPerRoom) throw new Error(`room ${room} has ${limits.callsPerRoom} calls already`);
+    this.#setState('joining');
+    // From here #end() releases the room, whichever await it interrupts.
+    this.#roomName = room;
+    let peer: PhonePeer;
+    try {
+      const audio = await this.#ctx.rooms.acquire(room);
+      if (this.#isEnded()) return;
+      this.#room = audio;
+      peer = await PhonePeer.join({
+        bridgeUrl: this.#ctx.config.bridge.signalingUrl,
+        room: audio,
+        displayName: this.callerName,
+        codec: this.rtp.remote.codec,
+      });
+    } catch (error) {
+      if (!this.#isEnded()) {
+        this.#room = undefined;
+        this.#roomName = undefined;
+        this.#ctx.rooms.release(room);
+        this.#setState('ivr');
+      }
+      throw error;
+    }
+    if (this.#isEnded()) {
+      peer.leave();
+      return;
+    }
+    this.#peer = peer;
+    peer.on('peerJoined', () => void this.#player.play(tone('joined')));
+    peer.on('peerLeft', () => void this.#player.play(tone('left')));
+    peer.on('disconnected', (reason) => void this.hangUp(reason === 'kicked' ? 'removed by a moderator' : `room ${reason}`));
+    this.#setState('inRoom');
+    this.#logger.info({ room, peer: peer.id }, 'caller joined the room');
+    if (peer.others === 0) void this.say('onlyParticipant');
+  }
+
+  /** Ends the call from our side (BYE), after an optional goodbye. */
+  async hangUp(reason: string, goodbye?: PromptName): Promise<void> {
+    if (this.#state === 'ended') return;
+    if (goodbye) await this.say(goodbye);
+    this.#end(reason, true);
+  }
+
+  #end(reason: string, sendBye: boolean): void {
+    if (this.#state === 'ended') return;
+    this.#setState('ended');
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#player.interrupt();
+    this.#leaveRoom();
+    this.rtp.close();
+    if (sendBye && this.#dialog.connected) {
+      this.#dialog.destroy(undefined, (error: unknown) => {
+        if (error) this.#logger.debug({ err: error }, 'BYE failed');
+      });
+    }
+    this.#logger.info({ reason }, 'call ended');
+    this.emit('ended', reason);
+    this.removeAllListeners();
+  }
+
+  #leaveRoom(): void {
+    this.#peer?.leave();
+    this.#peer = undefined;
+    if (this.#roomName) this.#ctx.rooms.release(this.#roomName);
+    this.#roomName = undefined;
+    this.#room = undefined;
+  }
+
+  /** Read through a method: the state can change across any await. */
+  #isEnded(): boolean {
+    return this.#state === 'ended';
+  }
+
+  #setState(state: CallState): void {
+    this.#state = state;
+    this.emit('stateChanged', state);
+  }
+
+  #onDigit(digit: string): void {
+    this.#logger.debug({ digit }, 'DTMF');
+    if (this.#digitListener) {
+      this.#player.interrupt();
+      this.#digitListener(digit);
+      return;
+    }
+    if (this.#state !== 'inRoom') return;
+    if (digit === '*') {
+      this.#starAt = Date.now();
+      return;
+    }
+    if (Date.now() - this.#starAt > CONTROL_WINDOW_MS) return;
+    this.#starAt = 0;
+    void this.#control(digit).catch((error: unknown) => this.#logger.warn({ err: error, digit }, 'in-call control failed'));
+  }
+
+  /** *6 mute, *9 hand, *0 help. */
+  async #control(digit: string): Promise<void> {
+    const peer = this.#peer;
+    if (!peer) return;
+    if (digit === '6') {
+      const muted = !peer.muted;
+      await peer.setMuted(muted);
+      this.#player.interrupt();
+      await this.say(muted ? 'muted' : 'unmuted');
+    } else if (digit === '9') {
+      this.#handRaised = !this.#handRaised;
+      await peer.setHandRaised(this.#handRaised);
+      this.#player.interrupt();
+      await this.say(this.#handRaised ? 'handRaised' : 'handLowered');
+    } else if (digit === '0') {
+      this.#player.interrupt();
+      await this.say('help');
+    }
+  }
+
+  #onReinvite(req: Srf.SrfRequest, res: Srf.SrfResponse): void {
+    try {
+      // Keep the codec we agreed on; a re-INVITE here changes address or hold state.
+      const { sdp, remote } = this.#localSdp.answer(req.body, [this.rtp.remote.codec.name]);
+      this.rtp.update(remote);
+      res.send(200, { body: sdp, headers: { 'Content-Type': 'application/sdp' } });
+      this.#logger.info({ direction: remote.direction }, 're-INVITE');
+    } catch (error) {
+      res.send(error instanceof SdpError ? 488 : 500);
+    }
+  }
+
+  #checkRtpTimeout(): void {
+    const direction = this.rtp.remote.direction;
+    if (direction === 'inactive' || direction === 'recvonly') return; // on hold: the phone sends nothing
+    const silentMs = Date.now() - this.rtp.lastReceivedAt;
+    if (silentMs > this.#ctx.config.limits.rtpTimeoutSeconds * 1000) void this.hangUp('no RTP from the caller');
+  }
+}

@@ -1,0 +1,157 @@
+// The SIP gateway's settings, from environment variables, validated at start
+// (a bad value stops startup with a message naming the variable). Defaults
+// suit the all-in-one install: bridge on this host, embedded SIP engine.
+import net from 'node:net';
+import path from 'node:path';
+import { z } from 'zod';
+import { defaultAnnouncedAddress, parseEnv } from '../bridge/config.ts';
+import { roomNameSchema } from '../bridge/protocol.ts';
+import type { CodecName } from './media/codecs.ts';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const seconds = (max: number) => z.coerce.number().min(0.1).max(max);
+const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const ip = z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4 or IPv6 address' });
+const list = (item: z.ZodType<string, string>) =>
+  z
+    .string()
+    .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(item));
+const cidr = z.string().refine((value) => parseCidr(value) !== null, 'expected an address or CIDR such as 10.0.0.0/8');
+const codec = z.enum(['PCMU', 'PCMA', 'opus']);
+
+export const gatewayEnvSchema = z
+  .object({
+    /** The bridge's HTTP address; signaling is at /ws below it. */
+    BRIDGE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
+    /** Where phones and trunks reach us (UDP and TCP). */
+    SIP_HOST: ip.default('0.0.0.0'),
+    SIP_PORT: port.default(5060),
+    /** The address put in Contact and Via for the embedded engine (NAT). Default: this host's first IPv4. */
+    SIP_PUBLIC_ADDRESS: z.string().min(1).optional(),
+    /** Set to use a separate drachtio-server instead of the embedded engine. */
+    DRACHTIO_HOST: z.string().min(1).optional(),
+    DRACHTIO_PORT: port.default(9022),
+    DRACHTIO_SECRET: z.string().min(1).default('cymru'),
+    /** Phone-facing RTP: bind address, address put in SDP, even/odd port pairs. */
+    RTP_HOST: ip.default('0.0.0.0'),
+    RTP_PUBLIC_ADDRESS: z.string().min(1).optional(),
+    RTP_PORT_MIN: port.default(42000),
+    RTP_PORT_MAX: port.default(43999),
+    /** The address the bridge sends room audio to (this host as the bridge sees it). */
+    GATEWAY_MEDIA_ADDRESS: ip.default('127.0.0.1'),
+    SIP_CODECS: list(codec).default(['PCMU', 'PCMA', 'opus']),
+    /** Trunks and PBXs allowed to call in without credentials. */
+    SIP_ALLOWED_SOURCES: list(cidr).default(['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '::1/128']),
+    /** Digest credentials for callers not in SIP_ALLOWED_SOURCES (both or neither). */
+    SIP_AUTH_USERNAME: z.string().min(1).optional(),
+    SIP_AUTH_PASSWORD: z.string().min(1).optional(),
+    SIP_AUTH_REALM: z.string().min(1).default('telebridge'),
+    /** Numbers that lead straight into a room: 15550100=standup,15550101=sales */
+    SIP_DID_ROOMS: list(
+      z.string().regex(/^\+?[0-9]{3,32}=[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'expected NUMBER=room pairs such as 15550100=standup'),
+    ).default([]),
+    /** Show callers as +1 555 ••• 0123 rather than in full. */
+    CALLER_ID_MASK: z.stringbool().default(false),
+    MAX_CALLS: count(1, 10_000).default(500),
+    MAX_CALLS_PER_ROOM: count(1, 1000).default(100),
+    MAX_CALL_SECONDS: seconds(7 * 24 * 3600).default(4 * 3600),
+    /** A caller who sends no RTP this long (and is not on hold) has gone: hang up. */
+    RTP_TIMEOUT_SECONDS: seconds(3600).default(30),
+    IVR_DIGIT_TIMEOUT_SECONDS: seconds(600).default(10),
+    IVR_MAX_ATTEMPTS: count(1, 10).default(3),
+    PROMPTS_DIR: z.string().min(1).default(path.resolve('.cache/prompts')),
+    /** Dial-out: where calls to phone numbers go (a SIP trunk), and how we authenticate. */
+    SIP_TRUNK_URI: z.string().regex(/^sips?:/, 'expected a SIP URI such as sip:trunk.example.com').optional(),
+    SIP_TRUNK_USERNAME: z.string().min(1).optional(),
+    SIP_TRUNK_PASSWORD: z.string().min(1).optional(),
+    /** The number callees see. */
+    SIP_CALLER_ID: z.string().regex(/^\+?[0-9]{3,32}$/).default('anonymous'),
+    DIAL_OUT_RING_SECONDS: seconds(300).default(45),
+    /** Keep a registration with the trunk (some providers deliver calls only to a registered contact). */
+    SIP_REGISTER: z.stringbool().default(false),
+    SIP_REGISTER_EXPIRES: count(60, 86_400).default(600),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.RTP_PORT_MAX - env.RTP_PORT_MIN < 3) {
+      ctx.addIssue({ code: 'custom', path: ['RTP_PORT_MIN'], message: 'RTP_PORT_MIN..RTP_PORT_MAX must hold at least two port pairs' });
+    }
+    if (!!env.SIP_AUTH_USERNAME !== !!env.SIP_AUTH_PASSWORD) {
+      ctx.addIssue({ code: 'custom', path: ['SIP_AUTH_PASSWORD'], message: 'set both SIP_AUTH_USERNAME and SIP_AUTH_PASSWORD, or neither' });
+    }
+    if (env.SIP_REGISTER && !(env.SIP_TRUNK_URI && env.SIP_TRUNK_USERNAME && env.SIP_TRUNK_PASSWORD)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SIP_REGISTER'],
+        message: 'registering needs SIP_TRUNK_URI, SIP_TRUNK_USERNAME and SIP_TRUNK_PASSWORD',
+      });
+    }
+  });
+
+export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
+  const e = parseEnv(gatewayEnvSchema, env);
+  const bridge = new URL(e.BRIDGE_URL);
+  return {
+    bridge: {
+      httpUrl: bridge.origin,
+      signalingUrl: `${bridge.protocol === 'https:' ? 'wss' : 'ws'}://${bridge.host}/ws`,
+    },
+    sip: { host: e.SIP_HOST, port: e.SIP_PORT, publicAddress: e.SIP_PUBLIC_ADDRESS ?? defaultAnnouncedAddress(e.SIP_HOST) },
+    /** No host: run the embedded engine on loopback. */
+    engine: { external: e.DRACHTIO_HOST !== undefined, host: e.DRACHTIO_HOST ?? '127.0.0.1', port: e.DRACHTIO_PORT, secret: e.DRACHTIO_SECRET },
+    rtp: {
+      host: e.RTP_HOST,
+      publicAddress: e.RTP_PUBLIC_ADDRESS ?? defaultAnnouncedAddress(e.RTP_HOST),
+      portMin: e.RTP_PORT_MIN,
+      portMax: e.RTP_PORT_MAX,
+      bridgeFacingAddress: e.GATEWAY_MEDIA_ADDRESS,
+    },
+    codecs: e.SIP_CODECS as CodecName[],
+    inbound: {
+      allowedSources: e.SIP_ALLOWED_SOURCES,
+      auth: e.SIP_AUTH_USERNAME ? { username: e.SIP_AUTH_USERNAME, password: e.SIP_AUTH_PASSWORD!, realm: e.SIP_AUTH_REALM } : undefined,
+      didRooms: new Map(
+        e.SIP_DID_ROOMS.map((pair) => {
+          const [number, room] = pair.split('=') as [string, string];
+          return [digitsOf(number), roomNameSchema.parse(room)];
+        }),
+      ),
+      maskCallerId: e.CALLER_ID_MASK,
+    },
+    limits: {
+      calls: e.MAX_CALLS,
+      callsPerRoom: e.MAX_CALLS_PER_ROOM,
+      callSeconds: e.MAX_CALL_SECONDS,
+      rtpTimeoutSeconds: e.RTP_TIMEOUT_SECONDS,
+    },
+    ivr: { digitTimeoutSeconds: e.IVR_DIGIT_TIMEOUT_SECONDS, maxAttempts: e.IVR_MAX_ATTEMPTS },
+    promptsDir: path.resolve(e.PROMPTS_DIR),
+    trunk: {
+      uri: e.SIP_TRUNK_URI,
+      auth: e.SIP_TRUNK_USERNAME && e.SIP_TRUNK_PASSWORD ? { username: e.SIP_TRUNK_USERNAME, password: e.SIP_TRUNK_PASSWORD } : undefined,
+      callerId: e.SIP_CALLER_ID,
+      ringSeconds: e.DIAL_OUT_RING_SECONDS,
+      register: e.SIP_REGISTER ? { expires: e.SIP_REGISTER_EXPIRES } : undefined,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** A phone number reduced to its digits, for comparisons. */
+export function digitsOf(number: string): string {
+  return number.replace(/[^0-9]/g, '');
+}
+
+/** `10.0.0.0/8` or a bare address, as BlockList arguments. */
+export function parseCidr(value: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
+  const [address = '', prefixText] = value.split('/');
+  const family = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : null;
+  if (!family) return null;
+  const max = family === 'ipv4' ? 32 : 128;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return null;
+  return { address, prefix, family };
+}

@@ -1,0 +1,11 @@
+// Starts the SIP gateway alone, against a bridge at BRIDGE_URL; it runs the
+// embedded SIP engine unless DRACHTIO_HOST names a drachtio-server.
+import { loadConfigOrExit, stopOnSignal } from '../bridge/lifecycle.ts';
+import { createLogger } from '../bridge/logger.ts';
+import { loadGatewayConfig } from './config.ts';
+import { Gateway } from './Gateway.ts';
+
+const config = loadConfigOrExit('gateway', () => loadGatewayConfig());
+const logger = createLogger(config.logLevel, 'gateway');
+const gateway = await Gateway.start(config, logger);
+stopOnSignal(logger, () => gateway.stop());

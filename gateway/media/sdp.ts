@@ -1,0 +1,152 @@
+// SDP offer/answer for a phone leg (RFC 3264), with sdp-transform. One audio
+// stream; G.711 and Opus; telephone-event for DTMF.
+import sdpTransform from 'sdp-transform';
+import { CODECS, type CodecDescription, type CodecName } from './codecs.ts';
+
+export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+
+/** What the far end's SDP tells us about its audio. */
+export interface RemoteAudio {
+  address: string;
+  port: number;
+  rtcpPort: number;
+  /** The codec to use, with the payload type the far end chose for it. */
+  codec: CodecDescription;
+  telephoneEventPayloadType: number | undefined;
+  /** The far end's direction (sendonly/inactive: it put us on hold). */
+  direction: Direction;
+}
+
+export class SdpError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SdpError';
+  }
+}
+
+const TELEPHONE_EVENT_PT = 101;
+const OPPOSITE: Record<Direction, Direction> = {
+  sendrecv: 'sendrecv',
+  sendonly: 'recvonly',
+  recvonly: 'sendonly',
+  inactive: 'inactive',
+};
+
+type MediaDescription = sdpTransform.SessionDescription['media'][number];
+
+/** Our side of one leg's SDP: keeps the origin line's version rising across re-INVITEs. */
+export class LocalSdp {
+  readonly #address: string;
+  readonly #port: number;
+  readonly #sessionId = Math.floor(Math.random() * 1e9);
+  #version = 0;
+
+  constructor(address: string, port: number) {
+    this.#address = address;
+    this.#port = port;
+  }
+
+  /** An offer listing `codecs` in our order of preference (dial-out, late offer). */
+  offer(codecs: readonly CodecName[]): string {
+    return this.#write(codecs.map((name) => ({ ...CODECS[name] })), TELEPHONE_EVENT_PT, 'sendrecv');
+  }
+
+  /** Answers an offer; throws SdpError (answer 488) when there is nothing we can use. */
+  answer(offerSdp: string, supported: readonly CodecName[]): { sdp: string; remote: RemoteAudio } {
+    const remote = readRemoteAudio(offerSdp, supported);
+    const sdp = this.#write([remote.codec], remote.telephoneEventPayloadType, OPPOSITE[remote.direction]);
+    return { sdp, remote };
+  }
+
+  #write(codecs: CodecDescription[], telephoneEventPt: number | undefined, direction: Direction): string {
+    const payloads = codecs.map((c) => c.payloadType);
+    const rtp: MediaDescription['rtp'] = codecs.map((c) => ({
+      payload: c.payloadType,
+      codec: c.name,
+      rate: c.clockRate,
+      encoding: c.channels > 1 ? c.channels : undefined,
+    }));
+    const fmtp: MediaDescription['fmtp'] = [];
+    if (telephoneEventPt !== undefined) {
+      payloads.push(telephoneEventPt);
+      rtp.push({ payload: telephoneEventPt, codec: 'telephone-event', rate: 8000 });
+      fmtp.push({ payload: telephoneEventPt, config: '0-16' });
+    }
+    const ip = this.#address.includes(':') ? 6 : 4;
+    return sdpTransform.write({
+      version: 0,
+      origin: {
+        username: '-',
+        sessionId: this.#sessionId,
+        sessionVersion: this.#version++,
+        netType: 'IN',
+        ipVer: ip,
+        address: this.#address,
+      },
+      name: 'telebridge',
+      timing: { start: 0, stop: 0 },
+      connection: { version: ip, ip: this.#address },
+      media: [
+        {
+          type: 'audio',
+          port: this.#port,
+          protocol: 'RTP/AVP',
+          payloads: payloads.join(' '),
+          rtp,
+          fmtp,
+          ptime: 20,
+          direction,
+        },
+      ],
+    });
+  }
+}
+
+/** Reads the far end's audio stream from an offer or answer. */
+export function readRemoteAudio(sdp: string, supported: readonly CodecName[]): RemoteAudio {
+  let session: sdpTransform.SessionDescription;
+  try {
+    session = sdpTransform.parse(sdp);
+  } catch (error) {
+    throw new SdpError(`unparseable SDP: ${(error as Error).message}`);
+  }
+  const audio = session.media?.find((m) => m.type === 'audio' && m.port > 0);
+  if (!audio) throw new SdpError('no audio stream in the SDP');
+  if (!/^RTP\/AVP/.test(audio.protocol)) throw new SdpError(`unsupported transport ${audio.protocol}`);
+  const address = audio.connection?.ip ?? session.connection?.ip;
+  if (!address) throw new SdpError('no connection address in the SDP');
+  const offered = String(audio.payloads ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+  const rtpmap = new Map((audio.rtp ?? []).map((r) => [r.payload, r]));
+  let codec: CodecDescription | undefined;
+  let telephoneEventPayloadType: number | undefined;
+  for (const pt of offered) {
+    const map = rtpmap.get(pt);
+    const name = map?.codec.toLowerCase();
+    if (name === 'telephone-event' && map?.rate === 8000) {
+      telephoneEventPayloadType ??= pt;
+      continue;
+    }
+    if (codec) continue;
+    const match = supported.find((candidate) => {
+      const known = CODECS[candidate];
+      // Static payload types may come without an rtpmap line.
+      if (!map) return pt === known.payloadType && pt < 96;
+      return name === known.name.toLowerCase() && map.rate === known.clockRate;
+    });
+    if (match) codec = { ...CODECS[match], payloadType: pt };
+  }
+  if (!codec) throw new SdpError(`no common codec (offered payload types ${offered.join(' ')}; we take ${supported.join(', ')})`);
+  const holdAddress = address === '0.0.0.0' || address === '::';
+  const direction: Direction = holdAddress ? 'inactive' : ((audio.direction ?? session.direction ?? 'sendrecv') as Direction);
+  return {
+    address,
+    port: audio.port,
+    rtcpPort: audio.rtcp?.port ?? audio.port + 1,
+    codec,
+    telephoneEventPayloadType,
+    direction,
+  };
+}

@@ -1,0 +1,186 @@
+import { EventEmitter } from 'node:events';
+import type { RtpCapabilities } from 'mediasoup-client/types';
+import type { Logger } from '../../bridge/logger.ts';
+import type { ConsumerInfo } from '../../bridge/protocol.ts';
+import { SignalingClient } from '../../bridge/signalingClient.ts';
+import { createCodec, FRAME_SAMPLES, type AudioCodec, type CodecName } from '../media/codecs.ts';
+import { JitterBuffer } from '../media/JitterBuffer.ts';
+import type { PortPool, SocketPair } from '../media/PortPool.ts';
+import { isRtcp, parseRtp } from '../media/rtp.ts';
+
+/** What the gateway can decode from the room: the router's audio codecs. */
+export const GATEWAY_RTP_CAPABILITIES: RtpCapabilities = {
+  codecs: [
+    { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100 },
+    { kind: 'audio', mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, preferredPayloadType: 0 },
+    { kind: 'audio', mimeType: 'audio/PCMA', clockRate: 8000, channels: 1, preferredPayloadType: 8 },
+  ],
+  headerExtensions: [],
+};
+
+/** One speaker in the room as the gateway hears it. */
+interface Source {
+  consumerId: string;
+  peerId: string;
+  codec: AudioCodec;
+  buffer: JitterBuffer;
+}
+
+interface RoomAudioEvents {
+  /** The listener lost the bridge (room closed, bridge gone). */
+  closed: [];
+}
+
+export interface RoomAudioOptions {
+  room: string;
+  bridgeUrl: string;
+  /** The address the bridge sends our RTP to. */
+  mediaAddress: string;
+  ports: PortPool;
+  logger: Logger;
+}
+
+/**
+ * The gateway's ears in one room. A hidden service peer receives every audio
+ * producer of the room on one plain transport; each speaker is decoded once
+ * per tick into `frames`, and `total` is their sum. A phone leg hears
+ * `total - its own voice` (mix-minus), so N legs cost one decode per speaker
+ * plus one subtraction and one encode per leg.
+ *
+ * The same socket also sends the phone legs' audio to their producers.
+ */
+export class RoomAudio extends EventEmitter<RoomAudioEvents> {
+  readonly room: string;
+  readonly socket: SocketPair;
+  readonly #client: SignalingClient;
+  readonly #ports: PortPool;
+  readonly #logger: Logger;
+  readonly #sources = new Map<number, Source>();
+  readonly #bySourceConsumer = new Map<string, number>();
+  /** This tick's decoded frame of each speaking peer. */
+  readonly frames = new Map<string, Int16Array>();
+  /** This tick's sum of all speakers, unclamped. */
+  readonly total = new Int32Array(FRAME_SAMPLES);
+  #closed = false;
+
+  private constructor(options: RoomAudioOptions, client: SignalingClient, socket: SocketPair) {
+    super();
+    this.room = options.room;
+    this.#client = client;
+    this.#ports = options.ports;
+    this.socket = socket;
+    this.#logger = options.logger.child({ room: options.room });
+    socket.rtp.on('message', (msg) => this.#onRtp(msg));
+    socket.rtp.on('error', (error) => this.#logger.warn({ err: error }, 'room media socket error'));
+    client.on('newConsumer', ({ consumer }) => void this.#addSource(consumer));
+    client.on('consumerClosed', ({ consumerId }) => this.#removeSource(consumerId));
+    client.onClose(() => this.close());
+  }
+
+  static async open(options: RoomAudioOptions): Promise<RoomAudio> {
+    const socket = await options.ports.open();
+    let client: SignalingClient | undefined;
+    try {
+      client = await SignalingClient.connect(options.bridgeUrl);
+      const audio = new RoomAudio(options, client, socket);
+      await client.request('join', { room: options.room, displayName: 'SIP gateway', kind: 'service' });
+      const transport = await client.request('createPlainTransport', { comedia: false, rtcpMux: true });
+      await client.request('connectPlainTransport', {
+        transportId: transport.id,
+        ip: options.mediaAddress,
+        port: socket.port,
+      });
+      await client.request('subscribe', {
+        transportId: transport.id,
+        rtpCapabilities: GATEWAY_RTP_CAPABILITIES,
+        kinds: ['audio'],
+      });
+      return audio;
+    } catch (error) {
+      client?.close();
+      options.ports.release(socket);
+      throw error;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Decodes one frame of every speaker; run once per tick before the legs read. */
+  mix(): void {
+    this.frames.clear();
+    this.total.fill(0);
+    for (const source of this.#sources.values()) {
+      const payload = source.buffer.pull();
+      if (payload === undefined) continue;
+      let frame: Int16Array;
+      try {
+        frame = payload === null ? source.codec.conceal() : source.codec.decode(payload);
+      } catch {
+        frame = source.codec.conceal(); // a corrupt packet costs one frame, not the stream
+      }
+      const samples = Math.min(frame.length, FRAME_SAMPLES);
+      for (let i = 0; i < samples; i++) this.total[i]! += frame[i]!;
+      this.frames.set(source.peerId, frame);
+    }
+  }
+
+  /** What a leg hears: everyone but itself, clamped to 16 bits (never divided: volume stays natural). */
+  mixMinus(peerId: string | undefined, out: Int16Array): Int16Array {
+    const own = peerId === undefined ? undefined : this.frames.get(peerId);
+    for (let i = 0; i < FRAME_SAMPLES; i++) {
+      const value = this.total[i]! - (own?.[i] ?? 0);
+      out[i] = value > 32767 ? 32767 : value < -32768 ? -32768 : value;
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#client.close();
+    this.#ports.release(this.socket);
+    this.#sources.clear();
+    this.emit('closed');
+  }
+
+  async #addSource(consumer: ConsumerInfo): Promise<void> {
+    const codecName = consumer.rtpParameters.codecs[0]?.mimeType.split('/')[1];
+    const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
+    if (!ssrc || !isCodecName(codecName)) {
+      this.#logger.warn({ consumer: consumer.id, codecName }, 'cannot hear this producer');
+      return;
+    }
+    this.#sources.set(ssrc, {
+      consumerId: consumer.id,
+      peerId: consumer.peerId,
+      codec: createCodec(codecName),
+      buffer: new JitterBuffer(),
+    });
+    this.#bySourceConsumer.set(consumer.id, ssrc);
+    try {
+      await this.#client.request('resumeConsumer', { consumerId: consumer.id });
+    } catch (error) {
+      this.#logger.warn({ err: error, consumer: consumer.id }, 'cannot resume consumer');
+    }
+  }
+
+  #removeSource(consumerId: string): void {
+    const ssrc = this.#bySourceConsumer.get(consumerId);
+    if (ssrc === undefined) return;
+    this.#bySourceConsumer.delete(consumerId);
+    this.#sources.delete(ssrc);
+  }
+
+  #onRtp(msg: Buffer): void {
+    if (isRtcp(msg)) return; // the bridge's reports on our producers and consumers
+    const packet = parseRtp(msg);
+    if (!packet) return;
+    this.#sources.get(packet.ssrc)?.buffer.push(packet.sequence, packet.payload);
+  }
+}
+
+function isCodecName(name: string | undefined): name is CodecName {
+  return name === 'opus' || name === 'PCMU' || name === 'PCMA';
+}

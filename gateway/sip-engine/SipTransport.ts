@@ -1,0 +1,154 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { Logger } from '../../bridge/logger.ts';
+import { StreamFramer } from './StreamFramer.ts';
+
+export type Protocol = 'udp' | 'tcp';
+
+export interface Peer {
+  protocol: Protocol;
+  address: string;
+  port: number;
+}
+
+export interface TransportHandlers {
+  message(data: Buffer, source: Peer): void;
+  /** A TCP stream that can no longer be framed; the connection is closed after this returns. */
+  brokenStream(reason: string, data: Buffer, source: Peer): void;
+}
+
+/** TCP connections idle this long are closed; dialogs reconnect when they need to send. */
+const TCP_IDLE_MS = 60 * 60 * 1000;
+
+const peerKey = (address: string, port: number): string => `${address}:${port}`;
+const plainAddress = (address: string | undefined): string => (address ?? '').replace(/^::ffff:/, '');
+
+/** SIP over UDP and TCP on one port; TCP messages are framed by Content-Length. */
+export class SipTransport {
+  #udp: dgram.Socket;
+  #tcp: net.Server;
+  #connections = new Map<string, net.Socket>();
+  #connecting = new Map<string, Promise<net.Socket>>();
+  #handlers: TransportHandlers;
+  #logger: Logger;
+
+  private constructor(udp: dgram.Socket, tcp: net.Server, handlers: TransportHandlers, logger: Logger) {
+    this.#udp = udp;
+    this.#tcp = tcp;
+    this.#handlers = handlers;
+    this.#logger = logger;
+  }
+
+  static async open(host: string, port: number, handlers: TransportHandlers, logger: Logger): Promise<SipTransport> {
+    const udp = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
+    const tcp = net.createServer();
+    const transport = new SipTransport(udp, tcp, handlers, logger);
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, host, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(udp.address().port, host, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    }).catch((error: unknown) => {
+      udp.close();
+      throw error;
+    });
+    udp.on('error', (error) => logger.warn({ err: error }, 'sip udp socket error'));
+    udp.on('message', (data, rinfo) => transport.#deliver(data, { protocol: 'udp', address: rinfo.address, port: rinfo.port }));
+    tcp.on('connection', (socket) => transport.#adopt(socket));
+    tcp.on('error', (error) => logger.warn({ err: error }, 'sip tcp server error'));
+    return transport;
+  }
+
+  get port(): number {
+    return this.#udp.address().port;
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  hasConnection(peer: Peer): boolean {
+    return this.#connections.get(peerKey(peer.address, peer.port))?.destroyed === false;
+  }
+
+  /** Sends one message; TCP reuses a connection to the peer or opens one. */
+  async send(dest: Peer, data: Buffer): Promise<void> {
+    if (dest.protocol === 'udp') {
+      await new Promise<void>((resolve, reject) => this.#udp.send(data, dest.port, dest.address, (error) => (error ? reject(error) : resolve())));
+      return;
+    }
+    const existing = this.#connections.get(peerKey(dest.address, dest.port));
+    const socket = existing && !existing.destroyed ? existing : await this.#connect(dest);
+    socket.write(data);
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#connections.values()) socket.destroy();
+    this.#connections.clear();
+    await Promise.all([
+      new Promise<void>((resolve) => this.#tcp.close(() => resolve())),
+      new Promise<void>((resolve) => this.#udp.close(() => resolve())),
+    ]);
+  }
+
+  #deliver(data: Buffer, source: Peer): void {
+    try {
+      this.#handlers.message(data, source);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'sip message handler failed');
+    }
+  }
+
+  #connect(dest: Peer): Promise<net.Socket> {
+    const key = peerKey(dest.address, dest.port);
+    let pending = this.#connecting.get(key);
+    if (!pending) {
+      pending = new Promise<net.Socket>((resolve, reject) => {
+        const socket = net.connect({ host: dest.address, port: dest.port });
+        socket.once('error', reject);
+        socket.once('connect', () => {
+          socket.off('error', reject);
+          this.#adopt(socket);
+          resolve(socket);
+        });
+      }).finally(() => this.#connecting.delete(key));
+      this.#connecting.set(key, pending);
+    }
+    return pending;
+  }
+
+  #adopt(socket: net.Socket): void {
+    const source: Peer = { protocol: 'tcp', address: plainAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    const key = peerKey(source.address, source.port);
+    this.#connections.set(key, socket);
+    const framer = new StreamFramer();
+    socket.setNoDelay(true);
+    socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
+    socket.on('data', (chunk) => {
+      for (const item of framer.push(chunk)) {
+        if (item.kind === 'message') this.#deliver(item.data, source);
+        else if (item.kind === 'ping') socket.write('\r\n');
+        else {
+          try {
+            this.#handlers.brokenStream(item.reason, item.data, source);
+          } catch (error) {
+            this.#logger.error({ err: error }, 'sip broken-stream handler failed');
+          }
+          socket.end();
+        }
+      }
+    });
+    socket.on('error', (error) => this.#logger.debug({ err: error, peer: key }, 'sip tcp connection error'));
+    socket.on('close', () => {
+      if (this.#connections.get(key) === socket) this.#connections.delete(key);
+    });
+  }
+}

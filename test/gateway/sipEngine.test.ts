@@ -1,0 +1,329 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import path from 'node:path';
+import Srf from 'drachtio-srf';
+import { describe, expect, test } from 'vitest';
+import { createLogger } from '../../bridge/logger.ts';
+import { SipEngine } from '../../gateway/sip-engine/SipEngine.ts';
+import { freePort } from '../helpers/ports.ts';
+import { runSipp, type SippOptions, startSipp } from '../helpers/sipp.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn', 'sip-engine');
+const scenario = (name: string): string => path.join(import.meta.dirname, 'scenarios', name);
+const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=sendrecv\r\n';
+const SECRET = 'cymru';
+
+interface Harness {
+  engine: SipEngine;
+  srf: Srf;
+  /** `127.0.0.1:<sip port>` of the engine. */
+  sip: string;
+  sipPort: number;
+  controlPort: number;
+  close(): Promise<void>;
+}
+
+/** An engine on free ports with a real drachtio-srf app connected; `routes` registers handlers before connecting. */
+async function startHarness(routes: (srf: Srf) => void = () => undefined): Promise<Harness> {
+  const [sipPort, controlPort] = [await freePort(), await freePort()];
+  const engine = await SipEngine.start({ sipHost: '127.0.0.1', sipPort, controlHost: '127.0.0.1', controlPort, secret: SECRET, logger });
+  const srf = new Srf();
+  routes(srf);
+  await new Promise<void>((resolve, reject) => {
+    srf.connect({ host: '127.0.0.1', port: controlPort, secret: SECRET });
+    srf.once('connect', (err: Error | null) => (err ? reject(err) : resolve()));
+  });
+  return {
+    engine,
+    srf,
+    sip: `127.0.0.1:${sipPort}`,
+    sipPort,
+    controlPort,
+    async close() {
+      srf.disconnect();
+      await engine.close();
+    },
+  };
+}
+
+/** Answers every INVITE with createUAS (callback form: a BYE right behind the ACK can beat an `await`). */
+function answerCalls(srf: Srf, onDialog: (dialog: Srf.Dialog) => void = () => undefined): void {
+  srf.invite((req, res) => {
+    srf.createUAS(req, res, { localSdp: SDP }, (err, dialog) => {
+      if (!err) onDialog(dialog);
+    });
+  });
+}
+
+/** True once something (sipp) is bound to `port` for `transport`. */
+async function isBound(port: number, transport: 'udp' | 'tcp'): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (transport === 'udp') {
+      const socket = dgram.createSocket('udp4');
+      socket.once('error', () => resolve(true));
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(false)));
+    } else {
+      const server = net.createServer();
+      server.once('error', () => resolve(true));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)));
+    }
+  });
+}
+
+async function startListeningSipp(opts: Omit<SippOptions, 'localPort'>): Promise<{ port: number; sipp: ReturnType<typeof startSipp> }> {
+  const port = await freePort();
+  const sipp = startSipp({ ...opts, localPort: port });
+  await waitFor('sipp listening', () => isBound(port, opts.transport ?? 'udp'));
+  return { port, sipp };
+}
+
+/** Messages/Retrans counts of a scenario screen line, e.g. `200 <----------`. */
+function screenCounts(stdout: string, line: RegExp): { messages: number; retrans: number } {
+  const matches = [...stdout.matchAll(new RegExp(`^\\s*${line.source}\\s+(?:E-RTD\\d\\s+)?(\\d+)\\s+(\\d+)`, 'gm'))];
+  const last = matches.at(-1);
+  return { messages: Number(last?.[1] ?? 0), retrans: Number(last?.[2] ?? 0) };
+}
+
+describe.concurrent('embedded SIP engine', () => {
+  for (const transport of ['udp', 'tcp'] as const) {
+    test(`sipp calls in over ${transport}: createUAS answers, sipp hangs up`, async () => {
+      const destroyed: string[] = [];
+      const h = await startHarness((srf) => answerCalls(srf, (dialog) => dialog.on('destroy', () => destroyed.push(dialog.id))));
+      try {
+        const result = await runSipp({ scenario: 'uac', remote: h.sip, localPort: await freePort(), transport, calls: 3, timeoutSeconds: 20 });
+        expect(result.successful, result.stdout.slice(-2500)).toBe(3);
+        expect(result.code).toBe(0);
+        await waitFor('dialogs destroyed', () => destroyed.length === 3);
+        expect(h.engine.stats.dialogs).toBe(0);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test(`createUAC calls sipp over ${transport}; the app hangs up`, async () => {
+      const h = await startHarness();
+      try {
+        const { port, sipp } = await startListeningSipp({ scenario: 'uas', transport, calls: 1, timeoutSeconds: 20 });
+        const uri = `sip:service@127.0.0.1:${port}${transport === 'tcp' ? ';transport=tcp' : ''}`;
+        const dialog = await h.srf.createUAC(uri, { localSdp: SDP, headers: { 'X-Test': 'uac' } });
+        expect(dialog.remote.sdp).toContain('m=audio');
+        expect(h.engine.stats.dialogs).toBe(1);
+        await dialog.destroy();
+        const result = await sipp.done;
+        expect(result.successful, result.stdout.slice(-2500)).toBe(1);
+        expect(h.engine.stats.dialogs).toBe(0);
+      } finally {
+        await h.close();
+      }
+    });
+  }
+
+  test('CANCEL while ringing: the engine answers 200 and 487, the app sees the cancel', async () => {
+    const canceled: string[] = [];
+    const h = await startHarness((srf) => {
+      srf.invite((req, res) => {
+        req.on('cancel', () => canceled.push(req.get('Call-ID')));
+        res.send(180);
+      });
+    });
+    try {
+      const result = await runSipp({ scenario: scenario('uac-cancel.xml'), remote: h.sip, localPort: await freePort(), calls: 2, timeoutSeconds: 20 });
+      expect(result.successful, result.stdout.slice(-2500)).toBe(2);
+      await waitFor('app saw both cancels', () => canceled.length === 2);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('req.cancel() from the app: sipp gets the CANCEL, the app gets 487', async () => {
+    const h = await startHarness();
+    try {
+      const { port, sipp } = await startListeningSipp({ scenario: scenario('uas-ring-cancel.xml'), calls: 1, timeoutSeconds: 20 });
+      let invite: Srf.SrfRequest | undefined;
+      const call = h.srf.createUAC(`sip:service@127.0.0.1:${port}`, { localSdp: SDP }, {
+        cbRequest: (_err, req) => (invite = req),
+        cbProvisional: (res) => {
+          if (res.status === 180) invite?.cancel();
+        },
+      });
+      await expect(call).rejects.toMatchObject({ status: 487 });
+      const result = await sipp.done;
+      expect(result.successful, result.stdout.slice(-2500)).toBe(1);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('in-dialog INFO and hold re-INVITE both ways', async () => {
+    const seen = { infos: [] as string[], held: false, infoStatus: 0, answer: '', destroyed: false };
+    const h = await startHarness((srf) =>
+      answerCalls(srf, (dialog) => {
+        dialog.on('info', (req, res) => {
+          seen.infos.push(req.body);
+          res.send(200);
+        });
+        dialog.on('hold', () => {
+          seen.held = true;
+          setImmediate(async () => {
+            const info = await dialog.request({ method: 'INFO', headers: { 'Content-Type': 'application/dtmf-relay' }, body: 'Signal=1\r\nDuration=100\r\n' });
+            seen.infoStatus = info.status;
+            seen.answer = await dialog.modify(SDP.replace('40000', '40002'));
+          });
+        });
+        dialog.on('destroy', () => (seen.destroyed = true));
+      }),
+    );
+    try {
+      const result = await runSipp({ scenario: scenario('uac-in-dialog.xml'), remote: h.sip, localPort: await freePort(), calls: 1, timeoutSeconds: 20 });
+      expect(result.successful, result.stdout.slice(-2500)).toBe(1);
+      await waitFor('dialog destroyed', () => seen.destroyed);
+      expect(seen.infos).toEqual([expect.stringContaining('Signal=5')]);
+      expect(seen.held).toBe(true);
+      expect(seen.infoStatus).toBe(200);
+      expect(seen.answer).toContain('a=sendrecv');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('REGISTER with digest auth through srf.request', async () => {
+    const h = await startHarness();
+    try {
+      const { port, sipp } = await startListeningSipp({ scenario: scenario('uas-register-auth.xml'), calls: 1, timeoutSeconds: 20, keys: { password: 's3cret' } });
+      const req = await h.srf.request(`sip:127.0.0.1:${port}`, {
+        method: 'REGISTER',
+        headers: { From: '<sip:alice@127.0.0.1>', To: '<sip:alice@127.0.0.1>', Contact: `<sip:alice@${h.sip}>`, Expires: '3600' },
+        auth: { username: 'alice', password: 's3cret' },
+      });
+      const res = await new Promise<Srf.SrfResponse>((resolve) => req.on('response', (r: Srf.SrfResponse) => r.status >= 200 && resolve(r)));
+      expect(res.status).toBe(200);
+      const result = await sipp.done;
+      expect(result.successful, result.stdout.slice(-2500)).toBe(1);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a 2xx is retransmitted until ACKed; without an ACK the engine hangs up after 64*T1', async () => {
+    let destroyReason = '';
+    const h = await startHarness((srf) => answerCalls(srf, (dialog) => dialog.on('destroy', (_req: unknown, reason: string) => (destroyReason = reason))));
+    try {
+      const started = Date.now();
+      const result = await runSipp({ scenario: scenario('uac-no-ack.xml'), remote: h.sip, localPort: await freePort(), calls: 1, timeoutSeconds: 50 });
+      expect(result.successful, result.stdout.slice(-2500)).toBe(1);
+      // T1, 2T1, 4T1, then every T2 until 32 s: about ten retransmissions
+      expect(screenCounts(result.stdout, /200 <-+/).retrans).toBeGreaterThanOrEqual(8);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(31_000);
+      await waitFor('app told of the BYE', () => destroyReason !== '');
+      expect(h.engine.stats.dialogs).toBe(0);
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+
+  test('a wrong secret is refused and the connection closed', async () => {
+    const h = await startHarness();
+    try {
+      const socket = net.connect(h.controlPort, '127.0.0.1');
+      const msgId = randomUUID();
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      const payload = `${msgId}|authenticate|wrong|`;
+      socket.write(`${Buffer.byteLength(payload)}#${payload}`);
+      await closed;
+      expect(received).toMatch(new RegExp(`^\\d+#[0-9a-f-]+\\|response\\|${msgId}\\|NO\\|incorrect secret$`));
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('thousands of malformed messages interleaved with calls: 400s where possible, every call completes', async () => {
+    const h = await startHarness((srf) => answerCalls(srf));
+    const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 22 });
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+    const fuzzPort = socket.address().port;
+    const replies = new Map<string, string>();
+    socket.on('message', (data) => {
+      const text = data.toString();
+      const branch = /branch=(z9hG4bK[\w-]+)/.exec(text)?.[1];
+      if (branch) replies.set(branch, text.slice(0, text.indexOf('\r\n')));
+    });
+
+    const request = (branch: string, change: { omit?: string; set?: Record<string, string>; line?: string; body?: string } = {}): Buffer => {
+      const headers: Record<string, string> = {
+        Via: `SIP/2.0/UDP 127.0.0.1:${fuzzPort};branch=${branch}`,
+        From: `<sip:fuzz@127.0.0.1>;tag=${branch.slice(-8)}`,
+        To: '<sip:service@127.0.0.1>',
+        'Call-ID': `${branch}@fuzz`,
+        CSeq: '1 OPTIONS',
+        'Max-Forwards': '70',
+        ...change.set,
+      };
+      if (change.omit) delete headers[change.omit];
+      const body = change.body ?? '';
+      if (!('Content-Length' in headers)) headers['Content-Length'] = String(Buffer.byteLength(body));
+      const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
+      return Buffer.from(`${change.line ?? `OPTIONS sip:service@${h.sip} SIP/2.0`}\r\n${lines.join('\r\n')}\r\n\r\n${body}`);
+    };
+    // reply: the 400's reason phrase; false: must be dropped; undefined: either
+    const kinds: Array<{ reply?: string | false; make: (branch: string) => Buffer }> = [
+      { reply: false, make: () => Buffer.concat([Buffer.from([0xff]), randomBytes(200 + Math.floor(Math.random() * 800))]) },
+      { reply: false, make: (b) => request(b, { omit: 'Via' }) },
+      { reply: 'Missing From', make: (b) => request(b, { omit: 'From' }) },
+      { reply: 'Missing To', make: (b) => request(b, { omit: 'To' }) },
+      { reply: 'Missing Call-ID', make: (b) => request(b, { omit: 'Call-ID' }) },
+      { reply: 'Missing CSeq', make: (b) => request(b, { omit: 'CSeq' }) },
+      { reply: 'Bad CSeq', make: (b) => request(b, { set: { CSeq: 'one OPTIONS' } }) },
+      { reply: 'CSeq Method Mismatch', make: (b) => request(b, { set: { CSeq: '1 INVITE' } }) },
+      { reply: 'Bad Content-Length', make: (b) => request(b, { set: { 'Content-Length': '12x' }, body: 'hello' }) },
+      { reply: 'Content-Length Mismatch', make: (b) => request(b, { set: { 'Content-Length': '500', 'Content-Type': 'text/plain' }, body: 'truncated body' }) },
+      { reply: 'Bad Request Line', make: (b) => request(b, { line: `OPTIONS sip:service@${h.sip} SIP/3.0` }) },
+      { reply: 'Malformed Header Line', make: (b) => request(b, { set: { 'Bad Header': 'x' } }) },
+      // cut anywhere: answered or dropped depending on what survived, but never harmful
+      { make: (b) => request(b, { set: { 'Content-Type': 'application/sdp' }, body: SDP }).subarray(0, 20 + Math.floor(Math.random() * 200)) },
+    ];
+    const sent = new Map<string, string | false | undefined>();
+    const flood = async (): Promise<void> => {
+      for (let i = 0; i < 3000; i++) {
+        const kind = kinds[i % kinds.length];
+        const branch = `z9hG4bKfuzz${i}x${randomBytes(3).toString('hex')}`;
+        sent.set(branch, kind.reply);
+        socket.send(kind.make(branch), h.sipPort, '127.0.0.1');
+        if (i % 25 === 24) await new Promise((resolve) => setTimeout(resolve, 15));
+      }
+    };
+
+    try {
+      const [result] = await Promise.all([
+        runSipp({ scenario: 'uac', remote: h.sip, localPort: await freePort(), calls: 50, rate: 25, timeoutSeconds: 30 }),
+        flood(),
+      ]);
+      expect(result.successful, result.stdout.slice(-2500)).toBe(50);
+      expect(result.failed).toBe(0);
+      const expected = [...sent].filter(([, reply]) => typeof reply === 'string');
+      await waitFor('every 400 received', () => expected.every(([branch]) => replies.has(branch)), 10_000);
+      for (const [branch, reply] of expected) expect(replies.get(branch)).toBe(`SIP/2.0 400 ${reply}`);
+      for (const [branch, reply] of sent) if (reply === false) expect(replies.has(branch)).toBe(false);
+      expect(h.engine.stats.malformed).toBeGreaterThanOrEqual(3000 - Math.ceil(3000 / kinds.length));
+
+      // Over TCP a 70 KB header cannot be framed: the engine answers 400 and closes the connection.
+      const tcp = net.connect(h.sipPort, '127.0.0.1');
+      let answer = '';
+      tcp.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      const closed = new Promise<void>((resolve) => tcp.once('close', () => resolve()));
+      tcp.write(request('z9hG4bKhuge', { set: { Via: `SIP/2.0/TCP 127.0.0.1:${fuzzPort};branch=z9hG4bKhuge`, 'X-Padding': 'a'.repeat(70_000) } }));
+      await closed;
+      expect(answer).toMatch(/^SIP\/2\.0 400 Message Too Large\r\n/);
+
+      // ...and the engine still takes calls.
+      const after = await runSipp({ scenario: 'uac', remote: h.sip, localPort: await freePort(), transport: 'tcp', calls: 2, timeoutSeconds: 20 });
+      expect(after.successful).toBe(2);
+    } finally {
+      socket.close();
+      await h.close();
+    }
+  });
+});

@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import wavefile from 'wavefile';
+
+/** Writes a mono 16-bit WAV holding a sine tone. */
+export function writeToneWav(
+  file: string,
+  frequency: number,
+  seconds: number,
+  { sampleRate = 8000, amplitude = 8000 }: { sampleRate?: number; amplitude?: number } = {},
+): void {
+  const samples = new Int16Array(Math.round(seconds * sampleRate));
+  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(amplitude * Math.sin((2 * Math.PI * frequency * i) / sampleRate));
+  const wav = new wavefile.WaveFile();
+  wav.fromScratch(1, sampleRate, '16', samples);
+  fs.writeFileSync(file, wav.toBuffer());
+}
+
+/** Samples of a WAV as numbers, with its rate (first channel). */
+export function readWav(file: string): { samples: Float64Array; sampleRate: number } {
+  const wav = new wavefile.WaveFile(fs.readFileSync(file));
+  const rate = (wav.fmt as { sampleRate: number }).sampleRate;
+  let samples = wav.getSamples(false, Float64Array) as unknown as Float64Array | Float64Array[];
+  if (Array.isArray(samples)) samples = samples[0]!;
+  return { samples, sampleRate: rate };
+}
+
+/**
+ * How much of a signal's energy sits at one frequency (Goertzel), 0..1. A
+ * clean tone gives ~1; speech or silence near 0; a mix of two tones ~0.5 each.
+ */
+export function toneShare(samples: ArrayLike<number>, sampleRate: number, frequency: number): number {
+  const k = Math.round((samples.length * frequency) / sampleRate);
+  const w = (2 * Math.PI * k) / samples.length;
+  const coefficient = 2 * Math.cos(w);
+  let s1 = 0;
+  let s2 = 0;
+  let energy = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const x = samples[i]!;
+    energy += x * x;
+    const s0 = x + coefficient * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  if (energy === 0) return 0;
+  const power = s1 * s1 + s2 * s2 - coefficient * s1 * s2;
+  return (2 * power) / (samples.length * energy);
+}
+
+/** Root mean square of a stretch of samples. */
+export function rms(samples: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
+  return Math.sqrt(sum / Math.max(1, samples.length));
+}

@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, freePortRange } from './ports.ts';
+import { waitFor } from './wait.ts';
+
+interface BaresipEvent {
+  type: string;
+  param?: string;
+}
+
+/**
+ * A real softphone (Debian's baresip 1.0) on loopback: it sends a WAV file as
+ * its microphone, records what it receives (sndfile), and is driven over
+ * ctrl_tcp (netstring JSON commands and events).
+ */
+export class Baresip {
+  readonly dir: string;
+  readonly events: BaresipEvent[] = [];
+  readonly #process: ChildProcess;
+  readonly #control: net.Socket;
+  #buffer = '';
+
+  private constructor(dir: string, child: ChildProcess, control: net.Socket) {
+    this.dir = dir;
+    this.#process = child;
+    this.#control = control;
+    control.setEncoding('utf8');
+    control.on('data', (chunk: string) => this.#onData(chunk));
+  }
+
+  /** `microphone`: an 8 kHz mono WAV, longer than the call (baresip hangs up at its end). */
+  static async start(opts: { microphone: string; codecs?: string }): Promise<Baresip> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baresip-'));
+    const [sipPort, controlPort, rtpBase] = [await freePort(), await freePort(), await freePortRange(20)];
+    fs.mkdirSync(path.join(dir, 'dump'));
+    fs.writeFileSync(
+      path.join(dir, 'config'),
+      [
+        `sip_listen 127.0.0.1:${sipPort}`,
+        'net_interface 127.0.0.1',
+        `audio_source aufile,${opts.microphone}`,
+        'audio_player aufile,/dev/null',
+        'audio_alert aufile,/dev/null',
+        `rtp_ports ${rtpBase}-${rtpBase + 19}`,
+        `ctrl_tcp_listen 127.0.0.1:${controlPort}`,
+        `snd_path ${path.join(dir, 'dump')}`,
+        'module_path /usr/lib/baresip/modules',
+        ...['g711', 'aufile', 'sndfile', 'uuid', 'account', 'menu', 'ctrl_tcp'].map((m) => `module ${m}.so`),
+        '',
+      ].join('\n'),
+    );
+    fs.writeFileSync(path.join(dir, 'accounts'), `<sip:caller@127.0.0.1>;regint=0;audio_codecs=${opts.codecs ?? 'PCMU,PCMA'}\n`);
+    const child = spawn('baresip', ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+    child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+    const control = await waitFor(
+      `baresip control port (output: ${output})`,
+      () =>
+        new Promise<net.Socket | null>((resolve) => {
+          const socket = net.connect(controlPort, '127.0.0.1');
+          socket.once('connect', () => resolve(socket));
+          socket.once('error', () => resolve(null));
+        }),
+      10_000,
+      100,
+    );
+    return new Baresip(dir, child, control);
+  }
+
+  dial(uri: string): void {
+    this.#command('dial', uri);
+  }
+
+  /** Sends DTMF as RFC 4733 telephone-events, one key at a time. */
+  async sendDigits(digits: string): Promise<void> {
+    for (const digit of digits) {
+      this.#command('sndcode', digit);
+      await new Promise((resolve) => setTimeout(resolve, 250)); // pacing between key presses, not a check
+    }
+  }
+
+  hangup(): void {
+    this.#command('hangup');
+  }
+
+  waitForEvent(type: string, timeoutMs = 15_000): Promise<BaresipEvent> {
+    return waitFor(`baresip event ${type} (seen: ${this.events.map((e) => e.type).join(', ')})`, () =>
+      this.events.find((e) => e.type === type),
+    timeoutMs);
+  }
+
+  /** What the phone received, as recorded by sndfile (complete once the call ended). */
+  receivedWav(): string {
+    const file = fs.readdirSync(path.join(this.dir, 'dump')).find((f) => f.endsWith('-dec.wav'));
+    if (!file) throw new Error('baresip recorded nothing');
+    return path.join(this.dir, 'dump', file);
+  }
+
+  async stop(): Promise<void> {
+    this.#control.destroy();
+    if (this.#process.exitCode === null) {
+      const exited = new Promise((resolve) => this.#process.once('exit', resolve));
+      this.#process.kill('SIGTERM');
+      await exited;
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  #command(command: string, params?: string): void {
+    const json = JSON.stringify({ command, params, token: command });
+    this.#control.write(`${Buffer.byteLength(json)}:${json},`);
+  }
+
+  /** Netstrings: <length>:<json>, */
+  #onData(chunk: string): void {
+    this.#buffer += chunk;
+    for (;;) {
+      const colon = this.#buffer.indexOf(':');
+      if (colon < 0) return;
+      const length = Number(this.#buffer.slice(0, colon));
+      if (this.#buffer.length < colon + 1 + length + 1) return;
+      const body = this.#buffer.slice(colon + 1, colon + 1 + length);
+      this.#buffer = this.#buffer.slice(colon + 2 + length);
+      try {
+        const message = JSON.parse(body) as { event?: boolean; type?: string; param?: string };
+        if (message.event && message.type) this.events.push({ type: message.type, param: message.param });
+      } catch {
+        // not JSON: ignore
+      }
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import type { Bridge } from '../../bridge/Bridge.ts';
+import { createLogger } from '../../bridge/logger.ts';
+import { loadGatewayConfig } from '../../gateway/config.ts';
+import { Gateway } from '../../gateway/Gateway.ts';
+import { freePort, freePortRange } from './ports.ts';
+
+export interface TestGateway {
+  gateway: Gateway;
+  sipPort: number;
+  /** sip:<user>@127.0.0.1:<port> */
+  uri(user: string): string;
+}
+
+/** A real gateway in this process (embedded SIP engine on free loopback ports), against `bridge`. */
+export async function startGateway(bridge: Bridge, env: Record<string, string> = {}): Promise<TestGateway> {
+  const sipPort = await freePort();
+  const rtpBase = await freePortRange(64);
+  const config = loadGatewayConfig({
+    BRIDGE_URL: bridge.url,
+    SIP_HOST: '127.0.0.1',
+    SIP_PORT: String(sipPort),
+    DRACHTIO_PORT: String(await freePort()),
+    RTP_HOST: '127.0.0.1',
+    RTP_PUBLIC_ADDRESS: '127.0.0.1',
+    RTP_PORT_MIN: String(rtpBase),
+    RTP_PORT_MAX: String(rtpBase + 63),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    ...env,
+  });
+  const gateway = await Gateway.start(config, createLogger(config.logLevel, 'gateway'));
+  return { gateway, sipPort, uri: (user) => `sip:${user}@127.0.0.1:${sipPort}` };
+}

@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export interface SippOptions {
+  /** A built-in scenario (`uac`, `uas`, ...) or the path of an XML scenario file. */
+  scenario: string;
+  /** `host:port` to send to; omit for scenarios that only answer. */
+  remote?: string;
+  /** Local SIP port (listening port for answering scenarios). */
+  localPort: number;
+  localIp?: string;
+  transport?: 'udp' | 'tcp';
+  /** Stop after this many calls (`-m`). */
+  calls?: number;
+  /** Calls per second (`-r`). */
+  rate?: number;
+  /** Fail if not done by then (`-timeout ... -timeout_error`). */
+  timeoutSeconds?: number;
+  /** Values for `[key]` placeholders in XML scenarios (`-key name value`). */
+  keys?: Record<string, string>;
+  args?: string[];
+}
+
+export interface SippResult {
+  /** 0: every call succeeded; 1: some failed; 97/99: ended without calls; other: sipp error. */
+  code: number | null;
+  successful: number;
+  failed: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running sipp; `stop()` ends it (only this process, by its pid). */
+export interface SippProcess {
+  readonly pid: number;
+  readonly done: Promise<SippResult>;
+  stop(): Promise<SippResult>;
+}
+
+function cumulative(stdout: string, counter: string): number {
+  const matches = [...stdout.matchAll(new RegExp(`${counter}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`, 'g'))];
+  return matches.length > 0 ? Number(matches[matches.length - 1][1]) : 0;
+}
+
+export function sippArgs(opts: SippOptions): string[] {
+  const args = opts.scenario.endsWith('.xml') ? ['-sf', opts.scenario] : ['-sn', opts.scenario];
+  if (opts.remote) args.push(opts.remote);
+  args.push('-i', opts.localIp ?? '127.0.0.1', '-p', String(opts.localPort), '-t', opts.transport === 'tcp' ? 't1' : 'u1', '-nostdin');
+  if (opts.calls !== undefined) args.push('-m', String(opts.calls));
+  if (opts.rate !== undefined) args.push('-r', String(opts.rate));
+  if (opts.timeoutSeconds !== undefined) args.push('-timeout', `${opts.timeoutSeconds}s`, '-timeout_error');
+  for (const [name, value] of Object.entries(opts.keys ?? {})) args.push('-key', name, value);
+  return [...args, ...(opts.args ?? [])];
+}
+
+/** Starts sipp in a scratch directory (its log files land there and are removed afterwards). */
+export function startSipp(opts: SippOptions): SippProcess {
+  const cwd = mkdtempSync(path.join(tmpdir(), 'sipp-'));
+  const child = spawn('sipp', sippArgs(opts), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<SippResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      rmSync(cwd, { recursive: true, force: true });
+      resolve({ code, successful: cumulative(stdout, 'Successful call'), failed: cumulative(stdout, 'Failed call'), stdout, stderr });
+    });
+  });
+  if (child.pid === undefined) throw new Error('sipp did not start');
+  const pid = child.pid;
+  return {
+    pid,
+    done,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGTERM');
+      return done;
+    },
+  };
+}
+
+export function runSipp(opts: SippOptions): Promise<SippResult> {
+  return startSipp(opts).done;
+}
