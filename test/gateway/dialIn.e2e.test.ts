@@ -98,6 +98,16 @@ describe('dial-in', () => {
     expect(share).toBeGreaterThan(0.5);
     expect(await browserHearsTone(page, BROWSER_TONE)).toBeLessThan(0.1);
 
+    // *6 mutes: the room sees the caller's microphone off and hears nothing; *6 again unmutes.
+    const phoneMicPaused = () =>
+      (bridge.registry.get('standup')?.visiblePeers() ?? []).find((p) => p.kind === 'phone')?.producers[0]?.paused;
+    await phone.sendDigits('*6');
+    await waitFor('the caller to be muted', () => phoneMicPaused() === true);
+    await waitFor('silence from the muted caller', async () => (await browserHearsTone(page, PHONE_TONE)) < 0.05);
+    await phone.sendDigits('*6');
+    await waitFor('the caller to be unmuted', () => phoneMicPaused() === false);
+    await waitFor('the caller heard again', async () => (await browserHearsTone(page, PHONE_TONE)) > 0.5, 15_000);
+
     // Let the phone record a few seconds of the room, then hang up.
     const before = gw.gateway.ports.inUse;
     expect(before).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { createLogger } from '../../bridge/logger.ts';
 import { SipEngine } from '../../gateway/sip-engine/SipEngine.ts';
 import { freePort } from '../helpers/ports.ts';
-import { runSipp, type SippOptions, startSipp } from '../helpers/sipp.ts';
+import { runSipp, type SippOptions, type SippResult, startSipp } from '../helpers/sipp.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn', 'sip-engine');
@@ -79,6 +79,9 @@ async function startListeningSipp(opts: Omit<SippOptions, 'localPort'>): Promise
   return { port, sipp };
 }
 
+/** What sipp said, for failure messages. */
+const report = (result: SippResult): string => `${result.stderr}\n${result.stdout.slice(-2500)}`;
+
 /** Messages/Retrans counts of a scenario screen line, e.g. `200 <----------`. */
 function screenCounts(stdout: string, line: RegExp): { messages: number; retrans: number } {
   const matches = [...stdout.matchAll(new RegExp(`^\\s*${line.source}\\s+(?:E-RTD\\d\\s+)?(\\d+)\\s+(\\d+)`, 'gm'))];
@@ -93,7 +96,7 @@ describe.concurrent('embedded SIP engine', () => {
       const h = await startHarness((srf) => answerCalls(srf, (dialog) => dialog.on('destroy', () => destroyed.push(dialog.id))));
       try {
         const result = await runSipp({ scenario: 'uac', remote: h.sip, localPort: await freePort(), transport, calls: 3, timeoutSeconds: 20 });
-        expect(result.successful, result.stdout.slice(-2500)).toBe(3);
+        expect(result.successful, report(result)).toBe(3);
         expect(result.code).toBe(0);
         await waitFor('dialogs destroyed', () => destroyed.length === 3);
         expect(h.engine.stats.dialogs).toBe(0);
@@ -112,7 +115,7 @@ describe.concurrent('embedded SIP engine', () => {
         expect(h.engine.stats.dialogs).toBe(1);
         await dialog.destroy();
         const result = await sipp.done;
-        expect(result.successful, result.stdout.slice(-2500)).toBe(1);
+        expect(result.successful, report(result)).toBe(1);
         expect(h.engine.stats.dialogs).toBe(0);
       } finally {
         await h.close();
@@ -130,7 +133,7 @@ describe.concurrent('embedded SIP engine', () => {
     });
     try {
       const result = await runSipp({ scenario: scenario('uac-cancel.xml'), remote: h.sip, localPort: await freePort(), calls: 2, timeoutSeconds: 20 });
-      expect(result.successful, result.stdout.slice(-2500)).toBe(2);
+      expect(result.successful, report(result)).toBe(2);
       await waitFor('app saw both cancels', () => canceled.length === 2);
     } finally {
       await h.close();
@@ -150,7 +153,7 @@ describe.concurrent('embedded SIP engine', () => {
       });
       await expect(call).rejects.toMatchObject({ status: 487 });
       const result = await sipp.done;
-      expect(result.successful, result.stdout.slice(-2500)).toBe(1);
+      expect(result.successful, report(result)).toBe(1);
     } finally {
       await h.close();
     }
@@ -177,7 +180,7 @@ describe.concurrent('embedded SIP engine', () => {
     );
     try {
       const result = await runSipp({ scenario: scenario('uac-in-dialog.xml'), remote: h.sip, localPort: await freePort(), calls: 1, timeoutSeconds: 20 });
-      expect(result.successful, result.stdout.slice(-2500)).toBe(1);
+      expect(result.successful, report(result)).toBe(1);
       await waitFor('dialog destroyed', () => seen.destroyed);
       expect(seen.infos).toEqual([expect.stringContaining('Signal=5')]);
       expect(seen.held).toBe(true);
@@ -200,7 +203,7 @@ describe.concurrent('embedded SIP engine', () => {
       const res = await new Promise<Srf.SrfResponse>((resolve) => req.on('response', (r: Srf.SrfResponse) => r.status >= 200 && resolve(r)));
       expect(res.status).toBe(200);
       const result = await sipp.done;
-      expect(result.successful, result.stdout.slice(-2500)).toBe(1);
+      expect(result.successful, report(result)).toBe(1);
     } finally {
       await h.close();
     }
@@ -212,7 +215,7 @@ describe.concurrent('embedded SIP engine', () => {
     try {
       const started = Date.now();
       const result = await runSipp({ scenario: scenario('uac-no-ack.xml'), remote: h.sip, localPort: await freePort(), calls: 1, timeoutSeconds: 50 });
-      expect(result.successful, result.stdout.slice(-2500)).toBe(1);
+      expect(result.successful, report(result)).toBe(1);
       // T1, 2T1, 4T1, then every T2 until 32 s: about ten retransmissions
       expect(screenCounts(result.stdout, /200 <-+/).retrans).toBeGreaterThanOrEqual(8);
       expect(Date.now() - started).toBeGreaterThanOrEqual(31_000);
@@ -301,7 +304,7 @@ describe.concurrent('embedded SIP engine', () => {
         runSipp({ scenario: 'uac', remote: h.sip, localPort: await freePort(), calls: 50, rate: 25, timeoutSeconds: 30 }),
         flood(),
       ]);
-      expect(result.successful, result.stdout.slice(-2500)).toBe(50);
+      expect(result.successful, report(result)).toBe(50);
       expect(result.failed).toBe(0);
       const expected = [...sent].filter(([, reply]) => typeof reply === 'string');
       await waitFor('every 400 received', () => expected.every(([branch]) => replies.has(branch)), 10_000);
