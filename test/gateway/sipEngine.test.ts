@@ -15,6 +15,19 @@ const scenario = (name: string): string => path.join(import.meta.dirname, 'scena
 const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=sendrecv\r\n';
 const SECRET = 'cymru';
 
+/** drachtio-srf objects as they really are where its type declarations differ. */
+interface Dialog extends NodeJS.EventEmitter {
+  readonly id: string;
+  remote: { sdp: string };
+  request(opts: { method: string; headers?: Record<string, string>; body?: string }): Promise<Srf.SrfResponse>;
+  modify(sdp: string): Promise<string>;
+  destroy(): Promise<unknown>;
+}
+interface SentRequest extends NodeJS.EventEmitter {
+  cancel(): void;
+}
+type SrfRequestFn = (uri: string, opts: { method: string; headers: Record<string, string>; auth: { username: string; password: string } }) => Promise<SentRequest>;
+
 interface Harness {
   engine: SipEngine;
   srf: Srf;
@@ -22,6 +35,8 @@ interface Harness {
   sip: string;
   sipPort: number;
   controlPort: number;
+  /** Disconnects the app (once). */
+  disconnect(): void;
   close(): Promise<void>;
 }
 
@@ -35,24 +50,30 @@ async function startHarness(routes: (srf: Srf) => void = () => undefined): Promi
     srf.connect({ host: '127.0.0.1', port: controlPort, secret: SECRET });
     srf.once('connect', (err: Error | null) => (err ? reject(err) : resolve()));
   });
+  let connected = true;
+  const disconnect = (): void => {
+    if (connected) srf.disconnect();
+    connected = false;
+  };
   return {
     engine,
     srf,
     sip: `127.0.0.1:${sipPort}`,
     sipPort,
     controlPort,
+    disconnect,
     async close() {
-      srf.disconnect();
+      disconnect();
       await engine.close();
     },
   };
 }
 
 /** Answers every INVITE with createUAS (callback form: a BYE right behind the ACK can beat an `await`). */
-function answerCalls(srf: Srf, onDialog: (dialog: Srf.Dialog) => void = () => undefined): void {
+function answerCalls(srf: Srf, onDialog: (dialog: Dialog) => void = () => undefined): void {
   srf.invite((req, res) => {
     srf.createUAS(req, res, { localSdp: SDP }, (err, dialog) => {
-      if (!err) onDialog(dialog);
+      if (!err) onDialog(dialog as unknown as Dialog);
     });
   });
 }
@@ -78,6 +99,38 @@ async function startListeningSipp(opts: Omit<SippOptions, 'localPort'>): Promise
   await waitFor('sipp listening', () => isBound(port, opts.transport ?? 'udp'));
   return { port, sipp };
 }
+
+/** A bare UDP SIP peer for exact message-level checks. */
+async function udpPeer(): Promise<{ port: number; received: string[]; send(text: string, port: number): void; close(): void }> {
+  const socket = dgram.createSocket('udp4');
+  const received: string[] = [];
+  socket.on('message', (data) => received.push(data.toString()));
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  return {
+    port: socket.address().port,
+    received,
+    send: (text, port) => socket.send(Buffer.from(text.replace(/\n/g, '\r\n')), port, '127.0.0.1'),
+    close: () => socket.close(),
+  };
+}
+
+function bareRequest(method: string, peerPort: number, engine: string, id: string): string {
+  return [
+    `${method} sip:service@${engine} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${peerPort};branch=z9hG4bK${id}`,
+    `From: <sip:peer@127.0.0.1:${peerPort}>;tag=${id}`,
+    `To: <sip:service@${engine}>`,
+    `Call-ID: ${id}@peer`,
+    `CSeq: 1 ${method}`,
+    `Contact: <sip:peer@127.0.0.1:${peerPort}>`,
+    'Max-Forwards: 70',
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\n');
+}
+
+const statuses = (received: string[]): string[] => received.map((m) => m.slice(0, m.indexOf('\r\n')));
 
 /** What sipp said, for failure messages. */
 const report = (result: SippResult): string => `${result.stderr}\n${result.stdout.slice(-2500)}`;
@@ -110,7 +163,7 @@ describe.concurrent('embedded SIP engine', () => {
       try {
         const { port, sipp } = await startListeningSipp({ scenario: 'uas', transport, calls: 1, timeoutSeconds: 20 });
         const uri = `sip:service@127.0.0.1:${port}${transport === 'tcp' ? ';transport=tcp' : ''}`;
-        const dialog = await h.srf.createUAC(uri, { localSdp: SDP, headers: { 'X-Test': 'uac' } });
+        const dialog = (await h.srf.createUAC(uri, { localSdp: SDP, headers: { 'X-Test': 'uac' } })) as unknown as Dialog;
         expect(dialog.remote.sdp).toContain('m=audio');
         expect(h.engine.stats.dialogs).toBe(1);
         await dialog.destroy();
@@ -144,9 +197,11 @@ describe.concurrent('embedded SIP engine', () => {
     const h = await startHarness();
     try {
       const { port, sipp } = await startListeningSipp({ scenario: scenario('uas-ring-cancel.xml'), calls: 1, timeoutSeconds: 20 });
-      let invite: Srf.SrfRequest | undefined;
+      let invite: SentRequest | undefined;
+      // drachtio-srf calls cbRequest with (err, req), not as declared
+      const cbRequest = ((_err: unknown, req: SentRequest) => (invite = req)) as unknown as (req: Srf.SrfRequest) => void;
       const call = h.srf.createUAC(`sip:service@127.0.0.1:${port}`, { localSdp: SDP }, {
-        cbRequest: (_err, req) => (invite = req),
+        cbRequest,
         cbProvisional: (res) => {
           if (res.status === 180) invite?.cancel();
         },
@@ -195,7 +250,7 @@ describe.concurrent('embedded SIP engine', () => {
     const h = await startHarness();
     try {
       const { port, sipp } = await startListeningSipp({ scenario: scenario('uas-register-auth.xml'), calls: 1, timeoutSeconds: 20, keys: { password: 's3cret' } });
-      const req = await h.srf.request(`sip:127.0.0.1:${port}`, {
+      const req = await (h.srf.request.bind(h.srf) as unknown as SrfRequestFn)(`sip:127.0.0.1:${port}`, {
         method: 'REGISTER',
         headers: { From: '<sip:alice@127.0.0.1>', To: '<sip:alice@127.0.0.1>', Contact: `<sip:alice@${h.sip}>`, Expires: '3600' },
         auth: { username: 'alice', password: 's3cret' },
@@ -225,6 +280,67 @@ describe.concurrent('embedded SIP engine', () => {
       await h.close();
     }
   }, 60_000);
+
+  test('a retransmitted INVITE reaches the app once; the peer gets the last response again', async () => {
+    let invites = 0;
+    const h = await startHarness((srf) =>
+      srf.invite((_req, res) => {
+        invites++;
+        res.send(180);
+      }),
+    );
+    const peer = await udpPeer();
+    try {
+      const invite = bareRequest('INVITE', peer.port, h.sip, 'retrans1');
+      peer.send(invite, h.sipPort);
+      await waitFor('180 Ringing', () => statuses(peer.received).includes('SIP/2.0 180 Ringing'));
+      peer.send(invite, h.sipPort);
+      await waitFor('180 repeated', () => statuses(peer.received).filter((s) => s === 'SIP/2.0 180 Ringing').length === 2);
+      expect(invites).toBe(1);
+      expect(statuses(peer.received)[0]).toBe('SIP/2.0 100 Trying');
+    } finally {
+      peer.close();
+      await h.close();
+    }
+  });
+
+  test('requests nobody routes get 503, and so does an INVITE whose app disconnects', async () => {
+    const h = await startHarness((srf) => srf.invite(() => undefined));
+    const peer = await udpPeer();
+    try {
+      peer.send(bareRequest('OPTIONS', peer.port, h.sip, 'noroute1'), h.sipPort);
+      await waitFor('503 to OPTIONS', () => statuses(peer.received).includes('SIP/2.0 503 Service Unavailable'));
+      peer.send(bareRequest('INVITE', peer.port, h.sip, 'orphan1'), h.sipPort);
+      await waitFor('INVITE pending with the app', () => h.engine.stats.pendingIncoming === 1);
+      h.disconnect();
+      await waitFor('503 to the orphaned INVITE', () => peer.received.some((m) => m.startsWith('SIP/2.0 503') && m.includes('orphan1@peer')));
+      peer.send(bareRequest('INVITE', peer.port, h.sip, 'late1'), h.sipPort);
+      await waitFor('503 with no app', () => peer.received.some((m) => m.startsWith('SIP/2.0 503') && m.includes('late1@peer')));
+    } finally {
+      peer.close();
+      await h.close();
+    }
+  });
+
+  test('new calls are shared round-robin between the apps that route INVITE', async () => {
+    const calls = [0, 0];
+    const h = await startHarness((srf) => answerCalls(srf, () => calls[0]++));
+    const second = new Srf();
+    answerCalls(second, () => calls[1]++);
+    await new Promise<void>((resolve, reject) => {
+      second.connect({ host: '127.0.0.1', port: h.controlPort, secret: SECRET });
+      second.once('connect', (err: Error | null) => (err ? reject(err) : resolve()));
+    });
+    try {
+      await waitFor('both apps routed', () => h.engine.stats.appConnections === 2);
+      const result = await runSipp({ scenario: 'uac', remote: h.sip, localPort: await freePort(), calls: 4, timeoutSeconds: 20 });
+      expect(result.successful, report(result)).toBe(4);
+      expect(calls).toEqual([2, 2]);
+    } finally {
+      second.disconnect();
+      await h.close();
+    }
+  });
 
   test('a wrong secret is refused and the connection closed', async () => {
     const h = await startHarness();

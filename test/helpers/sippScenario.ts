@@ -1,0 +1,100 @@
+// Builds sipp XML scenarios for a caller (UAC) from steps, so each gateway
+// test states its call flow in a few lines and the SIP boilerplate lives once.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const dialogHeaders = (method: string, cseq: number) => `
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: caller <sip:+15551230123@[local_ip]:[local_port]>;tag=[pid]tag[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: ${cseq} ${method}
+      Contact: sip:caller@[local_ip]:[local_port]
+      Max-Forwards: 70`;
+
+const send = (body: string, retrans = true) => `  <send${retrans ? ' retrans="500"' : ''}><![CDATA[
+${body}
+  ]]></send>`;
+
+/** INVITE offering PCMA + telephone-event, then 200 and ACK; `expect` other than 200 ends with ACK of the failure. */
+export function invite(expect: 200 | 403 | 404 = 200): string {
+  const offer = send(`
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0${dialogHeaders('INVITE', 1)}
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=caller 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+`);
+  const ack = (uri: string) =>
+    send(`
+      ACK ${uri} SIP/2.0${dialogHeaders('ACK', 1)}
+      Content-Length: 0
+`, false);
+  if (expect !== 200) {
+    return [offer, '  <recv response="100" optional="true"/>', `  <recv response="${expect}"/>`, ack('sip:[service]@[remote_ip]:[remote_port]')].join('\n');
+  }
+  return [offer, '  <recv response="100" optional="true"/>', '  <recv response="200" rrs="true"/>', ack('[next_url]')].join('\n');
+}
+
+/** One DTMF key as SIP INFO (application/dtmf-relay). */
+export function infoDigit(digit: string, cseq: number): string {
+  return [
+    send(`
+      INFO [next_url] SIP/2.0${dialogHeaders('INFO', cseq)}
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal=${digit}
+      Duration=160
+`),
+    '  <recv response="200"/>',
+  ].join('\n');
+}
+
+/** Sends the G.711 A-law recording shipped with sipp as the caller's voice. */
+export const playAudio = '  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>';
+
+export const pause = (ms: number) => `  <pause milliseconds="${ms}"/>`;
+
+/** Waits for the gateway to hang up, and confirms. */
+export function expectBye(timeoutMs: number): string {
+  return [
+    `  <recv request="BYE" timeout="${timeoutMs}"/>`,
+    send(`
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+`, false),
+  ].join('\n');
+}
+
+/** Hangs up. */
+export function bye(cseq: number): string {
+  return [
+    send(`
+      BYE [next_url] SIP/2.0${dialogHeaders('BYE', cseq)}
+      Content-Length: 0
+`),
+    '  <recv response="200"/>',
+  ].join('\n');
+}
+
+/** Writes the scenario to a temporary file and returns its path. */
+export function writeScenario(name: string, steps: string[]): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scenario-')), `${name}.xml`);
+  fs.writeFileSync(file, `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="${name}">\n${steps.join('\n')}\n</scenario>\n`);
+  return file;
+}
