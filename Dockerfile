@@ -1,4 +1,4 @@
-# The app image: bridge (and, as they land, gateway and recorder) on Debian 12,
+# The app image: bridge and SIP gateway (and, as it lands, the recorder) on Debian 12,
 # with mediasoup's worker built from source against Debian's libraries.
 FROM debian:bookworm-slim
 
@@ -18,8 +18,9 @@ COPY scripts ./scripts
 # keeps mediasoup's own postinstall from trying to download a worker.
 RUN MEDIASOUP_WORKER_BIN=/nonexistent npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build
+RUN npm run build && npm run prompts
 
 ENV HTTP_PORT=8080
-EXPOSE 8080
+EXPOSE 8080 5060/udp 5060/tcp
+# The all-in-one; compose runs each service on its own (bridge/main.ts, gateway/main.ts).
 CMD ["npm", "start"]

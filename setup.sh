@@ -57,8 +57,11 @@ fi
 step "Web client"
 npm run --silent build -- --logLevel warn
 
+step "IVR prompts (espeak-ng)"
+npm run --silent prompts
+
 step "Installed"
 if [ "$start" -eq 1 ]; then
-  step "Starting the server: http://localhost:8080 (Ctrl-C stops it)"
+  step "Starting the server: http://localhost:8080, SIP on 5060 (Ctrl-C stops it)"
   exec npm start --silent
 fi

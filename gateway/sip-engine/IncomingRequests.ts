@@ -17,6 +17,10 @@ const NEW_REQUEST_METHODS = new Set(['INVITE', 'REGISTER', 'MESSAGE', 'OPTIONS',
 /** Headers of a response that the engine fills from the request, whatever the app wrote. */
 const ENGINE_RESPONSE_HEADERS = new Set(['from', 'to', 'call-id', 'cseq']);
 
+function originKey(request: SipMessage): string {
+  return `${request.get('call-id')}|${tagOf(request.get('from'))}|${request.get('cseq')}`;
+}
+
 /** A request from the network that the app is to answer. */
 interface PendingRequest {
   txn: ServerTransaction;
@@ -33,6 +37,8 @@ export class IncomingRequests {
   #ctx: EngineContext;
   #outgoing: OutgoingRequests;
   #pending = new Map<string, PendingRequest>();
+  /** New requests by From tag, Call-ID and CSeq, to spot the same request arriving on another path. */
+  #byOrigin = new Map<string, ServerTransaction>();
 
   constructor(ctx: EngineContext, outgoing: OutgoingRequests) {
     this.#ctx = ctx;
@@ -62,6 +68,8 @@ export class IncomingRequests {
       if (method === 'INVITE') return this.#reject(request, source, 481);
     }
     if (method === 'BYE' || method === 'UPDATE') return this.#reject(request, source, 481);
+    // Merged request (8.2.2.2): same origin, different branch, e.g. a fork arriving twice.
+    if (this.#byOrigin.has(originKey(request))) return this.#reject(request, source, 482);
     if (!NEW_REQUEST_METHODS.has(method)) {
       this.#ctx.logger.debug({ method, callId: request.get('call-id') }, 'discarding request drachtio-server would not route');
       return;
@@ -113,6 +121,7 @@ export class IncomingRequests {
     const owner = this.#ctx.apps.select(request.method ?? '');
     if (!owner) return this.#reject(request, source, 503);
     const txn = this.#transaction(request, source);
+    this.#byOrigin.set(originKey(request), txn);
     if (txn.isInvite) txn.respond(responseTo(request, 100));
     this.#pending.set(txn.id, { txn, owner, canceled: false });
     const raw = request.toBuffer();
@@ -257,6 +266,8 @@ export class IncomingRequests {
     const txn = new ServerTransaction(request, source, (dest, data) => this.#ctx.sendQuietly(dest, data), (done) => {
       this.#ctx.serverTransactions.delete(done.key);
       this.#pending.delete(done.id);
+      const origin = originKey(done.request);
+      if (this.#byOrigin.get(origin) === done) this.#byOrigin.delete(origin);
     });
     this.#ctx.serverTransactions.set(txn.key, txn);
     return txn;

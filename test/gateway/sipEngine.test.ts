@@ -158,12 +158,14 @@ describe.concurrent('embedded SIP engine', () => {
       }
     });
 
-    test(`createUAC calls sipp over ${transport}; the app hangs up`, async () => {
+    test(`createUAC calls sipp over ${transport} through an outbound proxy; the app hangs up`, async () => {
       const h = await startHarness();
       try {
         const { port, sipp } = await startListeningSipp({ scenario: 'uas', transport, calls: 1, timeoutSeconds: 20 });
-        const uri = `sip:service@127.0.0.1:${port}${transport === 'tcp' ? ';transport=tcp' : ''}`;
-        const dialog = (await h.srf.createUAC(uri, { localSdp: SDP, headers: { 'X-Test': 'uac' } })) as unknown as Dialog;
+        // The Request-URI's host does not resolve: only the proxy (the 4th wire field) says where to send.
+        const proxy = `sip:127.0.0.1:${port}${transport === 'tcp' ? ';transport=tcp' : ''}`;
+        const options = { localSdp: SDP, proxy, headers: { 'X-Test': 'uac' } };
+        const dialog = (await h.srf.createUAC('sip:service@pbx.invalid', options)) as unknown as Dialog;
         expect(dialog.remote.sdp).toContain('m=audio');
         expect(h.engine.stats.dialogs).toBe(1);
         await dialog.destroy();
@@ -281,7 +283,7 @@ describe.concurrent('embedded SIP engine', () => {
     }
   }, 60_000);
 
-  test('a retransmitted INVITE reaches the app once; the peer gets the last response again', async () => {
+  test('a retransmitted INVITE reaches the app once and gets the last response again; a merged one gets 482', async () => {
     let invites = 0;
     const h = await startHarness((srf) =>
       srf.invite((_req, res) => {
@@ -296,6 +298,9 @@ describe.concurrent('embedded SIP engine', () => {
       await waitFor('180 Ringing', () => statuses(peer.received).includes('SIP/2.0 180 Ringing'));
       peer.send(invite, h.sipPort);
       await waitFor('180 repeated', () => statuses(peer.received).filter((s) => s === 'SIP/2.0 180 Ringing').length === 2);
+      // The same request on another branch is a merged request (8.2.2.2).
+      peer.send(invite.replace('branch=z9hG4bKretrans1', 'branch=z9hG4bKretrans1fork'), h.sipPort);
+      await waitFor('482 to the merged request', () => statuses(peer.received).includes('SIP/2.0 482 Loop Detected'));
       expect(invites).toBe(1);
       expect(statuses(peer.received)[0]).toBe('SIP/2.0 100 Trying');
     } finally {
