@@ -104,7 +104,7 @@ export class Gateway {
 
   /** Every room decodes its speakers once, then every call sends its frame. */
   #tick(): void {
-    for (const audio of this.#rooms.opened()) audio.mix();
+    for (const audio of this.#rooms.opened()) audio.mixer.mix();
     for (const call of this.calls) call.tick();
   }
 

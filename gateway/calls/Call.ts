@@ -102,7 +102,7 @@ export class Call extends EventEmitter<CallEvents> {
   /** One 20 ms frame to the phone: the room minus the caller, plus any prompt. */
   tick(): void {
     const frame = this.#frame;
-    if (this.#room && this.#state === 'inRoom') this.#room.mixMinus(this.#peer?.id, frame);
+    if (this.#room && this.#state === 'inRoom') this.#room.mixer.mixMinus(this.#peer?.id, frame);
     else frame.fill(0);
     this.#player.mixInto(frame);
     this.rtp.sendFrame(frame);

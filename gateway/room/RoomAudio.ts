@@ -3,8 +3,8 @@ import type { RtpCapabilities } from 'mediasoup-client/types';
 import type { Logger } from '../../bridge/logger.ts';
 import type { ConsumerInfo } from '../../bridge/protocol.ts';
 import { SignalingClient } from '../../bridge/signalingClient.ts';
-import { createCodec, FRAME_SAMPLES, type AudioCodec, type CodecName } from '../media/codecs.ts';
-import { JitterBuffer } from '../media/JitterBuffer.ts';
+import type { CodecName } from '../media/codecs.ts';
+import { Mixer } from '../media/Mixer.ts';
 import type { PortPool, SocketPair } from '../media/PortPool.ts';
 import { isRtcp, parseRtp } from '../media/rtp.ts';
 
@@ -17,14 +17,6 @@ export const GATEWAY_RTP_CAPABILITIES: RtpCapabilities = {
   ],
   headerExtensions: [],
 };
-
-/** One speaker in the room as the gateway hears it. */
-interface Source {
-  consumerId: string;
-  peerId: string;
-  codec: AudioCodec;
-  buffer: JitterBuffer;
-}
 
 interface RoomAudioEvents {
   /** The listener lost the bridge (room closed, bridge gone). */
@@ -42,10 +34,8 @@ export interface RoomAudioOptions {
 
 /**
  * The gateway's ears in one room. A hidden service peer receives every audio
- * producer of the room on one plain transport; each speaker is decoded once
- * per tick into `frames`, and `total` is their sum. A phone leg hears
- * `total - its own voice` (mix-minus), so N legs cost one decode per speaker
- * plus one subtraction and one encode per leg.
+ * producer of the room on one plain transport into the room's Mixer (each
+ * speaker decoded once; every phone leg hears everyone but itself).
  *
  * The same socket also sends the phone legs' audio to their producers.
  */
@@ -55,12 +45,8 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
   readonly #client: SignalingClient;
   readonly #ports: PortPool;
   readonly #logger: Logger;
-  readonly #sources = new Map<number, Source>();
-  readonly #bySourceConsumer = new Map<string, number>();
-  /** This tick's decoded frame of each speaking peer. */
-  readonly frames = new Map<string, Int16Array>();
-  /** This tick's sum of all speakers, unclamped. */
-  readonly total = new Int32Array(FRAME_SAMPLES);
+  readonly mixer = new Mixer();
+  readonly #ssrcByConsumer = new Map<string, number>();
   #closed = false;
 
   private constructor(options: RoomAudioOptions, client: SignalingClient, socket: SocketPair) {
@@ -107,41 +93,12 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
     return this.#closed;
   }
 
-  /** Decodes one frame of every speaker; run once per tick before the legs read. */
-  mix(): void {
-    this.frames.clear();
-    this.total.fill(0);
-    for (const source of this.#sources.values()) {
-      const payload = source.buffer.pull();
-      if (payload === undefined) continue;
-      let frame: Int16Array;
-      try {
-        frame = payload === null ? source.codec.conceal() : source.codec.decode(payload);
-      } catch {
-        frame = source.codec.conceal(); // a corrupt packet costs one frame, not the stream
-      }
-      const samples = Math.min(frame.length, FRAME_SAMPLES);
-      for (let i = 0; i < samples; i++) this.total[i]! += frame[i]!;
-      this.frames.set(source.peerId, frame);
-    }
-  }
-
-  /** What a leg hears: everyone but itself, clamped to 16 bits (never divided: volume stays natural). */
-  mixMinus(peerId: string | undefined, out: Int16Array): Int16Array {
-    const own = peerId === undefined ? undefined : this.frames.get(peerId);
-    for (let i = 0; i < FRAME_SAMPLES; i++) {
-      const value = this.total[i]! - (own?.[i] ?? 0);
-      out[i] = value > 32767 ? 32767 : value < -32768 ? -32768 : value;
-    }
-    return out;
-  }
-
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#client.close();
     this.#ports.release(this.socket);
-    this.#sources.clear();
+    this.mixer.clear();
     this.emit('closed');
   }
 
@@ -152,13 +109,8 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
       this.#logger.warn({ consumer: consumer.id, codecName }, 'cannot hear this producer');
       return;
     }
-    this.#sources.set(ssrc, {
-      consumerId: consumer.id,
-      peerId: consumer.peerId,
-      codec: createCodec(codecName),
-      buffer: new JitterBuffer(),
-    });
-    this.#bySourceConsumer.set(consumer.id, ssrc);
+    this.mixer.addSource(ssrc, consumer.peerId, codecName);
+    this.#ssrcByConsumer.set(consumer.id, ssrc);
     try {
       await this.#client.request('resumeConsumer', { consumerId: consumer.id });
     } catch (error) {
@@ -167,17 +119,17 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
   }
 
   #removeSource(consumerId: string): void {
-    const ssrc = this.#bySourceConsumer.get(consumerId);
+    const ssrc = this.#ssrcByConsumer.get(consumerId);
     if (ssrc === undefined) return;
-    this.#bySourceConsumer.delete(consumerId);
-    this.#sources.delete(ssrc);
+    this.#ssrcByConsumer.delete(consumerId);
+    this.mixer.removeSource(ssrc);
   }
 
   #onRtp(msg: Buffer): void {
     if (isRtcp(msg)) return; // the bridge's reports on our producers and consumers
     const packet = parseRtp(msg);
     if (!packet) return;
-    this.#sources.get(packet.ssrc)?.buffer.push(packet.sequence, packet.payload);
+    this.mixer.push(packet.ssrc, packet.sequence, packet.payload);
   }
 }
 

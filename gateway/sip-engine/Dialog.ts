@@ -6,7 +6,6 @@ export interface DialogInit {
   callId: string;
   /** From tag of the INVITE that created the dialog: part of the id drachtio-srf knows the dialog by. */
   creatorFromTag: string;
-  isUac: boolean;
   localTag: string;
   remoteTag: string;
   /** From header we put on our requests (tagged). */
@@ -30,7 +29,6 @@ export interface DialogInit {
 export class Dialog {
   readonly id: string;
   readonly callId: string;
-  readonly isUac: boolean;
   readonly localTag: string;
   readonly remoteTag: string;
   readonly localUri: string;
@@ -47,8 +45,6 @@ export class Dialog {
   /** CSeq of our INVITE whose 2xx the app has still to ACK, and the ACK sent per INVITE CSeq (UAC). */
   pendingAckCSeq?: number;
   readonly sentAcks = new Map<number, { bytes: Buffer; dest: Peer }>();
-  /** Status of the last final response to an INVITE we sent in this dialog. */
-  lastInviteStatus = 0;
   /** A CANCEL raced the 2xx: once the app ACKs, the engine hangs up (drachtio's ACK-BYE). */
   ackBye = false;
   /** Our 2xx to an INVITE from the peer, retransmitted until its ACK arrives (13.3.1.4). */
@@ -60,7 +56,6 @@ export class Dialog {
   constructor(init: DialogInit) {
     this.id = `${init.callId};from-tag=${init.creatorFromTag}`;
     this.callId = init.callId;
-    this.isUac = init.isUac;
     this.localTag = init.localTag;
     this.remoteTag = init.remoteTag;
     this.localUri = init.localUri;

@@ -105,7 +105,7 @@ export class IncomingRequests {
     response.body = message.body;
 
     const bytes = txn.respond(response);
-    const dialogId = this.#afterResponse(pending, response);
+    const dialogId = this.#afterResponse(pending, response, bytes);
     app.reply(msgId, 'OK', `${messageMeta('application', bytes.length, txn.source)}|${txnId}|${dialogId}||Msg sent:|${CRLF}${bytes.toString('utf8')}`);
   }
 
@@ -191,22 +191,20 @@ export class IncomingRequests {
   }
 
   /** Dialog bookkeeping after the app's response; returns the dialog id to report. */
-  #afterResponse(pending: PendingRequest, response: SipMessage): string {
+  #afterResponse(pending: PendingRequest, response: SipMessage, bytes: Buffer): string {
     const { txn } = pending;
     const status = response.status ?? 0;
     if (!txn.isInvite) return pending.dialog?.id ?? '';
-    let dialog = pending.dialog;
-    if (!dialog && status >= 200 && status < 300) dialog = pending.dialog = this.#createDialog(pending, response);
-    if (status >= 200) {
-      const existing = pending.dialog;
-      if (existing?.incomingInviteTxn === txn.id) existing.incomingInviteTxn = undefined;
-    }
-    if (dialog && status >= 200 && status < 300) {
+    if (!pending.dialog && status >= 200 && status < 300) pending.dialog = this.#createDialog(pending, response);
+    const dialog = pending.dialog;
+    if (!dialog) return this.#dialogIdFor(txn.request);
+    if (status >= 200 && dialog.incomingInviteTxn === txn.id) dialog.incomingInviteTxn = undefined;
+    if (status >= 200 && status < 300) {
       const contact = uriOf(txn.request.values('contact')[0]);
       if (contact) dialog.remoteTarget = contact;
-      this.#awaitAck(dialog, txn, response.toBuffer());
+      this.#awaitAck(dialog, txn, bytes);
     }
-    return dialog?.id ?? this.#dialogIdFor(txn.request);
+    return dialog.id;
   }
 
   #createDialog(pending: PendingRequest, response: SipMessage): Dialog {
@@ -219,7 +217,6 @@ export class IncomingRequests {
     const dialog = new Dialog({
       callId: request.get('call-id') ?? '',
       creatorFromTag: tagOf(request.get('from')) ?? '',
-      isUac: false,
       localTag: pending.localTag ?? '',
       remoteTag: tagOf(request.get('from')) ?? '',
       localUri: response.get('to') ?? '',

@@ -228,7 +228,6 @@ export class OutgoingRequests {
       const dialog = request.dialog;
       if (dialog) {
         if (dialog.outgoingInviteTxn === txn.id) dialog.outgoingInviteTxn = undefined;
-        dialog.lastInviteStatus = status;
         if (status < 300) {
           dialog.pendingAckCSeq = parseCSeq(response.get('cseq') ?? '')?.seq;
           const contact = uriOf(response.values('contact')[0]);
@@ -249,7 +248,6 @@ export class OutgoingRequests {
     const dialog = new Dialog({
       callId: invite.get('call-id') ?? '',
       creatorFromTag: tagOf(invite.get('from')) ?? '',
-      isUac: true,
       localTag: tagOf(invite.get('from')) ?? '',
       remoteTag: tagOf(response.get('to')) ?? '',
       localUri: invite.get('from') ?? '',

@@ -92,11 +92,6 @@ export class SipMessage {
     return this;
   }
 
-  prepend(name: string, value: string): this {
-    this.headers.unshift({ key: headerKey(name), name: headerName(name), value });
-    return this;
-  }
-
   remove(name: string): this {
     const key = headerKey(name);
     this.headers = this.headers.filter((h) => h.key !== key);

@@ -3,7 +3,7 @@ import type { Peer } from './SipTransport.ts';
 import { formatVia, parseVia, withTag } from './sipSyntax.ts';
 
 /** Reason phrases the engine uses for responses it generates itself. */
-export const REASONS: Record<number, string> = {
+const REASONS: Record<number, string> = {
   100: 'Trying', 200: 'OK', 400: 'Bad Request', 408: 'Request Timeout', 480: 'Temporarily Unavailable',
   481: 'Call/Transaction Does Not Exist', 482: 'Loop Detected', 487: 'Request Terminated', 491: 'Request Pending',
   500: 'Server Internal Error', 503: 'Service Unavailable',

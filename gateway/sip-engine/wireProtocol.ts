@@ -50,7 +50,7 @@ export function parseCommand(payload: string): AppCommand {
 }
 
 /** `HH:MM:SS.uuuuuu` (UTC), the time format of drachtio's message metadata. */
-export function wireTime(date = new Date()): string {
+function wireTime(date = new Date()): string {
   const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
   const micros = date.getUTCMilliseconds() * 1000 + Math.floor(Math.random() * 1000);
   return `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}.${pad(micros, 6)}`;
