@@ -17,7 +17,12 @@ export function routeCall(
     const room = roomNameSchema.safeParse(request.roomHeader.trim());
     return room.success ? { kind: 'room', room: room.data } : { kind: 'unknown', reason: 'X-Room is not a valid room name' };
   }
-  const user = decodeURIComponent(request.calledNumber);
+  let user: string;
+  try {
+    user = decodeURIComponent(request.calledNumber);
+  } catch {
+    return { kind: 'unknown', reason: 'malformed request URI' };
+  }
   if (/^\+?[0-9]+$/.test(user)) {
     const room = inbound.didRooms.get(digitsOf(user));
     return room ? { kind: 'room', room } : { kind: 'ivr' };

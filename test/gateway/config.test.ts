@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../bridge/config.ts';
+import { routeCall } from '../../gateway/calls/routing.ts';
+import { loadGatewayConfig } from '../../gateway/config.ts';
+
+function configError(env: Record<string, string>): string {
+  try {
+    loadGatewayConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('gateway configuration', () => {
+  it('has all-in-one defaults: embedded engine, SIP on 5060, bridge on this host', () => {
+    const config = loadGatewayConfig({});
+    expect(config.engine.external).toBe(false);
+    expect(config.sip.port).toBe(5060);
+    expect(config.bridge.signalingUrl).toBe('ws://127.0.0.1:8080/ws');
+    expect(config.codecs).toEqual(['PCMU', 'PCMA', 'opus']);
+  });
+
+  it('switches to a drachtio-server by configuration only', () => {
+    const config = loadGatewayConfig({ DRACHTIO_HOST: 'drachtio.internal', DRACHTIO_SECRET: 's3cret' });
+    expect(config.engine).toEqual({ external: true, host: 'drachtio.internal', port: 9022, secret: 's3cret' });
+  });
+
+  it('names every bad setting and the value it got', () => {
+    const message = configError({
+      SIP_PORT: 'five',
+      SIP_ALLOWED_SOURCES: '10.0.0.0/33',
+      SIP_CODECS: 'PCMU,G729',
+      SIP_DID_ROOMS: '15550100',
+      BRIDGE_URL: 'ftp://bridge',
+    });
+    for (const name of ['SIP_PORT', 'SIP_ALLOWED_SOURCES', 'SIP_CODECS', 'SIP_DID_ROOMS', 'BRIDGE_URL']) expect(message).toContain(name);
+    expect(message).toContain('"five"');
+  });
+
+  it('wants both digest credentials, and a trunk to register with', () => {
+    expect(configError({ SIP_AUTH_USERNAME: 'trunk' })).toContain('SIP_AUTH_PASSWORD');
+    expect(configError({ SIP_REGISTER: 'true' })).toContain('SIP_REGISTER');
+  });
+
+  it('routes by trusted X-Room, DID, number (PIN prompt) and room name', () => {
+    const { inbound } = loadGatewayConfig({ SIP_DID_ROOMS: '+15550199=sales' });
+    const route = (calledNumber: string, roomHeader?: string, trusted = true) => routeCall({ calledNumber, roomHeader, trusted }, inbound);
+    expect(route('15550199')).toEqual({ kind: 'room', room: 'sales' });
+    expect(route('+15550100')).toEqual({ kind: 'ivr' });
+    expect(route('standup')).toEqual({ kind: 'room', room: 'standup' });
+    expect(route('15550100', 'board')).toEqual({ kind: 'room', room: 'board' });
+    expect(route('15550100', 'board', false)).toEqual({ kind: 'ivr' }); // untrusted sources cannot pick a room by header
+    expect(route('no spaces allowed')).toMatchObject({ kind: 'unknown' });
+    expect(route('%E0%A4%A')).toMatchObject({ kind: 'unknown' }); // malformed escape
+  });
+});
