@@ -65,23 +65,33 @@ export class Gateway {
     srf.on('error', (error: Error) => logger.warn({ err: error }, 'SIP engine connection problem'));
     const gateway = new Gateway(config, logger, srf, engine);
     gateway.#stopClock = gateway.#clock.add(() => gateway.#tick());
-    srf.invite(
-      handleInvite({
-        srf,
+    const onInvite = handleInvite({
+      srf,
+      config,
+      ports: gateway.ports,
+      guard: createInboundGuard(config.inbound),
+      logger: logger.child({ component: 'calls' }),
+      calls: gateway.calls,
+      lookupPin: (pin) => gateway.#lookupPin(pin),
+      callContext: {
         config,
-        ports: gateway.ports,
-        guard: createInboundGuard(config.inbound),
+        prompts,
+        rooms: gateway.#rooms,
         logger: logger.child({ component: 'calls' }),
-        calls: gateway.calls,
-        lookupPin: (pin) => gateway.#lookupPin(pin),
-        callContext: {
-          config,
-          prompts,
-          rooms: gateway.#rooms,
-          logger: logger.child({ component: 'calls' }),
-          callsInRoom: (room) => [...gateway.calls].filter((call) => call.room === room).length,
-        },
-      }),
+        callsInRoom: (room) => [...gateway.calls].filter((call) => call.room === room).length,
+      },
+    });
+    // A bug in one call's flow must not take the process (and every other call) down.
+    srf.invite((req, res) => {
+      onInvite(req, res).catch((error: unknown) => {
+        logger.error({ err: error }, 'call flow failed');
+        if (!res.finalResponseSent) res.send(500);
+      });
+    });
+    // Trunks probe with OPTIONS to see whether we are up.
+    // (srf adds a method per SIP verb at run time; its type declarations list only some.)
+    (srf as unknown as { options(handler: (req: Srf.SrfRequest, res: Srf.SrfResponse) => void): void }).options((_req, res) =>
+      res.send(200, { headers: { Allow: 'INVITE, ACK, CANCEL, BYE, INFO, OPTIONS' } }),
     );
     logger.info({ sip: `${config.sip.host}:${config.sip.port}`, engine: config.engine.external ? 'drachtio-server' : 'embedded' }, 'SIP gateway ready');
     return gateway;

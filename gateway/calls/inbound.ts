@@ -75,6 +75,8 @@ export function handleInvite(options: InboundOptions) {
         headers: { 'User-Agent': 'telebridge' },
       })) as SipDialog;
       rtp ??= new PhoneRtp(pair, readRemoteAudio(dialog.remote.sdp, config.codecs), `gateway@${config.rtp.publicAddress}`);
+      // A BYE right behind the ACK can be handled before this await resumes.
+      if (!dialog.connected) throw new Error('caller hung up at once');
     } catch (error) {
       rtp?.close();
       ports.release(pair);
@@ -98,20 +100,22 @@ export function handleInvite(options: InboundOptions) {
     });
     log.info({ call: call.id, target }, 'call answered');
 
-    const room =
-      target.kind === 'room'
-        ? target.room
-        : await askForRoom(call, {
-            digitTimeoutMs: config.ivr.digitTimeoutSeconds * 1000,
-            maxAttempts: config.ivr.maxAttempts,
-            lookupPin: options.lookupPin,
-          });
-    if (!room) return;
-    if (target.kind === 'ivr') void call.say('joining');
+    let room: string | null = null;
     try {
+      room =
+        target.kind === 'room'
+          ? target.room
+          : await askForRoom(call, {
+              digitTimeoutMs: config.ivr.digitTimeoutSeconds * 1000,
+              maxAttempts: config.ivr.maxAttempts,
+              lookupPin: options.lookupPin,
+            });
+      if (!room) return;
+      if (target.kind === 'ivr') void call.say('joining');
       await call.join(room);
     } catch (error) {
-      log.warn({ err: error, room }, 'cannot put the caller in the room');
+      // Bridge unreachable, room full, PIN lookup failed: the caller is told, not left in silence.
+      log.warn({ err: error, room }, 'cannot put the caller in a room');
       await call.hangUp('could not join the room', 'goodbye');
     }
   };

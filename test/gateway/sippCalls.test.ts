@@ -8,7 +8,7 @@ import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startSipp } from '../helpers/sipp.ts';
-import { bye, expectBye, infoDigit, invite, pause, playAudio, writeScenario } from '../helpers/sippScenario.ts';
+import { bye, expectBye, infoDigit, invite, optionsPing, pause, playAudio, writeScenario } from '../helpers/sippScenario.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 describe('calls from sipp', () => {
@@ -96,6 +96,20 @@ describe('calls from sipp', () => {
     expect(result.code, result.stdout.slice(-2000)).toBe(0);
   });
 
+  it('hangs up a caller a moderator removes', async () => {
+    const call = await sipp('removed', [invite(), playAudio, expectBye(15_000)], { service: 'board' });
+    const reason = endReasonOfNextCall();
+    const phone = await waitFor('the caller in the room', () =>
+      bridge.registry.get('board')?.visiblePeers().find((p) => p.kind === 'phone'),
+    );
+    const removed = await fetch(`${bridge.url}/api/rooms/board/participants/${phone.id}`, { method: 'DELETE' });
+    expect(removed.status).toBe(204);
+    expect(await reason).toBe('removed by a moderator');
+    const result = await call.done;
+    expect(result.code, result.stdout.slice(-2000)).toBe(0);
+    await waitFor('ports released', () => gw.gateway.ports.inUse === 0);
+  });
+
   it('times out a caller who vanishes (no RTP, no BYE) and cleans up', async () => {
     await withGateway({ RTP_TIMEOUT_SECONDS: '2' }, async (quick) => {
       const call = await sipp('vanish', [invite(), expectBye(15_000)], { service: 'board', to: quick });
@@ -108,6 +122,11 @@ describe('calls from sipp', () => {
         !bridge.registry.get('board')!.visiblePeers().some((p) => p.kind === 'phone') && quick.gateway.ports.inUse === 0,
       );
     });
+  });
+
+  it("answers a trunk's OPTIONS ping", async () => {
+    const result = await (await sipp('options', [optionsPing()])).done;
+    expect(result.code, result.stdout.slice(-2000)).toBe(0);
   });
 
   it('refuses callers from sources that are not allowed with 403', async () => {

@@ -45,6 +45,17 @@ export function invite(expect: 200 | 403 | 404 = 200): string {
   return [offer, '  <recv response="100" optional="true"/>', '  <recv response="200" rrs="true"/>', ack('[next_url]')].join('\n');
 }
 
+/** An OPTIONS ping, as trunks send to see whether we are up; expects 200. */
+export function optionsPing(): string {
+  return [
+    send(`
+      OPTIONS sip:[service]@[remote_ip]:[remote_port] SIP/2.0${dialogHeaders('OPTIONS', 1)}
+      Content-Length: 0
+`),
+    '  <recv response="200"/>',
+  ].join('\n');
+}
+
 /** One DTMF key as SIP INFO (application/dtmf-relay). */
 export function infoDigit(digit: string, cseq: number): string {
   return [
