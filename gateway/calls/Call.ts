@@ -128,12 +128,14 @@ export class Call extends EventEmitter<CallEvents> {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        this.off('ended', onEnded);
         if (this.#digitListener === listener) this.#digitListener = undefined;
         resolve(digit);
       };
       const listener = (digit: string) => finish(digit);
+      const onEnded = () => finish(null);
       this.#digitListener = listener;
-      this.once('ended', () => finish(null));
+      this.once('ended', onEnded);
     });
   }
 

@@ -1,17 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadBridgeConfig } from '../../bridge/config.ts';
+import { configError as expectConfigError } from '../helpers/config.ts';
+import { loadBridgeConfig } from '../../bridge/config.ts';
 
-function configError(env: Record<string, string>): string {
-  try {
-    loadBridgeConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a configuration error');
-}
+const configError = (env: Record<string, string>) => expectConfigError(loadBridgeConfig, env);
 
 describe('bridge configuration', () => {
   it('has all-in-one defaults', () => {

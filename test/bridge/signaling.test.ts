@@ -134,19 +134,23 @@ describe('signaling protocol', () => {
     bob.client.close();
   });
 
-  it('says a full room is full and lets hidden recorders in anyway', async () => {
+  it('says a full room is full and lets hidden recorders and services in anyway', async () => {
     const peers = await Promise.all(['A', 'B', 'C'].map((name) => joinRoom(bridge.url, 'packed', name, 'web')));
     await expectRefusal(joinRoom(bridge.url, 'packed', 'D', 'web'), 'roomFull', '3 participants');
     const recorder = await joinRoom(bridge.url, 'packed', 'Recorder', 'recorder');
-    // The recorder sees the three participants; nobody is told about it. A
-    // chat sent after it joined marks the point by which a notice would have come.
+    const listener = await joinRoom(bridge.url, 'packed', 'Gateway listener', 'service');
+    // They see the three participants; nobody is told about them. A chat
+    // sent after they joined marks the point by which a notice would have come.
     expect(recorder.joined.peers).toHaveLength(3);
+    expect(listener.joined.peers).toHaveLength(3);
     await peers[0]!.client.request('chat', { text: 'barrier' });
     for (const p of peers.slice(1)) {
       await waitFor('the barrier chat', () => p.notificationsOf('chat').length === 1);
-      expect(p.notificationsOf('peerJoined').map((n) => n.peer.displayName)).not.toContain('Recorder');
+      const announced = p.notificationsOf('peerJoined').map((n) => n.peer.displayName);
+      expect(announced).not.toContain('Recorder');
+      expect(announced).not.toContain('Gateway listener');
     }
-    for (const p of [...peers, recorder]) p.client.close();
+    for (const p of [...peers, recorder, listener]) p.client.close();
   });
 
   it('offers WebRTC on the worker’s one port, UDP first and TCP as fallback, and receives the room on one transport', async () => {

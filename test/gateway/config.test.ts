@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../bridge/config.ts';
+import { configError as expectConfigError } from '../helpers/config.ts';
 import { routeCall } from '../../gateway/calls/routing.ts';
 import { loadGatewayConfig } from '../../gateway/config.ts';
 
-function configError(env: Record<string, string>): string {
-  try {
-    loadGatewayConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a configuration error');
-}
+const configError = (env: Record<string, string>) => expectConfigError(loadGatewayConfig, env);
 
 describe('gateway configuration', () => {
   it('has all-in-one defaults: embedded engine, SIP on 5060, bridge on this host', () => {

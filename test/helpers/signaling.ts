@@ -6,7 +6,7 @@ export function signalingUrl(httpUrl: string): string {
 }
 
 /** A signaling client that has joined a room, recording every notification it gets. */
-export async function joinRoom(httpUrl: string, room: string, displayName: string, kind: PeerKind = 'service') {
+export async function joinRoom(httpUrl: string, room: string, displayName: string, kind: PeerKind = 'phone') {
   const client = await SignalingClient.connect(signalingUrl(httpUrl));
   const received: { name: NotificationName; data: unknown }[] = [];
   const names = ['peerJoined', 'peerLeft', 'peerUpdated', 'newConsumer', 'consumerClosed', 'chat', 'mediaRestart', 'disconnected', 'activeSpeaker'] as const;
