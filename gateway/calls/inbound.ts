@@ -114,6 +114,7 @@ export function handleInvite(options: InboundOptions) {
       if (target.kind === 'ivr') void call.say('joining');
       await call.join(room);
     } catch (error) {
+      if (call.state === 'ended') return; // the caller hung up meanwhile
       // Bridge unreachable, room full, PIN lookup failed: the caller is told, not left in silence.
       log.warn({ err: error, room }, 'cannot put the caller in a room');
       await call.hangUp('could not join the room', 'goodbye');

@@ -76,7 +76,7 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
       const transport = await client.request('createPlainTransport', { comedia: false, rtcpMux: true });
       await client.request('connectPlainTransport', {
         transportId: transport.id,
-        ip: options.room.socket.rtp.address().address,
+        ip: options.room.mediaAddress,
         port: options.room.socket.port,
       });
       const ssrc = randomInt(1, 0xffffffff);

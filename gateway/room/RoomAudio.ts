@@ -42,6 +42,8 @@ export interface RoomAudioOptions {
 export class RoomAudio extends EventEmitter<RoomAudioEvents> {
   readonly room: string;
   readonly socket: SocketPair;
+  /** Where the bridge reaches `socket` (its bind address may be a wildcard). */
+  readonly mediaAddress: string;
   readonly #client: SignalingClient;
   readonly #ports: PortPool;
   readonly #logger: Logger;
@@ -52,6 +54,7 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
   private constructor(options: RoomAudioOptions, client: SignalingClient, socket: SocketPair) {
     super();
     this.room = options.room;
+    this.mediaAddress = options.mediaAddress;
     this.#client = client;
     this.#ports = options.ports;
     this.socket = socket;
