@@ -91,14 +91,6 @@ export class Call extends EventEmitter<CallEvents> {
     return this.#roomName;
   }
 
-  get peerId(): string | undefined {
-    return this.#peer?.id;
-  }
-
-  get muted(): boolean {
-    return this.#peer?.muted ?? false;
-  }
-
   /** One 20 ms frame to the phone: the room minus the caller, plus any prompt. */
   tick(): void {
     const frame = this.#frame;

@@ -13,8 +13,6 @@ export class JitterBuffer {
   #next: number | undefined;
   #playing = false;
   #misses = 0;
-  lost = 0;
-  late = 0;
 
   constructor(targetFrames = 2, maxFrames = 10) {
     this.#targetFrames = targetFrames;
@@ -26,10 +24,7 @@ export class JitterBuffer {
     const ahead = sequenceDelta(sequence, this.#next);
     if (ahead < 0) {
       // Before what we play next: late, or a sender that restarted its sequence.
-      if (this.#playing && ahead > -100) {
-        this.late++;
-        return;
-      }
+      if (this.#playing && ahead > -100) return; // late
       this.#packets.clear();
       this.#next = sequence;
       this.#playing = false;
@@ -65,7 +60,6 @@ export class JitterBuffer {
       this.#misses = 0;
       return undefined;
     }
-    this.lost++;
     return null;
   }
 }

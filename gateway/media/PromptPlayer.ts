@@ -10,10 +10,6 @@ interface Queued {
 export class PromptPlayer {
   readonly #queue: Queued[] = [];
 
-  get playing(): boolean {
-    return this.#queue.length > 0;
-  }
-
   /** Queues audio; resolves when it has been played or cut short. */
   play(samples: Int16Array): Promise<void> {
     return new Promise((resolve) => this.#queue.push({ samples, offset: 0, done: resolve }));

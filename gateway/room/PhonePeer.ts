@@ -38,7 +38,8 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
   readonly #ssrc: number;
   #sequence = randomInt(0, 0xffff);
   #muted = false;
-  #peers: Map<string, PeerInfo>;
+  /** Who else (visible) is in the room. */
+  readonly #others: Set<string>;
 
   private constructor(
     client: SignalingClient,
@@ -50,18 +51,17 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
     this.#client = client;
     this.#room = room;
     this.id = joined.peerId;
-    this.#peers = new Map(joined.peers.map((p) => [p.id, p]));
+    this.#others = new Set(joined.peers.map((p) => p.id));
     this.#target = media.target;
     this.#producerId = media.producerId;
     this.#payloadType = media.payloadType;
     this.#ssrc = media.ssrc;
     client.on('peerJoined', ({ peer }) => {
-      this.#peers.set(peer.id, peer);
+      this.#others.add(peer.id);
       this.emit('peerJoined', peer);
     });
-    client.on('peerUpdated', ({ peer }) => this.#peers.set(peer.id, peer));
     client.on('peerLeft', ({ peerId }) => {
-      this.#peers.delete(peerId);
+      this.#others.delete(peerId);
       this.emit('peerLeft', peerId);
     });
     let reason: DisconnectReason | undefined;
@@ -116,7 +116,7 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
 
   /** Other visible participants (for "you are the only participant"). */
   get others(): number {
-    return this.#peers.size;
+    return this.#others.size;
   }
 
   /** Forwards one packet of the caller's voice, with its level, unless muted. */

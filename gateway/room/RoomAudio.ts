@@ -9,7 +9,7 @@ import type { PortPool, SocketPair } from '../media/PortPool.ts';
 import { isRtcp, parseRtp } from '../media/rtp.ts';
 
 /** What the gateway can decode from the room: the router's audio codecs. */
-export const GATEWAY_RTP_CAPABILITIES: RtpCapabilities = {
+const GATEWAY_RTP_CAPABILITIES: RtpCapabilities = {
   codecs: [
     { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100 },
     { kind: 'audio', mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, preferredPayloadType: 0 },
