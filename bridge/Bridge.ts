@@ -1,4 +1,5 @@
 import type { BridgeConfig } from './config.ts';
+import { DialOuts } from './dialOut/DialOuts.ts';
 import { buildHttpServer, type HttpServer } from './http/app.ts';
 import type { Logger } from './logger.ts';
 import { WorkerPool } from './media/WorkerPool.ts';
@@ -8,12 +9,14 @@ import { RoomRegistry } from './rooms/RoomRegistry.ts';
 export class Bridge {
   readonly pool: WorkerPool;
   readonly registry: RoomRegistry;
+  readonly dialOuts: DialOuts;
   readonly http: HttpServer;
   readonly url: string;
 
-  private constructor(pool: WorkerPool, registry: RoomRegistry, http: HttpServer, url: string) {
+  private constructor(pool: WorkerPool, registry: RoomRegistry, dialOuts: DialOuts, http: HttpServer, url: string) {
     this.pool = pool;
     this.registry = registry;
+    this.dialOuts = dialOuts;
     this.http = http;
     this.url = url;
   }
@@ -34,10 +37,11 @@ export class Bridge {
       pinDigits: config.rooms.pinDigits,
       logger: logger.child({ component: 'rooms' }),
     });
+    const dialOuts = new DialOuts(logger.child({ component: 'dial-out' }));
     try {
-      const http = await buildHttpServer({ config, pool, registry, logger });
+      const http = await buildHttpServer({ config, pool, registry, dialOuts, logger });
       const address = await http.listen({ host: config.http.host, port: config.http.port });
-      return new Bridge(pool, registry, http, address.replace('0.0.0.0', '127.0.0.1'));
+      return new Bridge(pool, registry, dialOuts, http, address.replace('0.0.0.0', '127.0.0.1'));
     } catch (error) {
       pool.close();
       throw error;

@@ -129,6 +129,44 @@ export const dialInSchema = z.object({
 });
 export type DialIn = z.infer<typeof dialInSchema>;
 
+/** A locked room's password: digits only, so phone callers can type it on the keypad. */
+export const roomPasswordSchema = z.string().regex(/^[0-9]{4,12}$/, '4 to 12 digits (phone callers type it on the keypad)');
+
+/** A phone number to call out to; spaces, dashes and brackets are dropped. */
+export const phoneNumberSchema = z
+  .string()
+  .trim()
+  .regex(/^\+?[0-9][0-9 ()-]{2,40}$/, 'a phone number such as +1 555 010 0199')
+  .transform((number) => number.replace(/[^0-9+]/g, ''))
+  .refine((number) => number.length <= 32, 'at most 32 digits');
+
+/** Where a phone invitation stands. The last five are final. */
+export const dialOutStateSchema = z.enum(['calling', 'ringing', 'answered', 'ended', 'busy', 'noAnswer', 'failed', 'cancelled']);
+export type DialOutState = z.infer<typeof dialOutStateSchema>;
+export const FINAL_DIAL_OUT_STATES: ReadonlySet<DialOutState> = new Set(['ended', 'busy', 'noAnswer', 'failed', 'cancelled']);
+
+export const dialOutCallSchema = z.object({
+  id: entityId,
+  number: z.string(),
+  state: dialOutStateSchema,
+  /** Why it ended, in words (e.g. "486 Busy Here"). */
+  reason: z.string().optional(),
+  requestedBy: z.string(),
+  startedAt: int,
+  /** The callee's participant, once answered. */
+  peerId: entityId.optional(),
+});
+export type DialOutCall = z.infer<typeof dialOutCallSchema>;
+
+/** A SIP gateway's registration with its trunk, as shown in /healthz. */
+export const trunkRegistrationSchema = z.object({
+  state: z.enum(['registering', 'registered', 'failed']),
+  registrar: z.string(),
+  expiresAt: int.optional(),
+  lastError: z.string().optional(),
+});
+export type TrunkRegistration = z.infer<typeof trunkRegistrationSchema>;
+
 // ---------------------------------------------------------------------------
 // Requests: what each method takes and what it answers.
 
@@ -141,6 +179,8 @@ export const requests = {
       room: roomNameSchema,
       displayName: displayNameSchema,
       kind: peerKindSchema.default('web'),
+      /** Needed when the room is locked. */
+      password: z.string().max(64).optional(),
     }),
     response: z.object({
       peerId: entityId,
@@ -150,6 +190,10 @@ export const requests = {
       chat: z.array(chatMessageSchema),
       activeSpeakerId: entityId.nullable(),
       dialIn: dialInSchema,
+      locked: z.boolean(),
+      /** Whether a SIP gateway can call phones into the room right now. */
+      dialOutAvailable: z.boolean(),
+      dialOuts: z.array(dialOutCallSchema),
     }),
   },
   leave: { request: z.object({}), response: z.object({}) },
@@ -249,7 +293,44 @@ export const requests = {
   },
   setHandRaised: { request: z.object({ raised: z.boolean() }), response: z.object({}) },
   setDisplayName: { request: z.object({ displayName: displayNameSchema }), response: z.object({}) },
+
+  // Moderation. Anyone in an open room is a moderator until auth exists.
+  /** Mutes another participant's microphone; only they can unmute it. */
+  muteParticipant: { request: z.object({ peerId: entityId }), response: z.object({}) },
+  /** Locks the room with a password (null unlocks). Who is inside stays. */
+  setRoomPassword: { request: z.object({ password: roomPasswordSchema.nullable() }), response: z.object({}) },
+
+  /** Calls a phone number into the room through a SIP gateway. */
+  dialOut: { request: z.object({ number: phoneNumberSchema }), response: z.object({ call: dialOutCallSchema }) },
+  /** Stops ringing, or hangs up an answered invitation. */
+  cancelDialOut: { request: z.object({ callId: entityId }), response: z.object({}) },
+
+  // A SIP gateway's control connection (instead of joining a room).
+  /** Offers this gateway for dial-out; its socket then carries `dialOutRequested`. */
+  registerGateway: {
+    request: z.object({
+      name: z.string().min(1).max(64),
+      dialOut: z.boolean(),
+      trunkRegistration: trunkRegistrationSchema.nullable(),
+    }),
+    response: z.object({}),
+  },
+  updateGateway: { request: z.object({ trunkRegistration: trunkRegistrationSchema.nullable() }), response: z.object({}) },
+  /** Progress of a call the bridge asked for. */
+  reportDialOut: {
+    request: z.object({
+      callId: entityId,
+      state: dialOutStateSchema.exclude(['calling']),
+      reason: z.string().max(200).optional(),
+      peerId: entityId.optional(),
+    }),
+    response: z.object({}),
+  },
 } as const;
+
+/** Methods of a gateway's control connection; everything else needs a joined peer. */
+export const GATEWAY_METHODS = ['registerGateway', 'updateGateway', 'reportDialOut'] as const;
+export type GatewayMethod = (typeof GATEWAY_METHODS)[number];
 
 export type RequestMethod = keyof typeof requests;
 export type RequestData<M extends RequestMethod> = z.input<(typeof requests)[M]['request']>;
@@ -278,6 +359,13 @@ export const notifications = {
    * be created again.
    */
   mediaRestart: z.object({ routerRtpCapabilities: rtpCapabilitiesSchema }),
+  /** A moderator paused this peer's microphone. */
+  mutedByModerator: z.object({ by: z.string() }),
+  roomLocked: z.object({ locked: z.boolean(), by: z.string() }),
+  dialOutUpdated: z.object({ call: dialOutCallSchema }),
+  /** To a registered gateway: call `number` into `room` (password: the room's, if locked). */
+  dialOutRequested: z.object({ callId: entityId, room: roomNameSchema, number: z.string(), password: z.string().nullable() }),
+  dialOutCancelled: z.object({ callId: entityId }),
   /** The bridge is about to close this peer's socket. Do not reconnect. */
   disconnected: z.object({ reason: disconnectReasonSchema }),
 } as const;
@@ -303,6 +391,8 @@ export const errorCodeSchema = z.enum([
   'notFound', // no such transport, producer or consumer of this peer
   'forbidden',
   'roomFull',
+  'passwordRequired', // the room is locked: join with its password
+  'unavailable', // nothing can serve this now (e.g. no SIP gateway for dial-out)
   'mediaError', // mediasoup refused the parameters
   'internal',
 ]);

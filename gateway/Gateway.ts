@@ -1,7 +1,10 @@
+import os from 'node:os';
 import Srf from 'drachtio-srf';
 import type { Logger } from '../bridge/logger.ts';
-import type { Call } from './calls/Call.ts';
+import { BridgeControl } from './BridgeControl.ts';
+import type { Call, CallContext } from './calls/Call.ts';
 import { handleInvite } from './calls/inbound.ts';
+import { DialOutCalls } from './calls/outbound.ts';
 import { createInboundGuard } from './calls/trunkSecurity.ts';
 import type { GatewayConfig } from './config.ts';
 import { MediaClock } from './media/MediaClock.ts';
@@ -26,6 +29,7 @@ export class Gateway {
   readonly #rooms: RoomLinks;
   readonly #clock: MediaClock;
   #stopClock: (() => void) | undefined;
+  #control: BridgeControl | undefined;
 
   private constructor(config: GatewayConfig, logger: Logger, srf: Srf, engine: SipEngine | undefined) {
     this.#config = config;
@@ -65,21 +69,40 @@ export class Gateway {
     srf.on('error', (error: Error) => logger.warn({ err: error }, 'SIP engine connection problem'));
     const gateway = new Gateway(config, logger, srf, engine);
     gateway.#stopClock = gateway.#clock.add(() => gateway.#tick());
+    const callLogger = logger.child({ component: 'calls' });
+    const callContext: CallContext = {
+      config,
+      prompts,
+      rooms: gateway.#rooms,
+      logger: callLogger,
+      callsInRoom: (room) => [...gateway.calls].filter((call) => call.room === room).length,
+    };
     const onInvite = handleInvite({
       srf,
       config,
       ports: gateway.ports,
       guard: createInboundGuard(config.inbound),
-      logger: logger.child({ component: 'calls' }),
+      logger: callLogger,
       calls: gateway.calls,
       lookupPin: (pin) => gateway.#lookupPin(pin),
-      callContext: {
-        config,
-        prompts,
-        rooms: gateway.#rooms,
-        logger: logger.child({ component: 'calls' }),
-        callsInRoom: (room) => [...gateway.calls].filter((call) => call.room === room).length,
-      },
+      callContext,
+    });
+    const dialOuts = new DialOutCalls({
+      srf,
+      config,
+      ports: gateway.ports,
+      callContext,
+      logger: callLogger,
+      calls: gateway.calls,
+      report: (report) => gateway.#control?.report(report),
+    });
+    gateway.#control = new BridgeControl({
+      signalingUrl: config.bridge.signalingUrl,
+      name: `${os.hostname()}:${config.sip.port}`,
+      dialOut: config.trunk.uri !== undefined,
+      logger: logger.child({ component: 'bridge-control' }),
+      onDialOut: (invitation) => dialOuts.start(invitation),
+      onCancel: (callId) => dialOuts.cancel(callId),
     });
     // A bug in one call's flow must not take the process (and every other call) down.
     srf.invite((req, res) => {
@@ -105,6 +128,7 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    this.#control?.stop();
     await Promise.all([...this.calls].map((call) => call.hangUp('gateway shutting down')));
     this.#stopClock?.();
     this.#rooms.closeAll();

@@ -4,6 +4,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { BridgeConfig } from '../config.ts';
+import type { DialOuts } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
@@ -17,13 +18,14 @@ export interface HttpServerDeps {
   config: BridgeConfig;
   pool: WorkerPool;
   registry: RoomRegistry;
+  dialOuts: DialOuts;
   logger: Logger;
 }
 
 /** The bridge's HTTP face: signaling WebSocket, REST with OpenAPI docs, health, metrics, web client. */
 export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
 
-export async function buildHttpServer({ config, pool, registry, logger }: HttpServerDeps) {
+export async function buildHttpServer({ config, pool, registry, dialOuts, logger }: HttpServerDeps) {
   const app = Fastify({
     // Per-request logs only when debugging; errors always.
     loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }),
@@ -55,9 +57,10 @@ export async function buildHttpServer({ config, pool, registry, logger }: HttpSe
     logger,
     maxMessageBytes: config.signaling.maxMessageBytes,
     dialInNumbers: config.dialInNumbers,
+    dialOuts,
   });
-  await app.register(roomRoutes, { registry, dialInNumbers: config.dialInNumbers });
-  await app.register(healthRoutes, { pool, registry });
+  await app.register(roomRoutes, { registry, dialOuts, dialInNumbers: config.dialInNumbers });
+  await app.register(healthRoutes, { pool, registry, dialOuts });
   await app.register(metricsRoute, { pool });
   await app.register(webClient, { distDir: config.webDistDir });
   return app;

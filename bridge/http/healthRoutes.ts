@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { DialOuts } from '../dialOut/DialOuts.ts';
+import { trunkRegistrationSchema } from '../protocol.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 
@@ -8,12 +10,21 @@ const healthSchema = z.object({
   status: z.enum(['ok', 'degraded']),
   mediaWorkers: z.object({ alive: z.number().int(), configured: z.number().int() }),
   rooms: z.number().int(),
+  /** Connected SIP gateways and their trunk registrations (informational: they do not make the bridge unready). */
+  sipGateways: z.array(
+    z.object({
+      name: z.string(),
+      dialOut: z.boolean(),
+      activeDialOuts: z.number().int(),
+      trunkRegistration: trunkRegistrationSchema.nullable(),
+    }),
+  ),
 });
 
 /** Readiness: 200 while every media worker runs, 503 otherwise. */
-export const healthRoutes: FastifyPluginAsync<{ pool: WorkerPool; registry: RoomRegistry }> = async (
+export const healthRoutes: FastifyPluginAsync<{ pool: WorkerPool; registry: RoomRegistry; dialOuts: DialOuts }> = async (
   fastify,
-  { pool, registry },
+  { pool, registry, dialOuts },
 ) => {
   fastify.withTypeProvider<ZodTypeProvider>().get(
     '/healthz',
@@ -26,6 +37,12 @@ export const healthRoutes: FastifyPluginAsync<{ pool: WorkerPool; registry: Room
         status: ready ? 'ok' : 'degraded',
         mediaWorkers: { alive, configured },
         rooms: registry.size,
+        sipGateways: dialOuts.gateways.map((g) => ({
+          name: g.name,
+          dialOut: g.dialOut,
+          activeDialOuts: g.active.size,
+          trunkRegistration: g.trunkRegistration,
+        })),
       });
     },
   );

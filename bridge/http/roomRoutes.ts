@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { dialInSchema, peerInfoSchema, roomNameSchema } from '../protocol.ts';
+import type { DialOuts } from '../dialOut/DialOuts.ts';
+import { dialInSchema, dialOutCallSchema, peerInfoSchema, phoneNumberSchema, roomNameSchema } from '../protocol.ts';
+import { RequestError } from '../signaling/RequestError.ts';
 import type { Room } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 
@@ -11,15 +13,31 @@ const roomSchema = z.object({
   worker: z.number().int().describe('index of the media worker hosting the room'),
   participants: z.array(peerInfoSchema),
   dialIn: dialInSchema,
+  locked: z.boolean(),
+  dialOuts: z.array(dialOutCallSchema),
 });
 
 const problemSchema = z.object({ error: z.string() });
 const roomParams = z.object({ room: roomNameSchema });
+const participantParams = roomParams.extend({ peerId: z.string().min(1).max(64) });
 
-/** REST for operators and integrations: list rooms, close a room, remove a participant, find a room by PIN. */
-export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialInNumbers: readonly string[] }> = async (
+/** REST callers act as the operator. */
+const OPERATOR = 'the operator';
+
+/** A refusal from the room (unknown participant, no gateway) as an HTTP status. */
+function statusOf(error: RequestError): 404 | 409 | 503 {
+  if (error.code === 'notFound') return 404;
+  if (error.code === 'unavailable') return 503;
+  return 409;
+}
+
+/**
+ * REST for operators and integrations: list rooms, close a room, mute or
+ * remove a participant, invite a phone, find a room by PIN.
+ */
+export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialOuts: DialOuts; dialInNumbers: readonly string[] }> = async (
   fastify,
-  { registry, dialInNumbers },
+  { registry, dialOuts, dialInNumbers },
 ) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const describeRoom = (room: Room): z.infer<typeof roomSchema> => ({
@@ -28,6 +46,18 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialInNumb
     worker: room.worker.index,
     participants: room.visiblePeers(),
     dialIn: { pin: room.pin, numbers: [...dialInNumbers] },
+    locked: room.locked,
+    dialOuts: room.dialOuts,
+  });
+  const roomNamed = (name: string): Room => {
+    const room = registry.get(name);
+    if (!room) throw new RequestError('notFound', `no live room ${name}`);
+    return room;
+  };
+  // The room's refusals (unknown participant, no gateway) carry their reason; anything else is fastify's to handle.
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof RequestError) return reply.code(statusOf(error)).send({ error: error.message });
+    throw error;
   });
 
   app.get(
@@ -83,7 +113,7 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialInNumb
       schema: {
         tags: ['rooms'],
         summary: 'Remove (kick) a participant',
-        params: roomParams.extend({ peerId: z.string().min(1).max(64) }),
+        params: participantParams,
         response: { 204: z.null(), 404: problemSchema },
       },
     },
@@ -93,6 +123,65 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialInNumb
       if (!room || !peer) return reply.code(404).send({ error: `no participant ${request.params.peerId} in ${request.params.room}` });
       room.kick(peer);
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/rooms/:room/participants/:peerId/mute',
+    {
+      schema: {
+        tags: ['rooms'],
+        summary: "Mute a participant's microphone (only they can unmute)",
+        params: participantParams,
+        response: { 204: z.null(), 404: problemSchema },
+      },
+    },
+    async (request, reply) => {
+      await roomNamed(request.params.room).muteParticipant(OPERATOR, request.params.peerId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/rooms/:room/dial-out',
+    {
+      schema: {
+        tags: ['dial-out'],
+        summary: 'Phone invitations of a room: those under way and the latest finished',
+        params: roomParams,
+        response: { 200: z.object({ calls: z.array(dialOutCallSchema) }), 404: problemSchema },
+      },
+    },
+    async (request) => ({ calls: roomNamed(request.params.room).dialOuts }),
+  );
+
+  app.post(
+    '/api/rooms/:room/dial-out',
+    {
+      schema: {
+        tags: ['dial-out'],
+        summary: 'Call a phone number into the room; follow its state in GET .../dial-out',
+        params: roomParams,
+        body: z.object({ number: phoneNumberSchema }),
+        response: { 202: z.object({ call: dialOutCallSchema }), 404: problemSchema, 409: problemSchema, 503: problemSchema },
+      },
+    },
+    async (request, reply) => reply.code(202).send({ call: dialOuts.start(roomNamed(request.params.room), OPERATOR, request.body.number) }),
+  );
+
+  app.delete(
+    '/api/rooms/:room/dial-out/:callId',
+    {
+      schema: {
+        tags: ['dial-out'],
+        summary: 'Stop ringing, or hang up an answered invitation',
+        params: roomParams.extend({ callId: z.string().min(1).max(64) }),
+        response: { 202: z.null(), 404: problemSchema },
+      },
+    },
+    async (request, reply) => {
+      dialOuts.cancel(roomNamed(request.params.room), request.params.callId);
+      return reply.code(202).send(null);
     },
   );
 

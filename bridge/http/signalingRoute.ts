@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { DialOuts } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../logger.ts';
 import { SIGNALING_PATH } from '../protocol.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
@@ -9,6 +10,7 @@ export interface SignalingRouteOptions {
   logger: Logger;
   maxMessageBytes: number;
   dialInNumbers: readonly string[];
+  dialOuts: DialOuts;
 }
 
 /** Every peer (browser or service) talks to the bridge over one WebSocket here. */

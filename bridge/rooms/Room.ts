@@ -16,8 +16,10 @@ import { mediaCodecs } from '../media/codecs.ts';
 import type { MediaWorker, WorkerTenant } from '../media/WorkerPool.ts';
 import {
   encodeNotification,
+  FINAL_DIAL_OUT_STATES,
   type ChatMessage,
   type ConsumerInfo,
+  type DialOutCall,
   type DisconnectReason,
   type MediaKind,
   type MediaSource,
@@ -58,6 +60,8 @@ const CHAT_HISTORY = 100;
 const MAX_TRANSPORTS_PER_PEER = 16;
 const MAX_SOURCES_PER_PEER = 3; // mic, camera, screen
 const MAX_INCOMING_BITRATE = 5_000_000;
+/** Finished phone invitations kept for the list (the newest). */
+const FINISHED_DIAL_OUTS_KEPT = 20;
 
 interface RoomEvents {
   closed: [];
@@ -80,6 +84,8 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   #activeSpeakerObserver!: ActiveSpeakerObserver;
   #audioLevelObserver!: AudioLevelObserver;
   #activeSpeakerId: string | null = null;
+  #password: string | null = null;
+  readonly #dialOuts = new Map<string, DialOutCall>();
   #closed = false;
 
   private constructor(options: RoomOptions) {
@@ -124,6 +130,20 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     return this.#options.maxPeers * MAX_SOURCES_PER_PEER;
   }
 
+  get locked(): boolean {
+    return this.#password !== null;
+  }
+
+  /** What a gateway needs to join on an invitation's behalf. */
+  get password(): string | null {
+    return this.#password;
+  }
+
+  /** Phone invitations: those under way and the latest finished ones. */
+  get dialOuts(): DialOutCall[] {
+    return [...this.#dialOuts.values()];
+  }
+
   get chatHistory(): readonly ChatMessage[] {
     return this.#chat;
   }
@@ -155,8 +175,11 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   // -------------------------------------------------------------------------
   // Membership
 
-  join(peer: Peer): void {
+  join(peer: Peer, password?: string): void {
     if (this.#closed) throw new RequestError('notFound', 'the room has just closed; join again');
+    if (this.#password !== null && password !== this.#password) {
+      throw new RequestError('passwordRequired', password ? 'wrong password for this locked room' : `room ${this.name} is locked; join with its password`);
+    }
     if (!peer.hidden && this.visiblePeers().length >= this.#options.maxPeers) {
       throw new RequestError('roomFull', `room ${this.name} is full (${this.#options.maxPeers} participants)`);
     }
@@ -409,6 +432,34 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   setDisplayName(peer: Peer, displayName: string): void {
     peer.displayName = displayName;
     this.#announce(peer);
+  }
+
+  // -------------------------------------------------------------------------
+  // Moderation
+
+  /** Pauses the target's microphone and tells them who did it. */
+  async muteParticipant(by: string, targetId: string): Promise<void> {
+    const target = this.#peers.get(targetId);
+    if (!target || target.hidden) throw new RequestError('notFound', `no participant ${targetId}`);
+    const live = [...target.producers.values()].filter((p) => p.kind === 'audio' && !p.paused);
+    await Promise.all(live.map((producer) => producer.pause()));
+    this.#announce(target);
+    target.channel.notify('mutedByModerator', { by });
+  }
+
+  setPassword(by: string, password: string | null): void {
+    this.#password = password;
+    this.#logger.info({ locked: password !== null }, 'room lock changed');
+    this.#broadcast('roomLocked', { locked: password !== null, by });
+  }
+
+  /** Records an invitation's new state and shows it to everyone. */
+  publishDialOut(call: DialOutCall): void {
+    this.#dialOuts.delete(call.id); // re-inserted last: the map stays in update order
+    this.#dialOuts.set(call.id, call);
+    const finished = [...this.#dialOuts.values()].filter((c) => FINAL_DIAL_OUT_STATES.has(c.state));
+    for (const old of finished.slice(0, -FINISHED_DIAL_OUTS_KEPT)) this.#dialOuts.delete(old.id);
+    this.#broadcast('dialOutUpdated', { call });
   }
 
   // -------------------------------------------------------------------------

@@ -1,13 +1,16 @@
 import type { RawData, WebSocket } from 'ws';
+import type { DialOuts, GatewayLink } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../logger.ts';
 import {
   describeZodError,
   encodeNotification,
+  GATEWAY_METHODS,
   isRequestMethod,
   requestEnvelopeSchema,
   requests,
   type DisconnectReason,
   type ErrorCode,
+  type GatewayMethod,
   type NotificationData,
   type NotificationName,
   type ParsedRequestData,
@@ -25,15 +28,17 @@ export interface SignalingSessionOptions {
   maxMessageBytes: number;
   /** Shown to participants with each room's PIN. */
   dialInNumbers: readonly string[];
+  dialOuts: DialOuts;
 }
 
 interface Joined {
   peer: Peer;
   room: Room;
+  dialOuts: DialOuts;
 }
 
 type Handlers = {
-  [M in Exclude<RequestMethod, 'join' | 'leave'>]: (
+  [M in Exclude<RequestMethod, 'join' | 'leave' | GatewayMethod>]: (
     joined: Joined,
     data: ParsedRequestData<M>,
   ) => Promise<ResponseData<M>> | ResponseData<M>;
@@ -87,6 +92,19 @@ const handlers: Handlers = {
     room.setDisplayName(peer, d.displayName);
     return {};
   },
+  muteParticipant: async ({ room, peer }, d) => {
+    await room.muteParticipant(peer.displayName, d.peerId);
+    return {};
+  },
+  setRoomPassword: ({ room, peer }, d) => {
+    room.setPassword(peer.displayName, d.password);
+    return {};
+  },
+  dialOut: ({ room, peer, dialOuts }, d) => ({ call: dialOuts.start(room, peer.displayName, d.number) }),
+  cancelDialOut: ({ room, dialOuts }, d) => {
+    dialOuts.cancel(room, d.callId);
+    return {};
+  },
 };
 
 const CLOSE_CODES: Record<DisconnectReason, number> = { kicked: 4001, roomClosed: 4002, shuttingDown: 1001 };
@@ -101,13 +119,18 @@ export class SignalingSession implements PeerChannel {
   readonly #logger: Logger;
   #joined: Joined | undefined;
   #joining = false;
+  /** Set when this socket is a SIP gateway's control connection. */
+  #gateway: GatewayLink | undefined;
 
   constructor(socket: WebSocket, options: SignalingSessionOptions) {
     this.#socket = socket;
     this.#options = options;
     this.#logger = options.logger;
     socket.on('message', (raw, isBinary) => void this.#onMessage(raw, isBinary));
-    socket.on('close', () => this.#leave());
+    socket.on('close', () => {
+      this.#leave();
+      if (this.#gateway) this.#options.dialOuts.removeGateway(this.#gateway);
+    });
     socket.on('error', (error) => this.#logger.debug({ err: error }, 'signaling socket error'));
   }
 
@@ -155,30 +178,48 @@ export class SignalingSession implements PeerChannel {
 
   async #handle(method: RequestMethod, data: unknown): Promise<unknown> {
     if (method === 'join') return this.#join(data as ParsedRequestData<'join'>);
+    if ((GATEWAY_METHODS as readonly string[]).includes(method)) return this.#handleGateway(method as GatewayMethod, data);
     const joined = this.#joined;
     if (!joined) throw new RequestError('notJoined', `${method} before join`);
     if (method === 'leave') {
       this.#leave();
       return {};
     }
-    const handler = handlers[method] as (joined: Joined, data: unknown) => unknown;
+    const handler = handlers[method as keyof Handlers] as (joined: Joined, data: unknown) => unknown;
     return handler(joined, data);
   }
 
+  #handleGateway(method: GatewayMethod, data: unknown): object {
+    const { dialOuts } = this.#options;
+    if (method === 'registerGateway') {
+      if (this.#joined || this.#joining || this.#gateway) throw new RequestError('alreadyJoined', 'this connection is already in use');
+      const d = data as ParsedRequestData<'registerGateway'>;
+      this.#gateway = { channel: this, name: d.name, dialOut: d.dialOut, trunkRegistration: d.trunkRegistration, active: new Set() };
+      dialOuts.addGateway(this.#gateway);
+      return {};
+    }
+    const gateway = this.#gateway;
+    if (!gateway) throw new RequestError('notJoined', `${method} before registerGateway`);
+    if (method === 'updateGateway') gateway.trunkRegistration = (data as ParsedRequestData<'updateGateway'>).trunkRegistration;
+    else dialOuts.report(gateway, data as ParsedRequestData<'reportDialOut'>);
+    return {};
+  }
+
   async #join(request: ParsedRequestData<'join'>): Promise<ResponseData<'join'>> {
-    if (this.#joined || this.#joining) throw new RequestError('alreadyJoined', 'this connection already joined a room');
+    if (this.#joined || this.#joining || this.#gateway) throw new RequestError('alreadyJoined', 'this connection already joined a room');
     this.#joining = true;
     try {
       let room = await this.#options.registry.getOrCreate(request.room);
       // The last peer may have left (closing the room) meanwhile: a fresh room is made.
       if (room.closed) room = await this.#options.registry.getOrCreate(request.room);
       const peer = new Peer(request.displayName, request.kind, this);
-      room.join(peer);
+      room.join(peer, request.password);
       if (this.#socket.readyState !== this.#socket.OPEN) {
         room.leave(peer); // the client went away while the room was being made
         throw new RequestError('notJoined', 'connection closed during join');
       }
-      this.#joined = { peer, room };
+      const { dialOuts } = this.#options;
+      this.#joined = { peer, room, dialOuts };
       return {
         peerId: peer.id,
         room: room.name,
@@ -187,6 +228,9 @@ export class SignalingSession implements PeerChannel {
         chat: [...room.chatHistory],
         activeSpeakerId: room.activeSpeakerId,
         dialIn: { pin: room.pin, numbers: [...this.#options.dialInNumbers] },
+        locked: room.locked,
+        dialOutAvailable: dialOuts.available,
+        dialOuts: room.dialOuts,
       };
     } finally {
       this.#joining = false;

@@ -91,6 +91,11 @@ export class Call extends EventEmitter<CallEvents> {
     return this.#roomName;
   }
 
+  /** The caller's participant id in the room, once in. */
+  get peerId(): string | undefined {
+    return this.#peer?.id;
+  }
+
   /** One 20 ms frame to the phone: the room minus the caller, plus any prompt. */
   tick(): void {
     const frame = this.#frame;
@@ -103,6 +108,12 @@ export class Call extends EventEmitter<CallEvents> {
   /** Plays a prompt to this caller; resolves when it has been heard (or cut short). */
   say(name: PromptName): Promise<void> {
     return this.#player.play(this.#ctx.prompts[name]);
+  }
+
+  /** Cuts off whatever is playing and says this instead. */
+  sayNow(name: PromptName): Promise<void> {
+    this.#player.interrupt();
+    return this.say(name);
   }
 
   /**
@@ -131,8 +142,8 @@ export class Call extends EventEmitter<CallEvents> {
     });
   }
 
-  /** Enters the room as a participant; throws if the bridge refuses (full room, bridge down). */
-  async join(room: string): Promise<void> {
+  /** Enters the room as a participant; throws if the bridge refuses (full or locked room, bridge down). */
+  async join(room: string, password?: string): Promise<void> {
     if (this.#state === 'ended') return;
     const { limits } = this.#ctx.config;
     if (this.#ctx.callsInRoom(room) >= limits.callsPerRoom) throw new Error(`room ${room} has ${limits.callsPerRoom} calls already`);
@@ -141,7 +152,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.#roomName = room;
     let peer: PhonePeer;
     try {
-      const audio = await this.#ctx.rooms.acquire(room);
+      const audio = await this.#ctx.rooms.acquire(room, password);
       if (this.#isEnded()) return;
       this.#room = audio;
       peer = await PhonePeer.join({
@@ -149,6 +160,7 @@ export class Call extends EventEmitter<CallEvents> {
         room: audio,
         displayName: this.callerName,
         codec: this.rtp.remote.codec,
+        password,
       });
     } catch (error) {
       if (!this.#isEnded()) {
@@ -166,6 +178,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.#peer = peer;
     peer.on('peerJoined', () => void this.#player.play(tone('joined')));
     peer.on('peerLeft', () => void this.#player.play(tone('left')));
+    peer.on('mutedByModerator', () => void this.sayNow('mutedByModerator'));
     peer.on('disconnected', (reason) => void this.hangUp(reason === 'kicked' ? 'removed by a moderator' : `room ${reason}`));
     this.#setState('inRoom');
     this.#logger.info({ room, peer: peer.id }, 'caller joined the room');
@@ -238,16 +251,13 @@ export class Call extends EventEmitter<CallEvents> {
     if (digit === '6') {
       const muted = !peer.muted;
       await peer.setMuted(muted);
-      this.#player.interrupt();
-      await this.say(muted ? 'muted' : 'unmuted');
+      await this.sayNow(muted ? 'muted' : 'unmuted');
     } else if (digit === '9') {
       this.#handRaised = !this.#handRaised;
       await peer.setHandRaised(this.#handRaised);
-      this.#player.interrupt();
-      await this.say(this.#handRaised ? 'handRaised' : 'handLowered');
+      await this.sayNow(this.#handRaised ? 'handRaised' : 'handLowered');
     } else if (digit === '0') {
-      this.#player.interrupt();
-      await this.say('help');
+      await this.sayNow('help');
     }
   }
 

@@ -5,7 +5,7 @@ import { PhoneRtp } from '../media/PhoneRtp.ts';
 import { PortsExhaustedError, type PortPool } from '../media/PortPool.ts';
 import { LocalSdp, readRemoteAudio, SdpError } from '../media/sdp.ts';
 import { Call, type CallContext, type SipDialog } from './Call.ts';
-import { askForRoom } from './pinPrompt.ts';
+import { askForRoom, joinAskingPassword } from './ivr.ts';
 import { maskNumber, routeCall } from './routing.ts';
 import type { createInboundGuard } from './trunkSecurity.ts';
 
@@ -100,19 +100,16 @@ export function handleInvite(options: InboundOptions) {
     });
     log.info({ call: call.id, target }, 'call answered');
 
+    const ivr = { digitTimeoutMs: config.ivr.digitTimeoutSeconds * 1000, maxAttempts: config.ivr.maxAttempts };
     let room: string | null = null;
     try {
       room =
         target.kind === 'room'
           ? target.room
-          : await askForRoom(call, {
-              digitTimeoutMs: config.ivr.digitTimeoutSeconds * 1000,
-              maxAttempts: config.ivr.maxAttempts,
-              lookupPin: options.lookupPin,
-            });
+          : await askForRoom(call, { ...ivr, lookupPin: options.lookupPin });
       if (!room) return;
       if (target.kind === 'ivr') void call.say('joining');
-      await call.join(room);
+      await joinAskingPassword(call, room, ivr);
     } catch (error) {
       if (call.state === 'ended') return; // the caller hung up meanwhile
       // Bridge unreachable, room full, PIN lookup failed: the caller is told, not left in silence.

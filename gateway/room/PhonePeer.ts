@@ -10,6 +10,8 @@ interface PhonePeerEvents {
   /** Someone (visible) came or went: the caller hears a tone. */
   peerJoined: [peer: PeerInfo];
   peerLeft: [peerId: string];
+  /** A moderator muted the caller (the bridge already paused the producer). */
+  mutedByModerator: [by: string];
   /** The bridge ended this participant (kicked, room closed) or the connection broke. */
   disconnected: [reason: DisconnectReason | 'connectionLost'];
 }
@@ -19,6 +21,8 @@ export interface PhonePeerOptions {
   room: RoomAudio;
   displayName: string;
   codec: CodecDescription;
+  /** The room's password, if it is locked. */
+  password?: string;
 }
 
 /**
@@ -64,6 +68,10 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
       this.#others.delete(peerId);
       this.emit('peerLeft', peerId);
     });
+    client.on('mutedByModerator', ({ by }) => {
+      this.#muted = true;
+      this.emit('mutedByModerator', by);
+    });
     let reason: DisconnectReason | undefined;
     client.on('disconnected', (data) => (reason = data.reason));
     client.onClose(() => this.emit('disconnected', reason ?? 'connectionLost'));
@@ -72,7 +80,12 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
   static async join(options: PhonePeerOptions): Promise<PhonePeer> {
     const client = await SignalingClient.connect(options.bridgeUrl);
     try {
-      const joined = await client.request('join', { room: options.room.room, displayName: options.displayName, kind: 'phone' });
+      const joined = await client.request('join', {
+        room: options.room.room,
+        displayName: options.displayName,
+        kind: 'phone',
+        password: options.password,
+      });
       const transport = await client.request('createPlainTransport', { comedia: false, rtcpMux: true });
       await client.request('connectPlainTransport', {
         transportId: transport.id,

@@ -30,6 +30,8 @@ export interface RoomAudioOptions {
   mediaAddress: string;
   ports: PortPool;
   logger: Logger;
+  /** The room's password, if it is locked. */
+  password?: string;
 }
 
 /**
@@ -72,7 +74,7 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
     try {
       client = await SignalingClient.connect(options.bridgeUrl);
       const audio = new RoomAudio(options, client, socket);
-      await client.request('join', { room: options.room, displayName: 'SIP gateway', kind: 'service' });
+      await client.request('join', { room: options.room, displayName: 'SIP gateway', kind: 'service', password: options.password });
       const transport = await client.request('createPlainTransport', { comedia: false, rtcpMux: true });
       await client.request('connectPlainTransport', {
         transportId: transport.id,

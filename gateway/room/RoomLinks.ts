@@ -34,10 +34,11 @@ export class RoomLinks {
     }
   }
 
-  async acquire(room: string): Promise<RoomAudio> {
+  /** The room's audio, opening it if needed (with the password of a locked room). */
+  async acquire(room: string, password?: string): Promise<RoomAudio> {
     let link = this.#links.get(room);
     if (!link || link.audio?.closed) {
-      const opening = RoomAudio.open({ room, ...this.#options });
+      const opening = RoomAudio.open({ room, password, ...this.#options });
       const created: Link = { opening, users: 0 };
       opening.then(
         (audio) => (created.audio = audio),

@@ -1,6 +1,6 @@
 // Calls from sipp (Debian's sip-tester) through the gateway's embedded SIP
-// engine: the PIN by SIP INFO, wrong PINs, refused sources, and a caller who
-// vanishes without a BYE.
+// engine: the PIN by SIP INFO, wrong PINs, locked rooms, moderator mute,
+// refused sources, and a caller who vanishes without a BYE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { SignalingClient } from '../../bridge/signalingClient.ts';
@@ -122,6 +122,78 @@ describe('calls from sipp', () => {
         !bridge.registry.get('board')!.visiblePeers().some((p) => p.kind === 'phone') && quick.gateway.ports.inUse === 0,
       );
     });
+  });
+
+  /** The bridge's packet count on the phone caller's producer in `room`. */
+  const phonePackets = async (room: string): Promise<{ paused: boolean; packets: number } | undefined> => {
+    const peer = [...(bridge.registry.get(room)?.peers ?? [])].find((p) => p.kind === 'phone');
+    const producer = peer && [...peer.producers.values()][0];
+    if (!producer) return undefined;
+    const stats = await producer.getStats();
+    return { paused: producer.paused, packets: stats.reduce((sum, s) => sum + s.packetCount, 0) };
+  };
+
+  it('a moderator mutes a phone caller (its audio stops reaching the room) and *6 unmutes', async () => {
+    const call = await sipp('moderator-mute', [invite(), playAudio, pause(7000), infoDigit('*', 2), infoDigit('6', 3), playAudio, pause(4000), bye(4)], {
+      service: 'board',
+    });
+    const phone = await waitFor('the caller sending audio', async () => {
+      const peer = bridge.registry.get('board')?.visiblePeers().find((p) => p.kind === 'phone');
+      return peer && ((await phonePackets('board'))?.packets ?? 0) > 20 ? peer : undefined;
+    });
+    const updates: boolean[] = [];
+    host.on('peerUpdated', ({ peer }) => peer.id === phone.id && updates.push(peer.producers[0]?.paused ?? false));
+    await host.request('muteParticipant', { peerId: phone.id });
+    expect((await phonePackets('board'))?.paused).toBe(true);
+    await waitFor('the host sees the caller muted', () => updates.includes(true));
+    // The gateway stops forwarding: the count holds still across a second.
+    let last = -1;
+    await waitFor('no more packets from the muted caller', async () => {
+      const { packets } = (await phonePackets('board'))!;
+      const still = packets === last;
+      last = packets;
+      return still;
+    }, 5000, 1000);
+    // The caller presses *6 and is heard again.
+    await waitFor('unmuted by *6', async () => (await phonePackets('board'))?.paused === false, 10_000);
+    await waitFor('packets again', async () => ((await phonePackets('board'))?.packets ?? 0) > last + 20);
+    const result = await call.done;
+    expect(result.code, result.stdout.slice(-2000)).toBe(0);
+  });
+
+  it('asks for the password of a locked room, re-prompts after a wrong one, then lets the caller in', async () => {
+    const owner = await SignalingClient.connect(bridge.url.replace('http', 'ws') + '/ws');
+    try {
+      await owner.request('join', { room: 'vault', displayName: 'Owner' });
+      await owner.request('setRoomPassword', { password: '2468' });
+      const typed = (digits: string, cseq: number) => [...digits, '#'].map((d, i) => infoDigit(d, cseq + i));
+      const call = await sipp('locked', [invite(), pause(1000), ...typed('1111', 2), pause(1500), ...typed('2468', 7), playAudio, pause(2000), bye(20)], {
+        service: 'vault',
+      });
+      await waitFor('the caller in the locked room', () => bridge.registry.get('vault')?.visiblePeers().some((p) => p.kind === 'phone'), 15_000);
+      const result = await call.done;
+      expect(result.code, result.stdout.slice(-2000)).toBe(0);
+    } finally {
+      owner.close();
+    }
+  });
+
+  it('hangs up after three wrong passwords', async () => {
+    const owner = await SignalingClient.connect(bridge.url.replace('http', 'ws') + '/ws');
+    try {
+      await owner.request('join', { room: 'safe', displayName: 'Owner' });
+      await owner.request('setRoomPassword', { password: '2468' });
+      const wrong = (attempt: number) => ['9', '9', '9', '9', '#'].map((d, i) => infoDigit(d, 2 + attempt * 5 + i));
+      const call = await sipp('locked-wrong', [invite(), pause(1000), ...wrong(0), pause(1000), ...wrong(1), pause(1000), ...wrong(2), expectBye(20_000)], {
+        service: 'safe',
+      });
+      expect(await endReasonOfNextCall()).toBe('no valid password entered');
+      const result = await call.done;
+      expect(result.code, result.stdout.slice(-2000)).toBe(0);
+      expect(bridge.registry.get('safe')!.visiblePeers().some((p) => p.kind === 'phone')).toBe(false);
+    } finally {
+      owner.close();
+    }
   });
 
   it("answers a trunk's OPTIONS ping", async () => {

@@ -109,3 +109,42 @@ export function writeScenario(name: string, steps: string[]): string {
   fs.writeFileSync(file, `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="${name}">\n${steps.join('\n')}\n</scenario>\n`);
   return file;
 }
+
+// --- The callee's side (UAS), for dial-out through a "trunk" that is sipp.
+
+/** Receives the INVITE; fails the call unless its Request-URI starts with `uriPrefix`. */
+export function expectInvite(uriPrefix: string): string {
+  const pattern = uriPrefix.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  return `  <recv request="INVITE"><action><ereg regexp="^INVITE ${pattern}" search_in="msg" check_it="true" assign_to="uri"/></action></recv>
+  <Reference variables="uri"/>`;
+}
+
+/** A response to the INVITE; 200 carries an SDP answer with PCMA + telephone-event. */
+export function respond(status: 180 | 200 | 486, reason: string): string {
+  const sdp =
+    status === 200
+      ? `Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=callee 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000`
+      : 'Content-Length: 0';
+  return send(`
+      SIP/2.0 ${status} ${reason}
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]callee[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:callee@[local_ip]:[local_port];transport=[transport]>
+      ${sdp}
+`, false);
+}
+
+export const expectAck = '  <recv request="ACK"/>';

@@ -1,0 +1,91 @@
+import type { Logger } from '../bridge/logger.ts';
+import type { NotificationData, RequestData, TrunkRegistration } from '../bridge/protocol.ts';
+import { SignalingClient } from '../bridge/signalingClient.ts';
+
+export interface BridgeControlOptions {
+  signalingUrl: string;
+  /** How the bridge lists this gateway (in /healthz). */
+  name: string;
+  /** Whether a trunk is configured for calling out. */
+  dialOut: boolean;
+  logger: Logger;
+  onDialOut(request: NotificationData<'dialOutRequested'>): void;
+  onCancel(callId: string): void;
+}
+
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 10_000;
+
+/**
+ * The gateway's standing connection to the bridge: it offers the gateway for
+ * dial-out, receives invitations to call, reports their progress and the
+ * trunk registration. It reconnects until stopped, so a bridge restart
+ * only pauses dial-out.
+ */
+export class BridgeControl {
+  readonly #options: BridgeControlOptions;
+  #client: SignalingClient | undefined;
+  #trunkRegistration: TrunkRegistration | null = null;
+  #retryMs = RETRY_MIN_MS;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(options: BridgeControlOptions) {
+    this.#options = options;
+    void this.#connect();
+  }
+
+  /** Tells the bridge where a dial-out stands; lost if the bridge is unreachable (it then fails the call itself). */
+  report(report: RequestData<'reportDialOut'>): void {
+    void this.#client?.request('reportDialOut', report).catch((error: unknown) => {
+      this.#options.logger.debug({ err: error, report }, 'dial-out report not delivered');
+    });
+  }
+
+  setTrunkRegistration(status: TrunkRegistration): void {
+    this.#trunkRegistration = status;
+    void this.#client?.request('updateGateway', { trunkRegistration: status }).catch(() => {});
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    this.#client?.close();
+  }
+
+  async #connect(): Promise<void> {
+    const options = this.#options;
+    let client: SignalingClient | undefined;
+    try {
+      client = await SignalingClient.connect(options.signalingUrl);
+      if (this.#stopped) return client.close();
+      client.on('dialOutRequested', (request) => options.onDialOut(request));
+      client.on('dialOutCancelled', ({ callId }) => options.onCancel(callId));
+      client.onClose(() => {
+        this.#client = undefined;
+        this.#retry();
+      });
+      await client.request('registerGateway', {
+        name: options.name,
+        dialOut: options.dialOut,
+        trunkRegistration: this.#trunkRegistration,
+      });
+      this.#client = client;
+      this.#retryMs = RETRY_MIN_MS;
+      options.logger.info('registered with the bridge');
+    } catch (error) {
+      options.logger.warn({ err: error }, 'cannot reach the bridge for dial-out; retrying');
+      client?.close();
+      this.#retry();
+    }
+  }
+
+  #retry(): void {
+    if (this.#stopped || this.#retryTimer) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#connect();
+    }, this.#retryMs);
+    this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
+  }
+}
