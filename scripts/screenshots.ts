@@ -3,10 +3,16 @@
 import path from 'node:path';
 import { startBridge } from '../test/helpers/bridge.ts';
 import { joinThroughUi, launchBrowser } from '../test/helpers/browser.ts';
+import { startGateway } from '../test/helpers/gateway.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import { startSipp } from '../test/helpers/sipp.ts';
+import { expectAck, expectBye, expectInvite, playAudio, respond, writeScenario } from '../test/helpers/sippScenario.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 
 const docs = path.resolve(import.meta.dirname, '../docs');
-const bridge = await startBridge({ MEDIA_WORKERS: '1' });
+const bridge = await startBridge({ MEDIA_WORKERS: '1', DIAL_IN_NUMBERS: '+1 555 0100' });
+const trunkPort = await freePort();
+const gateway = await startGateway(bridge, { SIP_TRUNK_URI: `sip:127.0.0.1:${trunkPort}` });
 const browsers = [];
 try {
   const pages = [];
@@ -32,6 +38,26 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 1500)); // let video frames settle for the picture
   await maya.screenshot({ path: path.join(docs, 'meeting.png') });
 
+  // The participant list with the meeting locked and a phone invited (sipp answers as the trunk).
+  const callee = startSipp({
+    scenario: writeScenario('callee', [expectInvite('sip:'), respond(180, 'Ringing'), respond(200, 'OK'), expectAck, playAudio, expectBye(60_000)]),
+    localPort: trunkPort,
+    calls: 1,
+    args: ['-mp', String(await freePort())],
+  });
+  await maya.click('#toggle-participants');
+  await maya.click('#lock-button');
+  await maya.type('#lock-password', '482913');
+  await maya.click('[data-testid=meeting-lock] button[type=submit]');
+  await maya.type('#invite-number', '+1 555 010 0199');
+  await maya.click('#invite-button');
+  await maya.waitForSelector('[data-testid=participant][data-kind=phone]', { timeout: 15_000 });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await maya.screenshot({ path: path.join(docs, 'phone.png') });
+  await maya.click('[data-testid=invitation] button[aria-label^="Hang up"]');
+  await callee.done;
+  await maya.click('[data-testid=meeting-lock] button');
+
   const guest = await browsers[0]!.newPage();
   await guest.goto(`${bridge.url}/design-review`);
   await guest.$eval('#display-name', (el) => ((el as HTMLInputElement).value = ''));
@@ -44,5 +70,6 @@ try {
   console.log(`screenshots written to ${docs}`);
 } finally {
   for (const browser of browsers) await browser.close();
+  await gateway.gateway.stop();
   await bridge.stop();
 }

@@ -13,6 +13,9 @@ import { Baresip } from '../helpers/baresip.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { joinThroughUi, launchBrowser } from '../helpers/browser.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { freePort } from '../helpers/ports.ts';
+import { startSipp } from '../helpers/sipp.ts';
+import { expectAck, expectBye, expectInvite, pause, playAudio, respond, writeScenario } from '../helpers/sippScenario.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const PHONE_TONE = 440;
@@ -51,13 +54,15 @@ describe('dial-in', () => {
   let browser: Browser;
   let page: Page;
   let phone: Baresip;
+  let trunkPort: number;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dial-in-'));
 
   beforeAll(async () => {
     writeToneWav(path.join(dir, 'phone.wav'), PHONE_TONE, 120);
     writeToneWav(path.join(dir, 'browser.wav'), BROWSER_TONE, 30, { sampleRate: 16000 });
     bridge = await startBridge({ DIAL_IN_NUMBERS: '+1 555 0100' });
-    gw = await startGateway(bridge, { IVR_DIGIT_TIMEOUT_SECONDS: '5' });
+    trunkPort = await freePort();
+    gw = await startGateway(bridge, { IVR_DIGIT_TIMEOUT_SECONDS: '5', SIP_TRUNK_URI: `sip:127.0.0.1:${trunkPort}` });
     browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${path.join(dir, 'browser.wav')}`] });
     page = await browser.newPage();
     // Original sound: the browser's noise suppressor would remove a steady tone.
@@ -127,5 +132,35 @@ describe('dial-in', () => {
     const tail = heard.samples.subarray(Math.max(0, heard.samples.length - heard.sampleRate * 2));
     expect(toneShare(tail, heard.sampleRate, BROWSER_TONE)).toBeGreaterThan(0.3);
     expect(toneShare(tail, heard.sampleRate, PHONE_TONE)).toBeLessThan(0.05);
+  });
+
+  it('invites a phone from the participant list: ringing, in the meeting, hung up by the inviter', async () => {
+    const callee = startSipp({
+      scenario: writeScenario('callee', [
+        expectInvite('sip:+15550100199@127.0.0.1'),
+        respond(180, 'Ringing'),
+        pause(1000),
+        respond(200, 'OK'),
+        expectAck,
+        playAudio,
+        expectBye(30_000),
+      ]),
+      localPort: trunkPort,
+      calls: 1,
+      timeoutSeconds: 40,
+      args: ['-mp', String(await freePort())],
+    });
+    await page.waitForSelector('#invite-number');
+    await page.type('#invite-number', '+1 555 010 0199');
+    await page.click('#invite-button');
+    await page.waitForSelector('[data-testid=invitation][data-state=ringing]', { timeout: 10_000 });
+    await page.waitForSelector('[data-testid=invitation][data-state=answered]', { timeout: 10_000 });
+    await page.waitForSelector('[data-testid=participant][data-kind=phone] ::-p-text(+15550100199)', { timeout: 10_000 });
+    await page.click('[data-testid=invitation] button[aria-label^="Hang up"]');
+    await page.waitForSelector('[data-testid=invitation][data-state=ended]', { timeout: 10_000 });
+    expect((await callee.done).code).toBe(0);
+    await waitFor('the callee gone and its ports released', () =>
+      gw.gateway.ports.inUse === 0 && !(bridge.registry.get('standup')?.visiblePeers() ?? []).some((p) => p.kind === 'phone'),
+    );
   });
 });

@@ -176,6 +176,60 @@ describe('meeting in the browser', () => {
     await waitFor('the stage to clear at Bob', async () => (await bob.page.$('.stage')) === null);
   });
 
+  it('lets a participant mute someone else from the list; only they can unmute', async () => {
+    const [alice, bob] = people as [Participant, Participant];
+    await alice.page.click('#toggle-participants');
+    await alice.page.click('button[aria-label="Mute Bob"]');
+    await waitFor('Bob muted in his own UI', () => bob.page.evaluate(() => window.conference!.micOn.value === false));
+    await bob.page.waitForSelector('.notice', { timeout: 5000 });
+    expect(await bob.page.$$eval('.notice', (n) => n.map((e) => e.textContent).join(' '))).toContain('Alice muted your microphone');
+    const bobMic = () =>
+      bridge.registry.get(room)!.getPeer(bob.peerId)!.info().producers.find((p) => p.source === 'mic')?.paused;
+    expect(bobMic()).toBe(true);
+    await alice.page.waitForSelector('button[aria-label="Mute Bob"]', { hidden: true });
+    await bob.page.click('#toggle-mic');
+    await waitFor('Bob unmuted himself', () => bobMic() === false);
+    await alice.page.click('#toggle-participants');
+  });
+
+  it('locks the meeting: a newcomer must type the password; everyone sees the lock', async () => {
+    const [alice, bob] = people as [Participant, Participant];
+    await alice.page.click('#toggle-participants');
+    await alice.page.click('#lock-button');
+    await alice.page.type('#lock-password', '2468');
+    await alice.page.click('[data-testid=meeting-lock] button[type=submit]');
+    await bob.page.waitForSelector('[data-testid=room-locked]', { timeout: 5000 });
+    expect(bridge.registry.get(room)!.locked).toBe(true);
+
+    const dave = await alice.browser.newPage();
+    try {
+      await dave.goto(`${bridge.url}/${room}`);
+      await dave.waitForSelector('#display-name');
+      await dave.type('#display-name', 'Dave');
+      await dave.waitForSelector('#join-button:not([disabled])');
+      await dave.click('#join-button');
+      await dave.waitForSelector('#room-password', { timeout: 10_000 });
+      await dave.type('#room-password', '1111');
+      await dave.waitForSelector('#join-button:not([disabled])');
+      await dave.click('#join-button');
+      await waitFor('the wrong password refused', () =>
+        dave.$eval('[data-testid=password-hint]', (el) => el.textContent!.includes('not correct')).catch(() => false),
+      );
+      await dave.$eval('#room-password', (el) => ((el as HTMLInputElement).value = ''));
+      await dave.type('#room-password', '2468');
+      await dave.waitForSelector('#join-button:not([disabled])');
+      await dave.click('#join-button');
+      await dave.waitForFunction(() => window.conference?.status.value === 'connected', { timeout: 15_000 });
+      await alice.page.waitForSelector('[data-testid=participant] ::-p-text(Dave)', { timeout: 10_000 });
+    } finally {
+      await dave.close();
+    }
+    await alice.page.click('[data-testid=meeting-lock] button');
+    await waitFor('the room unlocked', () => !bridge.registry.get(room)!.locked);
+    await bob.page.waitForSelector('[data-testid=room-locked]', { hidden: true });
+    await alice.page.click('#toggle-participants');
+  });
+
   it('removes the tile of someone who leaves', async () => {
     const [alice, bob, carol] = people as [Participant, Participant, Participant];
     await carol.page.click('#leave');

@@ -9,6 +9,7 @@ import type {
   ChatMessage,
   ConsumerInfo,
   DialIn,
+  DialOutCall,
   MediaSource,
   PeerInfo,
   RequestData,
@@ -20,7 +21,13 @@ import { SignalingClient, SignalingError } from '../../../bridge/signalingClient
 import { spatialLayerForHeight } from './layers.ts';
 
 export type ConferenceStatus = 'connecting' | 'connected' | 'reconnecting' | 'ended';
-export type EndReason = 'left' | 'kicked' | 'roomClosed' | 'roomFull' | 'failed';
+export type EndReason = 'left' | 'kicked' | 'roomClosed' | 'roomFull' | 'passwordRequired' | 'failed';
+
+/** Join refusals that end the attempt for good (others are retried). */
+const REFUSALS: ReadonlySet<string> = new Set(['roomFull', 'passwordRequired']);
+function refusalOf(error: unknown): 'roomFull' | 'passwordRequired' | undefined {
+  return error instanceof SignalingError && REFUSALS.has(error.code) ? (error.code as 'roomFull' | 'passwordRequired') : undefined;
+}
 
 export interface RemoteMedia {
   consumer: Consumer;
@@ -53,6 +60,8 @@ export interface ConferenceOptions {
   displayName: string;
   microphone: MediaStreamTrack | null;
   camera: MediaStreamTrack | null;
+  /** For a locked room. */
+  password?: string;
 }
 
 export class Conference {
@@ -69,6 +78,11 @@ export class Conference {
   readonly chat = signal<readonly ChatMessage[]>([]);
   /** Phone numbers and PIN that reach this room, once joined. */
   readonly dialIn = signal<DialIn | null>(null);
+  readonly locked = signal(false);
+  /** Whether phones can be invited (a SIP gateway with a trunk is connected). */
+  readonly dialOutAvailable = signal(false);
+  /** Phone invitations, under way and recently finished, by id. */
+  readonly dialOuts = signal<ReadonlyMap<string, DialOutCall>>(new Map());
   readonly micOn = signal(false);
   readonly cameraTrack = signal<MediaStreamTrack | null>(null);
   readonly screenTrack = signal<MediaStreamTrack | null>(null);
@@ -77,6 +91,7 @@ export class Conference {
   readonly notices = signal<readonly { id: number; text: string }[]>([]);
 
   #microphone: MediaStreamTrack | null;
+  readonly #password: string | undefined;
   #client: SignalingClient | undefined;
   #sendTransport: Transport | undefined;
   #recvTransport: Transport | undefined;
@@ -90,6 +105,7 @@ export class Conference {
     this.room = options.room;
     this.displayName = options.displayName;
     this.#microphone = options.microphone;
+    this.#password = options.password;
     this.micOn.value = !!options.microphone?.enabled;
     this.cameraTrack.value = options.camera;
   }
@@ -100,7 +116,7 @@ export class Conference {
       await this.#connect();
       this.status.value = 'connected';
     } catch (error) {
-      if (this.status.value !== 'ended') this.#end(error instanceof SignalingError && error.code === 'roomFull' ? 'roomFull' : 'failed');
+      if (this.status.value !== 'ended') this.#end(refusalOf(error) ?? 'failed');
       throw error;
     }
   }
@@ -164,6 +180,26 @@ export class Conference {
     await this.#request('setHandRaised', { raised });
   }
 
+  /** Locks the room with a digit password, or unlocks it (null). */
+  async setRoomPassword(password: string | null): Promise<boolean> {
+    return (await this.#request('setRoomPassword', { password })) !== undefined;
+  }
+
+  async muteParticipant(peerId: string): Promise<void> {
+    await this.#request('muteParticipant', { peerId });
+  }
+
+  /** Rings a phone into the room; progress arrives in `dialOuts`. */
+  async dialOut(number: string): Promise<boolean> {
+    const response = await this.#request('dialOut', { number });
+    if (response) this.#updateDialOut(response.call);
+    return response !== undefined;
+  }
+
+  async cancelDialOut(callId: string): Promise<void> {
+    await this.#request('cancelDialOut', { callId });
+  }
+
   async sendChat(text: string): Promise<void> {
     const response = await this.#request('chat', { text });
     if (response) this.chat.value = [...this.chat.value, response.message];
@@ -215,6 +251,7 @@ export class Conference {
       room: this.room,
       displayName: this.displayName,
       kind: 'web',
+      password: this.#password,
     });
     batch(() => {
       this.selfId.value = joined.peerId;
@@ -222,6 +259,9 @@ export class Conference {
       this.chat.value = joined.chat;
       this.activeSpeakerId.value = joined.activeSpeakerId;
       this.dialIn.value = joined.dialIn;
+      this.locked.value = joined.locked;
+      this.dialOutAvailable.value = joined.dialOutAvailable;
+      this.dialOuts.value = new Map(joined.dialOuts.map((c) => [c.id, c]));
     });
     await this.#setUpMedia(joined.routerRtpCapabilities);
     if (this.handRaised.value) await client.request('setHandRaised', { raised: true });
@@ -243,6 +283,15 @@ export class Conference {
       this.levels.value = new Map(levels.map((l) => [l.peerId, Math.max(0, Math.min(1, (l.volume + 70) / 60)) ** 1.5]));
     });
     client.on('chat', ({ message }) => (this.chat.value = [...this.chat.value, message]));
+    client.on('mutedByModerator', ({ by }) => {
+      void this.setMicOn(false);
+      this.notice(`${by} muted your microphone`);
+    });
+    client.on('roomLocked', ({ locked, by }) => {
+      this.locked.value = locked;
+      if (by !== this.displayName) this.notice(`${by} ${locked ? 'locked' : 'unlocked'} the meeting`);
+    });
+    client.on('dialOutUpdated', ({ call }) => this.#updateDialOut(call));
     client.on('mediaRestart', ({ routerRtpCapabilities }) => void this.#restartMedia(routerRtpCapabilities));
     // A restarting server is a dropped connection like any other: reconnect.
     client.on('disconnected', ({ reason }) => reason !== 'shuttingDown' && this.#end(reason));
@@ -263,7 +312,8 @@ export class Conference {
         return;
       } catch (error) {
         this.#client?.close();
-        if (error instanceof SignalingError && error.code === 'roomFull') return this.#end('roomFull');
+        const refusal = refusalOf(error);
+        if (refusal) return this.#end(refusal);
       }
     }
   }
@@ -400,6 +450,12 @@ export class Conference {
     this.#preferredLayers.clear();
     this.remoteMedia.value = new Map();
     this.levels.value = new Map();
+  }
+
+  #updateDialOut(call: DialOutCall): void {
+    const next = new Map(this.dialOuts.value);
+    next.set(call.id, call);
+    this.dialOuts.value = next;
   }
 
   #updateParticipant(peer: PeerInfo): void {

@@ -11,6 +11,11 @@ const MESSAGES: Record<EndReason, { title: string; detail: string; rejoin: boole
     detail: 'The room has reached its participant limit. Try again when someone leaves.',
     rejoin: true,
   },
+  passwordRequired: {
+    title: 'This meeting is locked',
+    detail: 'Its password changed while you were away. Rejoin and enter the new one.',
+    rejoin: true,
+  },
   failed: {
     title: 'Could not connect',
     detail: 'The meeting server could not be reached. Check your connection and try again.',

@@ -1,6 +1,8 @@
 import { Hand, Mic, MicOff, Phone, Video, VideoOff } from 'lucide-preact';
 import type { PeerInfo } from '../../../bridge/protocol.ts';
 import type { Conference } from '../lib/conference.ts';
+import { MeetingLock } from './MeetingLock.tsx';
+import { PhoneInvite } from './PhoneInvite.tsx';
 import { SidePanel } from './SidePanel.tsx';
 
 interface Row {
@@ -39,6 +41,8 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
 
   return (
     <SidePanel title={`Participants (${rows.length})`} onClose={onClose}>
+      <MeetingLock conference={conference} />
+      <PhoneInvite conference={conference} />
       <ul class="participant-list">
         {rows.map((row) => (
           <li key={row.id} class="participant" data-testid="participant" data-kind={row.kind}>
@@ -52,6 +56,11 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
               {row.kind !== 'phone' && (row.cameraOn ? <Video size={16} /> : <VideoOff size={16} class="dim" />)}
               {row.micOn ? <Mic size={16} /> : <MicOff size={16} class="dim" />}
             </span>
+            {!row.self && row.micOn && (
+              <button class="button secondary small" onClick={() => void conference.muteParticipant(row.id)} aria-label={`Mute ${row.name}`}>
+                Mute
+              </button>
+            )}
           </li>
         ))}
       </ul>

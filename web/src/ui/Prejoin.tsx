@@ -10,7 +10,11 @@ export interface JoinChoice {
   displayName: string;
   microphone: MediaStreamTrack | null;
   camera: MediaStreamTrack | null;
+  password?: string;
 }
+
+/** Why the form asks for a password. */
+export type LockState = 'locked' | 'wrongPassword';
 
 function DeviceSelect(props: {
   id: string;
@@ -33,9 +37,10 @@ function DeviceSelect(props: {
 }
 
 /** Name, camera and microphone preview, device choice, then join. */
-export function Prejoin({ room, onJoin }: { room: string; onJoin: (choice: JoinChoice) => void }) {
+export function Prejoin({ room, onJoin, lock }: { room: string; onJoin: (choice: JoinChoice) => void; lock: LockState | null }) {
   const prefs = loadPreferences();
   const [displayName, setDisplayName] = useState(prefs.displayName ?? '');
+  const [password, setPassword] = useState('');
   const [cameraOn, setCameraOn] = useState(true);
   const [micOn, setMicOn] = useState(true);
   const [cameraId, setCameraId] = useState(prefs.cameraId);
@@ -61,11 +66,11 @@ export function Prejoin({ room, onJoin }: { room: string; onJoin: (choice: JoinC
   const join = (event: Event) => {
     event.preventDefault();
     const name = displayName.trim();
-    if (!name || starting) return;
+    if (!name || starting || (lock && !password)) return;
     savePreferences({ displayName: name, cameraId, microphoneId });
     cam.handOver();
     mic.handOver();
-    onJoin({ displayName: name, microphone, camera: cameraOn ? camera : null });
+    onJoin({ displayName: name, microphone, camera: cameraOn ? camera : null, password: lock ? password : undefined });
   };
 
   return (
@@ -128,7 +133,29 @@ export function Prejoin({ room, onJoin }: { room: string; onJoin: (choice: JoinC
             value={microphoneId}
             onChange={setMicrophoneId}
           />
-          <button class="button primary large" type="submit" id="join-button" disabled={!displayName.trim() || starting}>
+          {lock && (
+            <>
+              <label for="room-password">Meeting password</label>
+              <input
+                id="room-password"
+                inputMode="numeric"
+                autocomplete="off"
+                value={password}
+                maxLength={12}
+                placeholder="Digits"
+                onInput={(e) => setPassword(e.currentTarget.value.replace(/[^0-9]/g, ''))}
+              />
+              <p class={`hint ${lock === 'wrongPassword' ? 'error' : ''}`} role="status" data-testid="password-hint">
+                {lock === 'wrongPassword' ? 'That password is not correct.' : 'This meeting is locked. Ask the host for its password.'}
+              </p>
+            </>
+          )}
+          <button
+            class="button primary large"
+            type="submit"
+            id="join-button"
+            disabled={!displayName.trim() || starting || (lock !== null && !password)}
+          >
             {starting ? 'Starting camera and microphone…' : 'Join meeting'}
           </button>
         </form>

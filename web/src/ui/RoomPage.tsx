@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { Conference } from '../lib/conference.ts';
 import { Meeting } from './Meeting.tsx';
-import { Prejoin, type JoinChoice } from './Prejoin.tsx';
+import { Prejoin, type JoinChoice, type LockState } from './Prejoin.tsx';
 
 declare global {
   interface Window {
@@ -12,14 +12,20 @@ declare global {
 
 export function RoomPage({ room }: { room: string }) {
   const [conference, setConference] = useState<Conference | null>(null);
+  const [lock, setLock] = useState<LockState | null>(null);
 
   const join = (choice: JoinChoice) => {
     const next = new Conference({ room, ...choice });
     window.conference = next;
     setConference(next);
-    next.start().catch(() => undefined); // the meeting view shows the outcome
+    next.start().catch(() => {
+      // A locked room: back to the join form, asking for the password.
+      if (next.endReason.value !== 'passwordRequired') return; // the meeting view shows the outcome
+      setLock(choice.password ? 'wrongPassword' : 'locked');
+      setConference(null);
+    });
   };
 
-  if (!conference) return <Prejoin room={room} onJoin={join} />;
+  if (!conference) return <Prejoin room={room} onJoin={join} lock={lock} />;
   return <Meeting conference={conference} onRejoin={() => setConference(null)} />;
 }

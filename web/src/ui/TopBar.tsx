@@ -1,4 +1,4 @@
-import { Check, Link, Phone, Users } from 'lucide-preact';
+import { Check, Link, Lock, Phone, Users } from 'lucide-preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Conference } from '../lib/conference.ts';
 import { Brand } from './Brand.tsx';
@@ -33,6 +33,11 @@ export function TopBar({ conference }: { conference: Conference }) {
           {copied ? <Check size={14} /> : <Link size={14} />} {copied ? 'Copied' : 'Copy link'}
         </button>
         <DialInChip conference={conference} />
+        {conference.locked.value && (
+          <span class="chip quiet locked" data-testid="room-locked" title="Newcomers need the meeting password">
+            <Lock size={14} /> Locked
+          </span>
+        )}
       </div>
       <div class="top-bar-right">
         <span class="chip quiet" title="People in this meeting">
