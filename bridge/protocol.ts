@@ -164,6 +164,7 @@ export const trunkRegistrationSchema = z.object({
   registrar: z.string(),
   expiresAt: int.optional(),
   lastError: z.string().optional(),
+  lastRegisteredAt: int.optional(),
 });
 export type TrunkRegistration = z.infer<typeof trunkRegistrationSchema>;
 

@@ -12,6 +12,7 @@ import { PortPool } from './media/PortPool.ts';
 import { loadPrompts, type PromptName } from './media/prompts.ts';
 import { RoomLinks } from './room/RoomLinks.ts';
 import { SipEngine } from './sip-engine/SipEngine.ts';
+import { TrunkRegistration } from './trunk/TrunkRegistration.ts';
 
 const ENGINE_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -30,6 +31,7 @@ export class Gateway {
   readonly #clock: MediaClock;
   #stopClock: (() => void) | undefined;
   #control: BridgeControl | undefined;
+  #trunk: TrunkRegistration | undefined;
 
   private constructor(config: GatewayConfig, logger: Logger, srf: Srf, engine: SipEngine | undefined) {
     this.#config = config;
@@ -116,6 +118,7 @@ export class Gateway {
     (srf as unknown as { options(handler: (req: Srf.SrfRequest, res: Srf.SrfResponse) => void): void }).options((_req, res) =>
       res.send(200, { headers: { Allow: 'INVITE, ACK, CANCEL, BYE, INFO, OPTIONS' } }),
     );
+    gateway.#registerWithTrunk(srf);
     logger.info({ sip: `${config.sip.host}:${config.sip.port}`, engine: config.engine.external ? 'drachtio-server' : 'embedded' }, 'SIP gateway ready');
     return gateway;
   }
@@ -130,10 +133,32 @@ export class Gateway {
   async stop(): Promise<void> {
     this.#control?.stop();
     await Promise.all([...this.calls].map((call) => call.hangUp('gateway shutting down')));
+    await this.#trunk?.stop();
     this.#stopClock?.();
     this.#rooms.closeAll();
     this.#srf.disconnect();
     await this.#engine?.close();
+  }
+
+  /** Where the trunk stands (SIP_REGISTER); undefined when not registering. */
+  get trunkRegistration(): TrunkRegistration['status'] | undefined {
+    return this.#trunk?.status;
+  }
+
+  /** SIP_REGISTER: keep a binding with the trunk and show its state in the bridge's /healthz. */
+  #registerWithTrunk(srf: Srf): void {
+    const { trunk, sip } = this.#config;
+    if (!trunk.register || !trunk.uri || !trunk.auth) return;
+    const host = sip.publicAddress.includes(':') ? `[${sip.publicAddress}]` : sip.publicAddress;
+    this.#trunk = TrunkRegistration.start(srf, {
+      registrar: trunk.uri,
+      ...trunk.auth,
+      expiresSeconds: trunk.register.expires,
+      contactHost: `${host}:${sip.port}`,
+      logger: this.#logger.child({ component: 'trunk' }),
+    });
+    this.#control?.setTrunkRegistration(this.#trunk.status);
+    this.#trunk.on('status', (status) => this.#control?.setTrunkRegistration(status));
   }
 
   /** Every room decodes its speakers once, then every call sends its frame. */
