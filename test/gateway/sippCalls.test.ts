@@ -196,6 +196,29 @@ describe('calls from sipp', () => {
     }
   });
 
+  it('cleans up after a caller who hangs up during the IVR prompt', async () => {
+    const call = await sipp('bye-in-ivr', [invite(), pause(800), bye(2)]);
+    expect(await endReasonOfNextCall()).toBe('caller hung up');
+    const result = await call.done;
+    expect(result.code, result.stdout.slice(-2000)).toBe(0);
+    await waitFor('ports released', () => gw.gateway.ports.inUse === 0 && gw.gateway.calls.size === 0);
+  });
+
+  it('answers 488 to unusable SDP (garbage, no common codec) and keeps taking calls', async () => {
+    const offers = [
+      'this is not SDP at all',
+      'v=0\n      o=- 1 1 IN IP4 127.0.0.1\n      s=-\n      c=IN IP4 127.0.0.1\n      t=0 0\n      m=audio 4000 RTP/AVP 18\n      a=rtpmap:18 G729/8000',
+      'v=0\n      o=- 1 1 IN IP4 127.0.0.1\n      s=-\n      t=0 0\n      m=video 4000 RTP/AVP 96',
+    ];
+    for (const [i, sdp] of offers.entries()) {
+      const result = await (await sipp(`bad-sdp-${i}`, [invite(488, sdp)], { service: 'board' })).done;
+      expect(result.code, result.stdout.slice(-2000)).toBe(0);
+    }
+    expect(gw.gateway.ports.inUse).toBe(0);
+    const good = await (await sipp('after-bad-sdp', [invite(), playAudio, pause(1000), bye(2)], { service: 'board' })).done;
+    expect(good.code, good.stdout.slice(-2000)).toBe(0);
+  });
+
   it("answers a trunk's OPTIONS ping", async () => {
     const result = await (await sipp('options', [optionsPing()])).done;
     expect(result.code, result.stdout.slice(-2000)).toBe(0);

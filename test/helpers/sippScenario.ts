@@ -17,14 +17,7 @@ const send = (body: string, retrans = true) => `  <send${retrans ? ' retrans="50
 ${body}
   ]]></send>`;
 
-/** INVITE offering PCMA + telephone-event, then 200 and ACK; `expect` other than 200 ends with ACK of the failure. */
-export function invite(expect: 200 | 403 | 404 = 200): string {
-  const offer = send(`
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0${dialogHeaders('INVITE', 1)}
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
+const PCMA_OFFER = `v=0
       o=caller 1 1 IN IP[local_ip_type] [local_ip]
       s=-
       c=IN IP[media_ip_type] [media_ip]
@@ -32,7 +25,19 @@ export function invite(expect: 200 | 403 | 404 = 200): string {
       m=audio [media_port] RTP/AVP 8 101
       a=rtpmap:8 PCMA/8000
       a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
+      a=fmtp:101 0-15`;
+
+/**
+ * INVITE offering PCMA + telephone-event (or `sdp`), then 200 and ACK;
+ * `expect` other than 200 ends with ACK of the failure.
+ */
+export function invite(expect: 200 | 403 | 404 | 488 = 200, sdp = PCMA_OFFER): string {
+  const offer = send(`
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0${dialogHeaders('INVITE', 1)}
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      ${sdp}
 `);
   const ack = (uri: string) =>
     send(`
