@@ -36,30 +36,22 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
   readonly id: string;
   readonly #client: SignalingClient;
   readonly #room: RoomAudio;
-  readonly #target: { ip: string; port: number };
-  readonly #producerId: string;
-  readonly #payloadType: number;
-  readonly #ssrc: number;
+  readonly #codec: CodecDescription;
+  readonly #ssrc = randomInt(1, 0xffffffff);
+  #target: { ip: string; port: number } | undefined;
+  #producerId: string | undefined;
   #sequence = randomInt(0, 0xffff);
   #muted = false;
   /** Who else (visible) is in the room. */
   readonly #others: Set<string>;
 
-  private constructor(
-    client: SignalingClient,
-    room: RoomAudio,
-    joined: { peerId: string; peers: PeerInfo[] },
-    media: { target: { ip: string; port: number }; producerId: string; payloadType: number; ssrc: number },
-  ) {
+  private constructor(client: SignalingClient, room: RoomAudio, codec: CodecDescription, joined: { peerId: string; peers: PeerInfo[] }) {
     super();
     this.#client = client;
     this.#room = room;
+    this.#codec = codec;
     this.id = joined.peerId;
     this.#others = new Set(joined.peers.map((p) => p.id));
-    this.#target = media.target;
-    this.#producerId = media.producerId;
-    this.#payloadType = media.payloadType;
-    this.#ssrc = media.ssrc;
     client.on('peerJoined', ({ peer }) => {
       this.#others.add(peer.id);
       this.emit('peerJoined', peer);
@@ -71,6 +63,11 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
     client.on('mutedByModerator', ({ by }) => {
       this.#muted = true;
       this.emit('mutedByModerator', by);
+    });
+    // The room moved to another media worker: our producer is gone; make it again.
+    client.on('mediaRestart', () => {
+      this.#target = undefined;
+      this.#publish().catch(() => this.emit('disconnected', 'connectionLost'));
     });
     let reason: DisconnectReason | undefined;
     client.on('disconnected', (data) => (reason = data.reason));
@@ -86,41 +83,34 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
         kind: 'phone',
         password: options.password,
       });
-      const transport = await client.request('createPlainTransport', { comedia: false, rtcpMux: true });
-      await client.request('connectPlainTransport', {
-        transportId: transport.id,
-        ip: options.room.mediaAddress,
-        port: options.room.socket.port,
-      });
-      const ssrc = randomInt(1, 0xffffffff);
-      const { codec } = options;
-      const { producerId } = await client.request('produce', {
-        transportId: transport.id,
-        kind: 'audio',
-        source: 'mic',
-        rtpParameters: {
-          codecs: [
-            {
-              mimeType: `audio/${codec.name}`,
-              clockRate: codec.clockRate,
-              channels: codec.channels,
-              payloadType: codec.payloadType,
-            },
-          ],
-          encodings: [{ ssrc }],
-          headerExtensions: [{ uri: AUDIO_LEVEL_URI, id: AUDIO_LEVEL_EXTENSION_ID }],
-        },
-      });
-      return new PhonePeer(client, options.room, joined, {
-        target: { ip: transport.ip, port: transport.port },
-        producerId,
-        payloadType: codec.payloadType,
-        ssrc,
-      });
+      const peer = new PhonePeer(client, options.room, options.codec, joined);
+      await peer.#publish();
+      return peer;
     } catch (error) {
       client.close();
       throw error;
     }
+  }
+
+  /** The caller's voice as one audio producer on a plain transport from the room's socket. */
+  async #publish(): Promise<void> {
+    const client = this.#client;
+    const codec = this.#codec;
+    const transport = await client.request('createPlainTransport', { comedia: false, rtcpMux: true });
+    await client.request('connectPlainTransport', { transportId: transport.id, ip: this.#room.mediaAddress, port: this.#room.socket.port });
+    const { producerId } = await client.request('produce', {
+      transportId: transport.id,
+      kind: 'audio',
+      source: 'mic',
+      paused: this.#muted,
+      rtpParameters: {
+        codecs: [{ mimeType: `audio/${codec.name}`, clockRate: codec.clockRate, channels: codec.channels, payloadType: codec.payloadType }],
+        encodings: [{ ssrc: this.#ssrc }],
+        headerExtensions: [{ uri: AUDIO_LEVEL_URI, id: AUDIO_LEVEL_EXTENSION_ID }],
+      },
+    });
+    this.#producerId = producerId;
+    this.#target = { ip: transport.ip, port: transport.port };
   }
 
   get muted(): boolean {
@@ -134,7 +124,8 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
 
   /** Forwards one packet of the caller's voice, with its level, unless muted. */
   forward(packet: RtpPacket, codec: AudioCodec): void {
-    if (this.#muted || this.#room.closed) return;
+    const target = this.#target;
+    if (!target || this.#muted || this.#room.closed) return;
     let level = 127;
     try {
       level = levelDbov(codec.decode(packet.payload));
@@ -142,7 +133,7 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
       return; // undecodable: the room would not hear it either
     }
     const out = rtpPacket({
-      payloadType: this.#payloadType,
+      payloadType: this.#codec.payloadType,
       sequence: this.#sequence,
       timestamp: packet.timestamp,
       ssrc: this.#ssrc,
@@ -151,13 +142,13 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
       extension: audioLevelExtension(level, level < 127),
     });
     this.#sequence = (this.#sequence + 1) & 0xffff;
-    this.#room.socket.rtp.send(out, this.#target.port, this.#target.ip);
+    this.#room.socket.rtp.send(out, target.port, target.ip);
   }
 
   /** Mute or unmute; the room sees the caller's microphone state change. */
   async setMuted(muted: boolean): Promise<void> {
     this.#muted = muted;
-    await this.#client.request('setProducerPaused', { producerId: this.#producerId, paused: muted });
+    if (this.#producerId) await this.#client.request('setProducerPaused', { producerId: this.#producerId, paused: muted });
   }
 
   async setHandRaised(raised: boolean): Promise<void> {

@@ -65,6 +65,7 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
     socket.rtp.on('error', (error) => this.#logger.warn({ err: error }, 'room media socket error'));
     client.on('newConsumer', ({ consumer }) => void this.#addSource(consumer));
     client.on('consumerClosed', ({ consumerId }) => this.#removeSource(consumerId));
+    client.on('mediaRestart', () => void this.#resubscribe());
     client.onClose(() => this.close());
   }
 
@@ -75,22 +76,32 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
       client = await SignalingClient.connect(options.bridgeUrl);
       const audio = new RoomAudio(options, client, socket);
       await client.request('join', { room: options.room, displayName: 'SIP gateway', kind: 'service', password: options.password });
-      const transport = await client.request('createPlainTransport', { comedia: false, rtcpMux: true });
-      await client.request('connectPlainTransport', {
-        transportId: transport.id,
-        ip: options.mediaAddress,
-        port: socket.port,
-      });
-      await client.request('subscribe', {
-        transportId: transport.id,
-        rtpCapabilities: GATEWAY_RTP_CAPABILITIES,
-        kinds: ['audio'],
-      });
+      await audio.#subscribe();
       return audio;
     } catch (error) {
       client?.close();
       options.ports.release(socket);
       throw error;
+    }
+  }
+
+  /** Receives the room's audio on a new plain transport into our socket. */
+  async #subscribe(): Promise<void> {
+    const client = this.#client;
+    const transport = await client.request('createPlainTransport', { comedia: false, rtcpMux: true });
+    await client.request('connectPlainTransport', { transportId: transport.id, ip: this.mediaAddress, port: this.socket.port });
+    await client.request('subscribe', { transportId: transport.id, rtpCapabilities: GATEWAY_RTP_CAPABILITIES, kinds: ['audio'] });
+  }
+
+  /** The room moved to another media worker: its consumers are gone; subscribe again. */
+  async #resubscribe(): Promise<void> {
+    this.mixer.clear();
+    this.#ssrcByConsumer.clear();
+    try {
+      await this.#subscribe();
+      this.#logger.info('room audio restored after a media restart');
+    } catch (error) {
+      this.#logger.error({ err: error }, 'cannot restore room audio after a media restart');
     }
   }
 
