@@ -1,4 +1,4 @@
-import { ArrowRight, Sparkles, Users, Video } from 'lucide-preact';
+import { ArrowRight, Phone, Sparkles, Users, Video } from 'lucide-preact';
 import { useState } from 'preact/hooks';
 import { roomNameSchema } from '../../../bridge/protocol.ts';
 import { navigate } from './App.tsx';
@@ -65,6 +65,9 @@ export function Welcome() {
           </li>
           <li>
             <Users size={18} /> Grid and speaker views, raise hand, participant list
+          </li>
+          <li>
+            <Phone size={18} /> Phones join too: dial in with the meeting's PIN, or invite a number from the meeting
           </li>
         </ul>
       </section>
