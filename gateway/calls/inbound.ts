@@ -34,7 +34,7 @@ export function handleInvite(options: InboundOptions) {
       return;
     }
     if (!(await guard.admit(req, res))) {
-      log.info('call refused: source not allowed');
+      log.info('caller from outside SIP_ALLOWED_SOURCES challenged or refused');
       return;
     }
     const target = routeCall(

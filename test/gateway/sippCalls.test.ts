@@ -8,7 +8,7 @@ import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startSipp } from '../helpers/sipp.ts';
-import { bye, expectBye, infoDigit, invite, optionsPing, pause, playAudio, writeScenario } from '../helpers/sippScenario.ts';
+import { bye, expectBye, infoDigit, invite, inviteWithDigest, optionsPing, pause, playAudio, writeScenario } from '../helpers/sippScenario.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 describe('calls from sipp', () => {
@@ -40,14 +40,14 @@ describe('calls from sipp', () => {
     }
   };
 
-  const sipp = async (name: string, steps: string[], extra: { service?: string; to?: TestGateway } = {}) =>
+  const sipp = async (name: string, steps: string[], extra: { service?: string; to?: TestGateway; args?: string[] } = {}) =>
     startSipp({
       scenario: writeScenario(name, steps),
       remote: `127.0.0.1:${(extra.to ?? gw).sipPort}`,
       localPort: await freePort(),
       calls: 1,
       timeoutSeconds: 30,
-      args: ['-s', extra.service ?? '15550100', '-mp', String(await freePort())],
+      args: ['-s', extra.service ?? '15550100', '-mp', String(await freePort()), ...(extra.args ?? [])],
     });
 
   /** Why the gateway ends the call it is about to receive (or has just received). */
@@ -230,6 +230,25 @@ describe('calls from sipp', () => {
       const result = await call.done;
       expect(result.code, result.stdout.slice(-2000)).toBe(0);
       expect(strict.gateway.calls.size).toBe(0);
+    });
+  });
+
+  it('lets a caller from elsewhere in with the digest credentials, and refuses wrong ones', async () => {
+    await withGateway({ SIP_ALLOWED_SOURCES: '10.99.0.0/16', SIP_AUTH_USERNAME: 'pbx', SIP_AUTH_PASSWORD: 'pass-1234' }, async (guarded) => {
+      const admitted = await sipp('digest-ok', [inviteWithDigest(200), playAudio, expectBye(15_000)], {
+        service: 'board',
+        to: guarded,
+        args: ['-au', 'pbx', '-ap', 'pass-1234'],
+      });
+      const phone = await waitFor('the authenticated caller in the room', () =>
+        bridge.registry.get('board')?.visiblePeers().find((p) => p.kind === 'phone'),
+      );
+      await fetch(`${bridge.url}/api/rooms/board/participants/${phone.id}`, { method: 'DELETE' });
+      const result = await admitted.done;
+      expect(result.code, result.stderr).toBe(0);
+      const refused = await (await sipp('digest-bad', [inviteWithDigest(403)], { service: 'board', to: guarded, args: ['-au', 'pbx', '-ap', 'guess'] })).done;
+      expect(refused.code, refused.stderr + refused.stdout.slice(-600)).toBe(0);
+      await waitFor('no call left', () => guarded.gateway.calls.size === 0 && guarded.gateway.ports.inUse === 0);
     });
   });
 });

@@ -4,10 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const dialogHeaders = (method: string, cseq: number) => `
+/** `outOfDialog`: no To tag, as on an INVITE resent with credentials after a challenge. */
+const dialogHeaders = (method: string, cseq: number, outOfDialog = false) => `
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: caller <sip:+15551230123@[local_ip]:[local_port]>;tag=[pid]tag[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      To: <sip:[service]@[remote_ip]:[remote_port]>${outOfDialog ? '' : '[peer_tag_param]'}
       Call-ID: [call_id]
       CSeq: ${cseq} ${method}
       Contact: sip:caller@[local_ip]:[local_port]
@@ -48,6 +49,38 @@ export function invite(expect: 200 | 403 | 404 | 488 = 200, sdp = PCMA_OFFER): s
     return [offer, '  <recv response="100" optional="true"/>', `  <recv response="${expect}"/>`, ack('sip:[service]@[remote_ip]:[remote_port]')].join('\n');
   }
   return [offer, '  <recv response="100" optional="true"/>', '  <recv response="200" rrs="true"/>', ack('[next_url]')].join('\n');
+}
+
+/**
+ * INVITE, 401 challenge, INVITE again with digest credentials (sipp's -au/-ap),
+ * then `expect`: 200 (ACKed in the dialog, CSeq 2) or 403. sipp keeps the
+ * 401's To tag for the dialog, so follow with expectBye(), not bye().
+ */
+export function inviteWithDigest(expect: 200 | 403): string {
+  const offer = (cseq: number, auth: string) =>
+    send(`
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0${dialogHeaders('INVITE', cseq, true)}${auth}
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      ${PCMA_OFFER}
+`);
+  const ack = (uri: string, cseq: number) =>
+    send(`
+      ACK ${uri} SIP/2.0${dialogHeaders('ACK', cseq, true)}
+      [last_To:]
+      Content-Length: 0
+`, false);
+  return [
+    offer(1, ''),
+    '  <recv response="100" optional="true"/>',
+    '  <recv response="401" auth="true"/>',
+    ack('sip:[service]@[remote_ip]:[remote_port]', 1),
+    offer(2, '\n      [authentication]'),
+    '  <recv response="100" optional="true"/>',
+    expect === 200 ? '  <recv response="200" rrs="true"/>' : '  <recv response="403"/>',
+    ack(expect === 200 ? '[next_url]' : 'sip:[service]@[remote_ip]:[remote_port]', 2),
+  ].join('\n');
 }
 
 /** An OPTIONS ping, as trunks send to see whether we are up; expects 200. */
