@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import type { Page } from 'puppeteer-core';
 import { startBridge } from '../test/helpers/bridge.ts';
 import { joinThroughUi, launchBrowser } from '../test/helpers/browser.ts';
+import { percentile } from './lib/stats.ts';
 
 const { values } = parseArgs({ options: { joins: { type: 'string', default: '10' } } });
 const JOINS = Number(values.joins);
@@ -64,11 +65,6 @@ function timeDirectLoopback(page: Page): Promise<number> {
     video.remove();
     return elapsed;
   });
-}
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 const bridge = await startBridge({ MEDIA_WORKERS: '1' });

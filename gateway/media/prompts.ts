@@ -68,7 +68,13 @@ export function readWav8k(data: Buffer): Int16Array {
 
 /** A short beep: someone joined (rising) or left (falling). */
 export function tone(kind: 'joined' | 'left'): Int16Array {
-  const [from, to] = kind === 'joined' ? [660, 880] : [880, 660];
+  return TONES[kind];
+}
+
+/** Made once: every caller hears the same beeps, and a busy room plays many. */
+const TONES = { joined: sweep(660, 880), left: sweep(880, 660) };
+
+function sweep(from: number, to: number): Int16Array {
   const half = MIX_RATE * 0.12;
   const out = new Int16Array(half * 2);
   for (let i = 0; i < out.length; i++) {

@@ -1,15 +1,15 @@
 import dgram from 'node:dgram';
 import path from 'node:path';
-import Srf from 'drachtio-srf';
+import type Srf from 'drachtio-srf';
 import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createLogger } from '../../bridge/logger.ts';
-import { SipEngine } from '../../gateway/sip-engine/SipEngine.ts';
 import { TrunkRegistration, type TrunkRegistrationOptions, type TrunkRegistrationStatus } from '../../gateway/trunk/TrunkRegistration.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { startGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
 import { type SippProcess, type SippResult, startSipp } from '../helpers/sipp.ts';
+import { startSrfApp } from '../helpers/srfApp.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn', 'trunk-register');
@@ -25,16 +25,9 @@ afterEach(async () => {
 
 /** An embedded engine on free ports with a connected drachtio-srf app; returns the app and our Contact host:port. */
 async function startEngineApp(): Promise<{ srf: Srf; contactHost: string }> {
-  const [sipPort, controlPort] = [await freePort(), await freePort()];
-  const engine = await SipEngine.start({ sipHost: '127.0.0.1', sipPort, controlHost: '127.0.0.1', controlPort, secret: 'cymru', logger });
-  cleanups.push(() => engine.close());
-  const srf = new Srf();
-  await new Promise<void>((resolve, reject) => {
-    srf.connect({ host: '127.0.0.1', port: controlPort, secret: 'cymru' });
-    srf.once('connect', (err: Error | null) => (err ? reject(err) : resolve()));
-  });
-  cleanups.push(async () => srf.disconnect());
-  return { srf, contactHost: `127.0.0.1:${sipPort}` };
+  const app = await startSrfApp(logger);
+  cleanups.push(() => app.close());
+  return { srf: app.srf, contactHost: `127.0.0.1:${app.sipPort}` };
 }
 
 /** A sipp registrar running `file`, listening on UDP before this returns. */
