@@ -1,6 +1,7 @@
 // The whole system in one process, as the quick start runs it: the bridge
 // (SFU, signaling, REST, web client) and the SIP gateway with its embedded
 // SIP engine, the gateway talking to the bridge over its public protocol.
+import { randomBytes } from 'node:crypto';
 import { Bridge } from './bridge/Bridge.ts';
 import { loadBridgeConfig } from './bridge/config.ts';
 import { loadConfigOrExit, stopOnSignal } from './bridge/lifecycle.ts';
@@ -8,9 +9,11 @@ import { createLogger } from './bridge/logger.ts';
 import { loadGatewayConfig } from './gateway/config.ts';
 import { Gateway } from './gateway/Gateway.ts';
 
-const bridgeConfig = loadConfigOrExit('bridge', () => loadBridgeConfig());
+// Both halves share one SERVICE_SECRET; without one configured, a fresh one per start.
+const env = { SERVICE_SECRET: randomBytes(24).toString('base64url'), ...process.env };
+const bridgeConfig = loadConfigOrExit('bridge', () => loadBridgeConfig(env));
 const gatewayConfig = loadConfigOrExit('gateway', () =>
-  loadGatewayConfig({ BRIDGE_URL: `http://127.0.0.1:${bridgeConfig.http.port}`, ...process.env }),
+  loadGatewayConfig({ BRIDGE_URL: `http://127.0.0.1:${bridgeConfig.http.port}`, ...env }),
 );
 const logger = createLogger(bridgeConfig.logLevel, 'telebridge');
 const bridge = await Bridge.start(bridgeConfig, logger.child({ service: 'bridge' }));

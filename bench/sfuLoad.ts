@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { SIGNALING_PATH } from '../bridge/protocol.ts';
 import { SignalingClient } from '../bridge/signalingClient.ts';
+import { TEST_SERVICE_SECRET } from '../test/helpers/bridge.ts';
 import { freePort, freePortRange } from '../test/helpers/ports.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { childPids, cpuSeconds } from './lib/procStat.ts';
@@ -81,13 +82,14 @@ async function startBridge(receiverPorts: number[]): Promise<System> {
       MEDIA_PLAIN_PORT_MIN: String(base + 1),
       MEDIA_PLAIN_PORT_MAX: String(base + S + R + 1),
       LOG_LEVEL: 'warn',
+      SERVICE_SECRET: TEST_SERVICE_SECRET,
     },
   });
   const url = `http://127.0.0.1:${httpPort}`;
   await waitFor('the bridge', async () => (await fetch(`${url}/healthz`)).ok, 20_000, 100);
   const join = async (name: string) => {
     const client = await SignalingClient.connect(`ws://127.0.0.1:${httpPort}${SIGNALING_PATH}`);
-    const joined = await client.request('join', { room: 'load', displayName: name, kind: 'service' });
+    const joined = await client.request('join', { room: 'load', displayName: name, kind: 'service', secret: TEST_SERVICE_SECRET });
     return { client, caps: joined.routerRtpCapabilities };
   };
   const clients: SignalingClient[] = [];

@@ -37,6 +37,12 @@ export const bridgeEnvSchema = z
       .transform((list) => list.split(',').map((n) => n.trim()).filter(Boolean))
       .pipe(z.array(z.string().regex(/^\+?[0-9 ()-]{3,32}$/, 'expected phone numbers such as +1 555 0100, comma-separated'))),
     SIGNALING_MAX_MESSAGE_BYTES: count(1024, 1 << 20).default(64 * 1024),
+    /**
+     * Shared with the SIP gateway and recorders: hidden peers (service,
+     * recorder) and gateway registrations must present it. Unset: services are
+     * not authenticated (a warning is logged).
+     */
+    SERVICE_SECRET: z.string().min(16, 'at least 16 characters').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     WEB_DIST_DIR: z.string().min(1).default(fileURLToPath(new URL('../web/dist', import.meta.url))),
   })
@@ -94,6 +100,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
     rooms: { maxPeers: e.ROOM_MAX_PEERS, pinDigits: e.ROOM_PIN_DIGITS },
     dialInNumbers: e.DIAL_IN_NUMBERS,
     signaling: { maxMessageBytes: e.SIGNALING_MAX_MESSAGE_BYTES },
+    serviceSecret: e.SERVICE_SECRET,
     logLevel: e.LOG_LEVEL,
     webDistDir: path.resolve(e.WEB_DIST_DIR),
   };

@@ -182,6 +182,8 @@ export const requests = {
       kind: peerKindSchema.default('web'),
       /** Needed when the room is locked. */
       password: z.string().max(64).optional(),
+      /** The bridge's SERVICE_SECRET; needed by hidden kinds (service, recorder). */
+      secret: z.string().max(256).optional(),
     }),
     response: z.object({
       peerId: entityId,
@@ -311,6 +313,8 @@ export const requests = {
   registerGateway: {
     request: z.object({
       name: z.string().min(1).max(64),
+      /** The bridge's SERVICE_SECRET. */
+      secret: z.string().max(256).optional(),
       dialOut: z.boolean(),
       trunkRegistration: trunkRegistrationSchema.nullable(),
     }),

@@ -4,6 +4,8 @@ import { SignalingClient } from '../bridge/signalingClient.ts';
 
 export interface BridgeControlOptions {
   signalingUrl: string;
+  /** The bridge's SERVICE_SECRET. */
+  secret: string | undefined;
   /** How the bridge lists this gateway (in /healthz). */
   name: string;
   /** Whether a trunk is configured for calling out. */
@@ -67,6 +69,7 @@ export class BridgeControl {
       });
       await client.request('registerGateway', {
         name: options.name,
+        secret: options.secret,
         dialOut: options.dialOut,
         trunkRegistration: this.#trunkRegistration,
       });

@@ -41,6 +41,7 @@ export class Gateway {
     this.ports = new PortPool(config.rtp.host, config.rtp.portMin, config.rtp.portMax);
     this.#rooms = new RoomLinks({
       bridgeUrl: config.bridge.signalingUrl,
+      serviceSecret: config.bridge.serviceSecret,
       mediaAddress: config.rtp.bridgeFacingAddress,
       ports: this.ports,
       logger: logger.child({ component: 'rooms' }),
@@ -100,6 +101,7 @@ export class Gateway {
     });
     gateway.#control = new BridgeControl({
       signalingUrl: config.bridge.signalingUrl,
+      secret: config.bridge.serviceSecret,
       name: `${os.hostname()}:${config.sip.port}`,
       dialOut: config.trunk.uri !== undefined,
       logger: logger.child({ component: 'bridge-control' }),

@@ -71,6 +71,8 @@ export const gatewayEnvSchema = z
     /** Keep a registration with the trunk (some providers deliver calls only to a registered contact). */
     SIP_REGISTER: z.stringbool().default(false),
     SIP_REGISTER_EXPIRES: count(60, 86_400).default(600),
+    /** The bridge's SERVICE_SECRET, if it has one. */
+    SERVICE_SECRET: z.string().min(1).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -98,6 +100,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
     bridge: {
       httpUrl: bridge.origin,
       signalingUrl: `${bridge.protocol === 'https:' ? 'wss' : 'ws'}://${bridge.host}/ws`,
+      serviceSecret: e.SERVICE_SECRET,
     },
     sip: { host: e.SIP_HOST, port: e.SIP_PORT, publicAddress: e.SIP_PUBLIC_ADDRESS ?? defaultAnnouncedAddress(e.SIP_HOST) },
     /** No host: run the embedded engine on loopback. */

@@ -58,7 +58,9 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, logger
     maxMessageBytes: config.signaling.maxMessageBytes,
     dialInNumbers: config.dialInNumbers,
     dialOuts,
+    serviceSecret: config.serviceSecret,
   });
+  if (!config.serviceSecret) logger.warn('SERVICE_SECRET is not set: anyone can join rooms as a hidden service or register as a SIP gateway');
   await app.register(roomRoutes, { registry, dialOuts, dialInNumbers: config.dialInNumbers });
   await app.register(healthRoutes, { pool, registry, dialOuts });
   await app.register(metricsRoute, { pool });

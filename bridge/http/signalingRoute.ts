@@ -11,6 +11,7 @@ export interface SignalingRouteOptions {
   maxMessageBytes: number;
   dialInNumbers: readonly string[];
   dialOuts: DialOuts;
+  serviceSecret: string | undefined;
 }
 
 /** Every peer (browser or service) talks to the bridge over one WebSocket here. */

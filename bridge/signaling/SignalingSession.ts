@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import type { DialOuts, GatewayLink } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../logger.ts';
@@ -29,6 +30,8 @@ export interface SignalingSessionOptions {
   /** Shown to participants with each room's PIN. */
   dialInNumbers: readonly string[];
   dialOuts: DialOuts;
+  /** What services must present (SERVICE_SECRET); undefined: not checked. */
+  serviceSecret: string | undefined;
 }
 
 interface Joined {
@@ -194,6 +197,7 @@ export class SignalingSession implements PeerChannel {
     if (method === 'registerGateway') {
       if (this.#joined || this.#joining || this.#gateway) throw new RequestError('alreadyJoined', 'this connection is already in use');
       const d = data as ParsedRequestData<'registerGateway'>;
+      this.#checkServiceSecret(d.secret);
       this.#gateway = { channel: this, name: d.name, dialOut: d.dialOut, trunkRegistration: d.trunkRegistration, active: new Set() };
       dialOuts.addGateway(this.#gateway);
       return {};
@@ -213,6 +217,7 @@ export class SignalingSession implements PeerChannel {
       // The last peer may have left (closing the room) meanwhile: a fresh room is made.
       if (room.closed) room = await this.#options.registry.getOrCreate(request.room);
       const peer = new Peer(request.displayName, request.kind, this);
+      if (peer.hidden) this.#checkServiceSecret(request.secret);
       room.join(peer, request.password);
       if (this.#socket.readyState !== this.#socket.OPEN) {
         room.leave(peer); // the client went away while the room was being made
@@ -234,6 +239,16 @@ export class SignalingSession implements PeerChannel {
       };
     } finally {
       this.#joining = false;
+    }
+  }
+
+  #checkServiceSecret(given: string | undefined): void {
+    const expected = this.#options.serviceSecret;
+    if (expected === undefined) return;
+    // Compared as digests: equal length, constant time.
+    const digest = (value: string) => createHash('sha256').update(value).digest();
+    if (given === undefined || !timingSafeEqual(digest(given), digest(expected))) {
+      throw new RequestError('forbidden', 'services (hidden peers, gateways) must present the bridge SERVICE_SECRET');
     }
   }
 

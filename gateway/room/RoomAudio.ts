@@ -26,6 +26,7 @@ interface RoomAudioEvents {
 export interface RoomAudioOptions {
   room: string;
   bridgeUrl: string;
+  serviceSecret: string | undefined;
   /** The address the bridge sends our RTP to. */
   mediaAddress: string;
   ports: PortPool;
@@ -75,7 +76,13 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
     try {
       client = await SignalingClient.connect(options.bridgeUrl);
       const audio = new RoomAudio(options, client, socket);
-      await client.request('join', { room: options.room, displayName: 'SIP gateway', kind: 'service', password: options.password });
+      await client.request('join', {
+        room: options.room,
+        displayName: 'SIP gateway',
+        kind: 'service',
+        password: options.password,
+        secret: options.serviceSecret,
+      });
       await audio.#subscribe();
       return audio;
     } catch (error) {

@@ -4,6 +4,8 @@ import { RoomAudio } from './RoomAudio.ts';
 
 export interface RoomLinksOptions {
   bridgeUrl: string;
+  /** The bridge's SERVICE_SECRET, for the hidden listener. */
+  serviceSecret: string | undefined;
   mediaAddress: string;
   ports: PortPool;
   logger: Logger;

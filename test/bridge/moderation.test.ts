@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { SignalingClient } from '../../bridge/signalingClient.ts';
-import { startBridge } from '../helpers/bridge.ts';
+import { startBridge, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
 import { joinRoom, signalingUrl } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -75,6 +75,27 @@ describe('moderation', () => {
     phone.client.close();
   });
 
+  it('admits hidden peers and gateways only with the SERVICE_SECRET', async () => {
+    const attempt = async (data: { kind?: 'service' | 'recorder' | 'web'; secret?: string; gateway?: boolean }) => {
+      const client = await SignalingClient.connect(signalingUrl(bridge.url));
+      try {
+        if (data.gateway) return await client.request('registerGateway', { name: 'gw', dialOut: false, trunkRegistration: null, secret: data.secret });
+        return await client.request('join', { room: 'guarded', displayName: 'X', kind: data.kind, secret: data.secret });
+      } finally {
+        client.close();
+      }
+    };
+    for (const kind of ['service', 'recorder'] as const) {
+      await expect(attempt({ kind })).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('SERVICE_SECRET') });
+      await expect(attempt({ kind, secret: 'guessed-secret-guessed' })).rejects.toMatchObject({ code: 'forbidden' });
+      await expect(attempt({ kind, secret: TEST_SERVICE_SECRET })).resolves.toMatchObject({ room: 'guarded' });
+    }
+    await expect(attempt({ gateway: true })).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(attempt({ gateway: true, secret: TEST_SERVICE_SECRET })).resolves.toEqual({});
+    // Participants need no secret.
+    await expect(attempt({ kind: 'web' })).resolves.toMatchObject({ room: 'guarded' });
+  });
+
   it('keeps gateway requests off room connections and room requests off gateway connections', async () => {
     const alice = await joinRoom(bridge.url, 'sep', 'Alice', 'web');
     await expect(alice.client.request('registerGateway', { name: 'gw', dialOut: true, trunkRegistration: null })).rejects.toMatchObject({
@@ -82,7 +103,7 @@ describe('moderation', () => {
     });
     const gateway = await SignalingClient.connect(signalingUrl(bridge.url));
     await expect(gateway.request('reportDialOut', { callId: 'x', state: 'ringing' })).rejects.toMatchObject({ code: 'notJoined' });
-    await gateway.request('registerGateway', { name: 'gw', dialOut: false, trunkRegistration: null });
+    await gateway.request('registerGateway', { name: 'gw', dialOut: false, trunkRegistration: null, secret: TEST_SERVICE_SECRET });
     await expect(gateway.request('join', { room: 'sep', displayName: 'Sneaky' })).rejects.toMatchObject({ code: 'alreadyJoined' });
     await expect(gateway.request('reportDialOut', { callId: 'unknown', state: 'ringing' })).rejects.toMatchObject({ code: 'notFound' });
     // Registered, but without a trunk: nobody can be invited.

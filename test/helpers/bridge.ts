@@ -3,6 +3,9 @@ import { loadBridgeConfig } from '../../bridge/config.ts';
 import { createLogger } from '../../bridge/logger.ts';
 import { freePort, freePortRange } from './ports.ts';
 
+/** What test services (gateways, hidden peers) present to test bridges. */
+export const TEST_SERVICE_SECRET = 'test-service-secret-0123456789';
+
 /** A real bridge in this process, on free ports, announcing loopback. */
 export async function startBridge(env: Record<string, string> = {}): Promise<Bridge> {
   const workers = Number(env.MEDIA_WORKERS ?? 2);
@@ -17,6 +20,7 @@ export async function startBridge(env: Record<string, string> = {}): Promise<Bri
     MEDIA_PLAIN_PORT_MAX: String(base + workers + 199),
     MEDIA_WORKERS: String(workers),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    SERVICE_SECRET: TEST_SERVICE_SECRET,
     ...env,
   });
   return Bridge.start(config, createLogger(config.logLevel, 'bridge'));

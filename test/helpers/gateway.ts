@@ -2,6 +2,7 @@ import type { Bridge } from '../../bridge/Bridge.ts';
 import { createLogger } from '../../bridge/logger.ts';
 import { loadGatewayConfig } from '../../gateway/config.ts';
 import { Gateway } from '../../gateway/Gateway.ts';
+import { TEST_SERVICE_SECRET } from './bridge.ts';
 import { freePort, freePortRange } from './ports.ts';
 
 export interface TestGateway {
@@ -25,6 +26,7 @@ export async function startGateway(bridge: Bridge, env: Record<string, string> =
     RTP_PORT_MIN: String(rtpBase),
     RTP_PORT_MAX: String(rtpBase + 63),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    SERVICE_SECRET: TEST_SERVICE_SECRET,
     ...env,
   });
   const gateway = await Gateway.start(config, createLogger(config.logLevel, 'gateway'));
