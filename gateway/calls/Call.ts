@@ -68,7 +68,10 @@ export class Call extends EventEmitter<CallEvents> {
     this.id = dialog.id;
     this.#logger = ctx.logger.child({ call: dialog.id });
     rtp.on('digit', (digit) => this.#onDigit(digit));
-    rtp.on('audio', (packet) => this.#peer?.forward(packet, rtp.codec));
+    rtp.on('audio', (packet) => {
+      // A phone that put the meeting on hold may play music on hold: the room should not hear it.
+      if (rtp.remote.direction !== 'sendonly') this.#peer?.forward(packet, rtp.codec);
+    });
     dialog.on('destroy', () => this.#end('caller hung up', false));
     dialog.on('info', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
       const digit = digitFromInfo(req.get('Content-Type'), req.body ?? '');
@@ -274,8 +277,7 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   #checkRtpTimeout(): void {
-    const direction = this.rtp.remote.direction;
-    if (direction === 'inactive' || direction === 'recvonly') return; // on hold: the phone sends nothing
+    if (this.rtp.remote.direction !== 'sendrecv') return; // on hold either way: the phone need not send
     const silentMs = Date.now() - this.rtp.lastReceivedAt;
     if (silentMs > this.#ctx.config.limits.rtpTimeoutSeconds * 1000) void this.hangUp('no RTP from the caller');
   }

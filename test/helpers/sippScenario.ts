@@ -32,7 +32,7 @@ const PCMA_OFFER = `v=0
  * INVITE offering PCMA + telephone-event (or `sdp`), then 200 and ACK;
  * `expect` other than 200 ends with ACK of the failure.
  */
-export function invite(expect: 200 | 403 | 404 | 488 = 200, sdp = PCMA_OFFER): string {
+export function invite(expect: 200 | 403 | 404 | 488 | 503 = 200, sdp = PCMA_OFFER): string {
   const offer = send(`
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0${dialogHeaders('INVITE', 1)}
       Content-Type: application/sdp
@@ -106,6 +106,42 @@ export function infoDigit(digit: string, cseq: number): string {
       Duration=160
 `),
     '  <recv response="200"/>',
+  ].join('\n');
+}
+
+/** One DTMF key as SIP INFO with the bare `application/dtmf` body. */
+export function infoDigitPlain(digit: string, cseq: number): string {
+  return [
+    send(`
+      INFO [next_url] SIP/2.0${dialogHeaders('INFO', cseq)}
+      Content-Type: application/dtmf
+      Content-Length: [len]
+
+      ${digit}
+`),
+    '  <recv response="200"/>',
+  ].join('\n');
+}
+
+/** A re-INVITE putting the call on hold (`sendonly`) or taking it off (`sendrecv`); the answer must mirror it. */
+export function reinvite(direction: 'sendonly' | 'sendrecv', cseq: number): string {
+  const mirrored = direction === 'sendonly' ? 'recvonly' : 'sendrecv';
+  return [
+    send(`
+      INVITE [next_url] SIP/2.0${dialogHeaders('INVITE', cseq)}
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      ${PCMA_OFFER}
+      a=${direction}
+`),
+    '  <recv response="100" optional="true"/>',
+    `  <recv response="200"><action><ereg regexp="a=${mirrored}" search_in="body" check_it="true" assign_to="answer"/></action></recv>`,
+    '  <Reference variables="answer"/>',
+    send(`
+      ACK [next_url] SIP/2.0${dialogHeaders('ACK', cseq)}
+      Content-Length: 0
+`, false),
   ].join('\n');
 }
 
