@@ -22,12 +22,12 @@ type ReportedState = RequestData<'reportDialOut'>['state'];
 type Report = (state: ReportedState, extra?: { reason?: string; peerId?: string }) => void;
 
 /** The Request-URI for `number` at the trunk: sip:trunk.example.com;transport=tcp -> sip:NUMBER@trunk.example.com;transport=tcp */
-export function trunkTarget(trunkUri: string, number: string): string {
+function trunkTarget(trunkUri: string, number: string): string {
   return trunkUri.replace(/^(sips?:)(?:[^@;]*@)?/i, `$1${number}@`);
 }
 
 /** What a final failure response means for the inviter. */
-export function failureState(status: number, cancelledBy: 'ringTimeout' | 'inviter' | undefined): ReportedState {
+function failureState(status: number, cancelledBy: 'ringTimeout' | 'inviter' | undefined): ReportedState {
   if (status === 487 && cancelledBy) return cancelledBy === 'ringTimeout' ? 'noAnswer' : 'cancelled';
   if (status === 486 || status === 600 || status === 603) return 'busy';
   if (status === 408 || status === 480 || status === 487) return 'noAnswer';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { SignalingClient } from '../../bridge/signalingClient.ts';
 import { startBridge } from '../helpers/bridge.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, withGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startSipp } from '../helpers/sipp.ts';
 import { bye, expectBye, infoDigit, invite, inviteWithDigest, optionsPing, pause, playAudio, writeScenario } from '../helpers/sippScenario.ts';
@@ -30,15 +30,6 @@ describe('calls from sipp', () => {
     await bridge?.stop();
   });
 
-  /** A second gateway with other settings, for one test. */
-  const withGateway = async (env: Record<string, string>, test: (other: TestGateway) => Promise<void>) => {
-    const other = await startGateway(bridge, env);
-    try {
-      await test(other);
-    } finally {
-      await other.gateway.stop();
-    }
-  };
 
   const sipp = async (name: string, steps: string[], extra: { service?: string; to?: TestGateway; args?: string[] } = {}) =>
     startSipp({
@@ -111,7 +102,7 @@ describe('calls from sipp', () => {
   });
 
   it('times out a caller who vanishes (no RTP, no BYE) and cleans up', async () => {
-    await withGateway({ RTP_TIMEOUT_SECONDS: '2' }, async (quick) => {
+    await withGateway(bridge, { RTP_TIMEOUT_SECONDS: '2' }, async (quick) => {
       const call = await sipp('vanish', [invite(), expectBye(15_000)], { service: 'board', to: quick });
       const reason = endReasonOfNextCall(quick);
       await waitFor('the caller in the room', () => bridge.registry.get('board')?.visiblePeers().some((p) => p.kind === 'phone'));
@@ -225,7 +216,7 @@ describe('calls from sipp', () => {
   });
 
   it('refuses callers from sources that are not allowed with 403', async () => {
-    await withGateway({ SIP_ALLOWED_SOURCES: '10.99.0.0/16' }, async (strict) => {
+    await withGateway(bridge, { SIP_ALLOWED_SOURCES: '10.99.0.0/16' }, async (strict) => {
       const call = await sipp('forbidden', [invite(403)], { service: 'board', to: strict });
       const result = await call.done;
       expect(result.code, result.stdout.slice(-2000)).toBe(0);
@@ -234,7 +225,7 @@ describe('calls from sipp', () => {
   });
 
   it('lets a caller from elsewhere in with the digest credentials, and refuses wrong ones', async () => {
-    await withGateway({ SIP_ALLOWED_SOURCES: '10.99.0.0/16', SIP_AUTH_USERNAME: 'pbx', SIP_AUTH_PASSWORD: 'pass-1234' }, async (guarded) => {
+    await withGateway(bridge, { SIP_ALLOWED_SOURCES: '10.99.0.0/16', SIP_AUTH_USERNAME: 'pbx', SIP_AUTH_PASSWORD: 'pass-1234' }, async (guarded) => {
       const admitted = await sipp('digest-ok', [inviteWithDigest(200), playAudio, expectBye(15_000)], {
         service: 'board',
         to: guarded,

@@ -32,3 +32,13 @@ export async function startGateway(bridge: Bridge, env: Record<string, string> =
   const gateway = await Gateway.start(config, createLogger(config.logLevel, 'gateway'));
   return { gateway, sipPort, uri: (user) => `sip:${user}@127.0.0.1:${sipPort}` };
 }
+
+/** Runs `test` against a gateway of its own (other settings), stopping it afterwards. */
+export async function withGateway(bridge: Bridge, env: Record<string, string>, test: (gw: TestGateway) => Promise<void>): Promise<void> {
+  const gw = await startGateway(bridge, env);
+  try {
+    await test(gw);
+  } finally {
+    await gw.gateway.stop();
+  }
+}

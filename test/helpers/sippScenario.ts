@@ -94,30 +94,16 @@ export function optionsPing(): string {
   ].join('\n');
 }
 
-/** One DTMF key as SIP INFO (application/dtmf-relay). */
-export function infoDigit(digit: string, cseq: number): string {
+/** One DTMF key as SIP INFO: `application/dtmf-relay` (Signal=, Duration=) or the bare `application/dtmf`. */
+export function infoDigit(digit: string, cseq: number, type: 'dtmf-relay' | 'dtmf' = 'dtmf-relay'): string {
+  const body = type === 'dtmf-relay' ? `Signal=${digit}\n      Duration=160` : digit;
   return [
     send(`
       INFO [next_url] SIP/2.0${dialogHeaders('INFO', cseq)}
-      Content-Type: application/dtmf-relay
+      Content-Type: application/${type}
       Content-Length: [len]
 
-      Signal=${digit}
-      Duration=160
-`),
-    '  <recv response="200"/>',
-  ].join('\n');
-}
-
-/** One DTMF key as SIP INFO with the bare `application/dtmf` body. */
-export function infoDigitPlain(digit: string, cseq: number): string {
-  return [
-    send(`
-      INFO [next_url] SIP/2.0${dialogHeaders('INFO', cseq)}
-      Content-Type: application/dtmf
-      Content-Length: [len]
-
-      ${digit}
+      ${body}
 `),
     '  <recv response="200"/>',
   ].join('\n');
