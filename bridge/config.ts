@@ -8,6 +8,7 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+export const redisUrl = z.url({ protocol: /^rediss?$/, error: 'expected redis://host:port or rediss://host:port' });
 const ip = z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4 or IPv6 address' });
 
 export const bridgeEnvSchema = z
@@ -43,6 +44,10 @@ export const bridgeEnvSchema = z
      * not authenticated (a warning is logged).
      */
     SERVICE_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+    /** Where recordings are queued (BullMQ). Unset: recording is off. */
+    REDIS_URL: redisUrl.optional(),
+    /** Where recorders write `<room>/<timestamp>.mp4` and its metadata; the bridge lists and serves them. */
+    RECORDINGS_DIR: z.string().min(1).default(fileURLToPath(new URL('../recordings', import.meta.url))),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     WEB_DIST_DIR: z.string().min(1).default(fileURLToPath(new URL('../web/dist', import.meta.url))),
   })
@@ -101,6 +106,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
     dialInNumbers: e.DIAL_IN_NUMBERS,
     signaling: { maxMessageBytes: e.SIGNALING_MAX_MESSAGE_BYTES },
     serviceSecret: e.SERVICE_SECRET,
+    recording: { redisUrl: e.REDIS_URL, dir: path.resolve(e.RECORDINGS_DIR) },
     logLevel: e.LOG_LEVEL,
     webDistDir: path.resolve(e.WEB_DIST_DIR),
   };

@@ -28,7 +28,7 @@ const entityId = z.string().min(1).max(64);
 const int = z.number().int();
 
 /** Paths the bridge serves itself, so no room can be reached there. */
-const RESERVED_ROOM_NAMES = new Set(['api', 'docs', 'ws', 'healthz', 'metrics', 'assets']);
+const RESERVED_ROOM_NAMES = new Set(['api', 'docs', 'ws', 'healthz', 'metrics', 'assets', 'recorder']);
 
 export const roomNameSchema = z
   .string()
@@ -168,6 +168,71 @@ export const trunkRegistrationSchema = z.object({
 });
 export type TrunkRegistration = z.infer<typeof trunkRegistrationSchema>;
 
+/** A live-stream destination: an rtmp:// or rtmps:// URL (the stream key is its last path segment). */
+export const streamUrlSchema = z
+  .string()
+  .trim()
+  .max(1024)
+  .refine((value) => URL.canParse(value) && /^rtmps?:$/.test(new URL(value).protocol) && new URL(value).hostname !== '', {
+    message: 'expected an rtmp:// or rtmps:// URL such as rtmp://a.rtmp.youtube.com/live2/<stream key>',
+  });
+
+/** Where a recording or live stream stands. `finished` and `failed` are final. */
+export const recordingStateSchema = z.enum(['queued', 'starting', 'active', 'stopping', 'finished', 'failed']);
+export type RecordingState = z.infer<typeof recordingStateSchema>;
+export const FINAL_RECORDING_STATES: ReadonlySet<RecordingState> = new Set(['finished', 'failed']);
+
+/** One RTMP destination of a recording; the URL is shown without its stream key. */
+export const streamStatusSchema = z.object({
+  url: z.string(),
+  state: z.enum(['connecting', 'live', 'failed', 'ended']),
+  error: z.string().optional(),
+});
+export type StreamStatus = z.infer<typeof streamStatusSchema>;
+
+export const recordingInfoSchema = z.object({
+  id: entityId,
+  room: roomNameSchema,
+  /** A composite of the meeting (browser), or its mixed audio only. */
+  mode: z.enum(['composite', 'audio']),
+  state: recordingStateSchema,
+  /** Whether it writes a file (else it only streams). */
+  file: z.boolean(),
+  streams: z.array(streamStatusSchema),
+  requestedBy: z.string(),
+  /** When capture began (ms since the epoch); null until then. */
+  startedAt: int.nullable(),
+  durationSeconds: z.number(),
+  bytes: int,
+  droppedFrames: int,
+  /** Capture was restarted after a crash: the number of parts so far. */
+  parts: int,
+  /** Why it failed, or what went wrong along the way (a destination refused). */
+  error: z.string().optional(),
+});
+export type RecordingInfo = z.infer<typeof recordingInfoSchema>;
+
+/** A finished recording on disk, as REST lists it. */
+export const recordingFileSchema = z.object({
+  id: z.string(),
+  room: roomNameSchema,
+  /** The file's name in the room's folder, e.g. 2026-11-21T10-00-00-000Z.mp4 */
+  name: z.string(),
+  /** Where to download it (GET). */
+  url: z.string(),
+  mode: z.enum(['composite', 'audio']),
+  startedAt: int,
+  endedAt: int,
+  durationSeconds: z.number(),
+  bytes: int,
+  /** Why it stopped: stopped, roomEmpty, noMedia, maxDuration, roomClosed, failed. */
+  stopReason: z.string(),
+  /** More than 1: the capture restarted after a crash (see `errors`). */
+  parts: int,
+  errors: z.array(z.string()),
+});
+export type RecordingFile = z.infer<typeof recordingFileSchema>;
+
 // ---------------------------------------------------------------------------
 // Requests: what each method takes and what it answers.
 
@@ -197,6 +262,8 @@ export const requests = {
       /** Whether a SIP gateway can call phones into the room right now. */
       dialOutAvailable: z.boolean(),
       dialOuts: z.array(dialOutCallSchema),
+      /** Recordings and live streams under way. */
+      recordings: z.array(recordingInfoSchema),
     }),
   },
   leave: { request: z.object({}), response: z.object({}) },
@@ -308,6 +375,25 @@ export const requests = {
   /** Stops ringing, or hangs up an answered invitation. */
   cancelDialOut: { request: z.object({ callId: entityId }), response: z.object({}) },
 
+  /**
+   * Records the meeting to a file and/or streams it to RTMP destinations
+   * (a recorder worker picks the job up). `unavailable` when no recorder is.
+   */
+  startRecording: {
+    request: z
+      .object({
+        file: z.boolean().default(true),
+        streams: z.array(streamUrlSchema).max(5).default([]),
+        layout: z.enum(['grid', 'speaker']).default('grid'),
+        /** Mixed audio only, without a browser (phone-only rooms). */
+        audioOnly: z.boolean().default(false),
+      })
+      .refine((r) => r.file || r.streams.length > 0, { message: 'ask for a file, a stream, or both', path: ['file'] })
+      .refine((r) => !(r.audioOnly && r.streams.length > 0), { message: 'audio-only recordings cannot stream', path: ['streams'] }),
+    response: z.object({ recording: recordingInfoSchema }),
+  },
+  stopRecording: { request: z.object({ recordingId: entityId }), response: z.object({}) },
+
   // A SIP gateway's control connection (instead of joining a room).
   /** Offers this gateway for dial-out; its socket then carries `dialOutRequested`. */
   registerGateway: {
@@ -371,6 +457,8 @@ export const notifications = {
   /** To a registered gateway: call `number` into `room` (password: the room's, if locked). */
   dialOutRequested: z.object({ callId: entityId, room: roomNameSchema, number: z.string(), password: z.string().nullable() }),
   dialOutCancelled: z.object({ callId: entityId }),
+  /** A recording or live stream of the room started, progressed, stopped or failed. */
+  recordingUpdated: z.object({ recording: recordingInfoSchema }),
   /** The bridge is about to close this peer's socket. Do not reconnect. */
   disconnected: z.object({ reason: disconnectReasonSchema }),
 } as const;

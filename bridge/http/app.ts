@@ -6,10 +6,12 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { BridgeConfig } from '../config.ts';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../logger.ts';
+import type { Recordings } from '../recording/Recordings.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import { healthRoutes } from './healthRoutes.ts';
 import { metricsRoute } from './metricsRoute.ts';
+import { recordingRoutes } from './recordingRoutes.ts';
 import { roomRoutes } from './roomRoutes.ts';
 import { signalingRoute } from './signalingRoute.ts';
 import { webClient } from './webClient.ts';
@@ -19,13 +21,14 @@ export interface HttpServerDeps {
   pool: WorkerPool;
   registry: RoomRegistry;
   dialOuts: DialOuts;
+  recordings: Recordings;
   logger: Logger;
 }
 
 /** The bridge's HTTP face: signaling WebSocket, REST with OpenAPI docs, health, metrics, web client. */
 export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
 
-export async function buildHttpServer({ config, pool, registry, dialOuts, logger }: HttpServerDeps) {
+export async function buildHttpServer({ config, pool, registry, dialOuts, recordings, logger }: HttpServerDeps) {
   const app = Fastify({
     // Per-request logs only when debugging; errors always.
     loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }),
@@ -58,10 +61,12 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, logger
     maxMessageBytes: config.signaling.maxMessageBytes,
     dialInNumbers: config.dialInNumbers,
     dialOuts,
+    recordings,
     serviceSecret: config.serviceSecret,
   });
   if (!config.serviceSecret) logger.warn('SERVICE_SECRET is not set: anyone can join rooms as a hidden service or register as a SIP gateway');
   await app.register(roomRoutes, { registry, dialOuts, dialInNumbers: config.dialInNumbers });
+  await app.register(recordingRoutes, { recordings, dir: config.recording.dir });
   await app.register(healthRoutes, { pool, registry, dialOuts });
   await app.register(metricsRoute, { pool });
   await app.register(webClient, { distDir: config.webDistDir });

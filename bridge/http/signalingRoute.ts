@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../logger.ts';
+import type { Recordings } from '../recording/Recordings.ts';
 import { SIGNALING_PATH } from '../protocol.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import { SignalingSession } from '../signaling/SignalingSession.ts';
@@ -11,6 +12,7 @@ export interface SignalingRouteOptions {
   maxMessageBytes: number;
   dialInNumbers: readonly string[];
   dialOuts: DialOuts;
+  recordings: Recordings;
   serviceSecret: string | undefined;
 }
 

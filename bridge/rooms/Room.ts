@@ -26,6 +26,7 @@ import {
   type NotificationData,
   type NotificationName,
   type PeerInfo,
+  type RecordingInfo,
   type ResponseData,
 } from '../protocol.ts';
 import { RequestError } from '../signaling/RequestError.ts';
@@ -460,6 +461,11 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     const finished = [...this.#dialOuts.values()].filter((c) => FINAL_DIAL_OUT_STATES.has(c.state));
     for (const old of finished.slice(0, -FINISHED_DIAL_OUTS_KEPT)) this.#dialOuts.delete(old.id);
     this.#broadcast('dialOutUpdated', { call });
+  }
+
+  /** Shows everyone a recording's new state. */
+  publishRecording(recording: RecordingInfo): void {
+    this.#broadcast('recordingUpdated', { recording });
   }
 
   // -------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import type { DialOuts, GatewayLink } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../logger.ts';
+import type { Recordings } from '../recording/Recordings.ts';
 import {
   describeZodError,
   encodeNotification,
@@ -30,6 +31,7 @@ export interface SignalingSessionOptions {
   /** Shown to participants with each room's PIN. */
   dialInNumbers: readonly string[];
   dialOuts: DialOuts;
+  recordings: Recordings;
   /** What services must present (SERVICE_SECRET); undefined: not checked. */
   serviceSecret: string | undefined;
 }
@@ -38,6 +40,7 @@ interface Joined {
   peer: Peer;
   room: Room;
   dialOuts: DialOuts;
+  recordings: Recordings;
 }
 
 type Handlers = {
@@ -106,6 +109,11 @@ const handlers: Handlers = {
   dialOut: ({ room, peer, dialOuts }, d) => ({ call: dialOuts.start(room, peer.displayName, d.number) }),
   cancelDialOut: ({ room, dialOuts }, d) => {
     dialOuts.cancel(room, d.callId);
+    return {};
+  },
+  startRecording: async ({ room, peer, recordings }, d) => ({ recording: await recordings.start(room.name, peer.displayName, d) }),
+  stopRecording: async ({ room, recordings }, d) => {
+    await recordings.stop(room.name, d.recordingId);
     return {};
   },
 };
@@ -223,8 +231,8 @@ export class SignalingSession implements PeerChannel {
         room.leave(peer); // the client went away while the room was being made
         throw new RequestError('notJoined', 'connection closed during join');
       }
-      const { dialOuts } = this.#options;
-      this.#joined = { peer, room, dialOuts };
+      const { dialOuts, recordings } = this.#options;
+      this.#joined = { peer, room, dialOuts, recordings };
       return {
         peerId: peer.id,
         room: room.name,
@@ -236,6 +244,7 @@ export class SignalingSession implements PeerChannel {
         locked: room.locked,
         dialOutAvailable: dialOuts.available,
         dialOuts: room.dialOuts,
+        recordings: recordings.current(room.name),
       };
     } finally {
       this.#joining = false;

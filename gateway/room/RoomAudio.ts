@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { RtpCapabilities } from 'mediasoup-client/types';
 import type { Logger } from '../../bridge/logger.ts';
-import type { ConsumerInfo } from '../../bridge/protocol.ts';
+import type { ConsumerInfo, PeerKind } from '../../bridge/protocol.ts';
 import { SignalingClient } from '../../bridge/signalingClient.ts';
 import type { CodecName } from '../media/codecs.ts';
 import { Mixer } from '../media/Mixer.ts';
@@ -33,6 +33,9 @@ export interface RoomAudioOptions {
   logger: Logger;
   /** The room's password, if it is locked. */
   password?: string;
+  /** Who the hidden peer is (default: the SIP gateway's service peer). */
+  displayName?: string;
+  kind?: PeerKind;
 }
 
 /**
@@ -78,8 +81,8 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
       const audio = new RoomAudio(options, client, socket);
       await client.request('join', {
         room: options.room,
-        displayName: 'SIP gateway',
-        kind: 'service',
+        displayName: options.displayName ?? 'SIP gateway',
+        kind: options.kind ?? 'service',
         password: options.password,
         secret: options.serviceSecret,
       });

@@ -12,11 +12,12 @@ import type {
   DialOutCall,
   MediaSource,
   PeerInfo,
+  RecordingInfo,
   RequestData,
   RequestMethod,
   ResponseData,
 } from '../../../bridge/protocol.ts';
-import { SIGNALING_PATH } from '../../../bridge/protocol.ts';
+import { FINAL_RECORDING_STATES, recordingStateSchema, SIGNALING_PATH } from '../../../bridge/protocol.ts';
 import { SignalingClient, SignalingError } from '../../../bridge/signalingClient.ts';
 import { spatialLayerForHeight } from './layers.ts';
 
@@ -54,6 +55,8 @@ const CAMERA_ENCODINGS: RtpEncodingParameters[] = [
 ];
 const SCREEN_ENCODINGS: RtpEncodingParameters[] = [{ maxBitrate: 2_500_000 }];
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+/** Recording states in the order they happen. */
+const STATE_ORDER = recordingStateSchema.options;
 
 export interface ConferenceOptions {
   room: string;
@@ -62,6 +65,9 @@ export interface ConferenceOptions {
   camera: MediaStreamTrack | null;
   /** For a locked room. */
   password?: string;
+  /** A recorder joins hidden, with the bridge's service secret, and only receives. */
+  kind?: 'web' | 'recorder';
+  secret?: string;
 }
 
 export class Conference {
@@ -70,6 +76,7 @@ export class Conference {
   readonly endReason = signal<EndReason | null>(null);
   readonly selfId = signal<string | null>(null);
   readonly displayName: string;
+  readonly kind: 'web' | 'recorder';
   readonly participants = signal<ReadonlyMap<string, PeerInfo>>(new Map());
   readonly remoteMedia = signal<ReadonlyMap<string, RemoteMedia>>(new Map());
   readonly activeSpeakerId = signal<string | null>(null);
@@ -83,6 +90,10 @@ export class Conference {
   readonly dialOutAvailable = signal(false);
   /** Phone invitations, under way and recently finished, by id. */
   readonly dialOuts = signal<ReadonlyMap<string, DialOutCall>>(new Map());
+  /** Recordings and live streams under way, by id; ended ones leave. */
+  readonly recordings = signal<ReadonlyMap<string, RecordingInfo>>(new Map());
+  /** The latest recording to finish or fail: the recordings list reloads on it. */
+  readonly lastEndedRecording = signal<RecordingInfo | null>(null);
   readonly micOn = signal(false);
   readonly cameraTrack = signal<MediaStreamTrack | null>(null);
   readonly screenTrack = signal<MediaStreamTrack | null>(null);
@@ -92,6 +103,7 @@ export class Conference {
 
   #microphone: MediaStreamTrack | null;
   readonly #password: string | undefined;
+  readonly #secret: string | undefined;
   #client: SignalingClient | undefined;
   #sendTransport: Transport | undefined;
   #recvTransport: Transport | undefined;
@@ -100,12 +112,18 @@ export class Conference {
   /** Bumped whenever media is torn down, so late async work from before is dropped. */
   #generation = 0;
   #noticeId = 0;
+  /** Late updates of these are dropped, so an ended recording does not come back. */
+  readonly #endedRecordings = new Set<string>();
+  /** Recording problems already told, by recording id and text. */
+  readonly #reportedProblems = new Set<string>();
 
   constructor(options: ConferenceOptions) {
     this.room = options.room;
     this.displayName = options.displayName;
     this.#microphone = options.microphone;
     this.#password = options.password;
+    this.kind = options.kind ?? 'web';
+    this.#secret = options.secret;
     this.micOn.value = !!options.microphone?.enabled;
     this.cameraTrack.value = options.camera;
   }
@@ -200,6 +218,19 @@ export class Conference {
     await this.#request('cancelDialOut', { callId });
   }
 
+  /** Records to a file and/or streams; progress arrives in `recordings`. */
+  async startRecording(options: RequestData<'startRecording'>): Promise<boolean> {
+    const response = await this.#request('startRecording', options, (error) =>
+      error instanceof SignalingError && error.code === 'unavailable' ? `No recorder available: ${error.message}` : error.message,
+    );
+    if (response) this.#updateRecording(response.recording);
+    return response !== undefined;
+  }
+
+  async stopRecording(recordingId: string): Promise<void> {
+    await this.#request('stopRecording', { recordingId });
+  }
+
   async sendChat(text: string): Promise<void> {
     const response = await this.#request('chat', { text });
     if (response) this.chat.value = [...this.chat.value, response.message];
@@ -250,8 +281,9 @@ export class Conference {
     const joined = await client.request('join', {
       room: this.room,
       displayName: this.displayName,
-      kind: 'web',
+      kind: this.kind,
       password: this.#password,
+      secret: this.#secret,
     });
     batch(() => {
       this.selfId.value = joined.peerId;
@@ -262,6 +294,7 @@ export class Conference {
       this.locked.value = joined.locked;
       this.dialOutAvailable.value = joined.dialOutAvailable;
       this.dialOuts.value = new Map(joined.dialOuts.map((c) => [c.id, c]));
+      this.recordings.value = new Map(joined.recordings.map((r) => [r.id, r]));
     });
     await this.#setUpMedia(joined.routerRtpCapabilities);
     if (this.handRaised.value) await client.request('setHandRaised', { raised: true });
@@ -292,6 +325,7 @@ export class Conference {
       if (by !== this.displayName) this.notice(`${by} ${locked ? 'locked' : 'unlocked'} the meeting`);
     });
     client.on('dialOutUpdated', ({ call }) => this.#updateDialOut(call));
+    client.on('recordingUpdated', ({ recording }) => this.#updateRecording(recording));
     client.on('mediaRestart', ({ routerRtpCapabilities }) => void this.#restartMedia(routerRtpCapabilities));
     // A restarting server is a dropped connection like any other: reconnect.
     client.on('disconnected', ({ reason }) => reason !== 'shuttingDown' && this.#end(reason));
@@ -349,7 +383,7 @@ export class Conference {
     if (generation !== this.#generation) return recv.close();
     this.#recvTransport = recv;
     await this.#request('subscribe', { transportId: recv.id, rtpCapabilities: device.rtpCapabilities });
-    if (generation !== this.#generation) return;
+    if (generation !== this.#generation || this.kind === 'recorder') return; // a recorder sends nothing
     this.#sendTransport = await this.#createTransport(device, 'send');
     if (this.#microphone) await this.#produce('mic', this.#microphone, !this.micOn.value);
     if (this.cameraTrack.value) await this.#produce('camera', this.cameraTrack.value);
@@ -458,6 +492,40 @@ export class Conference {
     this.dialOuts.value = next;
   }
 
+  #updateRecording(recording: RecordingInfo): void {
+    if (this.#endedRecordings.has(recording.id)) return;
+    const known = this.recordings.value.get(recording.id);
+    // The start response can arrive after the first progress notification.
+    if (known && STATE_ORDER.indexOf(recording.state) < STATE_ORDER.indexOf(known.state)) return;
+    this.#reportRecordingProblems(recording);
+    const next = new Map(this.recordings.value);
+    if (FINAL_RECORDING_STATES.has(recording.state)) {
+      next.delete(recording.id);
+      this.#endedRecordings.add(recording.id);
+      this.lastEndedRecording.value = recording;
+    } else {
+      next.set(recording.id, recording);
+    }
+    this.recordings.value = next;
+  }
+
+  /** Failed destinations and failed recordings; a failure often repeats its destination's words, said once. */
+  #reportRecordingProblems(recording: RecordingInfo): void {
+    for (const stream of recording.streams) {
+      if (stream.state === 'failed') this.#reportOnce(recording.id, 'Live stream failed', stream.error ?? `${stream.url} refused the stream`);
+    }
+    if (recording.state === 'failed') {
+      this.#reportOnce(recording.id, `${recording.file ? 'Recording' : 'Live stream'} failed`, recording.error ?? 'the recorder gave up');
+    }
+  }
+
+  #reportOnce(recordingId: string, prefix: string, problem: string): void {
+    const key = `${recordingId}\n${problem}`;
+    if (this.#reportedProblems.has(key)) return;
+    this.#reportedProblems.add(key);
+    this.notice(`${prefix}: ${problem}`);
+  }
+
   #updateParticipant(peer: PeerInfo): void {
     const next = new Map(this.participants.value);
     next.set(peer.id, peer);
@@ -465,12 +533,16 @@ export class Conference {
   }
 
   /** A request whose failure is shown to the user rather than thrown. */
-  async #request<M extends RequestMethod>(method: M, data: RequestData<M>): Promise<ResponseData<M> | undefined> {
+  async #request<M extends RequestMethod>(
+    method: M,
+    data: RequestData<M>,
+    describe: (error: Error) => string = (error) => error.message,
+  ): Promise<ResponseData<M> | undefined> {
     if (!this.#client?.isOpen) return undefined;
     try {
       return await this.#client.request(method, data);
     } catch (error) {
-      if (this.status.value === 'connected') this.notice((error as Error).message);
+      if (this.status.value === 'connected') this.notice(describe(error as Error));
       return undefined;
     }
   }

@@ -1,4 +1,7 @@
 import {
+  CircleDot,
+  CircleStop,
+  FolderDown,
   Hand,
   LayoutGrid,
   MessageSquare,
@@ -6,6 +9,8 @@ import {
   MicOff,
   PhoneOff,
   Presentation,
+  Radio,
+  RadioTower,
   ScreenShare,
   ScreenShareOff,
   Users,
@@ -16,8 +21,10 @@ import type { ComponentChildren } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import type { Conference } from '../lib/conference.ts';
 import { describeMediaError, loadPreferences, openCamera, openMicrophone, openScreen } from '../lib/devices.ts';
+import { stoppableFileRecording, stoppableLiveStream } from '../lib/recordings.ts';
+import { LiveDialog } from './LiveDialog.tsx';
 
-export type Panel = 'chat' | 'participants' | null;
+export type Panel = 'chat' | 'participants' | 'recordings' | null;
 
 function ToolButton({
   label,
@@ -80,6 +87,9 @@ export function Toolbar({
   const hand = conference.handRaised.value;
   const unread = useUnread(conference, panel === 'chat');
   const [busy, setBusy] = useState(false);
+  const [liveDialog, setLiveDialog] = useState(false);
+  const fileRecording = stoppableFileRecording(conference.recordings.value);
+  const liveStream = stoppableLiveStream(conference.recordings.value);
 
   const guarded = (action: () => Promise<void>) => async () => {
     if (busy) return;
@@ -119,6 +129,20 @@ export function Toolbar({
     }
   });
 
+  const toggleRecording = guarded(async () => {
+    if (fileRecording) await conference.stopRecording(fileRecording.id);
+    else await conference.startRecording({ file: true });
+  });
+
+  const toggleLive = guarded(async () => {
+    if (liveStream) await conference.stopRecording(liveStream.id);
+    else setLiveDialog(!liveDialog);
+  });
+
+  const startLive = async (streams: string[]) => {
+    if (await conference.startRecording({ file: false, streams })) setLiveDialog(false);
+  };
+
   return (
     <footer class="toolbar">
       <div class="toolbar-group">
@@ -141,6 +165,12 @@ export function Toolbar({
         </ToolButton>
       </div>
       <div class="toolbar-group">
+        <ToolButton id="record-button" label={fileRecording ? 'Stop recording' : 'Record'} active={!!fileRecording} onClick={toggleRecording}>
+          {fileRecording ? <CircleStop size={20} /> : <CircleDot size={20} />}
+        </ToolButton>
+        <ToolButton id="live-button" label={liveStream ? 'Stop live' : 'Go live'} active={!!liveStream} onClick={toggleLive}>
+          {liveStream ? <RadioTower size={20} /> : <Radio size={20} />}
+        </ToolButton>
         <ToolButton
           id="toggle-chat"
           label="Chat"
@@ -159,6 +189,14 @@ export function Toolbar({
           <Users size={20} />
         </ToolButton>
         <ToolButton
+          id="toggle-recordings"
+          label="Recordings"
+          active={panel === 'recordings'}
+          onClick={() => onPanel(panel === 'recordings' ? null : 'recordings')}
+        >
+          <FolderDown size={20} />
+        </ToolButton>
+        <ToolButton
           id="toggle-layout"
           label={speakerView ? 'Grid view' : 'Speaker view'}
           active={speakerView}
@@ -172,6 +210,7 @@ export function Toolbar({
           <PhoneOff size={20} /> <span class="leave-label">Leave</span>
         </button>
       </div>
+      {liveDialog && !liveStream && <LiveDialog onStart={startLive} onClose={() => setLiveDialog(false)} />}
     </footer>
   );
 }

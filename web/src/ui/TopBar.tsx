@@ -1,6 +1,7 @@
-import { Check, Link, Lock, Phone, Users } from 'lucide-preact';
+import { Check, Link, Lock, Phone, Radio, Users } from 'lucide-preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Conference } from '../lib/conference.ts';
+import { isLive, isRecordingFile } from '../lib/recordings.ts';
 import { Brand } from './Brand.tsx';
 
 function useClock(): string {
@@ -40,6 +41,7 @@ export function TopBar({ conference }: { conference: Conference }) {
         )}
       </div>
       <div class="top-bar-right">
+        <RecordingChips conference={conference} />
         <span class="chip quiet" title="People in this meeting">
           <Users size={14} /> {count}
         </span>
@@ -58,5 +60,24 @@ function DialInChip({ conference }: { conference: Conference }) {
     <span class="chip quiet dial-in" data-testid="dial-in" title={`Call ${numbers} and enter PIN ${dialIn.pin} followed by #`}>
       <Phone size={14} /> {dialIn.numbers[0] ?? 'Dial in'} · PIN <strong data-testid="dial-in-pin">{dialIn.pin}</strong>
     </span>
+  );
+}
+
+/** Everyone sees when the meeting is recorded or streamed (kept on small screens too). */
+function RecordingChips({ conference }: { conference: Conference }) {
+  const recordings = conference.recordings.value;
+  return (
+    <>
+      {isRecordingFile(recordings) && (
+        <span class="chip recording-chip" data-testid="recording-indicator" title="This meeting is being recorded">
+          <span class="recording-dot" /> Recording
+        </span>
+      )}
+      {isLive(recordings) && (
+        <span class="chip live-chip" data-testid="live-indicator" title="This meeting is streamed live">
+          <Radio size={14} /> Live
+        </span>
+      )}
+    </>
   );
 }

@@ -1,0 +1,79 @@
+import type { Logger } from '../logger.ts';
+import { FINAL_RECORDING_STATES, type ParsedRequestData, type RecordingInfo } from '../protocol.ts';
+import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
+import { RequestError } from '../signaling/RequestError.ts';
+import { RecordingQueue, RecordingUnavailableError } from '../../queue/RecordingQueue.ts';
+
+export type RecordingRequest = ParsedRequestData<'startRecording'>;
+
+/**
+ * The bridge's side of recording: starts and stops jobs on the queue, and
+ * shows each job's progress to its room (late joiners get the ones under way).
+ */
+export class Recordings {
+  readonly #queue: RecordingQueue | null;
+  readonly #registry: RoomRegistry;
+  readonly #logger: Logger;
+  /** Recordings not yet final, by room then id. */
+  readonly #current = new Map<string, Map<string, RecordingInfo>>();
+
+  constructor(redisUrl: string | undefined, registry: RoomRegistry, logger: Logger) {
+    this.#registry = registry;
+    this.#logger = logger;
+    this.#queue = redisUrl ? new RecordingQueue(redisUrl, logger) : null;
+    this.#queue?.on('update', (info) => this.#publish(info));
+  }
+
+  current(room: string): RecordingInfo[] {
+    return [...(this.#current.get(room)?.values() ?? [])];
+  }
+
+  async start(room: string, requestedBy: string, request: RecordingRequest): Promise<RecordingInfo> {
+    const audio = request.audioOnly;
+    const info = await this.#call((queue) =>
+      queue.start({
+        room,
+        mode: audio ? 'audio' : 'composite',
+        layout: request.layout,
+        outputs: {
+          file: request.file ? { format: audio ? 'm4a' : 'mp4' } : undefined,
+          streams: request.streams.map((url) => ({ url })),
+        },
+        requestedBy,
+      }),
+    );
+    this.#logger.info({ room, id: info.id, audio, streams: info.streams.length, file: info.file }, 'recording queued');
+    this.#publish(info);
+    return info;
+  }
+
+  async stop(room: string, id: string): Promise<void> {
+    const known = this.#current.get(room)?.get(id) ?? (await this.#call((queue) => queue.status(id)));
+    if (!known || known.room !== room) throw new RequestError('notFound', `no recording ${id} in ${room}`);
+    const info = await this.#call((queue) => queue.stop(id));
+    if (info) this.#publish(info);
+  }
+
+  async close(): Promise<void> {
+    await this.#queue?.close();
+  }
+
+  async #call<T>(work: (queue: RecordingQueue) => Promise<T>): Promise<T> {
+    if (!this.#queue) throw new RequestError('unavailable', 'recording is not configured on this bridge (REDIS_URL is unset)');
+    try {
+      return await work(this.#queue);
+    } catch (error) {
+      if (error instanceof RecordingUnavailableError) throw new RequestError('unavailable', error.message);
+      throw error;
+    }
+  }
+
+  #publish(info: RecordingInfo): void {
+    let room = this.#current.get(info.room);
+    if (!room) this.#current.set(info.room, (room = new Map()));
+    if (FINAL_RECORDING_STATES.has(info.state)) room.delete(info.id);
+    else room.set(info.id, info);
+    if (room.size === 0) this.#current.delete(info.room);
+    this.#registry.get(info.room)?.publishRecording(info);
+  }
+}

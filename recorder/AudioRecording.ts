@@ -1,0 +1,240 @@
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import ffmpeg from 'fluent-ffmpeg';
+import type { Logger } from '../bridge/logger.ts';
+import { SIGNALING_PATH } from '../bridge/protocol.ts';
+import { FRAME_SAMPLES, MIX_RATE } from '../gateway/media/codecs.ts';
+import { MediaClock } from '../gateway/media/MediaClock.ts';
+import { PortPool } from '../gateway/media/PortPool.ts';
+import { RoomAudio } from '../gateway/room/RoomAudio.ts';
+import type { RecordingJob, RecordingPart } from '../queue/recordingJob.ts';
+import type { RecorderConfig } from './config.ts';
+import type { ProblemReporter, RecordingSource, SourceOutputs, SourceStatus } from './RecordingSource.ts';
+
+export interface AudioRecordingOptions {
+  config: RecorderConfig;
+  job: RecordingJob;
+  outputs: SourceOutputs;
+  /** Part numbers continue after an earlier attempt's. */
+  firstPart: number;
+  onProblem: ProblemReporter;
+  logger: Logger;
+  /** This host as the bridge reaches it: where the bridge sends the room's RTP. */
+  mediaAddress?: string;
+}
+
+/** How often a crashed ffmpeg is brought back before the job gives up. */
+const MAX_RESTARTS = 10;
+/** The UDP ports the room's audio arrives on (one pair per recording; pairs held by others are skipped). */
+const RTP_PORT_MIN = 44000;
+const RTP_PORT_MAX = 44999;
+/** How long a stopping ffmpeg may take to finish its file. */
+const STOP_GRACE_MS = 15_000;
+
+/**
+ * The room's mixed audio, without a browser (rooms of phone callers): a
+ * hidden recorder peer receives every speaker over one plain RTP transport
+ * (the SIP gateway's RoomAudio), a steady 20 ms clock mixes them, and ffmpeg
+ * encodes the mix from its stdin. Silence is written when nobody speaks, so
+ * the file lasts as long as the recording. A crashed ffmpeg starts a new part.
+ */
+export class AudioRecording implements RecordingSource {
+  readonly #options: AudioRecordingOptions;
+  readonly #logger: Logger;
+  readonly #parts: RecordingPart[] = [];
+  readonly #clock: MediaClock;
+  #audio: RoomAudio | undefined;
+  #stopClock: (() => void) | undefined;
+  #encoder: PcmEncoder | undefined;
+  #part: number;
+  #restarts = 0;
+  #stopping = false;
+  #frames = 0;
+  #droppedFrames = 0;
+
+  constructor(options: AudioRecordingOptions) {
+    this.#options = options;
+    this.#logger = options.logger;
+    this.#part = options.firstPart;
+    this.#clock = new MediaClock((error) => this.#logger.error({ err: error }, 'audio mix tick failed'));
+  }
+
+  async start(): Promise<void> {
+    const { config, job, outputs, mediaAddress = '127.0.0.1' } = this.#options;
+    if (!outputs.partPath) throw new Error('an audio-only recording needs a file');
+    this.#audio = await RoomAudio.open({
+      room: job.room,
+      bridgeUrl: config.bridgeUrl.replace(/^http/, 'ws') + SIGNALING_PATH,
+      serviceSecret: config.serviceSecret,
+      mediaAddress,
+      ports: new PortPool(bindAddress(mediaAddress), RTP_PORT_MIN, RTP_PORT_MAX),
+      logger: this.#logger,
+      displayName: 'Recorder',
+      kind: 'recorder',
+    });
+    this.#audio.once('closed', () => {
+      if (!this.#stopping) this.#logger.info('the room audio closed (room closed or bridge gone)');
+    });
+    this.#startEncoder();
+    this.#stopClock = this.#clock.add(() => this.#tick());
+  }
+
+  status(): SourceStatus {
+    const now = Date.now();
+    return {
+      frames: this.#frames,
+      // Ticks the process was too starved to run are missing from the file as well.
+      droppedFrames: this.#droppedFrames + this.#clock.skipped,
+      streams: [],
+      parts: this.#parts.map((p) => (p.endedAt === 0 ? { ...p, endedAt: now } : p)),
+    };
+  }
+
+  async ended(): Promise<string | null> {
+    return this.#audio?.closed && !this.#stopping ? 'roomClosed' : null;
+  }
+
+  /** Ends cleanly: ffmpeg finishes the file from what it was given, then the room is left. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#stopClock?.();
+    await this.#encoder?.stop();
+    this.#endPart('stopped');
+    this.#audio?.close(); // also releases its ports
+  }
+
+  /** One 20 ms frame: every speaker decoded and summed, or silence. */
+  #tick(): void {
+    const mixer = this.#audio!.mixer;
+    mixer.mix(); // even with no encoder (restarting), so the jitter buffers keep pace
+    const encoder = this.#encoder;
+    if (!encoder) return;
+    if (encoder.backedUp) {
+      this.#droppedFrames += 1;
+      return;
+    }
+    // A new array per frame: the stream keeps the buffer until ffmpeg has read it.
+    const frame = mixer.mixMinus(undefined, new Int16Array(FRAME_SAMPLES));
+    encoder.write(Buffer.from(frame.buffer));
+    this.#frames += 1;
+  }
+
+  #startEncoder(): void {
+    const { config, job, outputs } = this.#options;
+    const file = outputs.partPath!(this.#part);
+    const encoder = new PcmEncoder(config.ffmpegPath, file, job.outputs.file?.format === 'mp3' ? 'mp3' : 'm4a', this.#logger);
+    encoder.once('died', (reason) => void this.#onEncoderDeath(encoder, reason));
+    this.#parts.push({ path: file, startedAt: Date.now(), endedAt: 0, endedBy: '' });
+    encoder.start();
+    this.#encoder = encoder;
+  }
+
+  #endPart(endedBy: string): void {
+    const part = this.#parts.at(-1);
+    if (part && part.endedAt === 0) Object.assign(part, { endedAt: Date.now(), endedBy });
+  }
+
+  async #onEncoderDeath(encoder: PcmEncoder, reason: string): Promise<void> {
+    if (this.#stopping || encoder !== this.#encoder) return;
+    this.#encoder = undefined;
+    this.#endPart(reason);
+    this.#restarts += 1;
+    if (this.#restarts > MAX_RESTARTS) {
+      this.#options.onProblem(`the capture (ffmpeg) died: ${reason}; giving up after ${MAX_RESTARTS} restarts`, true);
+      return;
+    }
+    this.#part += 1;
+    this.#options.onProblem(`the capture (ffmpeg) died (${reason}); recording continues in part ${this.#part}`);
+    // A pause, so an ffmpeg that dies at once does not spin through the restarts.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    if (!this.#stopping) this.#startEncoder();
+  }
+}
+
+/**
+ * Loopback when the bridge is on this host (nobody else can inject audio);
+ * otherwise every interface, since the address the bridge uses may be a NAT's.
+ */
+function bindAddress(mediaAddress: string): string {
+  if (mediaAddress.startsWith('127.') || mediaAddress === '::1') return mediaAddress;
+  return mediaAddress.includes(':') ? '::' : '0.0.0.0';
+}
+
+interface PcmEncoderEvents {
+  /** ffmpeg ended without being asked to. */
+  died: [reason: string];
+}
+
+/** Per buffer of the input stream (it has two): about 2 s of PCM may wait for a slow ffmpeg before frames are dropped. */
+const INPUT_BUFFER_BYTES = 16 * 1024;
+
+/** One ffmpeg encoding raw PCM (s16le, mono, 8 kHz) from its stdin into a file. */
+class PcmEncoder extends EventEmitter<PcmEncoderEvents> {
+  readonly #input = new PassThrough({ highWaterMark: INPUT_BUFFER_BYTES });
+  readonly #command: ffmpeg.FfmpegCommand;
+  readonly #logger: Logger;
+  #exit: Promise<void> | undefined;
+  #stopping = false;
+
+  constructor(ffmpegPath: string, file: string, format: 'm4a' | 'mp3', logger: Logger) {
+    super();
+    this.#logger = logger;
+    this.#command = ffmpeg(this.#input)
+      .setFfmpegPath(ffmpegPath)
+      .inputFormat('s16le')
+      .inputOptions(['-ar', String(MIX_RATE), '-ac', '1'])
+      // Narrowband speech: 32 kbit/s is plenty. 16 kHz rather than 8 kHz because
+      // players handle it better (8 kHz MP3 is the rarely supported MPEG-2.5).
+      .outputOptions(['-ar', '16000', '-b:a', '32k', '-loglevel', 'warning'])
+      // Write out what is encoded at once: a few kbit/s would otherwise sit for many seconds
+      // in ffmpeg's output buffer, and be lost with it if ffmpeg were killed.
+      .outputOptions(['-flush_packets', '1'])
+      .outputOptions(
+        format === 'm4a'
+          ? // Fragmented, so a crash leaves a playable file up to the last 2 s fragment.
+            ['-c:a', 'aac', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '2000000']
+          : // No Xing header: it is only written at the end, and CBR needs none for duration or seeking.
+            ['-c:a', 'libmp3lame', '-write_xing', '0'],
+      )
+      .format(format === 'm4a' ? 'ipod' : 'mp3')
+      .output(file);
+  }
+
+  /** True while ffmpeg is not keeping up (or not reading): the frame should be skipped. */
+  get backedUp(): boolean {
+    return this.#input.writableNeedDrain;
+  }
+
+  start(): void {
+    this.#exit = new Promise((resolve) => {
+      this.#command.on('start', (line: string) => this.#logger.debug({ command: line }, 'audio capture started'));
+      this.#command.on('stderr', (line: string) => this.#logger.debug({ line }, 'ffmpeg'));
+      this.#command.on('error', (error: Error) => {
+        resolve();
+        this.#ended(`ffmpeg: ${error.message.split('\n')[0]}`);
+      });
+      this.#command.on('end', () => {
+        resolve();
+        this.#ended('ffmpeg stopped by itself');
+      });
+    });
+    this.#command.run();
+  }
+
+  write(pcm: Buffer): void {
+    this.#input.write(pcm);
+  }
+
+  /** Ends ffmpeg's input: it encodes what is left, finishes the file and exits. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#input.end();
+    const timer = setTimeout(() => this.#command.kill('SIGKILL'), STOP_GRACE_MS);
+    await this.#exit;
+    clearTimeout(timer);
+  }
+
+  #ended(reason: string): void {
+    if (!this.#stopping) this.emit('died', reason);
+  }
+}

@@ -1,0 +1,179 @@
+import path from 'node:path';
+import type { Logger } from '../bridge/logger.ts';
+import type { StreamStatus } from '../bridge/protocol.ts';
+import { redactStreamUrl, type RecordingJob, type RecordingPart } from '../queue/recordingJob.ts';
+import { PulseSink } from './capture/PulseSink.ts';
+import { RecorderBrowser } from './capture/RecorderBrowser.ts';
+import { ScreenCapture } from './capture/ScreenCapture.ts';
+import { VirtualDisplay } from './capture/VirtualDisplay.ts';
+import type { RecorderConfig } from './config.ts';
+import type { ProblemReporter, RecordingSource, SourceOutputs, SourceStatus } from './RecordingSource.ts';
+import { describeStreamFailure } from './streamErrors.ts';
+
+export interface CompositeRecordingOptions {
+  config: RecorderConfig;
+  job: RecordingJob;
+  /** Scratch space of this job (audio sink socket, browser profile). */
+  workDir: string;
+  outputs: SourceOutputs;
+  /** Part numbers continue after an earlier attempt's. */
+  firstPart: number;
+  onProblem: ProblemReporter;
+  logger: Logger;
+}
+
+/** How often a crashed capture or browser is brought back before the job gives up. */
+const MAX_RESTARTS = 10;
+
+/**
+ * The meeting as people see it: Chromium draws the recorder layout on a
+ * virtual display, plays the room into a private audio sink, and ffmpeg
+ * encodes both. A crashed ffmpeg starts a new part (the old one is a
+ * playable fragmented MP4); a crashed Chromium is relaunched while ffmpeg
+ * keeps recording.
+ */
+export class CompositeRecording implements RecordingSource {
+  readonly #options: CompositeRecordingOptions;
+  readonly #logger: Logger;
+  readonly #streams: StreamStatus[];
+  readonly #parts: RecordingPart[] = [];
+  #display: VirtualDisplay | undefined;
+  #sink: PulseSink | undefined;
+  #browser: RecorderBrowser | undefined;
+  #capture: ScreenCapture | undefined;
+  #part: number;
+  #restarts = 0;
+  #stopping = false;
+  #framesBefore = 0;
+  #droppedBefore = 0;
+
+  constructor(options: CompositeRecordingOptions) {
+    this.#options = options;
+    this.#logger = options.logger;
+    this.#part = options.firstPart;
+    this.#streams = options.outputs.streams.map((url) => ({ url: redactStreamUrl(url), state: 'connecting' }));
+  }
+
+  async start(): Promise<void> {
+    const { job, workDir } = this.#options;
+    this.#sink = await PulseSink.start(workDir, this.#logger);
+    this.#display = await VirtualDisplay.start(job.video.width, job.video.height, this.#logger);
+    await this.#launchBrowser();
+    this.#startCapture();
+  }
+
+  status(): SourceStatus {
+    const now = Date.now();
+    const current = this.#capture?.stats;
+    return {
+      frames: this.#framesBefore + (current?.frames ?? 0),
+      droppedFrames: this.#droppedBefore + (current?.droppedFrames ?? 0),
+      streams: this.#streams.map((s) => ({ ...s })),
+      parts: this.#parts.map((p) => (p.endedAt === 0 ? { ...p, endedAt: now } : p)),
+    };
+  }
+
+  async ended(): Promise<string | null> {
+    return (await this.#browser?.ended()) ?? null;
+  }
+
+  /** Ends cleanly: ffmpeg finishes its outputs first, then the rest goes. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#capture?.stop();
+    this.#endPart('stopped');
+    for (const stream of this.#streams) if (stream.state !== 'failed') stream.state = 'ended';
+    await this.#browser?.close();
+    await Promise.all([this.#display?.stop(), this.#sink?.stop()]);
+  }
+
+  async #launchBrowser(): Promise<void> {
+    const { config, job, workDir } = this.#options;
+    const url = `${config.bridgeUrl}/recorder/${encodeURIComponent(job.room)}?layout=${job.layout}`;
+    const browser = await RecorderBrowser.launch({
+      chromiumPath: config.chromiumPath,
+      url,
+      secret: config.serviceSecret,
+      display: this.#display!.name,
+      pulseServer: this.#sink!.server,
+      width: job.video.width,
+      height: job.video.height,
+      profileDir: path.join(workDir, 'chromium'),
+      logger: this.#logger,
+    });
+    browser.once('crashed', (reason) => void this.#onBrowserCrash(reason));
+    this.#browser = browser;
+  }
+
+  #startCapture(): void {
+    const { config, job, outputs } = this.#options;
+    const file = outputs.partPath?.(this.#part);
+    const capture = new ScreenCapture({
+      ffmpegPath: config.ffmpegPath,
+      display: this.#display!.name,
+      pulseServer: this.#sink!.server,
+      pulseSource: this.#sink!.monitor,
+      video: job.video,
+      encoder: config.encoder,
+      file,
+      streams: outputs.streams,
+      logger: this.#logger,
+    });
+    const streamOffset = file ? 1 : 0;
+    let flowing = false;
+    capture.on('flowing', () => {
+      flowing = true;
+      for (const stream of this.#streams) if (stream.state === 'connecting') stream.state = 'live';
+    });
+    capture.on('outputFailed', (index, reason) => {
+      if (index < streamOffset) {
+        this.#options.onProblem(`cannot write the recording file: ${reason}`);
+        return;
+      }
+      const stream = this.#streams[index - streamOffset];
+      if (!stream) return;
+      stream.state = 'failed';
+      stream.error = describeStreamFailure(outputs.streams[index - streamOffset]!, reason, !flowing);
+      this.#options.onProblem(stream.error);
+    });
+    capture.once('died', (reason) => void this.#onCaptureDeath(capture, reason));
+    if (file) this.#parts.push({ path: file, startedAt: Date.now(), endedAt: 0, endedBy: '' });
+    capture.start();
+    this.#capture = capture;
+  }
+
+  #endPart(endedBy: string): void {
+    const part = this.#parts.at(-1);
+    if (part && part.endedAt === 0) Object.assign(part, { endedAt: Date.now(), endedBy });
+  }
+
+  async #onCaptureDeath(capture: ScreenCapture, reason: string): Promise<void> {
+    if (this.#stopping || capture !== this.#capture) return;
+    this.#framesBefore += capture.stats.frames;
+    this.#droppedBefore += capture.stats.droppedFrames;
+    this.#endPart(reason);
+    if (!this.#mayRestart(`the capture (ffmpeg) died: ${reason}`)) return;
+    this.#part += 1;
+    for (const stream of this.#streams) if (stream.state !== 'failed') stream.state = 'connecting';
+    this.#options.onProblem(`the capture (ffmpeg) died (${reason}); recording continues in part ${this.#part}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    if (!this.#stopping) this.#startCapture();
+  }
+
+  async #onBrowserCrash(reason: string): Promise<void> {
+    if (this.#stopping || !this.#mayRestart(`the browser crashed: ${reason}`)) return;
+    this.#options.onProblem(`the browser crashed (${reason}); relaunched, the recording continues`);
+    try {
+      await this.#launchBrowser();
+    } catch (error) {
+      this.#options.onProblem(`cannot relaunch the browser: ${(error as Error).message}`, true);
+    }
+  }
+
+  #mayRestart(what: string): boolean {
+    this.#restarts += 1;
+    if (this.#restarts <= MAX_RESTARTS) return true;
+    this.#options.onProblem(`${what}; giving up after ${MAX_RESTARTS} restarts`, true);
+    return false;
+  }
+}

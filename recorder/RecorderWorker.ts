@@ -1,0 +1,46 @@
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from '../bridge/logger.ts';
+import { RECORDING_QUEUE } from '../queue/recordingJob.ts';
+import type { RecorderConfig } from './config.ts';
+import { runRecording } from './RecordingRun.ts';
+
+/**
+ * A recorder process: takes recording jobs from the queue, up to
+ * RECORDER_CONCURRENCY at once. Add machines by starting more of these
+ * against the same Redis. A worker that dies stops renewing its jobs' locks;
+ * BullMQ's stalled-job check then gives them to another worker.
+ */
+export class RecorderWorker {
+  readonly #worker: Worker;
+  readonly #redis: Redis;
+  readonly #shutdown = new AbortController();
+
+  constructor(config: RecorderConfig, logger: Logger) {
+    this.#redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+    this.#redis.on('error', (error) => logger.debug({ err: error }, 'recorder: redis error'));
+    const context = { config, redis: this.#redis, shutdown: this.#shutdown.signal, logger };
+    this.#worker = new Worker(RECORDING_QUEUE, (job) => runRecording(job, context), {
+      connection: { url: config.redisUrl, maxRetriesPerRequest: null },
+      concurrency: config.concurrency,
+      lockDuration: config.lockMs,
+      stalledInterval: config.lockMs,
+      maxStalledCount: 3,
+    });
+    this.#worker.on('error', (error) => logger.warn({ err: error }, 'recorder worker error'));
+    this.#worker.on('failed', (job, error) => logger.warn({ job: job?.id, err: error }, 'recording failed'));
+    logger.info({ concurrency: config.concurrency, bridge: config.bridgeUrl, dir: config.dir }, 'recorder waiting for jobs');
+  }
+
+  /** Resolves once connected to Redis and listening for jobs. */
+  async ready(): Promise<void> {
+    await this.#worker.waitUntilReady();
+  }
+
+  /** Finishes the recordings under way (their files are completed), then disconnects. */
+  async stop(): Promise<void> {
+    this.#shutdown.abort();
+    await this.#worker.close();
+    this.#redis.disconnect();
+  }
+}

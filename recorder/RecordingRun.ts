@@ -1,0 +1,198 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../bridge/logger.ts';
+import { describeZodError } from '../bridge/protocol.ts';
+import {
+  recordingJobSchema,
+  recordingProgressSchema,
+  type RecordingJob,
+  type RecordingPart,
+  type RecordingProgress,
+  type RecordingResult,
+  type StopReason,
+} from '../queue/recordingJob.ts';
+import { stopKey } from '../queue/redis.ts';
+import { AudioRecording } from './AudioRecording.ts';
+import { CompositeRecording } from './CompositeRecording.ts';
+import type { RecorderConfig } from './config.ts';
+import { joinParts, runFinalizeHook, writeMetadata } from './finalize.ts';
+import type { RecordingSource } from './RecordingSource.ts';
+import { RoomWatch } from './RoomWatch.ts';
+
+export interface RunContext {
+  config: RecorderConfig;
+  redis: Redis;
+  /** Aborted when the worker shuts down: recordings are finished, not dropped. */
+  shutdown: AbortSignal;
+  logger: Logger;
+}
+
+const CHECK_EVERY_MS = 1000;
+const REPORT_EVERY_MS = 2000;
+
+/**
+ * One recording job from start to finished file: capture until a stop
+ * condition, then join the parts, write the metadata JSON beside the file
+ * and run the finalize hook. A job retried after its worker died carries on:
+ * the earlier attempt's parts (kept in the job's progress) are joined with
+ * the new ones.
+ */
+export async function runRecording(job: Job, context: RunContext): Promise<RecordingResult> {
+  const parsed = recordingJobSchema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid recording job: ${describeZodError(parsed.error)}`);
+  const data = parsed.data;
+  const { config } = context;
+  const logger = context.logger.child({ job: job.id, room: data.room });
+  const previous = recordingProgressSchema.safeParse(job.progress).data;
+  const errors = [...(previous?.errors ?? [])];
+  const earlierParts: RecordingPart[] = (previous?.partFiles ?? []).map((part) =>
+    part.endedAt === 0 ? { ...part, endedAt: Date.now(), endedBy: 'the recorder worker died' } : part,
+  );
+  if (previous) errors.push({ at: Date.now(), message: `the recorder worker stopped unexpectedly; recording resumed (attempt ${job.attemptsMade + 1})` });
+
+  const roomDir = path.join(config.dir, data.room);
+  await fs.mkdir(roomDir, { recursive: true });
+  const base = path.join(roomDir, new Date(job.timestamp).toISOString().replace(/[:.]/g, '-'));
+  const format = data.outputs.file?.format;
+  const workDir = await fs.mkdtemp(path.join(os.tmpdir(), `recorder-${job.id}-`));
+  const startedAt = previous?.startedAt ?? Date.now();
+  let fatal: string | undefined;
+  let source: RecordingSource | undefined;
+  const watch = new RoomWatch(config.bridgeUrl, data.room, logger);
+
+  const progress = (state: RecordingProgress['state']): RecordingProgress => {
+    const status = source?.status();
+    const partFiles = [...earlierParts, ...(status?.parts ?? [])];
+    return {
+      state,
+      startedAt,
+      durationSeconds: (Date.now() - startedAt) / 1000,
+      bytes: 0,
+      frames: status?.frames ?? 0,
+      droppedFrames: status?.droppedFrames ?? 0,
+      parts: partFiles.length,
+      partFiles,
+      streams: status?.streams ?? [],
+      participants: [...watch.participants],
+      errors,
+      error: errors.at(-1)?.message,
+    };
+  };
+  const report = (state: RecordingProgress['state']) =>
+    job.updateProgress(progress(state)).catch((error: unknown) => logger.warn({ err: error }, 'cannot report progress'));
+  const onProblem = (message: string, isFatal = false) => {
+    errors.push({ at: Date.now(), message });
+    logger.warn({ fatal: isFatal }, message);
+    if (isFatal) fatal = message;
+    void report('active');
+  };
+
+  let stopReason: StopReason;
+  try {
+    await report('starting');
+    if (await stopRequested(context.redis, job.id!)) {
+      stopReason = 'stopped'; // stopped while its worker was gone: just finish what was captured
+    } else {
+      const outputs = { partPath: format ? (n: number) => `${base}.part${n}.${format}` : undefined, streams: data.outputs.streams.map((s) => s.url) };
+      const options = { config, job: data, workDir, outputs, firstPart: earlierParts.length + 1, onProblem, logger };
+      const capture: RecordingSource = data.mode === 'audio' ? new AudioRecording(options) : new CompositeRecording(options);
+      source = capture;
+      await capture.start();
+      logger.info({ mode: data.mode, file: Boolean(format), streams: outputs.streams.length }, 'recording');
+      await report('active');
+      stopReason = await untilStop(job, data, capture, watch, context, startedAt, () => fatal, () => report('active'));
+      logger.info({ stopReason }, 'stopping the recording');
+      await report('stopping');
+      await capture.stop();
+    }
+  } catch (error) {
+    await source?.stop().catch(() => undefined);
+    watch.stop();
+    await fs.rm(workDir, { recursive: true, force: true });
+    throw error;
+  }
+  watch.stop();
+  await fs.rm(workDir, { recursive: true, force: true });
+
+  const last = progress('stopping');
+  let file: string | null = null;
+  let bytes = 0;
+  let parts = last.partFiles;
+  if (format) {
+    const target = `${base}.${format}`;
+    try {
+      await joinParts(config.ffmpegPath, parts, target);
+      file = path.relative(config.dir, target);
+      bytes = (await fs.stat(target)).size;
+      parts = parts.length > 1 ? parts : [];
+    } catch (error) {
+      errors.push({ at: Date.now(), message: (error as Error).message });
+    }
+  }
+  const endedAt = Date.now();
+  const result: RecordingResult = {
+    id: job.id!,
+    room: data.room,
+    mode: data.mode,
+    layout: data.layout,
+    requestedBy: data.requestedBy,
+    attempt: job.attemptsMade + 1,
+    startedAt,
+    endedAt,
+    durationSeconds: (endedAt - startedAt) / 1000,
+    stopReason,
+    file,
+    bytes,
+    parts,
+    streams: last.streams,
+    participants: last.participants,
+    droppedFrames: last.droppedFrames,
+    frames: last.frames,
+    errors,
+  };
+  if (file && config.finalizeHook) result.finalizeHook = await runFinalizeHook(config.finalizeHook, path.join(config.dir, file));
+  await writeMetadata(`${base}.json`, result);
+  logger.info({ file, bytes, stopReason, parts: parts.length }, 'recording finished');
+  if (stopReason === 'failed') throw new UnrecoverableError(fatal ?? errors.at(-1)?.message ?? 'the recording failed');
+  return result;
+}
+
+async function stopRequested(redis: Redis, id: string): Promise<boolean> {
+  // Redis being down must not end a recording: keep going until it is back.
+  return (await redis.exists(stopKey(id)).catch(() => 0)) === 1;
+}
+
+/** Waits for the first stop condition and says which. */
+async function untilStop(
+  job: Job,
+  data: RecordingJob,
+  source: RecordingSource,
+  watch: RoomWatch,
+  { config, redis, shutdown }: RunContext,
+  startedAt: number,
+  fatal: () => string | undefined,
+  report: () => Promise<unknown>,
+): Promise<StopReason> {
+  const maxDurationMs = Math.min(config.stopWhen.maxDurationMs, (data.maxDurationSeconds ?? Infinity) * 1000);
+  let reportedAt = 0;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, CHECK_EVERY_MS));
+    const now = Date.now();
+    if (fatal()) return 'failed';
+    if (shutdown.aborted) return 'workerShutdown';
+    if (await stopRequested(redis, job.id!)) return 'stopped';
+    if (now - startedAt >= maxDurationMs) return 'maxDuration';
+    if (watch.emptyForMs(now) >= config.stopWhen.emptyMs) return 'roomEmpty';
+    if (watch.noMediaForMs(now) >= config.stopWhen.noMediaMs) return 'noMedia';
+    if (await source.ended()) return 'roomClosed';
+    const { streams } = source.status();
+    if (!data.outputs.file && streams.length > 0 && streams.every((s) => s.state === 'failed')) return 'failed';
+    if (now - reportedAt >= REPORT_EVERY_MS) {
+      reportedAt = now;
+      await report();
+    }
+  }
+}

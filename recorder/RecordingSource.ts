@@ -1,0 +1,33 @@
+import type { StreamStatus } from '../bridge/protocol.ts';
+import type { RecordingPart } from '../queue/recordingJob.ts';
+
+/** Where a source writes: a file per part (a crash starts a new part), and streams. */
+export interface SourceOutputs {
+  /** The path for part n (1-based), or undefined when only streaming. */
+  partPath?: (n: number) => string;
+  streams: string[];
+}
+
+export interface SourceStatus {
+  frames: number;
+  droppedFrames: number;
+  streams: StreamStatus[];
+  /** Every part so far, the one being written last (its endedAt is now). */
+  parts: RecordingPart[];
+}
+
+/**
+ * A running capture of one room: the composite (browser + ffmpeg) or the
+ * mixed audio. It restarts what crashes by itself and reports it through
+ * `onProblem`; `stop` finishes every output.
+ */
+export interface RecordingSource {
+  start(): Promise<void>;
+  status(): SourceStatus;
+  /** Why the room ended for the source (closed, recorder kicked), or null. */
+  ended(): Promise<string | null>;
+  stop(): Promise<void>;
+}
+
+/** What a source tells its job about trouble it survived (or did not). */
+export type ProblemReporter = (message: string, fatal?: boolean) => void;

@@ -1,0 +1,80 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Logger } from '../../bridge/logger.ts';
+import { pollUntil, terminate } from './processes.ts';
+
+const run = promisify(execFile);
+const SINK = 'recording';
+
+/**
+ * A private PulseAudio server with one null sink for one recording: Chromium
+ * plays the meeting into it, ffmpeg records its monitor. It exits by itself
+ * 30 s after its last client leaves, so a killed worker leaves none behind.
+ */
+export class PulseSink {
+  /** PULSE_SERVER for Chromium and ffmpeg. */
+  readonly server: string;
+  /** The source ffmpeg records. */
+  readonly monitor = `${SINK}.monitor`;
+  readonly #process: ChildProcess;
+
+  private constructor(server: string, process: ChildProcess) {
+    this.server = server;
+    this.#process = process;
+  }
+
+  static async start(dir: string, logger: Logger): Promise<PulseSink> {
+    const runtime = path.join(dir, 'pulse');
+    fs.mkdirSync(runtime, { recursive: true, mode: 0o700 });
+    const socket = path.join(runtime, 'native');
+    const pulse = spawn(
+      'pulseaudio',
+      [
+        '--daemonize=no',
+        '--exit-idle-time=30',
+        '-n',
+        '--use-pid-file=no',
+        '--system=no',
+        '--log-target=stderr',
+        '--log-level=error',
+        '-L',
+        `module-native-protocol-unix socket=${socket} auth-anonymous=1`,
+        '-L',
+        `module-null-sink sink_name=${SINK} rate=48000`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: dir, XDG_RUNTIME_DIR: runtime, XDG_CONFIG_HOME: runtime } },
+    );
+    let log = '';
+    pulse.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-2000)));
+    let failure: Error | undefined;
+    pulse.once('error', (error) => (failure = new Error(`cannot run pulseaudio (apt install pulseaudio): ${error.message}`)));
+    pulse.once('exit', (code) => (failure ??= new Error(`pulseaudio exited (${code}): ${log.trim()}`)));
+    const server = `unix:${socket}`;
+    try {
+      await pollUntil(
+        async () => {
+          if (failure) throw failure;
+          if (!fs.existsSync(socket)) return false;
+          return run('pactl', ['--server', server, 'info']).then(
+            () => true,
+            () => false,
+          );
+        },
+        10_000,
+        `pulseaudio did not start within 10 s: ${log.trim()}`,
+        50,
+      );
+    } catch (error) {
+      await terminate(pulse);
+      throw error;
+    }
+    logger.debug({ server }, 'audio sink ready');
+    return new PulseSink(server, pulse);
+  }
+
+  async stop(): Promise<void> {
+    await terminate(this.#process);
+  }
+}

@@ -1,0 +1,110 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Logger } from '../../bridge/logger.ts';
+
+// The page's contract (web/src/ui/recorder): it reads window.recorderSecret to
+// join, then sets body data-recorder-ready, or data-recorder-ended with why.
+const READY = "document.body.dataset.recorderReady === 'true' || !!document.body.dataset.recorderEnded";
+const ENDED = 'document.body.dataset.recorderEnded || null';
+
+export interface RecorderBrowserOptions {
+  chromiumPath: string;
+  /** The recorder layout of the room on the bridge's web client. */
+  url: string;
+  secret: string | undefined;
+  display: string;
+  pulseServer: string;
+  width: number;
+  height: number;
+  profileDir: string;
+  logger: Logger;
+}
+
+interface RecorderBrowserEvents {
+  /** Chromium or the page died. */
+  crashed: [reason: string];
+}
+
+/**
+ * Debian's Chromium showing the room's recorder layout full screen on a
+ * virtual display, its sound going to the recording's audio sink. It joins
+ * as the hidden recorder. Talking over a pipe (not a port) means Chromium
+ * exits when its worker dies.
+ */
+export class RecorderBrowser extends EventEmitter<RecorderBrowserEvents> {
+  readonly #browser: Browser;
+  readonly #page: Page;
+  #closing = false;
+
+  private constructor(browser: Browser, page: Page) {
+    super();
+    this.#browser = browser;
+    this.#page = page;
+    browser.once('disconnected', () => this.#crashed('Chromium exited'));
+    page.once('error', (error) => this.#crashed(`the page crashed: ${error.message}`));
+  }
+
+  static async launch(options: RecorderBrowserOptions): Promise<RecorderBrowser> {
+    fs.mkdirSync(options.profileDir, { recursive: true });
+    const browser = await puppeteer.launch({
+      executablePath: options.chromiumPath,
+      headless: false,
+      pipe: true,
+      userDataDir: options.profileDir,
+      env: { ...process.env, DISPLAY: options.display, PULSE_SERVER: options.pulseServer },
+      defaultViewport: null,
+      ignoreDefaultArgs: ['--enable-automation', '--mute-audio'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--no-default-browser-check',
+        '--kiosk',
+        '--hide-scrollbars',
+        '--window-position=0,0',
+        `--window-size=${options.width},${options.height}`,
+        '--autoplay-policy=no-user-gesture-required',
+        // Keep painting and playing even though nobody looks at the window.
+        '--disable-background-timer-throttling',
+        '--disable-renderer-backgrounding',
+        '--disable-backgrounding-occluded-windows',
+        '--disable-features=Translate,MediaRouter,DialMediaRouteProvider',
+      ],
+    });
+    try {
+      const page = (await browser.pages())[0] ?? (await browser.newPage());
+      await page.evaluateOnNewDocument(`window.recorderSecret = ${JSON.stringify(options.secret ?? '')};`);
+      await page.goto(options.url);
+      await page.waitForFunction(READY, { timeout: 20_000 });
+      const ended = await page.evaluate(ENDED);
+      if (ended) throw new Error(`the recorder could not join: ${ended}`);
+      options.logger.debug({ url: options.url }, 'recorder page joined');
+      return new RecorderBrowser(browser, page);
+    } catch (error) {
+      await browser.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Why the page left the room (closed, kicked), or null while it is in. */
+  async ended(): Promise<string | null> {
+    return ((await this.#page.evaluate(ENDED).catch(() => null)) as string | null) || null;
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.#browser.close().catch(() => undefined);
+  }
+
+  #crashed(reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.emit('crashed', reason);
+    void this.#browser.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,163 @@
+import { EventEmitter } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+import ffmpeg from 'fluent-ffmpeg';
+import type { Logger } from '../../bridge/logger.ts';
+import { exited } from './processes.ts';
+
+export interface ScreenCaptureOptions {
+  ffmpegPath: string;
+  display: string;
+  pulseServer: string;
+  pulseSource: string;
+  video: { width: number; height: number; fps: number };
+  encoder: { preset: string; videoKbps: number };
+  /** A fragmented MP4 (playable up to the last fragment if anything dies). */
+  file?: string;
+  /** RTMP(S) URLs, fed from the same encode. */
+  streams: string[];
+  logger: Logger;
+}
+
+export interface CaptureStats {
+  frames: number;
+  droppedFrames: number;
+}
+
+interface ScreenCaptureEvents {
+  /** ffmpeg ended by itself (a crash, or every output failed). */
+  died: [reason: string];
+  /** One output (0 = the file if there is one, then the streams) failed; the others go on. */
+  outputFailed: [index: number, reason: string];
+  /** Frames are being encoded. */
+  flowing: [];
+}
+
+const STATS = /frame=\s*(\d+).*?drop=\s*(\d+)/;
+const SLAVE_FAILED = /Slave muxer #(\d+) failed(?::\s*(.*?))?, continuing/;
+const SLAVE_OPEN_FAILED = /Slave '(?:\[[^\]]*\])?(.*?)': error opening: (.*)/;
+const PROTOCOL_ERROR = /\[(rtmp|tls|tcp|flv) @ [^\]]+\] (.*)/;
+
+/**
+ * One ffmpeg capturing a virtual display and an audio sink, encoding once
+ * (x264 + AAC) and writing every output through the tee muxer with
+ * onfail=ignore, so a destination that refuses or drops does not stop the
+ * others or the file.
+ */
+export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
+  readonly stats: CaptureStats = { frames: 0, droppedFrames: 0 };
+  readonly #outputs: string[];
+  readonly #logger: Logger;
+  #process: ChildProcess | undefined;
+  #stopping = false;
+  #flowing = false;
+  /** The latest protocol-level complaint, to explain a failing destination. */
+  #lastProtocolError = '';
+  readonly #openErrors = new Map<string, string>();
+  readonly options: ScreenCaptureOptions;
+
+  constructor(options: ScreenCaptureOptions) {
+    super();
+    this.options = options;
+    this.#outputs = [...(options.file ? [options.file] : []), ...options.streams];
+    this.#logger = options.logger;
+  }
+
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
+  start(): void {
+    const { video, encoder, ffmpegPath } = this.options;
+    const gop = video.fps * 2; // a keyframe every 2 s: RTMP services want <= 4 s, and fragments stay short
+    const command = ffmpeg()
+      .setFfmpegPath(ffmpegPath)
+      .input(`${this.options.display}.0+0,0`)
+      .inputFormat('x11grab')
+      .inputOptions(['-framerate', String(video.fps), '-video_size', `${video.width}x${video.height}`, '-draw_mouse', '0', '-thread_queue_size', '1024'])
+      .input(this.options.pulseSource)
+      .inputFormat('pulse')
+      .inputOptions(['-server', this.options.pulseServer, '-thread_queue_size', '1024'])
+      .outputOptions([
+        '-map', '0:v',
+        '-map', '1:a',
+        '-c:v', 'libx264',
+        '-preset', encoder.preset,
+        '-tune', 'zerolatency',
+        '-pix_fmt', 'yuv420p',
+        '-g', String(gop),
+        '-keyint_min', String(gop),
+        '-sc_threshold', '0',
+        '-b:v', `${encoder.videoKbps}k`,
+        '-maxrate', `${encoder.videoKbps}k`,
+        '-bufsize', `${encoder.videoKbps * 2}k`,
+        '-c:a', 'aac',
+        '-b:a', '128k',
+        '-ar', '48000',
+        '-ac', '2',
+        '-flags', '+global_header',
+        '-loglevel', 'warning',
+        '-stats',
+      ])
+      .output(this.#teeSpec())
+      .format('tee');
+    // fluent-ffmpeg spawns ffmpeg only after probing its capabilities, so the process appears at 'start'.
+    command.on('start', (line: string) => {
+      this.#process = (command as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
+      this.#process.stdin?.on('error', () => undefined); // 'q' to an ffmpeg that just died
+      this.#logger.debug({ command: line }, 'capture started');
+      if (this.#stopping) this.#process.stdin?.write('q');
+    });
+    command.on('stderr', (line: string) => this.#onLine(line));
+    command.on('error', (error: Error) => this.#ended(error.message));
+    command.on('end', () => this.#ended(null));
+    command.run();
+  }
+
+  /** Ends the capture cleanly ('q', as a person would): outputs are finished and closed. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    const child = this.#process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.stdin?.write('q');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited(child);
+    clearTimeout(timer);
+  }
+
+  #teeSpec(): string {
+    const escape = (target: string) => target.replace(/[\\|[\]]/g, (c) => `\\${c}`);
+    const file = this.options.file ? [`[f=mp4:movflags=+frag_keyframe+empty_moov+default_base_moof:onfail=ignore]${escape(this.options.file)}`] : [];
+    const streams = this.options.streams.map((url) => `[f=flv:flvflags=no_duration_filesize:onfail=ignore]${escape(url)}`);
+    return [...file, ...streams].join('|');
+  }
+
+  #onLine(line: string): void {
+    const stats = STATS.exec(line);
+    if (stats) {
+      this.stats.frames = Number(stats[1]);
+      this.stats.droppedFrames = Number(stats[2]);
+      if (!this.#flowing && this.stats.frames > 0) {
+        this.#flowing = true;
+        this.emit('flowing');
+      }
+      return;
+    }
+    const protocol = PROTOCOL_ERROR.exec(line);
+    if (protocol) this.#lastProtocolError = protocol[2]!.trim();
+    const openFailed = SLAVE_OPEN_FAILED.exec(line);
+    if (openFailed) this.#openErrors.set(openFailed[1]!, openFailed[2]!.trim());
+    const failed = SLAVE_FAILED.exec(line);
+    if (failed) {
+      const index = Number(failed[1]);
+      const output = this.#outputs[index] ?? '';
+      const reason = [this.#lastProtocolError, this.#openErrors.get(output) ?? failed[2]].filter(Boolean).join(': ');
+      this.emit('outputFailed', index, reason || 'the destination failed');
+    }
+    if (!stats && line.trim()) this.#logger.debug({ line }, 'ffmpeg');
+  }
+
+  #ended(error: string | null): void {
+    if (this.#stopping) return;
+    this.emit('died', error ? `ffmpeg: ${error.split('\n')[0]}` : 'ffmpeg stopped by itself');
+  }
+}

@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../../bridge/logger.ts';
+import { terminate } from './processes.ts';
+
+/**
+ * An Xvfb screen of its own for one recording, so several run side by side.
+ * Xvfb picks a free display number itself (-displayfd). With -terminate it
+ * exits once its last client (Chromium, ffmpeg) is gone, so a killed worker
+ * leaves no display behind.
+ */
+export class VirtualDisplay {
+  readonly name: string;
+  readonly #process: ChildProcess;
+
+  private constructor(name: string, process: ChildProcess) {
+    this.name = name;
+    this.#process = process;
+  }
+
+  static async start(width: number, height: number, logger: Logger): Promise<VirtualDisplay> {
+    const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-terminate', '-nocursor'], {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    xvfb.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-2000)));
+    const number = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`Xvfb did not start within 10 s: ${log.trim()}`)), 10_000);
+      (xvfb.stdio[3] as Readable).on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('\n')) {
+          clearTimeout(timer);
+          resolve(out.trim());
+        }
+      });
+      xvfb.once('error', (error) => reject(new Error(`cannot run Xvfb (apt install xvfb): ${error.message}`)));
+      xvfb.once('exit', (code) => reject(new Error(`Xvfb exited (${code}): ${log.trim()}`)));
+    }).catch(async (error: unknown) => {
+      await terminate(xvfb);
+      throw error;
+    });
+    logger.debug({ display: `:${number}` }, 'virtual display ready');
+    return new VirtualDisplay(`:${number}`, xvfb);
+  }
+
+  async stop(): Promise<void> {
+    await terminate(this.#process);
+  }
+}

@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import ffmpeg from 'fluent-ffmpeg';
+import type { RecordingPart, RecordingResult } from '../queue/recordingJob.ts';
+
+const run = promisify(execFile);
+
+/**
+ * Joins a recording's parts into one file without re-encoding (ffmpeg's
+ * concat demuxer), written for playback from the start (faststart). The
+ * parts are removed only once the joined file exists; on failure they stay
+ * and the error says so.
+ */
+export async function joinParts(ffmpegPath: string, parts: RecordingPart[], target: string): Promise<void> {
+  const present = [];
+  for (const part of parts) if ((await fs.stat(part.path).catch(() => null))?.size) present.push(part.path);
+  if (present.length === 0) throw new Error('nothing was captured');
+  const list = `${target}.parts.txt`;
+  await fs.writeFile(list, present.map((file) => `file '${file.replace(/'/g, "'\\''")}'`).join('\n'));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ffmpeg()
+        .setFfmpegPath(ffmpegPath)
+        .input(list)
+        .inputOptions(['-f', 'concat', '-safe', '0'])
+        .outputOptions(['-c', 'copy', ...(target.endsWith('.mp3') ? [] : ['-movflags', '+faststart'])])
+        .output(target)
+        .on('error', (error: Error) => reject(new Error(`cannot join the parts: ${error.message.split('\n')[0]}`)))
+        .on('end', () => resolve())
+        .run();
+    });
+  } finally {
+    await fs.rm(list, { force: true });
+  }
+  await Promise.all(present.map((file) => fs.rm(file, { force: true })));
+}
+
+/** Writes the metadata beside the file, atomically (a reader never sees half of it). */
+export async function writeMetadata(file: string, result: RecordingResult): Promise<void> {
+  const temporary = `${file}.tmp`;
+  await fs.writeFile(temporary, `${JSON.stringify(result, null, 2)}\n`);
+  await fs.rename(temporary, file);
+}
+
+/** Runs the operator's finalize hook with the file's path; its outcome goes into the metadata. */
+export async function runFinalizeHook(hook: { command: string; timeoutMs: number }, file: string): Promise<NonNullable<RecordingResult['finalizeHook']>> {
+  try {
+    const { stdout, stderr } = await run(hook.command, [file], { timeout: hook.timeoutMs, cwd: path.dirname(file) });
+    return { command: hook.command, exitCode: 0, output: `${stdout}${stderr}`.slice(-2000) };
+  } catch (error) {
+    const failure = error as { code?: number | string; stdout?: string; stderr?: string; message: string };
+    return {
+      command: hook.command,
+      exitCode: typeof failure.code === 'number' ? failure.code : null,
+      output: `${failure.stdout ?? ''}${failure.stderr ?? ''}${failure.message}`.slice(-2000),
+    };
+  }
+}

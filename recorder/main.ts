@@ -1,0 +1,12 @@
+// Starts a recorder worker alone, against the bridge at BRIDGE_URL and the
+// queue at REDIS_URL. Scale out by starting more, anywhere.
+import { loadConfigOrExit, stopOnSignal } from '../bridge/lifecycle.ts';
+import { createLogger } from '../bridge/logger.ts';
+import { loadRecorderConfig } from './config.ts';
+import { RecorderWorker } from './RecorderWorker.ts';
+
+const config = loadConfigOrExit('recorder', () => loadRecorderConfig());
+const logger = createLogger(config.logLevel, 'recorder');
+const worker = new RecorderWorker(config, logger);
+await worker.ready();
+stopOnSignal(logger, () => worker.stop());

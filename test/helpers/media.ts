@@ -1,0 +1,49 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Probe {
+  streams: { codec_type: string; codec_name: string; width?: number; height?: number }[];
+  format: { duration: string; format_name: string };
+}
+
+/** ffprobe's view of a file or stream; throws (with ffprobe's words) if it is not readable media. */
+export async function probe(target: string): Promise<Probe> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', target]);
+  return JSON.parse(stdout) as Probe;
+}
+
+export function codecs(probed: Probe): string[] {
+  return probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort();
+}
+
+/** The audio's mean and peak level in dBFS (ffmpeg volumedetect); -91 is digital silence. */
+export async function audioVolume(file: string): Promise<{ mean: number; max: number }> {
+  const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-i', file, '-vn', '-af', 'volumedetect', '-f', 'null', '-']);
+  const level = (name: string) => Number(new RegExp(`${name}:\\s*(-?[\\d.]+) dB`).exec(stderr)?.[1] ?? Number.NaN);
+  return { mean: level('mean_volume'), max: level('max_volume') };
+}
+
+/**
+ * How much the picture moves: the share of consecutive samples (4 per
+ * second, 64x36 grey) that differ visibly. A frozen video scores 0.
+ */
+export async function motionShare(file: string): Promise<number> {
+  const width = 64;
+  const height = 36;
+  const { stdout } = await run(
+    'ffmpeg',
+    ['-hide_banner', '-nostats', '-loglevel', 'error', '-i', file, '-an', '-vf', `fps=4,scale=${width}:${height},format=gray`, '-f', 'rawvideo', 'pipe:1'],
+    { encoding: 'buffer', maxBuffer: 64 << 20 },
+  );
+  const size = width * height;
+  const frames = Math.floor(stdout.length / size);
+  let moving = 0;
+  for (let i = 1; i < frames; i++) {
+    let difference = 0;
+    for (let p = 0; p < size; p++) difference += Math.abs(stdout[i * size + p]! - stdout[(i - 1) * size + p]!);
+    if (difference / size > 0.5) moving++;
+  }
+  return frames > 1 ? moving / (frames - 1) : 0;
+}

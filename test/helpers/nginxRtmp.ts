@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './ports.ts';
+import { waitFor } from './wait.ts';
+
+/** The stream key the receiver refuses (as YouTube does a wrong key). */
+export const REJECTED_KEY = 'wrong-key';
+
+/**
+ * A real RTMP receiver: Debian's nginx with libnginx-mod-rtmp on 127.0.0.1.
+ * Application `live` accepts any stream key except REJECTED_KEY (checked by
+ * nginx's own on_publish HTTP hook) and records every stream as FLV.
+ */
+export class NginxRtmp {
+  readonly rtmpPort: number;
+  readonly recordDir: string;
+  readonly #prefix: string;
+  readonly #process: ChildProcess;
+
+  private constructor(rtmpPort: number, prefix: string, child: ChildProcess) {
+    this.rtmpPort = rtmpPort;
+    this.#prefix = prefix;
+    this.recordDir = path.join(prefix, 'record');
+    this.#process = child;
+  }
+
+  static async start(): Promise<NginxRtmp> {
+    const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'nginx-rtmp-'));
+    const record = path.join(prefix, 'record');
+    fs.mkdirSync(record);
+    fs.chmodSync(prefix, 0o755);
+    fs.chmodSync(record, 0o777); // nginx's workers run as nobody
+    const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+    const conf = path.join(prefix, 'nginx.conf');
+    fs.writeFileSync(
+      conf,
+      `load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+daemon off;
+master_process on;
+worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  server {
+    listen 127.0.0.1:${httpPort};
+    location /publish { if ($arg_name = "${REJECTED_KEY}") { return 403; } return 204; }
+  }
+}
+rtmp {
+  server {
+    listen 127.0.0.1:${rtmpPort};
+    application live {
+      live on;
+      on_publish http://127.0.0.1:${httpPort}/publish;
+      record all;
+      record_path ${record};
+      record_unique on;
+    }
+  }
+}
+`,
+    );
+    const child = spawn('nginx', ['-p', prefix, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const nginx = new NginxRtmp(rtmpPort, prefix, child);
+    await waitFor(`nginx-rtmp listening (${log})`, () => fs.existsSync(path.join(prefix, 'nginx.pid')) && child.exitCode === null, 10_000);
+    return nginx;
+  }
+
+  url(key: string): string {
+    return `rtmp://127.0.0.1:${this.rtmpPort}/live/${key}`;
+  }
+
+  /** The FLV files recorded for a stream key, and their sizes. */
+  recordings(key: string): { file: string; bytes: number }[] {
+    return fs
+      .readdirSync(this.recordDir)
+      .filter((name) => name.startsWith(`${key}-`) || name === `${key}.flv`)
+      .map((name) => ({ file: path.join(this.recordDir, name), bytes: fs.statSync(path.join(this.recordDir, name)).size }));
+  }
+
+  async stop(): Promise<void> {
+    if (this.#process.exitCode === null) {
+      this.#process.kill('SIGQUIT'); // graceful: recordings are closed
+      await new Promise((resolve) => this.#process.once('exit', resolve));
+    }
+    fs.rmSync(this.#prefix, { recursive: true, force: true });
+  }
+}
