@@ -9,7 +9,7 @@ import { createInboundGuard } from './calls/trunkSecurity.ts';
 import type { GatewayConfig } from './config.ts';
 import { MediaClock } from './media/MediaClock.ts';
 import { PortPool } from './media/PortPool.ts';
-import { loadPrompts, type PromptName } from './media/prompts.ts';
+import { loadPrompts } from './media/prompts.ts';
 import { RoomLinks } from './room/RoomLinks.ts';
 import { SipEngine } from './sip-engine/SipEngine.ts';
 import { TrunkRegistration } from './trunk/TrunkRegistration.ts';
@@ -123,13 +123,6 @@ export class Gateway {
     gateway.#registerWithTrunk(srf);
     logger.info({ sip: `${config.sip.host}:${config.sip.port}`, engine: config.engine.external ? 'drachtio-server' : 'embedded' }, 'SIP gateway ready');
     return gateway;
-  }
-
-  /** Tells every caller in a room something (e.g. that recording started). */
-  announce(room: string, prompt: PromptName): void {
-    for (const call of this.calls) {
-      if (call.room === room && call.state === 'inRoom') void call.say(prompt);
-    }
   }
 
   async stop(): Promise<void> {

@@ -41,26 +41,48 @@ export async function captureVp8(seconds: number, kbps: number): Promise<{ packe
   return { packets, durationTicks: seconds * 90000 };
 }
 
+/** Encodes `seconds` of a tone to Opus (48 kHz, 20 ms frames) and keeps the RTP payloads, for senders a browser really decodes. */
+export async function captureOpus(seconds: number, kbps = 32): Promise<Buffer[]> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const port = (socket.address() as AddressInfo).port;
+  const payloads: Buffer[] = [];
+  socket.on('message', (msg) => payloads.push(Buffer.from(msg.subarray(12))));
+  const ffmpeg = spawn('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error',
+    // A 440 Hz tone that beeps on and off, about as busy for a decoder as speech.
+    '-f', 'lavfi', '-i', 'sine=frequency=440:beep_factor=2:sample_rate=48000', '-t', String(seconds),
+    '-c:a', 'libopus', '-b:a', `${kbps}k`, '-ac', '2', '-frame_duration', '20', '-application', 'voip',
+    '-f', 'rtp', '-payload_type', String(AUDIO_PT), '-ssrc', '1', `rtp://127.0.0.1:${port}`,
+  ]);
+  await new Promise((resolve, reject) => ffmpeg.once('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`ffmpeg exited ${code}`)))));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  socket.close();
+  return payloads;
+}
+
 export interface Stream {
   ssrc: number;
   target: { ip: string; port: number };
 }
 
 /**
- * Sends audio (50 packets/s, 100-byte payloads) and replayed VP8 for every
- * sender, paced from one timer.
+ * Sends audio (50 packets/s, 100-byte payloads, or replayed real Opus
+ * payloads if given) and replayed VP8 for every sender, paced from one timer.
  */
 export class Transmitter {
   readonly socket = dgram.createSocket('udp4');
   readonly #video: { packets: CapturedPacket[]; durationTicks: number };
+  readonly #audio: Buffer[] | undefined;
   readonly #senders: { audio: Stream; video: Stream; seqA: number; seqV: number; nextVideo: number; loops: number; levelPhase: number }[] = [];
   #timer: NodeJS.Timeout | undefined;
   #startedAt = 0;
   #audioSent = 0;
   packetsSent = 0;
 
-  constructor(video: { packets: CapturedPacket[]; durationTicks: number }) {
+  constructor(video: { packets: CapturedPacket[]; durationTicks: number }, audio?: Buffer[]) {
     this.#video = video;
+    this.#audio = audio;
   }
 
   async bind(): Promise<void> {
@@ -98,7 +120,7 @@ export class Transmitter {
           sequence: s.seqA++,
           timestamp: this.#audioSent * 960,
           ssrc: s.audio.ssrc,
-          payload: AUDIO_PAYLOAD,
+          payload: this.#audio ? this.#audio[this.#audioSent % this.#audio.length]! : AUDIO_PAYLOAD,
           extension: audioLevelExtension(level),
         });
         this.socket.send(packet, s.audio.target.port, s.audio.target.ip);

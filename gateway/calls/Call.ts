@@ -182,9 +182,11 @@ export class Call extends EventEmitter<CallEvents> {
     peer.on('peerJoined', () => void this.#player.play(tone('joined')));
     peer.on('peerLeft', () => void this.#player.play(tone('left')));
     peer.on('mutedByModerator', () => void this.sayNow('mutedByModerator'));
+    peer.on('recordingStarted', () => void this.say('recording'));
     peer.on('disconnected', (reason) => void this.hangUp(reason === 'kicked' ? 'removed by a moderator' : `room ${reason}`));
     this.#setState('inRoom');
     this.#logger.info({ room, peer: peer.id }, 'caller joined the room');
+    if (peer.recorded) void this.say('recording');
     if (peer.others === 0) void this.say('onlyParticipant');
   }
 

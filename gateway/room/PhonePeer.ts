@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { DisconnectReason, PeerInfo } from '../../bridge/protocol.ts';
+import type { DisconnectReason, PeerInfo, RecordingInfo } from '../../bridge/protocol.ts';
 import { SignalingClient } from '../../bridge/signalingClient.ts';
 import { levelDbov, type AudioCodec, type CodecDescription } from '../media/codecs.ts';
 import { AUDIO_LEVEL_EXTENSION_ID, AUDIO_LEVEL_URI, audioLevelExtension, rtpPacket, type RtpPacket } from '../media/rtp.ts';
@@ -12,6 +12,8 @@ interface PhonePeerEvents {
   peerLeft: [peerId: string];
   /** A moderator muted the caller (the bridge already paused the producer). */
   mutedByModerator: [by: string];
+  /** A recording or live stream of the room began capturing: the caller is told. */
+  recordingStarted: [];
   /** The bridge ended this participant (kicked, room closed) or the connection broke. */
   disconnected: [reason: DisconnectReason | 'connectionLost'];
 }
@@ -44,14 +46,27 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
   #muted = false;
   /** Who else (visible) is in the room. */
   readonly #others: Set<string>;
+  /** Recordings capturing the room (announced at most once each). */
+  readonly #recordings: Set<string>;
 
-  private constructor(client: SignalingClient, room: RoomAudio, codec: CodecDescription, joined: { peerId: string; peers: PeerInfo[] }) {
+  private constructor(
+    client: SignalingClient,
+    room: RoomAudio,
+    codec: CodecDescription,
+    joined: { peerId: string; peers: PeerInfo[]; recordings: RecordingInfo[] },
+  ) {
     super();
     this.#client = client;
     this.#room = room;
     this.#codec = codec;
     this.id = joined.peerId;
     this.#others = new Set(joined.peers.map((p) => p.id));
+    this.#recordings = new Set(joined.recordings.filter((r) => r.state === 'active').map((r) => r.id));
+    client.on('recordingUpdated', ({ recording }) => {
+      if (recording.state !== 'active' || this.#recordings.has(recording.id)) return;
+      this.#recordings.add(recording.id);
+      this.emit('recordingStarted');
+    });
     client.on('peerJoined', ({ peer }) => {
       this.#others.add(peer.id);
       this.emit('peerJoined', peer);
@@ -120,6 +135,11 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
   /** Other visible participants (for "you are the only participant"). */
   get others(): number {
     return this.#others.size;
+  }
+
+  /** Whether the room was being recorded when the caller joined. */
+  get recorded(): boolean {
+    return this.#recordings.size > 0;
   }
 
   /** Forwards one packet of the caller's voice, with its level, unless muted. */
