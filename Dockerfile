@@ -1,5 +1,7 @@
-# The app image: bridge and SIP gateway (and, as it lands, the recorder) on Debian 12,
-# with mediasoup's worker built from source against Debian's libraries.
+# The app image: bridge, SIP gateway and recorder on Debian 12, with mediasoup's
+# worker built from source against Debian's libraries. The recorder runs
+# Chromium on Xvfb with a PulseAudio sink and ffmpeg; redis-server is for the
+# all-in-one (CMD), which starts its own when REDIS_URL is unset.
 FROM debian:bookworm-slim
 
 ENV DEBIAN_FRONTEND=noninteractive
@@ -8,7 +10,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       g++ make meson ninja-build pkg-config python3-invoke \
       libuv1-dev libssl-dev libsrtp2-dev libusrsctp-dev nlohmann-json3-dev libabsl-dev \
       libflatbuffers-dev flatbuffers-compiler liburing-dev \
-      chromium ffmpeg espeak-ng sox xvfb pulseaudio \
+      chromium ffmpeg espeak-ng sox xvfb pulseaudio redis-server \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -22,5 +24,6 @@ RUN npm run build && npm run prompts
 
 ENV HTTP_PORT=8080
 EXPOSE 8080 5060/udp 5060/tcp
-# The all-in-one; compose runs each service on its own (bridge/main.ts, gateway/main.ts).
+# The all-in-one; compose runs each service on its own (bridge/main.ts,
+# gateway/main.ts, recorder/main.ts).
 CMD ["npm", "start"]

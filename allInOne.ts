@@ -1,22 +1,52 @@
 // The whole system in one process, as the quick start runs it: the bridge
-// (SFU, signaling, REST, web client) and the SIP gateway with its embedded
-// SIP engine, the gateway talking to the bridge over its public protocol.
+// (SFU, signaling, REST, web client), the SIP gateway with its embedded SIP
+// engine and one recorder worker, the gateway and the recorder talking to the
+// bridge over its public protocol. Recordings are queued on REDIS_URL, or,
+// without one, on a local Redis (localRedis.ts).
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { Bridge } from './bridge/Bridge.ts';
 import { loadBridgeConfig } from './bridge/config.ts';
 import { loadConfigOrExit, stopOnSignal } from './bridge/lifecycle.ts';
 import { createLogger } from './bridge/logger.ts';
 import { loadGatewayConfig } from './gateway/config.ts';
 import { Gateway } from './gateway/Gateway.ts';
+import { LOCAL_REDIS_URL, LocalRedis, LocalRedisError } from './localRedis.ts';
+import { describeRedis, withTimeout } from './queue/redis.ts';
+import { loadRecorderConfig } from './recorder/config.ts';
+import { RecorderWorker } from './recorder/RecorderWorker.ts';
 
-// Both halves share one SERVICE_SECRET; without one configured, a fresh one per start.
-const env = { SERVICE_SECRET: randomBytes(24).toString('base64url'), ...process.env };
+// All three share one SERVICE_SECRET; without one configured, a fresh one per start.
+const env: NodeJS.ProcessEnv = { SERVICE_SECRET: randomBytes(24).toString('base64url'), ...process.env };
+const ownRedis = !env.REDIS_URL;
+if (ownRedis) env.REDIS_URL = LOCAL_REDIS_URL;
 const bridgeConfig = loadConfigOrExit('bridge', () => loadBridgeConfig(env));
-const gatewayConfig = loadConfigOrExit('gateway', () =>
-  loadGatewayConfig({ BRIDGE_URL: `http://127.0.0.1:${bridgeConfig.http.port}`, ...env }),
+const bridgeUrl = `http://127.0.0.1:${bridgeConfig.http.port}`;
+const gatewayConfig = loadConfigOrExit('gateway', () => loadGatewayConfig({ BRIDGE_URL: bridgeUrl, ...env }));
+// The recorder writes where the bridge lists and serves recordings from.
+const recorderConfig = loadConfigOrExit('recorder', () =>
+  loadRecorderConfig({ BRIDGE_URL: bridgeUrl, RECORDINGS_DIR: bridgeConfig.recording.dir, ...env }),
 );
 const logger = createLogger(bridgeConfig.logLevel, 'telebridge');
-const bridge = await Bridge.start(bridgeConfig, logger.child({ service: 'bridge' }));
+
+let redis: LocalRedis | undefined;
+if (ownRedis) {
+  try {
+    redis = await LocalRedis.start(fileURLToPath(new URL('./data/redis', import.meta.url)), logger.child({ service: 'redis' }));
+  } catch (error) {
+    if (!(error instanceof LocalRedisError)) throw error;
+    console.error(`telebridge: recording needs Redis: ${error.message}`);
+    process.exit(1);
+  }
+}
+
+let bridge: Bridge;
+try {
+  bridge = await Bridge.start(bridgeConfig, logger.child({ service: 'bridge' }));
+} catch (error) {
+  await redis?.stop();
+  throw error;
+}
 logger.info({ url: bridge.url, workers: bridgeConfig.media.workers }, 'bridge ready');
 let gateway: Gateway;
 try {
@@ -24,9 +54,21 @@ try {
 } catch (error) {
   logger.fatal({ err: error }, 'SIP gateway did not start');
   await bridge.stop();
+  await redis?.stop();
   process.exit(1);
 }
+const recorder = new RecorderWorker(recorderConfig, logger.child({ service: 'recorder' }));
 stopOnSignal(logger, async () => {
+  // Recordings under way are finished first, while the bridge and Redis still run.
+  await recorder.stop();
   await gateway.stop();
   await bridge.stop();
+  await redis?.stop();
 });
+try {
+  await withTimeout(recorder.ready(), 10_000, 'not connected within 10 s');
+  logger.info({ redis: describeRedis(recorderConfig.redisUrl), concurrency: recorderConfig.concurrency }, 'recorder ready');
+} catch (error) {
+  // A Redis of the operator's that is down for now: the worker keeps trying; recording answers 503 meanwhile.
+  logger.warn({ redis: describeRedis(recorderConfig.redisUrl), err: error }, 'recorder cannot reach Redis yet; recording starts working once it can');
+}

@@ -56,7 +56,7 @@ export const recordingPartSchema = z.object({
   path: z.string(),
   startedAt: int,
   endedAt: int,
-  /** How the part ended: `stopped` normally, otherwise what crashed. */
+  /** How the part ended: `stopped` normally, otherwise what crashed; empty while it is being written. */
   endedBy: z.string(),
 });
 export type RecordingPart = z.infer<typeof recordingPartSchema>;

@@ -49,9 +49,8 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
   const logger = context.logger.child({ job: job.id, room: data.room });
   const previous = recordingProgressSchema.safeParse(job.progress).data;
   const errors = [...(previous?.errors ?? [])];
-  const earlierParts: RecordingPart[] = (previous?.partFiles ?? []).map((part) =>
-    part.endedAt === 0 ? { ...part, endedAt: Date.now(), endedBy: 'the recorder worker died' } : part,
-  );
+  // A part still being written when the last progress was saved (no endedBy) ended with its worker, about then.
+  const earlierParts: RecordingPart[] = (previous?.partFiles ?? []).map((part) => (part.endedBy ? part : { ...part, endedBy: 'the recorder worker died' }));
   if (previous) errors.push({ at: Date.now(), message: `the recorder worker stopped unexpectedly; recording resumed (attempt ${job.attemptsMade + 1})` });
 
   const roomDir = path.join(config.dir, data.room);

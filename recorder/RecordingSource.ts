@@ -12,7 +12,7 @@ export interface SourceStatus {
   frames: number;
   droppedFrames: number;
   streams: StreamStatus[];
-  /** Every part so far, the one being written last (its endedAt is now). */
+  /** Every part so far; the one being written is last, with endedAt now and no endedBy yet. */
   parts: RecordingPart[];
 }
 

@@ -2,26 +2,86 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
+const SECRET = 'a-secret-for-the-test';
+
+function compose(env: NodeJS.ProcessEnv) {
+  return spawnSync('docker-compose', ['config'], { encoding: 'utf8', env });
+}
+
+/** The resolved compose file, with the secret given and every optional variable at its default. */
+function resolvedConfig(): string {
+  const { RECORDER_CONCURRENCY: _concurrency, ...env } = process.env;
+  const result = compose({ ...env, SERVICE_SECRET: SECRET });
+  expect(result.error).toBeUndefined();
+  expect(result.stderr).not.toMatch(/error/i);
+  expect(result.status).toBe(0);
+  return result.stdout;
+}
+
+/** One service's lines in `docker-compose config` output (services at 2 spaces, their keys at 4). */
+function service(config: string, name: string): string {
+  const block = config.match(new RegExp(`^ {2}${name}:\\n((?: {4}.*\\n|\\n)*)`, 'm'))?.[1];
+  expect(block, `service ${name}`).toBeDefined();
+  return block!;
+}
+
+/** Where a service mounts the named volume, and its RECORDINGS_DIR. */
+function recordingsMount(block: string): { mountedAt: string | undefined; dir: string | undefined } {
+  return {
+    mountedAt: block.match(/^ {4}- recordings:([^:\s]+)(?::rw)?$/m)?.[1],
+    dir: block.match(/^ {6}RECORDINGS_DIR: (\S+)$/m)?.[1],
+  };
+}
+
 describe('deployment files', () => {
   it('docker-compose.yml is valid and runs redis, drachtio-server and the app services from the Dockerfile', () => {
-    const compose = (env: NodeJS.ProcessEnv) => spawnSync('docker-compose', ['config'], { encoding: 'utf8', env });
-    const result = compose({ ...process.env, SERVICE_SECRET: 'a-secret-for-the-test' });
-    expect(result.error).toBeUndefined();
-    expect(result.stderr).not.toMatch(/error/i);
-    expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^ {2}redis:$/m);
-    expect(result.stdout).toMatch(/^ {2}bridge:$/m);
+    const config = resolvedConfig();
+    expect(config).toMatch(/^ {2}redis:$/m);
+    expect(config).toMatch(/^ {2}bridge:$/m);
     // The gateway drives a real drachtio-server in the split deployment.
-    expect(result.stdout).toMatch(/^ {2}drachtio:$/m);
-    expect(result.stdout).toMatch(/^ {2}gateway:$/m);
-    expect(result.stdout).toMatch(/DRACHTIO_HOST: 127\.0\.0\.1/);
-    expect(result.stdout).toMatch(/build:\n\s+context: /);
+    expect(config).toMatch(/^ {2}drachtio:$/m);
+    expect(config).toMatch(/^ {2}gateway:$/m);
+    expect(config).toMatch(/^ {2}recorder:$/m);
+    expect(config).toMatch(/DRACHTIO_HOST: 127\.0\.0\.1/);
+    expect(config).toMatch(/build:\n\s+context: /);
     expect(fs.readFileSync('Dockerfile', 'utf8')).toMatch(/^CMD \["npm", "start"\]$/m);
-    // The bridge and its services share a secret; compose refuses to run without one.
-    expect(result.stdout.match(/SERVICE_SECRET: a-secret-for-the-test/g)).toHaveLength(2);
+    // The bridge and its services (gateway, recorder) share a secret; compose refuses to run without one.
+    expect(config.match(new RegExp(`SERVICE_SECRET: ${SECRET}$`, 'gm'))).toHaveLength(3);
     const { SERVICE_SECRET: _unset, ...withoutSecret } = process.env;
     const refused = compose(withoutSecret);
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toContain('SERVICE_SECRET');
+  });
+
+  it('records: the bridge queues on the redis service, and recorder workers scale against it, sharing the recordings volume', () => {
+    const config = resolvedConfig();
+    const bridge = service(config, 'bridge');
+    const recorder = service(config, 'recorder');
+
+    // Both reach the redis service on the host network (it publishes to loopback).
+    expect(service(config, 'redis')).toMatch(/published: 6379|127\.0\.0\.1:6379:6379/);
+    expect(bridge).toMatch(/^ {6}REDIS_URL: redis:\/\/127\.0\.0\.1:6379$/m);
+    expect(recorder).toMatch(/^ {6}REDIS_URL: redis:\/\/127\.0\.0\.1:6379$/m);
+    expect(recorder).toMatch(/^ {6}BRIDGE_URL: http:\/\/127\.0\.0\.1:8080$/m);
+    expect(recorder).toMatch(new RegExp(`^ {6}SERVICE_SECRET: ${SECRET}$`, 'm'));
+    expect(recorder).toMatch(/^ {6}RECORDER_CONCURRENCY: '2'$/m);
+    expect(recorder).toMatch(/^ {4}command:\n {4}- node\n {4}- recorder\/main\.ts$/m);
+    expect(recorder).toMatch(/^ {4}image: telebridge:latest$/m);
+    expect(recorder).toMatch(/^ {4}shm_size: /m);
+
+    // `docker-compose up --scale recorder=N`: no fixed name, no host ports.
+    expect(recorder).not.toMatch(/container_name:/);
+    expect(recorder).not.toMatch(/^ {4}ports:/m);
+
+    // What recorders write, the bridge lists and serves: one volume, one path.
+    const written = recordingsMount(recorder);
+    const served = recordingsMount(bridge);
+    expect(written.mountedAt).toBeDefined();
+    expect(written).toEqual({ mountedAt: written.mountedAt, dir: written.mountedAt });
+    expect(served).toEqual(written);
+
+    // The image has what a recording runs.
+    const apt = fs.readFileSync('Dockerfile', 'utf8').match(/apt-get install[^&]*/)?.[0] ?? '';
+    for (const pkg of ['chromium', 'ffmpeg', 'xvfb', 'pulseaudio']) expect(apt.split(/\s+/)).toContain(pkg);
   });
 });

@@ -41,3 +41,29 @@ export function childPids(pid: number): number[] {
 export function commandOf(pid: number): string {
   return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 }
+
+/** The parent of a process (field 4 of /proc/<pid>/stat). */
+export function parentPid(pid: number): number {
+  return Number(statFields(pid)[1]);
+}
+
+/** A process and all its descendants (those still alive). */
+export function descendantPids(pid: number): number[] {
+  const all: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const next = queue.shift()!;
+    all.push(next);
+    try {
+      queue.push(...childPids(next));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return all;
+}
+
+/** Every process on the machine. */
+export function allPids(): number[] {
+  return fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
+}

@@ -1,29 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { startBridge } from '../helpers/bridge.ts';
-import { RtpReceiver, RtpSender } from '../helpers/rtp.ts';
-import { joinRoom } from '../helpers/signaling.ts';
+import { RtpReceiver } from '../helpers/rtp.ts';
+import { joinRoom, OPUS, PCMU, produceFromSocket, type Joined } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-type Joined = Awaited<ReturnType<typeof joinRoom>>;
-
-const OPUS = { mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 };
-const PCMU = { mimeType: 'audio/PCMU', payloadType: 0, clockRate: 8000, channels: 1 };
-
-/** A service that sends RTP from a UDP socket into a comedia plain transport and produces it. */
-async function produceFromSocket(peer: Joined, codec: typeof OPUS, ssrc: number) {
-  const transport = await peer.client.request('createPlainTransport', { comedia: true, rtcpMux: true });
-  const sender = new RtpSender();
-  await sender.bind();
-  sender.start({ ip: transport.ip, port: transport.port }, { payloadType: codec.payloadType, ssrc, clockRate: codec.clockRate });
-  const { producerId } = await peer.client.request('produce', {
-    transportId: transport.id,
-    kind: 'audio',
-    source: 'mic',
-    rtpParameters: { codecs: [codec], encodings: [{ ssrc }] },
-  });
-  return { sender, producerId };
-}
 
 /** A service that consumes a producer on a plain transport that sends to a local UDP socket. */
 async function consumeToSocket(peer: Joined, producerId: string) {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import net from 'node:net';
 import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 
@@ -28,7 +28,7 @@ export class TestRedis {
   /** Stops the server the hard way (as a crash would); what was written stays in its append-only file. */
   async kill(): Promise<void> {
     const child = this.#process;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
   }
@@ -49,20 +49,21 @@ export class TestRedis {
       ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.#dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
       { stdio: 'ignore' },
     );
-    await waitFor(
-      'redis-server up',
-      async () => {
-        const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        probe.on('error', () => undefined);
-        try {
-          await probe.connect();
-          return await probe.ping();
-        } finally {
-          probe.disconnect();
-        }
-      },
-      10_000,
-      100,
-    );
+    await waitFor('redis-server up', () => ping(this.port), 10_000, 100);
   }
+}
+
+/** One PING over a fresh connection: true on PONG, false on anything else (refused, silence). */
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const done = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
 }

@@ -1,6 +1,7 @@
 import { SIGNALING_PATH, type NotificationData, type NotificationName, type PeerKind } from '../../bridge/protocol.ts';
 import { SignalingClient } from '../../bridge/signalingClient.ts';
 import { TEST_SERVICE_SECRET } from './bridge.ts';
+import { RtpSender } from './rtp.ts';
 
 export function signalingUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/, 'ws') + SIGNALING_PATH;
@@ -18,3 +19,25 @@ export async function joinRoom(httpUrl: string, room: string, displayName: strin
     received.filter((r) => r.name === name).map((r) => r.data as NotificationData<N>);
   return { client, joined, received, notificationsOf };
 }
+
+export type Joined = Awaited<ReturnType<typeof joinRoom>>;
+
+export const OPUS = { mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 };
+export const PCMU = { mimeType: 'audio/PCMU', payloadType: 0, clockRate: 8000, channels: 1 };
+type PlainCodec = typeof OPUS;
+
+/** A service that sends RTP from a UDP socket into a comedia plain transport and produces it. */
+export async function produceFromSocket(peer: Joined, codec: PlainCodec, ssrc: number) {
+  const transport = await peer.client.request('createPlainTransport', { comedia: true, rtcpMux: true });
+  const sender = new RtpSender();
+  await sender.bind();
+  sender.start({ ip: transport.ip, port: transport.port }, { payloadType: codec.payloadType, ssrc, clockRate: codec.clockRate });
+  const { producerId } = await peer.client.request('produce', {
+    transportId: transport.id,
+    kind: 'audio',
+    source: 'mic',
+    rtpParameters: { codecs: [codec], encodings: [{ ssrc }] },
+  });
+  return { sender, producerId };
+}
+
