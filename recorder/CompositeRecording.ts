@@ -60,6 +60,15 @@ export class CompositeRecording implements RecordingSource {
     this.#display = await VirtualDisplay.start(job.video.width, job.video.height, this.#logger);
     await this.#launchBrowser();
     this.#startCapture();
+    // 'active' should mean frames are being written, so a recording's length matches its file's.
+    const capture = this.#capture!;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the capture produced no frames within 20 s')), 20_000);
+      capture.once('flowing', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   status(): SourceStatus {

@@ -124,7 +124,7 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
   if (format) {
     const target = `${base}.${format}`;
     try {
-      await joinParts(config.ffmpegPath, parts, target);
+      for (const message of await joinParts(config.ffmpegPath, parts, target)) errors.push({ at: Date.now(), message });
       file = path.relative(config.dir, target);
       bytes = (await fs.stat(target)).size;
       parts = parts.length > 1 ? parts : [];

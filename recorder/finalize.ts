@@ -9,14 +9,19 @@ const run = promisify(execFile);
 
 /**
  * Joins a recording's parts into one file without re-encoding (ffmpeg's
- * concat demuxer), written for playback from the start (faststart). The
+ * concat demuxer), written for playback from the start (faststart). Parts
+ * with nothing playable are left out, and said so in what it returns. The
  * parts are removed only once the joined file exists; on failure they stay
  * and the error says so.
  */
-export async function joinParts(ffmpegPath: string, parts: RecordingPart[], target: string): Promise<void> {
-  const present = [];
-  for (const part of parts) if ((await fs.stat(part.path).catch(() => null))?.size) present.push(part.path);
-  if (present.length === 0) throw new Error('nothing was captured');
+export async function joinParts(ffmpegPath: string, parts: RecordingPart[], target: string): Promise<string[]> {
+  const present: string[] = [];
+  const problems: string[] = [];
+  for (const [index, part] of parts.entries()) {
+    if (await isPlayable(ffmpegPath, part.path)) present.push(part.path);
+    else problems.push(`part ${index + 1} held nothing playable (${part.endedBy || 'its capture never got going'})`);
+  }
+  if (present.length === 0) throw new Error('nothing playable was captured');
   const list = `${target}.parts.txt`;
   await fs.writeFile(list, present.map((file) => `file '${file.replace(/'/g, "'\\''")}'`).join('\n'));
   try {
@@ -34,7 +39,19 @@ export async function joinParts(ffmpegPath: string, parts: RecordingPart[], targ
   } finally {
     await fs.rm(list, { force: true });
   }
-  await Promise.all(present.map((file) => fs.rm(file, { force: true })));
+  await Promise.all(parts.map((part) => fs.rm(part.path, { force: true })));
+  return problems;
+}
+
+/** Whether ffprobe finds a stream with a duration (a crash before the first fragment leaves none). */
+async function isPlayable(ffmpegPath: string, file: string): Promise<boolean> {
+  const ffprobe = path.join(path.dirname(ffmpegPath), 'ffprobe');
+  try {
+    const { stdout } = await run(ffprobe, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
+    return Number(stdout.trim()) > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Writes the metadata beside the file, atomically (a reader never sees half of it). */

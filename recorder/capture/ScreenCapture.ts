@@ -68,7 +68,9 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
 
   start(): void {
     const { video, encoder, ffmpegPath } = this.options;
-    const gop = video.fps * 2; // a keyframe every 2 s: RTMP services want <= 4 s, and fragments stay short
+    // A keyframe every second: RTMP services want <= 4 s, and the MP4 is cut into
+    // 1 s fragments, so a crash loses about a second.
+    const gop = video.fps;
     const command = ffmpeg()
       .setFfmpegPath(ffmpegPath)
       .input(`${this.options.display}.0+0,0`)
@@ -97,6 +99,8 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
         '-flags', '+global_header',
         '-loglevel', 'warning',
         '-stats',
+        // Frequent stats: 'flowing' (and so 'active') within 0.2 s of the first frame.
+        '-stats_period', '0.2',
       ])
       .output(this.#teeSpec())
       .format('tee');
@@ -126,7 +130,7 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
 
   #teeSpec(): string {
     const escape = (target: string) => target.replace(/[\\|[\]]/g, (c) => `\\${c}`);
-    const file = this.options.file ? [`[f=mp4:movflags=+frag_keyframe+empty_moov+default_base_moof:onfail=ignore]${escape(this.options.file)}`] : [];
+    const file = this.options.file ? [`[f=mp4:movflags=+frag_keyframe+empty_moov+default_base_moof:flush_packets=1:onfail=ignore]${escape(this.options.file)}`] : [];
     const streams = this.options.streams.map((url) => `[f=flv:flvflags=no_duration_filesize:onfail=ignore]${escape(url)}`);
     return [...file, ...streams].join('|');
   }

@@ -56,6 +56,7 @@ rtmp {
     listen 127.0.0.1:${rtmpPort};
     application live {
       live on;
+      notify_method get;
       on_publish http://127.0.0.1:${httpPort}/publish;
       record all;
       record_path ${record};
@@ -85,11 +86,17 @@ rtmp {
       .map((name) => ({ file: path.join(this.recordDir, name), bytes: fs.statSync(path.join(this.recordDir, name)).size }));
   }
 
+  /** Stops the server gracefully (its recordings are closed and stay readable). */
   async stop(): Promise<void> {
-    if (this.#process.exitCode === null) {
-      this.#process.kill('SIGQUIT'); // graceful: recordings are closed
+    if (this.#process.exitCode === null && this.#process.signalCode === null) {
+      this.#process.kill('SIGQUIT');
       await new Promise((resolve) => this.#process.once('exit', resolve));
     }
+  }
+
+  /** Stops the server and deletes what it recorded. */
+  async dispose(): Promise<void> {
+    await this.stop();
     fs.rmSync(this.#prefix, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 // Two headless Chromium participants with fake cameras and microphones are
 // recorded by a real recorder worker (Xvfb + PulseAudio + Chromium + ffmpeg)
 // taking jobs from a real Redis, started and stopped from the web UI.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
@@ -12,6 +13,7 @@ import type { RecorderWorker } from '../../recorder/RecorderWorker.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { joinThroughUi, launchBrowser } from '../helpers/browser.ts';
 import { audioVolume, codecs, motionShare, probe } from '../helpers/media.ts';
+import { NginxRtmp, REJECTED_KEY } from '../helpers/nginxRtmp.ts';
 import { startRecorder } from '../helpers/recorder.ts';
 import { TestRedis } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -44,6 +46,17 @@ describe('recording a meeting', () => {
     await bridge?.stop();
     await redis?.stop();
   });
+
+  const api = (suffix = '') => `${bridge.url}/api/rooms/${room}/recordings${suffix}`;
+  const listing = async () => (await (await fetch(api())).json()) as { current: RecordingInfo[]; files: RecordingFile[] };
+  const startByRest = async (body: unknown) => {
+    const response = await fetch(api(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(response.status).toBe(201);
+    return ((await response.json()) as { recording: RecordingInfo }).recording;
+  };
+  const activeNow = (id: string) => waitFor(`recording ${id} active`, async () => (await listing()).current.find((r) => r.id === id && r.state === 'active'), 45_000, 100);
+  const finishedFile = (id: string) => waitFor(`the file of ${id}`, async () => (await listing()).files.find((f) => f.id === id), 30_000, 200);
+  const notices = (page: Page) => page.$$eval('.notice', (all) => all.map((n) => n.textContent ?? ''));
 
   const current = (page: Page) =>
     page.evaluate(() => [...window.conference!.recordings.value.values()]) as Promise<RecordingInfo[]>;
@@ -84,7 +97,7 @@ describe('recording a meeting', () => {
     const probed = await probe(downloaded);
     expect(codecs(probed)).toEqual(['audio:aac', 'video:h264']);
     expect(probed.streams.find((s) => s.codec_type === 'video')).toMatchObject({ width: 1280, height: 720 });
-    expect(Math.abs(Number(probed.format.duration) - recordedFor)).toBeLessThanOrEqual(1);
+    expect(Math.abs(Number(probed.format.duration) - recordedFor), `${probed.format.duration} s in the file, ${recordedFor} s seen`).toBeLessThanOrEqual(1);
     const volume = await audioVolume(downloaded);
     expect(volume.max).toBeGreaterThan(-30); // the fake microphones' beeps
     expect(await motionShare(downloaded)).toBeGreaterThan(0.5); // the fake cameras' moving pattern
@@ -99,4 +112,106 @@ describe('recording a meeting', () => {
     const link = await alice.waitForSelector(`[data-testid=recording-file][data-recording-id="${active.id}"] a[download]`);
     expect(await link!.evaluate((a) => (a as HTMLAnchorElement).getAttribute('href'))).toBe(listing.url);
   }, 150_000);
+
+  it('streams to two RTMP destinations at once from Go live; a refused one is reported and does not stop the others', async () => {
+    const nginx = await NginxRtmp.start();
+    try {
+      const [alice, bob] = pages as [Page, Page];
+      await alice.click('#live-button');
+      await alice.waitForSelector('#live-dialog');
+      await alice.type('#live-targets', [nginx.url('alpha'), nginx.url(REJECTED_KEY), nginx.url('beta')].join('\n'));
+      await alice.click('#live-start');
+      await bob.waitForSelector('[data-testid=live-indicator]', { timeout: 45_000 });
+      const live = await waitFor('the live stream', async () => (await listing()).current.find((r) => !r.file && r.state === 'active'), 10_000, 100);
+      const refused = await waitFor('the refused destination reported', async () =>
+        (await notices(alice)).find((text) => text.includes('127.0.0.1 refused the stream')), 20_000, 200);
+      expect(refused).toMatch(/^Live stream failed: 127\.0\.0\.1 refused the stream/);
+      const states = (await listing()).current.find((r) => r.id === live.id)!.streams.map((s) => s.state);
+      expect(states).toEqual(['live', 'failed', 'live']);
+      for (const key of ['alpha', 'beta']) {
+        await waitFor(`${key} receiving`, () => nginx.recordings(key).some((r) => r.bytes > 200_000), 20_000, 200);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 3000)); // a few more seconds live, not a check
+      await alice.click('#live-button'); // now "Stop live"
+      await waitFor('the live indicator to go', async () => !(await bob.$('[data-testid=live-indicator]')), 30_000, 200);
+      await nginx.stop(); // closes its recordings
+      for (const key of ['alpha', 'beta']) {
+        const [flv] = nginx.recordings(key);
+        const probed = await probe(flv!.file);
+        expect(codecs(probed)).toEqual(['audio:aac', 'video:h264']);
+        expect(Number(probed.format.duration)).toBeGreaterThan(3);
+      }
+      expect(nginx.recordings(REJECTED_KEY)).toEqual([]);
+    } finally {
+      await nginx.dispose();
+    }
+  }, 120_000);
+
+  it('survives kill -9 of ffmpeg, then of Chromium: the parts are joined and everyone is told', async () => {
+    const recording = await startByRest({ file: true });
+    await activeNow(recording.id);
+    const activeAt = Date.now();
+    const processes = () =>
+      execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+        .split('\n')
+        .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
+        .filter((m) => m !== null)
+        .map((m) => ({ pid: Number(m[1]), args: m[2]! }));
+    const ffmpegOf = (part: number) => processes().find((p) => p.args.startsWith('/usr/bin/ffmpeg') && p.args.includes(`.part${part}.mp4`));
+    const chromium = () => processes().find((p) => p.args.includes(`recorder-${recording.id}-`) && p.args.includes('--user-data-dir') && !p.args.includes('--type='));
+
+    await new Promise((resolve) => setTimeout(resolve, 4000)); // part 1's length, not a check
+    const first = ffmpegOf(1)!;
+    const killedAt = Date.now();
+    process.kill(first.pid, 'SIGKILL');
+    // What was captured so far is playable as it is: H.264 and AAC, all but the last second.
+    const part1 = await probe(/\](\S+\.part1\.mp4)/.exec(first.args)![1]!);
+    expect(codecs(part1)).toEqual(['audio:aac', 'video:h264']);
+    expect(Number(part1.format.duration)).toBeGreaterThan((killedAt - activeAt) / 1000 - 2.5);
+    await waitFor('part 2 recording', async () => (await listing()).current.find((r) => r.id === recording.id && r.parts === 2 && r.state === 'active'), 15_000, 100);
+    await waitFor('a new ffmpeg', () => ffmpegOf(2), 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // part 2's length, not a check
+    const browserPid = chromium()!.pid;
+    process.kill(browserPid, 'SIGKILL');
+    await waitFor('Chromium relaunched', () => (chromium()?.pid ?? browserPid) !== browserPid, 20_000, 200);
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // after the relaunch, not a check
+    const told = await notices(pages[0]!);
+    expect(told.some((text) => /^Recording: the capture \(ffmpeg\) died .*recording continues in part 2/.test(text))).toBe(true);
+    expect((await fetch(api(`/${recording.id}`), { method: 'DELETE' })).status).toBe(204);
+
+    const file = await finishedFile(recording.id);
+    expect(file.parts).toBe(2);
+    expect(file.errors.join('\n')).toMatch(/the capture \(ffmpeg\) died/);
+    expect(file.errors.join('\n')).toMatch(/the browser crashed/);
+    const joined = path.join(recorder.dir, room, file.name);
+    const probed = await probe(joined);
+    expect(codecs(probed)).toEqual(['audio:aac', 'video:h264']);
+    // Both parts are in it: about 9 s less what the crashes cost.
+    expect(Number(probed.format.duration)).toBeGreaterThan(6);
+    expect(await motionShare(joined)).toBeGreaterThan(0.5);
+    const metadata = recordingResultSchema.parse(JSON.parse(fs.readFileSync(joined.replace(/\.mp4$/, '.json'), 'utf8')));
+    expect(metadata.parts).toHaveLength(2);
+    expect(metadata.parts[0]!.endedBy).toMatch(/ffmpeg/);
+    expect(metadata.parts[1]!.endedBy).toBe('stopped');
+  }, 120_000);
+
+  it('runs two recordings at once on this machine (grid and speaker layouts)', async () => {
+    const grid = await startByRest({ file: true, layout: 'grid' });
+    const speaker = await startByRest({ file: true, layout: 'speaker' });
+    await activeNow(grid.id);
+    await activeNow(speaker.id);
+    const bothAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 6000)); // the length to record, not an assertion
+    for (const { id } of [grid, speaker]) expect((await fetch(api(`/${id}`), { method: 'DELETE' })).status).toBe(204);
+    for (const { id } of [grid, speaker]) {
+      const file = await finishedFile(id);
+      const recorded = path.join(recorder.dir, room, file.name);
+      const probed = await probe(recorded);
+      expect(codecs(probed)).toEqual(['audio:aac', 'video:h264']);
+      expect(Number(probed.format.duration)).toBeGreaterThan((Date.now() - bothAt) / 1000 - 8);
+      // Two encodes and two participants' browsers share 2 cores: fewer fresh frames, but never a frozen picture.
+      expect(await motionShare(recorded)).toBeGreaterThan(0.25);
+      expect((await audioVolume(recorded)).max).toBeGreaterThan(-30);
+    }
+  }, 120_000);
 });

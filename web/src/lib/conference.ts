@@ -509,13 +509,17 @@ export class Conference {
     this.recordings.value = next;
   }
 
-  /** Failed destinations and failed recordings; a failure often repeats its destination's words, said once. */
+  /** Failed destinations, failed recordings and survived crashes; a failure often repeats its destination's words, said once. */
   #reportRecordingProblems(recording: RecordingInfo): void {
     for (const stream of recording.streams) {
       if (stream.state === 'failed') this.#reportOnce(recording.id, 'Live stream failed', stream.error ?? `${stream.url} refused the stream`);
     }
+    const what = recording.file ? 'Recording' : 'Live stream';
     if (recording.state === 'failed') {
-      this.#reportOnce(recording.id, `${recording.file ? 'Recording' : 'Live stream'} failed`, recording.error ?? 'the recorder gave up');
+      this.#reportOnce(recording.id, `${what} failed`, recording.error ?? 'the recorder gave up');
+    } else if (recording.error && !recording.streams.some((s) => s.error === recording.error)) {
+      // Trouble the recorder survived (a crashed capture restarted): people should know there may be a gap.
+      this.#reportOnce(recording.id, what, recording.error);
     }
   }
 
