@@ -58,7 +58,8 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
   const base = path.join(roomDir, new Date(job.timestamp).toISOString().replace(/[:.]/g, '-'));
   const format = data.outputs.file?.format;
   const workDir = await fs.mkdtemp(path.join(os.tmpdir(), `recorder-${job.id}-`));
-  const startedAt = previous?.startedAt ?? Date.now();
+  // When capture began (kept across attempts): durations count media, not browser start-up.
+  let startedAt: number | null = previous?.startedAt ?? null;
   let fatal: string | undefined;
   let source: RecordingSource | undefined;
   const watch = new RoomWatch(config.bridgeUrl, data.room, logger);
@@ -69,7 +70,7 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
     return {
       state,
       startedAt,
-      durationSeconds: (Date.now() - startedAt) / 1000,
+      durationSeconds: startedAt === null ? 0 : (Date.now() - startedAt) / 1000,
       bytes: 0,
       frames: status?.frames ?? 0,
       droppedFrames: status?.droppedFrames ?? 0,
@@ -91,6 +92,7 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
   };
 
   let stopReason: StopReason;
+  let capturedUntil: number | undefined;
   try {
     await report('starting');
     if (await stopRequested(context.redis, job.id!)) {
@@ -101,9 +103,11 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
       const capture: RecordingSource = data.mode === 'audio' ? new AudioRecording(options) : new CompositeRecording(options);
       source = capture;
       await capture.start();
+      startedAt ??= Date.now();
       logger.info({ mode: data.mode, file: Boolean(format), streams: outputs.streams.length }, 'recording');
       await report('active');
       stopReason = await untilStop(job, data, capture, watch, context, startedAt, () => fatal, () => report('active'));
+      capturedUntil = Date.now();
       logger.info({ stopReason }, 'stopping the recording');
       await report('stopping');
       await capture.stop();
@@ -132,7 +136,7 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
       errors.push({ at: Date.now(), message: (error as Error).message });
     }
   }
-  const endedAt = Date.now();
+  const endedAt = capturedUntil ?? Date.now();
   const result: RecordingResult = {
     id: job.id!,
     room: data.room,
@@ -140,9 +144,9 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
     layout: data.layout,
     requestedBy: data.requestedBy,
     attempt: job.attemptsMade + 1,
-    startedAt,
+    startedAt: startedAt ?? endedAt,
     endedAt,
-    durationSeconds: (endedAt - startedAt) / 1000,
+    durationSeconds: (endedAt - (startedAt ?? endedAt)) / 1000,
     stopReason,
     file,
     bytes,

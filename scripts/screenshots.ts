@@ -1,16 +1,25 @@
 // Renders the README's screenshots (docs/*.png) from a real bridge and real
 // browsers with fake cameras: npm run screenshots
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import type { RecordingFile, RecordingInfo } from '../bridge/protocol.ts';
 import { startBridge } from '../test/helpers/bridge.ts';
 import { joinThroughUi, launchBrowser } from '../test/helpers/browser.ts';
 import { startGateway } from '../test/helpers/gateway.ts';
 import { freePort } from '../test/helpers/ports.ts';
+import { startRecorder } from '../test/helpers/recorder.ts';
+import { TestRedis } from '../test/helpers/redis.ts';
 import { startSipp } from '../test/helpers/sipp.ts';
 import { expectAck, expectBye, expectInvite, playAudio, respond, writeScenario } from '../test/helpers/sippScenario.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 
 const docs = path.resolve(import.meta.dirname, '../docs');
-const bridge = await startBridge({ MEDIA_WORKERS: '1', DIAL_IN_NUMBERS: '+1 555 0100' });
+const redis = await TestRedis.start();
+const recordings = fs.mkdtempSync(path.join(os.tmpdir(), 'screenshots-'));
+const bridge = await startBridge({ MEDIA_WORKERS: '1', DIAL_IN_NUMBERS: '+1 555 0100', REDIS_URL: redis.url, RECORDINGS_DIR: recordings });
+const recorder = await startRecorder({ bridgeUrl: bridge.url, redisUrl: redis.url, dir: recordings });
 const trunkPort = await freePort();
 const gateway = await startGateway(bridge, { SIP_TRUNK_URI: `sip:127.0.0.1:${trunkPort}` });
 const browsers = [];
@@ -58,6 +67,24 @@ try {
   await callee.done;
   await maya.click('[data-testid=meeting-lock] button');
 
+  // Recording: the indicator everyone sees, then the finished file in the Recordings panel,
+  // and a frame of the recording itself (the recorder layout).
+  await maya.click('#record-button');
+  await waitFor('the recording to capture', async () => {
+    const body = (await (await fetch(`${bridge.url}/api/rooms/design-review/recordings`)).json()) as { current: RecordingInfo[] };
+    return body.current.some((r) => r.state === 'active');
+  }, 45_000, 200);
+  await new Promise((resolve) => setTimeout(resolve, 6000)); // the meeting being recorded
+  await maya.click('#record-button');
+  const file = await waitFor('the recording file', async () => {
+    const body = (await (await fetch(`${bridge.url}/api/rooms/design-review/recordings`)).json()) as { files: RecordingFile[] };
+    return body.files[0];
+  }, 30_000, 300);
+  await maya.click('#toggle-recordings');
+  await maya.waitForSelector('[data-testid=recording-file]');
+  await maya.screenshot({ path: path.join(docs, 'recording.png') });
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '4', '-i', path.join(recordings, 'design-review', file.name), '-frames:v', '1', path.join(docs, 'recorder-layout.png')]);
+
   const guest = await browsers[0]!.newPage();
   await guest.goto(`${bridge.url}/design-review`);
   await guest.$eval('#display-name', (el) => ((el as HTMLInputElement).value = ''));
@@ -70,6 +97,9 @@ try {
   console.log(`screenshots written to ${docs}`);
 } finally {
   for (const browser of browsers) await browser.close();
+  await recorder.worker.stop();
   await gateway.gateway.stop();
   await bridge.stop();
+  await redis.stop();
+  fs.rmSync(recordings, { recursive: true, force: true });
 }

@@ -139,4 +139,45 @@ describe('recording queue and workers', () => {
       await second?.worker.stop();
     }
   }, 90_000);
+
+  it('stops by itself when nobody sends media for a while, and when the room empties', async () => {
+    const recorder = await startRecorder({
+      bridgeUrl: bridge.url,
+      redisUrl: redis.url,
+      dir,
+      env: { RECORDER_NO_MEDIA_TIMEOUT_SECONDS: '5', RECORDER_EMPTY_TIMEOUT_SECONDS: '2' },
+    });
+    const other = await joinRoom(bridge.url, 'quiet-room', 'Phone 2');
+    try {
+      const { producerId } = await produceFromSocket(other, PCMU, 4343);
+      const start = async () => {
+        const response = await fetch(`${bridge.url}/api/rooms/quiet-room/recordings`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ audioOnly: true }),
+        });
+        return ((await response.json()) as { recording: RecordingInfo }).recording;
+      };
+      const stoppedBy = (id: string) =>
+        waitFor(`recording ${id} to stop by itself`, async () => {
+          const { files } = (await (await fetch(`${bridge.url}/api/rooms/quiet-room/recordings`)).json()) as { files: RecordingFile[] };
+          return files.find((f) => f.id === id)?.stopReason;
+        }, 20_000, 200);
+
+      // Everyone muted: no media.
+      await other.client.request('setProducerPaused', { producerId, paused: true });
+      const quiet = await start();
+      expect(await stoppedBy(quiet.id)).toBe('noMedia');
+
+      // Speaking again, then gone: the room is empty.
+      await other.client.request('setProducerPaused', { producerId, paused: false });
+      const lonely = await start();
+      await waitFor('recording', async () => (await fetch(`${bridge.url}/api/rooms/quiet-room/recordings`).then((r) => r.json()) as { current: RecordingInfo[] }).current.some((r) => r.id === lonely.id && r.state === 'active'), 15_000, 100);
+      other.client.close();
+      expect(await stoppedBy(lonely.id)).toBe('roomEmpty');
+    } finally {
+      other.client.close();
+      await recorder.worker.stop();
+    }
+  }, 60_000);
 });
