@@ -22,6 +22,11 @@ export class Recordings {
     this.#logger = logger;
     this.#queue = redisUrl ? new RecordingQueue(redisUrl, logger) : null;
     this.#queue?.on('update', (info) => this.#publish(info));
+    // Recordings outlive a bridge restart: pick up the ones already under way.
+    this.#queue?.current().then(
+      (infos) => infos.forEach((info) => this.#publish(info)),
+      (error: unknown) => logger.warn({ err: error }, 'cannot list the recordings under way'),
+    );
   }
 
   current(room: string): RecordingInfo[] {
