@@ -79,8 +79,8 @@ describe('audio-only recording of a phone-only room', () => {
     const { recording } = (await started.json()) as { recording: RecordingInfo };
     expect(recording).toMatchObject({ mode: 'audio', file: true, state: 'queued' });
     const current = async () => ((await (await fetch(`${bridge.url}/api/rooms/${room}/recordings`)).json()) as { current: RecordingInfo[]; files: RecordingFile[] });
-    await waitFor('the audio recording to be active', async () => (await current()).current.some((r) => r.state === 'active'), 20_000, 100);
-    const activeAt = Date.now();
+    const active = await waitFor('the audio recording to be active', async () => (await current()).current.find((r) => r.state === 'active'), 20_000, 100);
+    const activeAt = active.startedAt!; // when capture began, by this machine's clock
     await new Promise((resolve) => setTimeout(resolve, 6000)); // the length of call to record, not an assertion
     expect((await fetch(`${bridge.url}/api/rooms/${room}/recordings/${recording.id}`, { method: 'DELETE' })).status).toBe(204);
     const recordedFor = (Date.now() - activeAt) / 1000;
