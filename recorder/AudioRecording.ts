@@ -59,7 +59,7 @@ export class AudioRecording implements RecordingSource {
     this.#clock = new MediaClock((error) => this.#logger.error({ err: error }, 'audio mix tick failed'));
   }
 
-  async start(): Promise<void> {
+  async start(): Promise<number> {
     const { config, job, outputs, mediaAddress = '127.0.0.1' } = this.#options;
     if (!outputs.partPath) throw new Error('an audio-only recording needs a file');
     this.#audio = await RoomAudio.open({
@@ -77,6 +77,7 @@ export class AudioRecording implements RecordingSource {
     });
     this.#startEncoder();
     this.#stopClock = this.#clock.add(() => this.#tick());
+    return Date.now(); // the first tick's frame is the file's first
   }
 
   status(): SourceStatus {

@@ -54,7 +54,7 @@ export class CompositeRecording implements RecordingSource {
     this.#streams = options.outputs.streams.map((url) => ({ url: redactStreamUrl(url), state: 'connecting' }));
   }
 
-  async start(): Promise<void> {
+  async start(): Promise<number> {
     const { job, workDir } = this.#options;
     this.#sink = await PulseSink.start(workDir, this.#logger);
     this.#display = await VirtualDisplay.start(job.video.width, job.video.height, this.#logger);
@@ -62,11 +62,11 @@ export class CompositeRecording implements RecordingSource {
     this.#startCapture();
     // 'active' should mean frames are being written, so a recording's length matches its file's.
     const capture = this.#capture!;
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the capture produced no frames within 20 s')), 20_000);
-      capture.once('flowing', () => {
+      capture.once('flowing', (since) => {
         clearTimeout(timer);
-        resolve();
+        resolve(since);
       });
     });
   }

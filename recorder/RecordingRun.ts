@@ -102,8 +102,8 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
       const options = { config, job: data, workDir, outputs, firstPart: earlierParts.length + 1, onProblem, logger };
       const capture: RecordingSource = data.mode === 'audio' ? new AudioRecording(options) : new CompositeRecording(options);
       source = capture;
-      await capture.start();
-      startedAt ??= Date.now();
+      const capturedSince = await capture.start();
+      startedAt ??= capturedSince;
       logger.info({ mode: data.mode, file: Boolean(format), streams: outputs.streams.length }, 'recording');
       await report('active');
       stopReason = await untilStop(job, data, capture, watch, context, startedAt, () => fatal, () => report('active'));

@@ -22,7 +22,8 @@ export interface SourceStatus {
  * `onProblem`; `stop` finishes every output.
  */
 export interface RecordingSource {
-  start(): Promise<void>;
+  /** Resolves once media is being written, with when the first of it was captured (ms since the epoch). */
+  start(): Promise<number>;
   status(): SourceStatus;
   /** Why the room ended for the source (closed, recorder kicked), or null. */
   ended(): Promise<string | null>;

@@ -28,11 +28,12 @@ interface ScreenCaptureEvents {
   died: [reason: string];
   /** One output (0 = the file if there is one, then the streams) failed; the others go on. */
   outputFailed: [index: number, reason: string];
-  /** Frames are being encoded. */
-  flowing: [];
+  /** Frames are being written; the first was captured at `since` (ms since the epoch). */
+  flowing: [since: number];
 }
 
-const STATS = /frame=\s*(\d+).*?drop=\s*(\d+)/;
+const NO_PROBE = ['-probesize', '32', '-analyzeduration', '0'];
+const STATS = /frame=\s*(\d+).*?time=(\d+):(\d+):([\d.]+).*?drop=\s*(\d+)/;
 const SLAVE_FAILED = /Slave muxer #(\d+) failed(?::\s*(.*?))?, continuing/;
 const SLAVE_OPEN_FAILED = /Slave '(?:\[[^\]]*\])?(.*?)': error opening: (.*)/;
 const PROTOCOL_ERROR = /\[(rtmp|tls|tcp|flv) @ [^\]]+\] (.*)/;
@@ -75,10 +76,11 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
       .setFfmpegPath(ffmpegPath)
       .input(`${this.options.display}.0+0,0`)
       .inputFormat('x11grab')
-      .inputOptions(['-framerate', String(video.fps), '-video_size', `${video.width}x${video.height}`, '-draw_mouse', '0', '-thread_queue_size', '1024'])
+      // Raw inputs need no probing; without it the file starts when the stats say frames flow, not a second earlier.
+      .inputOptions([...NO_PROBE, '-framerate', String(video.fps), '-video_size', `${video.width}x${video.height}`, '-draw_mouse', '0', '-thread_queue_size', '1024'])
       .input(this.options.pulseSource)
       .inputFormat('pulse')
-      .inputOptions(['-server', this.options.pulseServer, '-thread_queue_size', '1024'])
+      .inputOptions([...NO_PROBE, '-server', this.options.pulseServer, '-thread_queue_size', '1024'])
       .outputOptions([
         '-map', '0:v',
         '-map', '1:a',
@@ -99,7 +101,7 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
         '-flags', '+global_header',
         '-loglevel', 'warning',
         '-stats',
-        // Frequent stats: 'flowing' (and so 'active') within 0.2 s of the first frame.
+        // Frequent stats: 'flowing' (and so 'active') soon after the first frame is written.
         '-stats_period', '0.2',
       ])
       .output(this.#teeSpec())
@@ -139,10 +141,12 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
     const stats = STATS.exec(line);
     if (stats) {
       this.stats.frames = Number(stats[1]);
-      this.stats.droppedFrames = Number(stats[2]);
+      this.stats.droppedFrames = Number(stats[5]);
       if (!this.#flowing && this.stats.frames > 0) {
         this.#flowing = true;
-        this.emit('flowing');
+        // The muxer starts once every stream has a packet: the file already holds `time` of media.
+        const written = Number(stats[2]) * 3600 + Number(stats[3]) * 60 + Number(stats[4]);
+        this.emit('flowing', Date.now() - written * 1000);
       }
       return;
     }
