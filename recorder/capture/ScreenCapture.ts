@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from '../../bridge/logger.ts';
-import { exited } from './processes.ts';
+import { exited, pollUntil } from './processes.ts';
 
 export interface ScreenCaptureOptions {
   ffmpegPath: string;
@@ -51,6 +51,9 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
   #process: ChildProcess | undefined;
   #stopping = false;
   #flowing = false;
+  /** When the first written frame was captured, and how much media has been written since. */
+  #since = 0;
+  #writtenSeconds = 0;
   /** The latest protocol-level complaint, to explain a failing destination. */
   #lastProtocolError = '';
   readonly #openErrors = new Map<string, string>();
@@ -119,11 +122,17 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
     command.run();
   }
 
-  /** Ends the capture cleanly ('q', as a person would): outputs are finished and closed. */
+  /**
+   * Ends the capture cleanly ('q', as a person would): outputs are finished and
+   * closed. A loaded encoder runs behind; it first catches up with the moment
+   * of the stop (for at most 3 s), since 'q' drops what is still queued.
+   */
   async stop(): Promise<void> {
+    const until = (Date.now() - this.#since) / 1000;
     this.#stopping = true;
     const child = this.#process;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (this.#flowing) await pollUntil(() => this.#writtenSeconds >= until || child.exitCode !== null, 3000, 'behind').catch(() => undefined);
     child.stdin?.write('q');
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await exited(child);
@@ -142,11 +151,12 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
     if (stats) {
       this.stats.frames = Number(stats[1]);
       this.stats.droppedFrames = Number(stats[5]);
+      this.#writtenSeconds = Number(stats[2]) * 3600 + Number(stats[3]) * 60 + Number(stats[4]);
       if (!this.#flowing && this.stats.frames > 0) {
         this.#flowing = true;
         // The muxer starts once every stream has a packet: the file already holds `time` of media.
-        const written = Number(stats[2]) * 3600 + Number(stats[3]) * 60 + Number(stats[4]);
-        this.emit('flowing', Date.now() - written * 1000);
+        this.#since = Date.now() - this.#writtenSeconds * 1000;
+        this.emit('flowing', this.#since);
       }
       return;
     }
