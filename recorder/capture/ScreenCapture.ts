@@ -80,7 +80,9 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
       .input(`${this.options.display}.0+0,0`)
       .inputFormat('x11grab')
       // Raw inputs need no probing; without it the file starts when the stats say frames flow, not a second earlier.
-      .inputOptions([...NO_PROBE, '-framerate', String(video.fps), '-video_size', `${video.width}x${video.height}`, '-draw_mouse', '0', '-thread_queue_size', '1024'])
+      // A short screen queue: an encoder that falls behind drops (and counts) frames instead of
+      // queueing seconds of them, so the file keeps wall-clock time and 'q' loses little.
+      .inputOptions([...NO_PROBE, '-framerate', String(video.fps), '-video_size', `${video.width}x${video.height}`, '-draw_mouse', '0', '-thread_queue_size', '16'])
       .input(this.options.pulseSource)
       .inputFormat('pulse')
       .inputOptions([...NO_PROBE, '-server', this.options.pulseServer, '-thread_queue_size', '1024'])
