@@ -52,6 +52,7 @@ import { joinRoom } from '../test/helpers/signaling.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { allPids, childPids, commandOf, cpuSeconds, descendantPids, machineCpuSeconds, parentPid } from './lib/procStat.ts';
 import { AUDIO_RTP_PARAMETERS, captureOpus, captureVp8, Transmitter, VIDEO_RTP_PARAMETERS } from './lib/syntheticMedia.ts';
+import { CHROMIUM_BASE_ARGS } from '../recorder/capture/RecorderBrowser.ts';
 
 const { values } = parseArgs({
   options: {
@@ -701,13 +702,7 @@ async function tabCaptureIn(bridgeUrl: string, others: Owner[], closers: (() => 
     defaultViewport: { width: VIDEO.width, height: VIDEO.height },
     ignoreDefaultArgs: ['--mute-audio'],
     args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
+      ...CHROMIUM_BASE_ARGS,
       '--autoplay-policy=no-user-gesture-required',
       '--auto-accept-this-tab-capture',
       `--window-size=${VIDEO.width},${VIDEO.height}`,

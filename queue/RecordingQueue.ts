@@ -81,7 +81,7 @@ export class RecordingQueue extends EventEmitter<RecordingQueueEvents> {
       const state = await job.getState();
       if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
         await job.remove();
-        return { ...toInfo(job, 'finished') };
+        return toInfo(job, 'finished');
       }
       return toInfo(job, await this.#stateOf(job));
     });
@@ -98,8 +98,7 @@ export class RecordingQueue extends EventEmitter<RecordingQueueEvents> {
   async current(room?: string): Promise<RecordingInfo[]> {
     return this.#redisCall(async () => {
       const jobs = await this.#queue.getJobs(['active', 'waiting', 'delayed', 'prioritized']);
-      const infos = await Promise.all(jobs.filter((job) => !room || job.data.room === room).map(async (job) => toInfo(job, await this.#stateOf(job))));
-      return infos;
+      return Promise.all(jobs.filter((job) => !room || job.data.room === room).map(async (job) => toInfo(job, await this.#stateOf(job))));
     });
   }
 

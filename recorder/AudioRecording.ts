@@ -7,7 +7,8 @@ import { FRAME_SAMPLES, MIX_RATE } from '../gateway/media/codecs.ts';
 import { MediaClock } from '../gateway/media/MediaClock.ts';
 import { PortPool } from '../gateway/media/PortPool.ts';
 import { RoomAudio } from '../gateway/room/RoomAudio.ts';
-import type { RecordingJob, RecordingPart } from '../queue/recordingJob.ts';
+import type { RecordingJob } from '../queue/recordingJob.ts';
+import { CaptureParts } from './CaptureParts.ts';
 import type { RecorderConfig } from './config.ts';
 import type { ProblemReporter, RecordingSource, SourceOutputs, SourceStatus } from './RecordingSource.ts';
 
@@ -23,8 +24,6 @@ export interface AudioRecordingOptions {
   mediaAddress?: string;
 }
 
-/** How often a crashed ffmpeg is brought back before the job gives up. */
-const MAX_RESTARTS = 10;
 /** The UDP ports the room's audio arrives on (one pair per recording; pairs held by others are skipped). */
 const RTP_PORT_MIN = 44000;
 const RTP_PORT_MAX = 44999;
@@ -41,13 +40,11 @@ const STOP_GRACE_MS = 15_000;
 export class AudioRecording implements RecordingSource {
   readonly #options: AudioRecordingOptions;
   readonly #logger: Logger;
-  readonly #parts: RecordingPart[] = [];
+  readonly #parts: CaptureParts;
   readonly #clock: MediaClock;
   #audio: RoomAudio | undefined;
   #stopClock: (() => void) | undefined;
   #encoder: PcmEncoder | undefined;
-  #part: number;
-  #restarts = 0;
   #stopping = false;
   #frames = 0;
   #droppedFrames = 0;
@@ -55,7 +52,7 @@ export class AudioRecording implements RecordingSource {
   constructor(options: AudioRecordingOptions) {
     this.#options = options;
     this.#logger = options.logger;
-    this.#part = options.firstPart;
+    this.#parts = new CaptureParts(options.firstPart, options.onProblem);
     this.#clock = new MediaClock((error) => this.#logger.error({ err: error }, 'audio mix tick failed'));
   }
 
@@ -81,13 +78,12 @@ export class AudioRecording implements RecordingSource {
   }
 
   status(): SourceStatus {
-    const now = Date.now();
     return {
       frames: this.#frames,
       // Ticks the process was too starved to run are missing from the file as well.
       droppedFrames: this.#droppedFrames + this.#clock.skipped,
       streams: [],
-      parts: this.#parts.map((p) => (p.endedAt === 0 ? { ...p, endedAt: now } : p)),
+      parts: this.#parts.list(),
     };
   }
 
@@ -100,7 +96,7 @@ export class AudioRecording implements RecordingSource {
     this.#stopping = true;
     this.#stopClock?.();
     await this.#encoder?.stop();
-    this.#endPart('stopped');
+    this.#parts.end('stopped');
     this.#audio?.close(); // also releases its ports
   }
 
@@ -122,30 +118,18 @@ export class AudioRecording implements RecordingSource {
 
   #startEncoder(): void {
     const { config, job, outputs } = this.#options;
-    const file = outputs.partPath!(this.#part);
+    const file = outputs.partPath!(this.#parts.number);
     const encoder = new PcmEncoder(config.ffmpegPath, file, job.outputs.file?.format === 'mp3' ? 'mp3' : 'm4a', this.#logger);
     encoder.once('died', (reason) => void this.#onEncoderDeath(encoder, reason));
-    this.#parts.push({ path: file, startedAt: Date.now(), endedAt: 0, endedBy: '' });
+    this.#parts.begin(file);
     encoder.start();
     this.#encoder = encoder;
-  }
-
-  #endPart(endedBy: string): void {
-    const part = this.#parts.at(-1);
-    if (part && part.endedAt === 0) Object.assign(part, { endedAt: Date.now(), endedBy });
   }
 
   async #onEncoderDeath(encoder: PcmEncoder, reason: string): Promise<void> {
     if (this.#stopping || encoder !== this.#encoder) return;
     this.#encoder = undefined;
-    this.#endPart(reason);
-    this.#restarts += 1;
-    if (this.#restarts > MAX_RESTARTS) {
-      this.#options.onProblem(`the capture (ffmpeg) died: ${reason}; giving up after ${MAX_RESTARTS} restarts`, true);
-      return;
-    }
-    this.#part += 1;
-    this.#options.onProblem(`the capture (ffmpeg) died (${reason}); recording continues in part ${this.#part}`);
+    if (!this.#parts.captureDied(reason)) return;
     // A pause, so an ffmpeg that dies at once does not spin through the restarts.
     await new Promise((resolve) => setTimeout(resolve, 500));
     if (!this.#stopping) this.#startEncoder();

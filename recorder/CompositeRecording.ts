@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { Logger } from '../bridge/logger.ts';
 import type { StreamStatus } from '../bridge/protocol.ts';
-import { redactStreamUrl, type RecordingJob, type RecordingPart } from '../queue/recordingJob.ts';
+import { redactStreamUrl, type RecordingJob } from '../queue/recordingJob.ts';
+import { CaptureParts } from './CaptureParts.ts';
 import { PulseSink } from './capture/PulseSink.ts';
 import { RecorderBrowser } from './capture/RecorderBrowser.ts';
 import { ScreenCapture } from './capture/ScreenCapture.ts';
@@ -22,8 +23,6 @@ export interface CompositeRecordingOptions {
   logger: Logger;
 }
 
-/** How often a crashed capture or browser is brought back before the job gives up. */
-const MAX_RESTARTS = 10;
 
 /**
  * The meeting as people see it: Chromium draws the recorder layout on a
@@ -36,13 +35,11 @@ export class CompositeRecording implements RecordingSource {
   readonly #options: CompositeRecordingOptions;
   readonly #logger: Logger;
   readonly #streams: StreamStatus[];
-  readonly #parts: RecordingPart[] = [];
+  readonly #parts: CaptureParts;
   #display: VirtualDisplay | undefined;
   #sink: PulseSink | undefined;
   #browser: RecorderBrowser | undefined;
   #capture: ScreenCapture | undefined;
-  #part: number;
-  #restarts = 0;
   #stopping = false;
   #framesBefore = 0;
   #droppedBefore = 0;
@@ -50,7 +47,7 @@ export class CompositeRecording implements RecordingSource {
   constructor(options: CompositeRecordingOptions) {
     this.#options = options;
     this.#logger = options.logger;
-    this.#part = options.firstPart;
+    this.#parts = new CaptureParts(options.firstPart, options.onProblem);
     this.#streams = options.outputs.streams.map((url) => ({ url: redactStreamUrl(url), state: 'connecting' }));
   }
 
@@ -72,13 +69,12 @@ export class CompositeRecording implements RecordingSource {
   }
 
   status(): SourceStatus {
-    const now = Date.now();
     const current = this.#capture?.stats;
     return {
       frames: this.#framesBefore + (current?.frames ?? 0),
       droppedFrames: this.#droppedBefore + (current?.droppedFrames ?? 0),
       streams: this.#streams.map((s) => ({ ...s })),
-      parts: this.#parts.map((p) => (p.endedAt === 0 ? { ...p, endedAt: now } : p)),
+      parts: this.#parts.list(),
     };
   }
 
@@ -90,7 +86,7 @@ export class CompositeRecording implements RecordingSource {
   async stop(): Promise<void> {
     this.#stopping = true;
     await this.#capture?.stop();
-    this.#endPart('stopped');
+    this.#parts.end('stopped');
     for (const stream of this.#streams) if (stream.state !== 'failed') stream.state = 'ended';
     await this.#browser?.close();
     await Promise.all([this.#display?.stop(), this.#sink?.stop()]);
@@ -116,7 +112,7 @@ export class CompositeRecording implements RecordingSource {
 
   #startCapture(): void {
     const { config, job, outputs } = this.#options;
-    const file = outputs.partPath?.(this.#part);
+    const file = outputs.partPath?.(this.#parts.number);
     const capture = new ScreenCapture({
       ffmpegPath: config.ffmpegPath,
       display: this.#display!.name,
@@ -146,43 +142,28 @@ export class CompositeRecording implements RecordingSource {
       this.#options.onProblem(stream.error);
     });
     capture.once('died', (reason) => void this.#onCaptureDeath(capture, reason));
-    if (file) this.#parts.push({ path: file, startedAt: Date.now(), endedAt: 0, endedBy: '' });
+    if (file) this.#parts.begin(file);
     capture.start();
     this.#capture = capture;
-  }
-
-  #endPart(endedBy: string): void {
-    const part = this.#parts.at(-1);
-    if (part && part.endedAt === 0) Object.assign(part, { endedAt: Date.now(), endedBy });
   }
 
   async #onCaptureDeath(capture: ScreenCapture, reason: string): Promise<void> {
     if (this.#stopping || capture !== this.#capture) return;
     this.#framesBefore += capture.stats.frames;
     this.#droppedBefore += capture.stats.droppedFrames;
-    this.#endPart(reason);
-    if (!this.#mayRestart(`the capture (ffmpeg) died: ${reason}`)) return;
-    this.#part += 1;
+    if (!this.#parts.captureDied(reason)) return;
     for (const stream of this.#streams) if (stream.state !== 'failed') stream.state = 'connecting';
-    this.#options.onProblem(`the capture (ffmpeg) died (${reason}); recording continues in part ${this.#part}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
     if (!this.#stopping) this.#startCapture();
   }
 
   async #onBrowserCrash(reason: string): Promise<void> {
-    if (this.#stopping || !this.#mayRestart(`the browser crashed: ${reason}`)) return;
+    if (this.#stopping || !this.#parts.mayRestart(`the browser crashed: ${reason}`)) return;
     this.#options.onProblem(`the browser crashed (${reason}); relaunched, the recording continues`);
     try {
       await this.#launchBrowser();
     } catch (error) {
       this.#options.onProblem(`cannot relaunch the browser: ${(error as Error).message}`, true);
     }
-  }
-
-  #mayRestart(what: string): boolean {
-    this.#restarts += 1;
-    if (this.#restarts <= MAX_RESTARTS) return true;
-    this.#options.onProblem(`${what}; giving up after ${MAX_RESTARTS} restarts`, true);
-    return false;
   }
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { recordingFileSchema, recordingInfoSchema, requests, roomNameSchema } from '../protocol.ts';
 import { CONTENT_TYPES, listRecordingFiles, RECORDING_NAME } from '../recording/recordingFiles.ts';
 import type { Recordings } from '../recording/Recordings.ts';
-import { RequestError } from '../signaling/RequestError.ts';
+import { replyWithRefusal } from './refusals.ts';
 
 const problemSchema = z.object({ error: z.string() });
 const roomParams = z.object({ room: roomNameSchema });
@@ -21,12 +21,7 @@ const OPERATOR = 'the operator';
  */
 export const recordingRoutes: FastifyPluginAsync<{ recordings: Recordings; dir: string }> = async (fastify, { recordings, dir }) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  app.setErrorHandler((error, _request, reply) => {
-    if (error instanceof RequestError) {
-      return reply.code(error.code === 'notFound' ? 404 : error.code === 'unavailable' ? 503 : 409).send({ error: error.message });
-    }
-    throw error;
-  });
+  app.setErrorHandler(replyWithRefusal);
 
   app.get(
     '/api/rooms/:room/recordings',

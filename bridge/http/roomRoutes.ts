@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
 import { dialInSchema, dialOutCallSchema, peerInfoSchema, phoneNumberSchema, roomNameSchema } from '../protocol.ts';
 import { RequestError } from '../signaling/RequestError.ts';
+import { replyWithRefusal } from './refusals.ts';
 import type { Room } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 
@@ -24,12 +25,6 @@ const participantParams = roomParams.extend({ peerId: z.string().min(1).max(64) 
 /** REST callers act as the operator. */
 const OPERATOR = 'the operator';
 
-/** A refusal from the room (unknown participant, no gateway) as an HTTP status. */
-function statusOf(error: RequestError): 404 | 409 | 503 {
-  if (error.code === 'notFound') return 404;
-  if (error.code === 'unavailable') return 503;
-  return 409;
-}
 
 /**
  * REST for operators and integrations: list rooms, close a room, mute or
@@ -54,11 +49,7 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialOuts: 
     if (!room) throw new RequestError('notFound', `no live room ${name}`);
     return room;
   };
-  // The room's refusals (unknown participant, no gateway) carry their reason; anything else is fastify's to handle.
-  app.setErrorHandler((error, _request, reply) => {
-    if (error instanceof RequestError) return reply.code(statusOf(error)).send({ error: error.message });
-    throw error;
-  });
+  app.setErrorHandler(replyWithRefusal);
 
   app.get(
     '/api/rooms',

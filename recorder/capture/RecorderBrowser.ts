@@ -8,6 +8,17 @@ import type { Logger } from '../../bridge/logger.ts';
 const READY = "document.body.dataset.recorderReady === 'true' || !!document.body.dataset.recorderEnded";
 const ENDED = 'document.body.dataset.recorderEnded || null';
 
+/** What every Chromium here runs with: as root, no GPU, no background traffic or first-run screens. */
+export const CHROMIUM_BASE_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
 export interface RecorderBrowserOptions {
   chromiumPath: string;
   /** The recorder layout of the room on the bridge's web client. */
@@ -56,13 +67,7 @@ export class RecorderBrowser extends EventEmitter<RecorderBrowserEvents> {
       defaultViewport: null,
       ignoreDefaultArgs: ['--enable-automation', '--mute-audio'],
       args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-dev-shm-usage',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
+        ...CHROMIUM_BASE_ARGS,
         '--no-default-browser-check',
         '--kiosk',
         '--hide-scrollbars',

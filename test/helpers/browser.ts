@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { Conference, InboundStats } from '../../web/src/lib/conference.ts';
+import { CHROMIUM_BASE_ARGS } from '../../recorder/capture/RecorderBrowser.ts';
 
 declare global {
   interface Window {
@@ -29,13 +30,7 @@ export async function launchBrowser({ mediaPermission = 'grant', args = [] }: Br
     headless: true,
     userDataDir,
     args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
+      ...CHROMIUM_BASE_ARGS,
       mediaPermission === 'grant' ? '--use-fake-ui-for-media-stream' : '--deny-permission-prompts',
       '--use-fake-device-for-media-stream',
       '--autoplay-policy=no-user-gesture-required',
