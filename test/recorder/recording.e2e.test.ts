@@ -188,7 +188,8 @@ describe('recording a meeting', () => {
     expect(codecs(probed)).toEqual(['audio:aac', 'video:h264']);
     // Both parts are in it: about 9 s less what the crashes cost.
     expect(Number(probed.format.duration)).toBeGreaterThan(6);
-    expect(await motionShare(joined)).toBeGreaterThan(0.5);
+    // Still while Chromium relaunches (seconds on a loaded machine), moving before and after.
+    expect(await motionShare(joined)).toBeGreaterThan(0.25);
     const metadata = recordingResultSchema.parse(JSON.parse(fs.readFileSync(joined.replace(/\.mp4$/, '.json'), 'utf8')));
     expect(metadata.parts).toHaveLength(2);
     expect(metadata.parts[0]!.endedBy).toMatch(/ffmpeg/);
