@@ -182,6 +182,9 @@ export const recordingStateSchema = z.enum(['queued', 'starting', 'active', 'sto
 export type RecordingState = z.infer<typeof recordingStateSchema>;
 export const FINAL_RECORDING_STATES: ReadonlySet<RecordingState> = new Set(['finished', 'failed']);
 
+/** How long a recording may be asked to run at most. */
+export const maxDurationSecondsSchema = z.number().int().min(5).max(24 * 3600);
+
 /** One RTMP destination of a recording; the URL is shown without its stream key. */
 export const streamStatusSchema = z.object({
   url: z.string(),
@@ -203,8 +206,11 @@ export const recordingInfoSchema = z.object({
   /** When capture began (ms since the epoch); null until then. */
   startedAt: int.nullable(),
   durationSeconds: z.number(),
+  /** Written to the file so far. */
   bytes: int,
   droppedFrames: int,
+  /** Frames per second actually captured lately (below the job's fps when the machine is overloaded). */
+  fps: z.number(),
   /** Capture was restarted after a crash: the number of parts so far. */
   parts: int,
   /** Why it failed, or what went wrong along the way (a destination refused). */
@@ -387,6 +393,8 @@ export const requests = {
         layout: z.enum(['grid', 'speaker']).default('grid'),
         /** Mixed audio only, without a browser (phone-only rooms). */
         audioOnly: z.boolean().default(false),
+        /** Stop by itself after this long (the recorder's own limit still applies). */
+        maxDurationSeconds: maxDurationSecondsSchema.optional(),
       })
       .refine((r) => r.file || r.streams.length > 0, { message: 'ask for a file, a stream, or both', path: ['file'] })
       .refine((r) => !(r.audioOnly && r.streams.length > 0), { message: 'audio-only recordings cannot stream', path: ['streams'] }),

@@ -152,6 +152,7 @@ function toInfo(job: Job, state: RecordingInfo['state']): RecordingInfo {
     durationSeconds: source?.durationSeconds ?? 0,
     bytes: source?.bytes ?? 0,
     droppedFrames: source?.droppedFrames ?? 0,
+    fps: progress && !result ? progress.fps : 0,
     parts: result ? Math.max(1, result.parts.length) : (progress?.parts ?? 0),
     error: state === 'failed' ? job.failedReason : (progress?.error ?? result?.errors.at(-1)?.message),
   };

@@ -4,7 +4,7 @@
 // Both sides validate with these schemas; a job that does not parse fails
 // at once with the schema's message instead of being retried.
 import { z } from 'zod';
-import { roomNameSchema, streamStatusSchema, streamUrlSchema } from '../bridge/protocol.ts';
+import { maxDurationSecondsSchema, roomNameSchema, streamStatusSchema, streamUrlSchema } from '../bridge/protocol.ts';
 
 export const RECORDING_QUEUE = 'recordings';
 
@@ -30,7 +30,7 @@ export const recordingJobSchema = z
         fps: int.min(5).max(60),
       })
       .default({ width: 1280, height: 720, fps: 30 }),
-    maxDurationSeconds: int.min(5).max(24 * 3600).optional(),
+    maxDurationSeconds: maxDurationSecondsSchema.optional(),
     requestedBy: z.string().trim().min(1).max(64).default('api'),
   })
   .superRefine((job, ctx) => {
@@ -69,6 +69,8 @@ export const recordingProgressSchema = z.object({
   bytes: int,
   frames: int,
   droppedFrames: int,
+  /** Frames per second captured since the previous report. */
+  fps: z.number(),
   parts: int,
   /** Every part written so far, kept so a retried job (its worker died) joins them into one file. */
   partFiles: z.array(recordingPartSchema),

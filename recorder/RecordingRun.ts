@@ -64,16 +64,22 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
   let source: RecordingSource | undefined;
   const watch = new RoomWatch(config.bridgeUrl, data.room, logger);
 
-  const progress = (state: RecordingProgress['state']): RecordingProgress => {
+  // Delivered frame rate, over the time since the previous measurement.
+  let rate = { frames: 0, at: Date.now(), fps: 0 };
+  const progress = async (state: RecordingProgress['state']): Promise<RecordingProgress> => {
     const status = source?.status();
     const partFiles = [...earlierParts, ...(status?.parts ?? [])];
+    const frames = status?.frames ?? 0;
+    const now = Date.now();
+    if (now - rate.at >= 1000) rate = { frames, at: now, fps: Math.max(0, (frames - rate.frames) / ((now - rate.at) / 1000)) };
     return {
       state,
       startedAt,
-      durationSeconds: startedAt === null ? 0 : (Date.now() - startedAt) / 1000,
-      bytes: 0,
-      frames: status?.frames ?? 0,
+      durationSeconds: startedAt === null ? 0 : (now - startedAt) / 1000,
+      bytes: await bytesWritten(partFiles),
+      frames,
       droppedFrames: status?.droppedFrames ?? 0,
+      fps: Math.round(rate.fps * 10) / 10,
       parts: partFiles.length,
       partFiles,
       streams: status?.streams ?? [],
@@ -82,8 +88,8 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
       error: errors.at(-1)?.message,
     };
   };
-  const report = (state: RecordingProgress['state']) =>
-    job.updateProgress(progress(state)).catch((error: unknown) => logger.warn({ err: error }, 'cannot report progress'));
+  const report = async (state: RecordingProgress['state']) =>
+    job.updateProgress(await progress(state)).catch((error: unknown) => logger.warn({ err: error }, 'cannot report progress'));
   const onProblem = (message: string, isFatal = false) => {
     errors.push({ at: Date.now(), message });
     logger.warn({ fatal: isFatal }, message);
@@ -121,7 +127,7 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
   watch.stop();
   await fs.rm(workDir, { recursive: true, force: true });
 
-  const last = progress('stopping');
+  const last = await progress('stopping');
   let file: string | null = null;
   let bytes = 0;
   let parts = last.partFiles;
@@ -157,11 +163,21 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
     frames: last.frames,
     errors,
   };
-  if (file && config.finalizeHook) result.finalizeHook = await runFinalizeHook(config.finalizeHook, path.join(config.dir, file));
+  // Listed (and downloadable) at once; the hook (an upload, say) may take minutes, and its outcome is added after.
   await writeMetadata(`${base}.json`, result);
+  if (file && config.finalizeHook) {
+    result.finalizeHook = await runFinalizeHook(config.finalizeHook, path.join(config.dir, file));
+    await writeMetadata(`${base}.json`, result);
+  }
   logger.info({ file, bytes, stopReason, parts: parts.length }, 'recording finished');
   if (stopReason === 'failed') throw new UnrecoverableError(fatal ?? errors.at(-1)?.message ?? 'the recording failed');
   return result;
+}
+
+/** The size of the parts on disk (one being written grows; joined ones are gone). */
+async function bytesWritten(parts: RecordingPart[]): Promise<number> {
+  const sizes = await Promise.all(parts.map((part) => fs.stat(part.path).then((stat) => stat.size, () => 0)));
+  return sizes.reduce((sum, size) => sum + size, 0);
 }
 
 async function stopRequested(redis: Redis, id: string): Promise<boolean> {

@@ -44,6 +44,7 @@ export class Recordings {
           file: request.file ? { format: audio ? 'm4a' : 'mp4' } : undefined,
           streams: request.streams.map((url) => ({ url })),
         },
+        maxDurationSeconds: request.maxDurationSeconds,
         requestedBy,
       }),
     );

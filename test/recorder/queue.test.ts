@@ -180,4 +180,36 @@ describe('recording queue and workers', () => {
       await recorder.worker.stop();
     }
   }, 60_000);
+
+  it('ends at the maximum duration asked for, reports bytes and fps meanwhile, and hands the file to the finalize hook', async () => {
+    // The operator's upload hook: copies the file it is given and says where from.
+    const hook = path.join(dir, 'upload.sh');
+    const uploaded = path.join(dir, 'uploaded.m4a');
+    fs.writeFileSync(hook, `#!/bin/sh\ncp "$1" '${uploaded}' && echo "uploaded $1"\n`, { mode: 0o755 });
+    const recorder = await startRecorder({ bridgeUrl: bridge.url, redisUrl: redis.url, dir, env: { RECORDER_FINALIZE_HOOK: hook } });
+    try {
+      const tooShort = await post({ audioOnly: true, maxDurationSeconds: 1 });
+      expect(tooShort.status).toBe(400);
+      expect(((await tooShort.json()) as { message: string }).message).toMatch(/maxDurationSeconds/);
+
+      const { recording } = (await (await post({ audioOnly: true, maxDurationSeconds: 6 })).json()) as { recording: RecordingInfo };
+      const running = await waitFor('progress with bytes', async () => (await listing()).current.find((r) => r.id === recording.id && r.bytes > 0 && r.fps > 0), 15_000, 200);
+      // 50 mixed 20 ms frames a second.
+      expect(running.fps).toBeGreaterThan(40);
+      expect(running.fps).toBeLessThan(60);
+      const file = await waitFor('the file', async () => (await listing()).files.find((f) => f.id === recording.id), 20_000, 200);
+      expect(file.stopReason).toBe('maxDuration');
+      expect(file.durationSeconds).toBeGreaterThan(5.5);
+      expect(file.durationSeconds).toBeLessThan(7);
+      const recorded = path.join(dir, room, file.name);
+      expect(Number((await probe(recorded)).format.duration)).toBeGreaterThan(5);
+
+      const metadataFile = recorded.replace(/\.m4a$/, '.json');
+      const metadata = await waitFor('the hook to run', async () => recordingResultSchema.parse(JSON.parse(fs.readFileSync(metadataFile, 'utf8'))).finalizeHook, 15_000, 200);
+      expect(metadata).toEqual({ command: hook, exitCode: 0, output: `uploaded ${recorded}\n` });
+      expect(fs.statSync(uploaded).size).toBe(fs.statSync(recorded).size);
+    } finally {
+      await recorder.worker.stop();
+    }
+  }, 60_000);
 });
