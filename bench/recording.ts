@@ -400,7 +400,6 @@ async function main(): Promise<void> {
     video: VIDEO,
     encoder: ENCODER,
     file: path.join(baseDir, 'baseline.mp4'),
-    streams: [],
     logger,
   });
   capture.once('died', (reason) => console.error(`baseline ffmpeg died: ${reason}`));

@@ -6,10 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(1).max(65535);
-const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** Setting types shared by the bridge, gateway and recorder configs. */
+export const port = z.coerce.number().int().min(1).max(65535);
+export const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 export const redisUrl = z.url({ protocol: /^rediss?$/, error: 'expected redis://host:port or rediss://host:port' });
-const ip = z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4 or IPv6 address' });
+export const ip = z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4 or IPv6 address' });
 
 export const bridgeEnvSchema = z
   .object({

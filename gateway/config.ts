@@ -4,14 +4,11 @@
 import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
-import { defaultAnnouncedAddress, parseEnv } from '../bridge/config.ts';
+import { count, defaultAnnouncedAddress, ip, parseEnv, port } from '../bridge/config.ts';
 import { roomNameSchema } from '../bridge/protocol.ts';
 import type { CodecName } from './media/codecs.ts';
 
-const port = z.coerce.number().int().min(1).max(65535);
 const seconds = (max: number) => z.coerce.number().min(0.1).max(max);
-const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const ip = z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4 or IPv6 address' });
 const list = (item: z.ZodType<string, string>) =>
   z
     .string()

@@ -20,13 +20,8 @@ export interface AudioRecordingOptions {
   firstPart: number;
   onProblem: ProblemReporter;
   logger: Logger;
-  /** This host as the bridge reaches it: where the bridge sends the room's RTP. */
-  mediaAddress?: string;
 }
 
-/** The UDP ports the room's audio arrives on (one pair per recording; pairs held by others are skipped). */
-const RTP_PORT_MIN = 44000;
-const RTP_PORT_MAX = 44999;
 /** How long a stopping ffmpeg may take to finish its file. */
 const STOP_GRACE_MS = 15_000;
 
@@ -57,14 +52,16 @@ export class AudioRecording implements RecordingSource {
   }
 
   async start(): Promise<number> {
-    const { config, job, outputs, mediaAddress = '127.0.0.1' } = this.#options;
+    const { config, job, outputs } = this.#options;
+    const { address, portMin, portMax } = config.media;
     if (!outputs.partPath) throw new Error('an audio-only recording needs a file');
     this.#audio = await RoomAudio.open({
       room: job.room,
       bridgeUrl: config.bridgeUrl.replace(/^http/, 'ws') + SIGNALING_PATH,
       serviceSecret: config.serviceSecret,
-      mediaAddress,
-      ports: new PortPool(bindAddress(mediaAddress), RTP_PORT_MIN, RTP_PORT_MAX),
+      mediaAddress: address,
+      // One pair per recording; pairs held by other processes are skipped.
+      ports: new PortPool(bindAddress(address), portMin, portMax),
       logger: this.#logger,
       displayName: 'Recorder',
       kind: 'recorder',

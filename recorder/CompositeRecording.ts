@@ -1,20 +1,19 @@
 import path from 'node:path';
 import type { Logger } from '../bridge/logger.ts';
-import type { StreamStatus } from '../bridge/protocol.ts';
-import { redactStreamUrl, type RecordingJob } from '../queue/recordingJob.ts';
+import type { RecordingJob } from '../queue/recordingJob.ts';
 import { CaptureParts } from './CaptureParts.ts';
+import { LiveStreams } from './capture/LiveStreams.ts';
 import { PulseSink } from './capture/PulseSink.ts';
 import { RecorderBrowser } from './capture/RecorderBrowser.ts';
 import { ScreenCapture } from './capture/ScreenCapture.ts';
 import { VirtualDisplay } from './capture/VirtualDisplay.ts';
 import type { RecorderConfig } from './config.ts';
 import type { ProblemReporter, RecordingSource, SourceOutputs, SourceStatus } from './RecordingSource.ts';
-import { describeStreamFailure } from './streamErrors.ts';
 
 export interface CompositeRecordingOptions {
   config: RecorderConfig;
   job: RecordingJob;
-  /** Scratch space of this job (audio sink socket, browser profile). */
+  /** Scratch space of this job (audio sink and live feed sockets, browser profile). */
   workDir: string;
   outputs: SourceOutputs;
   /** Part numbers continue after an earlier attempt's. */
@@ -27,15 +26,15 @@ export interface CompositeRecordingOptions {
 /**
  * The meeting as people see it: Chromium draws the recorder layout on a
  * virtual display, plays the room into a private audio sink, and ffmpeg
- * encodes both. A crashed ffmpeg starts a new part (the old one is a
- * playable fragmented MP4); a crashed Chromium is relaunched while ffmpeg
- * keeps recording.
+ * encodes both, once, for the file and every live stream. A crashed ffmpeg
+ * starts a new part (the old one is a playable fragmented MP4); a crashed
+ * Chromium is relaunched while ffmpeg keeps recording.
  */
 export class CompositeRecording implements RecordingSource {
   readonly #options: CompositeRecordingOptions;
   readonly #logger: Logger;
-  readonly #streams: StreamStatus[];
   readonly #parts: CaptureParts;
+  #streams: LiveStreams | undefined;
   #display: VirtualDisplay | undefined;
   #sink: PulseSink | undefined;
   #browser: RecorderBrowser | undefined;
@@ -48,11 +47,13 @@ export class CompositeRecording implements RecordingSource {
     this.#options = options;
     this.#logger = options.logger;
     this.#parts = new CaptureParts(options.firstPart, options.onProblem);
-    this.#streams = options.outputs.streams.map((url) => ({ url: redactStreamUrl(url), state: 'connecting' }));
   }
 
   async start(): Promise<number> {
-    const { job, workDir } = this.#options;
+    const { config, job, workDir, outputs, onProblem } = this.#options;
+    if (outputs.streams.length > 0) {
+      this.#streams = await LiveStreams.open({ urls: outputs.streams, workDir, ffmpegPath: config.ffmpegPath, onProblem, logger: this.#logger });
+    }
     this.#sink = await PulseSink.start(workDir, this.#logger);
     this.#display = await VirtualDisplay.start(job.video.width, job.video.height, this.#logger);
     await this.#launchBrowser();
@@ -73,7 +74,7 @@ export class CompositeRecording implements RecordingSource {
     return {
       frames: this.#framesBefore + (current?.frames ?? 0),
       droppedFrames: this.#droppedBefore + (current?.droppedFrames ?? 0),
-      streams: this.#streams.map((s) => ({ ...s })),
+      streams: this.#streams?.status() ?? [],
       parts: this.#parts.list(),
     };
   }
@@ -87,7 +88,7 @@ export class CompositeRecording implements RecordingSource {
     this.#stopping = true;
     await this.#capture?.stop();
     this.#parts.end('stopped');
-    for (const stream of this.#streams) if (stream.state !== 'failed') stream.state = 'ended';
+    await this.#streams?.stop();
     await this.#browser?.close();
     await Promise.all([this.#display?.stop(), this.#sink?.stop()]);
   }
@@ -121,26 +122,12 @@ export class CompositeRecording implements RecordingSource {
       video: job.video,
       encoder: config.encoder,
       file,
-      streams: outputs.streams,
+      live: this.#streams?.input,
       logger: this.#logger,
     });
-    const streamOffset = file ? 1 : 0;
-    let flowing = false;
-    capture.on('flowing', () => {
-      flowing = true;
-      for (const stream of this.#streams) if (stream.state === 'connecting') stream.state = 'live';
-    });
-    capture.on('outputFailed', (index, reason) => {
-      if (index < streamOffset) {
-        this.#options.onProblem(`cannot write the recording file: ${reason}`);
-        return;
-      }
-      const stream = this.#streams[index - streamOffset];
-      if (!stream) return;
-      stream.state = 'failed';
-      stream.error = describeStreamFailure(outputs.streams[index - streamOffset]!, reason, !flowing);
-      this.#options.onProblem(stream.error);
-    });
+    capture.on('outputFailed', (output, reason) =>
+      this.#options.onProblem(output === 'file' ? `cannot write the recording file: ${reason}` : `cannot feed the live streams: ${reason}`),
+    );
     capture.once('died', (reason) => void this.#onCaptureDeath(capture, reason));
     if (file) this.#parts.begin(file);
     capture.start();
@@ -152,7 +139,6 @@ export class CompositeRecording implements RecordingSource {
     this.#framesBefore += capture.stats.frames;
     this.#droppedBefore += capture.stats.droppedFrames;
     if (!this.#parts.captureDied(reason)) return;
-    for (const stream of this.#streams) if (stream.state !== 'failed') stream.state = 'connecting';
     await new Promise((resolve) => setTimeout(resolve, 500));
     if (!this.#stopping) this.#startCapture();
   }

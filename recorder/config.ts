@@ -6,9 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { parseEnv, redisUrl } from '../bridge/config.ts';
+import { count, ip, parseEnv, port, redisUrl } from '../bridge/config.ts';
 
-const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const executable = z.string().refine((file) => {
   try {
@@ -42,9 +41,16 @@ export const recorderEnvSchema = z.object({
   /** x264 preset: faster presets cost less CPU for larger files. */
   RECORDER_X264_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
   RECORDER_VIDEO_BITRATE_KBPS: count(300, 20000).default(2500),
+  /** Audio-only recordings: where the bridge sends the room's RTP (this host as the bridge sees it), and the UDP ports used. */
+  RECORDER_MEDIA_ADDRESS: ip.default('127.0.0.1'),
+  RECORDER_RTP_PORT_MIN: port.default(44000),
+  RECORDER_RTP_PORT_MAX: port.default(44999),
   CHROMIUM_PATH: executable.default('/usr/bin/chromium'),
   FFMPEG_PATH: executable.default('/usr/bin/ffmpeg'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).refine((env) => env.RECORDER_RTP_PORT_MAX - env.RECORDER_RTP_PORT_MIN >= 1, {
+  path: ['RECORDER_RTP_PORT_MIN'],
+  message: 'RECORDER_RTP_PORT_MIN..RECORDER_RTP_PORT_MAX must hold at least one port pair',
 });
 
 export type RecorderConfig = ReturnType<typeof loadRecorderConfig>;
@@ -65,6 +71,7 @@ export function loadRecorderConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     lockMs: e.RECORDER_LOCK_SECONDS * 1000,
     encoder: { preset: e.RECORDER_X264_PRESET, videoKbps: e.RECORDER_VIDEO_BITRATE_KBPS },
+    media: { address: e.RECORDER_MEDIA_ADDRESS, portMin: e.RECORDER_RTP_PORT_MIN, portMax: e.RECORDER_RTP_PORT_MAX },
     chromiumPath: e.CHROMIUM_PATH,
     ffmpegPath: e.FFMPEG_PATH,
     /** Per-job scratch space (pulse sockets, browser profiles). */

@@ -13,8 +13,8 @@ export interface ScreenCaptureOptions {
   encoder: { preset: string; videoKbps: number };
   /** A fragmented MP4 (playable up to the last fragment if anything dies). */
   file?: string;
-  /** RTMP(S) URLs, fed from the same encode. */
-  streams: string[];
+  /** Where the live streams' relays read the same encode as MPEG-TS (see LiveStreams). */
+  live?: string;
   logger: Logger;
 }
 
@@ -26,8 +26,8 @@ export interface CaptureStats {
 interface ScreenCaptureEvents {
   /** ffmpeg ended by itself (a crash, or every output failed). */
   died: [reason: string];
-  /** One output (0 = the file if there is one, then the streams) failed; the others go on. */
-  outputFailed: [index: number, reason: string];
+  /** The file or the live feed could not be written; the other goes on. */
+  outputFailed: [output: 'file' | 'live', reason: string];
   /** Frames are being written; the first was captured at `since` (ms since the epoch). */
   flowing: [since: number];
 }
@@ -36,17 +36,15 @@ const NO_PROBE = ['-probesize', '32', '-analyzeduration', '0'];
 const STATS = /frame=\s*(\d+).*?time=(\d+):(\d+):([\d.]+).*?drop=\s*(\d+)/;
 const SLAVE_FAILED = /Slave muxer #(\d+) failed(?::\s*(.*?))?, continuing/;
 const SLAVE_OPEN_FAILED = /Slave '(?:\[[^\]]*\])?(.*?)': error opening: (.*)/;
-const PROTOCOL_ERROR = /\[(rtmp|tls|tcp|flv) @ [^\]]+\] (.*)/;
 
 /**
  * One ffmpeg capturing a virtual display and an audio sink, encoding once
- * (x264 + AAC) and writing every output through the tee muxer with
- * onfail=ignore, so a destination that refuses or drops does not stop the
- * others or the file.
+ * (x264 + AAC) and writing the file and the live feed through the tee
+ * muxer with onfail=ignore, so neither failing stops the other.
  */
 export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
   readonly stats: CaptureStats = { frames: 0, droppedFrames: 0 };
-  readonly #outputs: string[];
+  readonly #outputs: ('file' | 'live')[];
   readonly #logger: Logger;
   #process: ChildProcess | undefined;
   #stopping = false;
@@ -54,15 +52,13 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
   /** When the first written frame was captured, and how much media has been written since. */
   #since = 0;
   #writtenSeconds = 0;
-  /** The latest protocol-level complaint, to explain a failing destination. */
-  #lastProtocolError = '';
   readonly #openErrors = new Map<string, string>();
   readonly options: ScreenCaptureOptions;
 
   constructor(options: ScreenCaptureOptions) {
     super();
     this.options = options;
-    this.#outputs = [...(options.file ? [options.file] : []), ...options.streams];
+    this.#outputs = [...(options.file ? ['file' as const] : []), ...(options.live ? ['live' as const] : [])];
     this.#logger = options.logger;
   }
 
@@ -144,8 +140,9 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
   #teeSpec(): string {
     const escape = (target: string) => target.replace(/[\\|[\]]/g, (c) => `\\${c}`);
     const file = this.options.file ? [`[f=mp4:movflags=+frag_keyframe+empty_moov+default_base_moof:flush_packets=1:onfail=ignore]${escape(this.options.file)}`] : [];
-    const streams = this.options.streams.map((url) => `[f=flv:flvflags=no_duration_filesize:onfail=ignore]${escape(url)}`);
-    return [...file, ...streams].join('|');
+    // MPEG-TS: a relay (re)started mid-stream picks it up at the next keyframe.
+    const live = this.options.live ? [`[f=mpegts:onfail=ignore]${escape(this.options.live)}`] : [];
+    return [...file, ...live].join('|');
   }
 
   #onLine(line: string): void {
@@ -162,16 +159,13 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
       }
       return;
     }
-    const protocol = PROTOCOL_ERROR.exec(line);
-    if (protocol) this.#lastProtocolError = protocol[2]!.trim();
     const openFailed = SLAVE_OPEN_FAILED.exec(line);
     if (openFailed) this.#openErrors.set(openFailed[1]!, openFailed[2]!.trim());
     const failed = SLAVE_FAILED.exec(line);
-    if (failed) {
-      const index = Number(failed[1]);
-      const output = this.#outputs[index] ?? '';
-      const reason = [this.#lastProtocolError, this.#openErrors.get(output) ?? failed[2]].filter(Boolean).join(': ');
-      this.emit('outputFailed', index, reason || 'the destination failed');
+    const output = failed && this.#outputs[Number(failed[1])];
+    if (output) {
+      const target = output === 'file' ? this.options.file : this.options.live;
+      this.emit('outputFailed', output, this.#openErrors.get(target ?? '') ?? failed[2] ?? 'it failed');
     }
     if (!stats && line.trim()) this.#logger.debug({ line }, 'ffmpeg');
   }

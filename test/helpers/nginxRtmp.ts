@@ -11,16 +11,20 @@ export const REJECTED_KEY = 'wrong-key';
 /**
  * A real RTMP receiver: Debian's nginx with libnginx-mod-rtmp on 127.0.0.1.
  * Application `live` accepts any stream key except REJECTED_KEY (checked by
- * nginx's own on_publish HTTP hook) and records every stream as FLV.
+ * nginx's own on_publish HTTP hook) and records every stream as FLV (a new
+ * file per publish). Its control API can drop a publisher, as a service's
+ * ingest does when it restarts.
  */
 export class NginxRtmp {
   readonly rtmpPort: number;
+  readonly httpPort: number;
   readonly recordDir: string;
   readonly #prefix: string;
   readonly #process: ChildProcess;
 
-  private constructor(rtmpPort: number, prefix: string, child: ChildProcess) {
+  private constructor(rtmpPort: number, httpPort: number, prefix: string, child: ChildProcess) {
     this.rtmpPort = rtmpPort;
+    this.httpPort = httpPort;
     this.#prefix = prefix;
     this.recordDir = path.join(prefix, 'record');
     this.#process = child;
@@ -49,6 +53,7 @@ http {
   server {
     listen 127.0.0.1:${httpPort};
     location /publish { if ($arg_name = "${REJECTED_KEY}") { return 403; } return 204; }
+    location /control { rtmp_control all; }
   }
 }
 rtmp {
@@ -69,13 +74,19 @@ rtmp {
     const child = spawn('nginx', ['-p', prefix, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    const nginx = new NginxRtmp(rtmpPort, prefix, child);
+    const nginx = new NginxRtmp(rtmpPort, httpPort, prefix, child);
     await waitFor(`nginx-rtmp listening (${log})`, () => fs.existsSync(path.join(prefix, 'nginx.pid')) && child.exitCode === null, 10_000);
     return nginx;
   }
 
   url(key: string): string {
     return `rtmp://127.0.0.1:${this.rtmpPort}/live/${key}`;
+  }
+
+  /** Disconnects whoever publishes `key`; resolves to how many were dropped. */
+  async dropPublisher(key: string): Promise<number> {
+    const response = await fetch(`http://127.0.0.1:${this.httpPort}/control/drop/publisher?app=live&name=${encodeURIComponent(key)}`);
+    return Number(await response.text());
   }
 
   /** The FLV files recorded for a stream key, and their sizes. */

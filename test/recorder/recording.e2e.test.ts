@@ -114,7 +114,7 @@ describe('recording a meeting', () => {
     expect(await link!.evaluate((a) => (a as HTMLAnchorElement).getAttribute('href'))).toBe(listing.url);
   }, 150_000);
 
-  it('streams to two RTMP destinations at once from Go live; a refused one is reported and does not stop the others', async () => {
+  it('streams to two RTMP destinations at once from Go live; a refused one is reported, a dropped one reconnects, and neither stops the other', async () => {
     const nginx = await NginxRtmp.start();
     try {
       const [alice, bob] = pages as [Page, Page];
@@ -127,21 +127,33 @@ describe('recording a meeting', () => {
       const refused = await waitFor('the refused destination reported', async () =>
         (await notices(alice)).find((text) => text.includes('127.0.0.1 refused the stream')), 20_000, 200);
       expect(refused).toMatch(/^Live stream failed: 127\.0\.0\.1 refused the stream/);
-      const states = (await listing()).current.find((r) => r.id === live.id)!.streams.map((s) => s.state);
-      expect(states).toEqual(['live', 'failed', 'live']);
+      const states = async () => (await listing()).current.find((r) => r.id === live.id)!.streams.map((s) => s.state).join();
+      await waitFor('alpha and beta live, the refused one failed', async () => (await states()) === 'live,failed,live', 10_000, 100);
       for (const key of ['alpha', 'beta']) {
         await waitFor(`${key} receiving`, () => nginx.recordings(key).some((r) => r.bytes > 200_000), 20_000, 200);
       }
-      await new Promise((resolve) => setTimeout(resolve, 3000)); // a few more seconds live, not a check
+
+      // The ingest drops alpha (as a service restarting would): everyone is told, and it comes back by itself.
+      expect(await nginx.dropPublisher('alpha')).toBe(1);
+      const dropped = await waitFor('the drop reported', async () => (await notices(alice)).find((text) => text.includes('dropped the stream')), 10_000, 100);
+      expect(dropped).toMatch(/^Live stream: 127\.0\.0\.1 dropped the stream.*; reconnecting$/);
+      await waitFor('alpha publishing again', () => nginx.recordings('alpha').length === 2 && nginx.recordings('alpha').every((r) => r.bytes > 200_000), 30_000, 200);
+      await waitFor('alpha live again', async () => (await states()) === 'live,failed,live', 10_000, 100);
       await alice.click('#live-button'); // now "Stop live"
       await waitFor('the live indicator to go', async () => !(await bob.$('[data-testid=live-indicator]')), 30_000, 200);
       await nginx.stop(); // closes its recordings
-      for (const key of ['alpha', 'beta']) {
-        const [flv] = nginx.recordings(key);
-        const probed = await probe(flv!.file);
-        expect(codecs(probed)).toEqual(['audio:aac', 'video:h264']);
-        expect(Number(probed.format.duration)).toBeGreaterThan(3);
-      }
+      // Beta never noticed: one unbroken stream. Alpha: before the drop, and after it.
+      const received = async (key: string) =>
+        Promise.all(nginx.recordings(key).map(async ({ file }) => {
+          const probed = await probe(file);
+          expect(codecs(probed)).toEqual(['audio:aac', 'video:h264']);
+          return Number(probed.format.duration);
+        }));
+      const [beta] = await received('beta');
+      const alpha = await received('alpha');
+      expect(alpha).toHaveLength(2);
+      for (const duration of alpha) expect(duration).toBeGreaterThan(1);
+      expect(beta).toBeGreaterThan(Math.max(...alpha));
       expect(nginx.recordings(REJECTED_KEY)).toEqual([]);
     } finally {
       await nginx.dispose();

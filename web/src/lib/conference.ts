@@ -513,6 +513,7 @@ export class Conference {
   #reportRecordingProblems(recording: RecordingInfo): void {
     for (const stream of recording.streams) {
       if (stream.state === 'failed') this.#reportOnce(recording.id, 'Live stream failed', stream.error ?? `${stream.url} refused the stream`);
+      else if (stream.error) this.#reportOnce(recording.id, 'Live stream', stream.error); // dropped, reconnecting
     }
     const what = recording.file ? 'Recording' : 'Live stream';
     if (recording.state === 'failed') {

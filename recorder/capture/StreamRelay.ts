@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Logger } from '../../bridge/logger.ts';
+import type { StreamStatus } from '../../bridge/protocol.ts';
+import { redactStreamUrl } from '../../queue/recordingJob.ts';
+import type { ProblemReporter } from '../RecordingSource.ts';
+import { describeStreamFailure } from '../streamErrors.ts';
+import { exited } from './processes.ts';
+
+export interface StreamRelayOptions {
+  url: string;
+  ffmpegPath: string;
+  onProblem: ProblemReporter;
+  logger: Logger;
+}
+
+/** A destination that has not taken what it was sent by then is stuck (~16 s of a 2.5 Mb/s stream): reconnect. */
+const MAX_BACKLOG_BYTES = 5_000_000;
+/** Reconnect attempts back off from 1 s to 30 s, and give up once the destination has been gone this long. */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+const GIVE_UP_AFTER_MS = 5 * 60_000;
+const STOP_GRACE_MS = 5000;
+
+const FRAMES = /frame=\s*(\d+)/;
+const PROTOCOL_ERROR = /\[(?:rtmp|tls|tcp|flv) @ [^\]]+\] (.*)/;
+const WRITE_ERROR = /^av_interleaved_write_frame\(\): (.*)/;
+/** Probing decodes the frames before the first keyframe it joins at, and complains about each. */
+const JOINING_NOISE = /^\[h264 @|^\s+Last message repeated/;
+
+/**
+ * One live-stream destination: an ffmpeg that copies the encoded meeting
+ * (MPEG-TS, joinable at any keyframe) to FLV over RTMP(S). A refusal before
+ * anything was sent is final (a wrong key or URL); a destination that drops
+ * after being live is reconnected with backoff, as OBS does.
+ */
+export class StreamRelay {
+  readonly status: StreamStatus;
+  readonly #options: StreamRelayOptions;
+  #child: ChildProcess | undefined;
+  #everLive = false;
+  /** When the destination went away (null while live or never live). */
+  #droppedAt: number | null = null;
+  #retries = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stopping = false;
+
+  constructor(options: StreamRelayOptions) {
+    this.#options = options;
+    this.status = { url: redactStreamUrl(options.url), state: 'connecting' };
+  }
+
+  /** Starts sending from this point of the input (again, when the capture restarted). */
+  restart(): void {
+    if (this.#stopping || this.status.state === 'failed' || this.#retryTimer) return;
+    const old = this.#child;
+    this.#child = undefined;
+    old?.stdin?.end(); // its exit is no longer ours to report
+    this.#spawn();
+  }
+
+  write(chunk: Buffer): void {
+    const stdin = this.#child?.stdin;
+    if (!stdin?.writable) return;
+    if (stdin.writableLength > MAX_BACKLOG_BYTES) {
+      this.#child!.kill('SIGKILL'); // reported as a drop by its exit
+      return;
+    }
+    stdin.write(chunk);
+  }
+
+  /** The input has ended: lets ffmpeg finish the stream, then ends it. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#retryTimer);
+    if (this.status.state !== 'failed') this.status.state = 'ended';
+    const child = this.#child;
+    if (!child) return;
+    child.stdin?.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited(child);
+    clearTimeout(timer);
+  }
+
+  #spawn(): void {
+    const { url, ffmpegPath, logger } = this.#options;
+    const child = spawn(
+      ffmpegPath,
+      // -c copy starts at the first keyframe it sees; no probing beyond what finds both streams.
+      ['-hide_banner', '-loglevel', 'warning', '-stats', '-stats_period', '0.5', '-analyzeduration', '1500000', '-f', 'mpegts', '-i', 'pipe:0', '-map', '0', '-c', 'copy', '-f', 'flv', '-flvflags', 'no_duration_filesize', url],
+      { stdio: ['pipe', 'ignore', 'pipe'] },
+    );
+    this.#child = child;
+    child.stdin.on('error', () => undefined); // writes racing its exit
+    let lastError = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      for (const line of text.split(/[\r\n]+/)) {
+        if (!line.trim() || JOINING_NOISE.test(line)) continue;
+        const frames = FRAMES.exec(line);
+        if (frames) {
+          if (Number(frames[1]) > 0 && child === this.#child && !this.#stopping) this.#live();
+          continue;
+        }
+        // ffmpeg names the output, key and all, in its final error: keep only what follows.
+        const reason = line.startsWith(url) ? line.slice(url.length).replace(/^:\s*/, '') : ((PROTOCOL_ERROR.exec(line) ?? WRITE_ERROR.exec(line))?.[1] ?? '');
+        if (reason) lastError = lastError && reason !== lastError ? `${lastError}: ${reason}` : reason;
+        logger.debug({ line: line.replaceAll(url, this.status.url) }, 'stream relay');
+      }
+    });
+    child.once('exit', (code, signal) => {
+      if (child !== this.#child || this.#stopping) return;
+      this.#child = undefined;
+      this.#ended(lastError || (signal ? `killed (${signal})` : `ffmpeg exited with code ${code}`));
+    });
+  }
+
+  #live(): void {
+    if (this.status.state === 'live') return;
+    this.status.state = 'live';
+    delete this.status.error;
+    this.#everLive = true;
+    this.#droppedAt = null;
+    this.#retries = 0;
+  }
+
+  #ended(reason: string): void {
+    const { url, onProblem, logger } = this.#options;
+    if (!this.#everLive) {
+      // Refused from the start: retrying a wrong key would only repeat the refusal.
+      this.status.state = 'failed';
+      this.status.error = describeStreamFailure(url, reason, true);
+      onProblem(this.status.error);
+      return;
+    }
+    const now = Date.now();
+    this.#droppedAt ??= now;
+    if (now - this.#droppedAt > GIVE_UP_AFTER_MS) {
+      this.status.state = 'failed';
+      this.status.error = `${describeStreamFailure(url, reason, false)}; gave up reconnecting after ${GIVE_UP_AFTER_MS / 60_000} minutes`;
+      onProblem(this.status.error);
+      return;
+    }
+    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.#retries);
+    this.#retries += 1;
+    const message = `${describeStreamFailure(url, reason, false)}; reconnecting`;
+    if (this.status.error !== message) onProblem(message);
+    this.status.state = 'connecting';
+    this.status.error = message;
+    logger.info({ url: this.status.url, delay }, 'stream dropped; reconnecting');
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#stopping) this.#spawn();
+    }, delay);
+  }
+}
