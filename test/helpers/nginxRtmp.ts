@@ -97,17 +97,23 @@ rtmp {
       .map((name) => ({ file: path.join(this.recordDir, name), bytes: fs.statSync(path.join(this.recordDir, name)).size }));
   }
 
-  /** Stops the server gracefully (its recordings are closed and stay readable). */
-  async stop(): Promise<void> {
-    if (this.#process.exitCode === null && this.#process.signalCode === null) {
-      this.#process.kill('SIGQUIT');
-      await new Promise((resolve) => this.#process.once('exit', resolve));
-    }
+  /**
+   * Stops the server gracefully (its recordings are closed and stay
+   * readable). A graceful stop waits for publishers to leave: after
+   * `graceMs` it stops at once.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.#process.exitCode !== null || this.#process.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.#process.once('exit', resolve));
+    this.#process.kill('SIGQUIT');
+    const timer = setTimeout(() => this.#process.kill('SIGTERM'), graceMs);
+    await exited;
+    clearTimeout(timer);
   }
 
-  /** Stops the server and deletes what it recorded. */
+  /** Stops the server (at once) and deletes what it recorded. */
   async dispose(): Promise<void> {
-    await this.stop();
+    await this.stop(0);
     fs.rmSync(this.#prefix, { recursive: true, force: true });
   }
 }
