@@ -48,12 +48,12 @@ export class CaptureParts {
     return false;
   }
 
-  /** The capture died: ends its part and moves on to the next, if the budget allows. */
-  captureDied(reason: string): boolean {
-    this.end(reason);
-    if (!this.mayRestart(`the capture (ffmpeg) died: ${reason}`)) return false;
+  /** `what` (the capture, or something it needs) died: ends the part and moves on to the next, if the budget allows. */
+  captureDied(reason: string, what = 'the capture (ffmpeg)'): boolean {
+    this.end(`${what} died (${reason})`);
+    if (!this.mayRestart(`${what} died: ${reason}`)) return false;
     this.#number += 1;
-    this.#onProblem(`the capture (ffmpeg) died (${reason}); recording continues in part ${this.#number}`);
+    this.#onProblem(`${what} died (${reason}); recording continues in part ${this.#number}`);
     return true;
   }
 }

@@ -23,12 +23,20 @@ export interface CompositeRecordingOptions {
 }
 
 
+/** The parts of a composite capture that can die on their own; `rebuild` is a recovery that failed. */
+type Piece = 'capture' | 'browser' | 'display' | 'sink' | 'rebuild';
+
+/** Xvfb takes Chromium and ffmpeg with it: wait this long for every death to land before choosing a remedy. */
+const SETTLE_MS = 500;
+
 /**
  * The meeting as people see it: Chromium draws the recorder layout on a
  * virtual display, plays the room into a private audio sink, and ffmpeg
- * encodes both, once, for the file and every live stream. A crashed ffmpeg
- * starts a new part (the old one is a playable fragmented MP4); a crashed
- * Chromium is relaunched while ffmpeg keeps recording.
+ * encodes both, once, for the file and every live stream. What dies is
+ * brought back: a crashed ffmpeg starts a new part (the old one is a
+ * playable fragmented MP4); a crashed Chromium is relaunched while ffmpeg
+ * keeps recording; a dead display or audio sink rebuilds the whole capture
+ * in a new part.
  */
 export class CompositeRecording implements RecordingSource {
   readonly #options: CompositeRecordingOptions;
@@ -42,6 +50,10 @@ export class CompositeRecording implements RecordingSource {
   #stopping = false;
   #framesBefore = 0;
   #droppedBefore = 0;
+  /** What died since the last recovery, and why. */
+  #broken = new Map<Piece, { reason: string; of: object }>();
+  #recovery: Promise<void> | undefined;
+  #launches = 0;
 
   constructor(options: CompositeRecordingOptions) {
     this.#options = options;
@@ -50,14 +62,11 @@ export class CompositeRecording implements RecordingSource {
   }
 
   async start(): Promise<number> {
-    const { config, job, workDir, outputs, onProblem } = this.#options;
+    const { config, workDir, outputs, onProblem } = this.#options;
     if (outputs.streams.length > 0) {
       this.#streams = await LiveStreams.open({ urls: outputs.streams, workDir, ffmpegPath: config.ffmpegPath, onProblem, logger: this.#logger });
     }
-    this.#sink = await PulseSink.start(workDir, this.#logger);
-    this.#display = await VirtualDisplay.start(job.video.width, job.video.height, this.#logger);
-    await this.#launchBrowser();
-    this.#startCapture();
+    await this.#build();
     // 'active' should mean frames are being written, so a recording's length matches its file's.
     const capture = this.#capture!;
     return new Promise<number>((resolve, reject) => {
@@ -86,9 +95,27 @@ export class CompositeRecording implements RecordingSource {
   /** Ends cleanly: ffmpeg finishes its outputs first, then the rest goes. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    await this.#recovery;
     await this.#capture?.stop();
     this.#parts.end('stopped');
     await this.#streams?.stop();
+    await this.#teardown();
+  }
+
+  /** Audio sink, display, browser, then the capture of both. */
+  async #build(): Promise<void> {
+    const { job, workDir } = this.#options;
+    const sink = await PulseSink.start(workDir, this.#logger);
+    sink.once('died', (reason) => this.#died('sink', reason, sink));
+    this.#sink = sink;
+    const display = await VirtualDisplay.start(job.video.width, job.video.height, this.#logger);
+    display.once('died', (reason) => this.#died('display', reason, display));
+    this.#display = display;
+    await this.#launchBrowser();
+    this.#startCapture();
+  }
+
+  async #teardown(): Promise<void> {
     await this.#browser?.close();
     await Promise.all([this.#display?.stop(), this.#sink?.stop()]);
   }
@@ -96,6 +123,7 @@ export class CompositeRecording implements RecordingSource {
   async #launchBrowser(): Promise<void> {
     const { config, job, workDir } = this.#options;
     const url = `${config.bridgeUrl}/recorder/${encodeURIComponent(job.room)}?layout=${job.layout}`;
+    this.#launches += 1;
     const browser = await RecorderBrowser.launch({
       chromiumPath: config.chromiumPath,
       url,
@@ -104,10 +132,11 @@ export class CompositeRecording implements RecordingSource {
       pulseServer: this.#sink!.server,
       width: job.video.width,
       height: job.video.height,
-      profileDir: path.join(workDir, 'chromium'),
+      // A fresh profile each time: a crashed one restores its old session, which aborts the page's navigation.
+      profileDir: path.join(workDir, `chromium-${this.#launches}`),
       logger: this.#logger,
     });
-    browser.once('crashed', (reason) => void this.#onBrowserCrash(reason));
+    browser.once('crashed', (reason) => this.#died('browser', reason, browser));
     this.#browser = browser;
   }
 
@@ -128,28 +157,83 @@ export class CompositeRecording implements RecordingSource {
     capture.on('outputFailed', (output, reason) =>
       this.#options.onProblem(output === 'file' ? `cannot write the recording file: ${reason}` : `cannot feed the live streams: ${reason}`),
     );
-    capture.once('died', (reason) => void this.#onCaptureDeath(capture, reason));
+    capture.once('died', (reason) => this.#died('capture', reason, capture));
     if (file) this.#parts.begin(file);
     capture.start();
     this.#capture = capture;
   }
 
-  async #onCaptureDeath(capture: ScreenCapture, reason: string): Promise<void> {
-    if (this.#stopping || capture !== this.#capture) return;
-    this.#framesBefore += capture.stats.frames;
-    this.#droppedBefore += capture.stats.droppedFrames;
-    if (!this.#parts.captureDied(reason)) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    if (!this.#stopping) this.#startCapture();
+  #died(piece: Piece, reason: string, of: object): void {
+    if (this.#stopping || !this.#isCurrent(of)) return;
+    if (!this.#broken.has(piece)) this.#broken.set(piece, { reason, of });
+    this.#recovery ??= this.#recover().finally(() => (this.#recovery = undefined));
   }
 
-  async #onBrowserCrash(reason: string): Promise<void> {
-    if (this.#stopping || !this.#parts.mayRestart(`the browser crashed: ${reason}`)) return;
-    this.#options.onProblem(`the browser crashed (${reason}); relaunched, the recording continues`);
-    try {
-      await this.#launchBrowser();
-    } catch (error) {
-      this.#options.onProblem(`cannot relaunch the browser: ${(error as Error).message}`, true);
+  /** Brings back what died, one recovery at a time; deaths during one are handled by the next round. */
+  async #recover(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    while (!this.#stopping && this.#broken.size > 0) {
+      // Deaths of what an earlier round already replaced need nothing more.
+      const broken = new Map([...this.#broken].filter(([, { of }]) => this.#isCurrent(of)).map(([piece, { reason }]) => [piece, reason]));
+      this.#broken.clear();
+      try {
+        if (!(await this.#remedy(broken))) return;
+      } catch (error) {
+        // Rebuilt from scratch next round (it counts against the crash budget).
+        this.#broken.set('rebuild', { reason: (error as Error).message, of: this });
+        this.#options.onProblem(`cannot restart the capture (${(error as Error).message}); trying again`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
     }
+  }
+
+  /** One round of recovery; false once the crash budget is spent. */
+  async #remedy(broken: Map<Piece, string>): Promise<boolean> {
+    // Chromium or ffmpeg may be the first to report that the display or the sink went away.
+    if (!broken.has('rebuild')) {
+      if (!broken.has('display') && this.#display && !(await this.#display.responds())) broken.set('display', 'stopped taking clients');
+      if (!broken.has('sink') && this.#sink && !(await this.#sink.responds())) broken.set('sink', 'stopped taking clients');
+    }
+    const display = broken.get('display');
+    const sink = broken.get('sink');
+    const rebuild = broken.get('rebuild');
+    if (display !== undefined || sink !== undefined || rebuild !== undefined) {
+      const capture = this.#capture;
+      if (display !== undefined || sink !== undefined) {
+        const what = display !== undefined ? 'the virtual display (Xvfb)' : 'the audio sink (pulseaudio)';
+        if (!this.#retireCapture(display ?? sink!, what)) return false;
+      } else if (!this.#parts.mayRestart(`cannot restart the capture: ${rebuild}`)) {
+        return false;
+      }
+      await capture?.stop(); // it may outlive its input for a moment
+      await this.#teardown();
+      if (!this.#stopping) await this.#build();
+      return true;
+    }
+    const capture = broken.get('capture');
+    if (capture !== undefined) {
+      if (!this.#retireCapture(capture)) return false;
+      this.#startCapture();
+    }
+    const browser = broken.get('browser');
+    if (browser !== undefined) {
+      if (!this.#parts.mayRestart(`the browser crashed: ${browser}`)) return false;
+      this.#options.onProblem(`the browser crashed (${browser}); relaunched, the recording continues`);
+      await this.#launchBrowser();
+    }
+    return true;
+  }
+
+  #isCurrent(of: object): boolean {
+    return of === this || of === this.#capture || of === this.#browser || of === this.#display || of === this.#sink;
+  }
+
+  /** The capture's part ends (its counters kept); false when the crash budget is spent. */
+  #retireCapture(reason: string, what?: string): boolean {
+    const capture = this.#capture;
+    this.#framesBefore += capture?.stats.frames ?? 0;
+    this.#droppedBefore += capture?.stats.droppedFrames ?? 0;
+    this.#capture = undefined;
+    return this.#parts.captureDied(reason, what);
   }
 }

@@ -1,9 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../../bridge/logger.ts';
-import { pollUntil, terminate } from './processes.ts';
+import { acceptsConnections, pollUntil, terminate } from './processes.ts';
 
 const run = promisify(execFile);
 const SINK = 'recording';
@@ -13,16 +14,21 @@ const SINK = 'recording';
  * plays the meeting into it, ffmpeg records its monitor. It exits by itself
  * 30 s after its last client leaves, so a killed worker leaves none behind.
  */
-export class PulseSink {
+export class PulseSink extends EventEmitter<{ died: [reason: string] }> {
   /** PULSE_SERVER for Chromium and ffmpeg. */
   readonly server: string;
   /** The source ffmpeg records. */
   readonly monitor = `${SINK}.monitor`;
   readonly #process: ChildProcess;
+  #stopping = false;
 
   private constructor(server: string, process: ChildProcess) {
+    super();
     this.server = server;
     this.#process = process;
+    process.once('exit', (code, signal) => {
+      if (!this.#stopping) this.emit('died', signal ? `killed by ${signal}` : `exited with code ${code}`);
+    });
   }
 
   static async start(dir: string, logger: Logger): Promise<PulseSink> {
@@ -74,7 +80,13 @@ export class PulseSink {
     return new PulseSink(server, pulse);
   }
 
+  /** Whether the sound server still takes clients (its exit can be reported late on a loaded machine). */
+  responds(): Promise<boolean> {
+    return acceptsConnections(this.server.slice('unix:'.length));
+  }
+
   async stop(): Promise<void> {
+    this.#stopping = true;
     await terminate(this.#process);
   }
 }

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../bridge/logger.ts';
-import { terminate } from './processes.ts';
+import { acceptsConnections, terminate } from './processes.ts';
 
 /**
  * An Xvfb screen of its own for one recording, so several run side by side.
@@ -9,13 +10,18 @@ import { terminate } from './processes.ts';
  * exits once its last client (Chromium, ffmpeg) is gone, so a killed worker
  * leaves no display behind.
  */
-export class VirtualDisplay {
+export class VirtualDisplay extends EventEmitter<{ died: [reason: string] }> {
   readonly name: string;
   readonly #process: ChildProcess;
+  #stopping = false;
 
   private constructor(name: string, process: ChildProcess) {
+    super();
     this.name = name;
     this.#process = process;
+    process.once('exit', (code, signal) => {
+      if (!this.#stopping) this.emit('died', signal ? `killed by ${signal}` : `exited with code ${code}`);
+    });
   }
 
   static async start(width: number, height: number, logger: Logger): Promise<VirtualDisplay> {
@@ -44,7 +50,13 @@ export class VirtualDisplay {
     return new VirtualDisplay(`:${number}`, xvfb);
   }
 
+  /** Whether the X server still takes clients (its exit can be reported late on a loaded machine). */
+  responds(): Promise<boolean> {
+    return acceptsConnections(`/tmp/.X11-unix/X${this.name.slice(1)}`);
+  }
+
   async stop(): Promise<void> {
+    this.#stopping = true;
     await terminate(this.#process);
   }
 }

@@ -160,7 +160,7 @@ describe('recording a meeting', () => {
     }
   }, 120_000);
 
-  it('survives kill -9 of ffmpeg, then of Chromium: the parts are joined and everyone is told', async () => {
+  it('survives kill -9 of ffmpeg, Chromium, Xvfb and pulseaudio in turn: the parts are joined and everyone is told', async () => {
     const recording = await startByRest({ file: true });
     const activeAt = (await activeNow(recording.id)).startedAt!;
     const processes = () =>
@@ -182,31 +182,47 @@ describe('recording a meeting', () => {
     expect(Number(part1.format.duration)).toBeGreaterThan((killedAt - activeAt) / 1000 - 2.5);
     await waitFor('part 2 recording', async () => (await listing()).current.find((r) => r.id === recording.id && r.parts === 2 && r.state === 'active'), 15_000, 100);
     await waitFor('a new ffmpeg', () => ffmpegOf(2), 10_000);
+    const toldOf = (pattern: RegExp) => waitFor(`a notice matching ${pattern}`, async () => (await notices(pages[0]!)).some((text) => pattern.test(text)), 10_000, 100);
+    await toldOf(/^Recording: the capture \(ffmpeg\) died .*recording continues in part 2/);
     await new Promise((resolve) => setTimeout(resolve, 3000)); // part 2's length, not a check
     const browserPid = chromium()!.pid;
     process.kill(browserPid, 'SIGKILL');
     await waitFor('Chromium relaunched', () => (chromium()?.pid ?? browserPid) !== browserPid, 20_000, 200);
     await new Promise((resolve) => setTimeout(resolve, 3000)); // after the relaunch, not a check
-    const told = await notices(pages[0]!);
-    expect(told.some((text) => /^Recording: the capture \(ffmpeg\) died .*recording continues in part 2/.test(text))).toBe(true);
+
+    // The display itself (taking Chromium and ffmpeg with it): everything is rebuilt, in part 3.
+    const display = /-i :(\d+)\.0\+0,0/.exec(ffmpegOf(2)!.args)![1];
+    const xvfb = execFileSync('ss', ['-xlp'], { encoding: 'utf8' }).split('\n').find((line) => line.includes(`/tmp/.X11-unix/X${display} `) && line.includes('"Xvfb"'));
+    process.kill(Number(/pid=(\d+)/.exec(xvfb!)![1]), 'SIGKILL');
+    await waitFor('part 3 recording', () => ffmpegOf(3), 30_000, 200);
+    await toldOf(/^Recording: the virtual display \(Xvfb\) died .*recording continues in part 3/);
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // part 3's length, not a check
+    // The audio sink: part 4.
+    const pulse = processes().find((p) => p.args.startsWith('pulseaudio') && p.args.includes(`recorder-${recording.id}-`))!;
+    process.kill(pulse.pid, 'SIGKILL');
+    await waitFor('part 4 recording', () => ffmpegOf(4), 30_000, 200);
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // part 4's length, not a check
     expect((await fetch(api(`/${recording.id}`), { method: 'DELETE' })).status).toBe(204);
 
     const file = await finishedFile(recording.id);
-    expect(file.parts).toBe(2);
+    expect(file.parts).toBe(4);
     expect(file.errors.join('\n')).toMatch(/the capture \(ffmpeg\) died/);
     expect(file.errors.join('\n')).toMatch(/the browser crashed/);
     const joined = path.join(recorder.dir, room, file.name);
     const probed = await probe(joined);
     expect(codecs(probed)).toEqual(['audio:aac', 'video:h264']);
-    // Both parts are in it: about 9 s less what the crashes cost.
-    expect(Number(probed.format.duration)).toBeGreaterThan(6);
+    // Every part is in it: about 20 s less what the crashes cost.
+    expect(Number(probed.format.duration)).toBeGreaterThan(12);
     // Still while Chromium relaunches (seconds on a loaded machine), moving before and after.
     expect(await motionShare(joined)).toBeGreaterThan(0.25);
     const metadata = recordingResultSchema.parse(JSON.parse(fs.readFileSync(joined.replace(/\.mp4$/, '.json'), 'utf8')));
-    expect(metadata.parts).toHaveLength(2);
-    expect(metadata.parts[0]!.endedBy).toMatch(/ffmpeg/);
-    expect(metadata.parts[1]!.endedBy).toBe('stopped');
-  }, 120_000);
+    expect(metadata.parts.map((p) => p.endedBy)).toEqual([
+      expect.stringMatching(/^the capture \(ffmpeg\) died/),
+      expect.stringMatching(/^the virtual display \(Xvfb\) died \(killed by SIGKILL\)/),
+      expect.stringMatching(/^the audio sink \(pulseaudio\) died \(killed by SIGKILL\)/),
+      'stopped',
+    ]);
+  }, 180_000);
 
   it('runs two recordings at once on this machine (grid and speaker layouts)', async () => {
     const grid = await startByRest({ file: true, layout: 'grid' });
