@@ -77,7 +77,8 @@ export class RecordingQueue extends EventEmitter<RecordingQueueEvents> {
     return this.#redisCall(async () => {
       const job = await Job.fromId(this.#queue, id);
       if (!job) return null;
-      await this.#redis.set(stopKey(id), '1', 'EX', STOP_KEY_TTL_SECONDS);
+      // The moment Stop was asked: the file ends there, not when the worker notices.
+      await this.#redis.set(stopKey(id), String(Date.now()), 'EX', STOP_KEY_TTL_SECONDS);
       const state = await job.getState();
       if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
         await job.remove();

@@ -93,10 +93,10 @@ export class CompositeRecording implements RecordingSource {
   }
 
   /** Ends cleanly: ffmpeg finishes its outputs first, then the rest goes. */
-  async stop(): Promise<void> {
+  async stop(at?: number): Promise<void> {
     this.#stopping = true;
     await this.#recovery;
-    await this.#capture?.stop();
+    await this.#capture?.stop(at);
     this.#parts.end('stopped');
     await this.#streams?.stop();
     await this.#teardown();

@@ -101,7 +101,7 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
   let capturedUntil: number | undefined;
   try {
     await report('starting');
-    if (await stopRequested(context.redis, job.id!)) {
+    if ((await stopRequestedAt(context.redis, job.id!)) !== null) {
       stopReason = 'stopped'; // stopped while its worker was gone: just finish what was captured
     } else {
       const outputs = { partPath: format ? (n: number) => `${base}.part${n}.${format}` : undefined, streams: data.outputs.streams.map((s) => s.url) };
@@ -112,11 +112,12 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
       startedAt ??= capturedSince;
       logger.info({ mode: data.mode, file: Boolean(format), streams: outputs.streams.length }, 'recording');
       await report('active');
-      stopReason = await untilStop(job, data, capture, watch, context, startedAt, () => fatal, () => report('active'));
-      capturedUntil = Date.now();
+      const stop = await untilStop(job, data, capture, watch, context, startedAt, () => fatal, () => report('active'));
+      stopReason = stop.reason;
+      capturedUntil = stop.at;
       logger.info({ stopReason }, 'stopping the recording');
       await report('stopping');
-      await capture.stop();
+      await capture.stop(stop.at);
     }
   } catch (error) {
     await source?.stop().catch(() => undefined);
@@ -180,12 +181,16 @@ async function bytesWritten(parts: RecordingPart[]): Promise<number> {
   return sizes.reduce((sum, size) => sum + size, 0);
 }
 
-async function stopRequested(redis: Redis, id: string): Promise<boolean> {
+/** When a stop was asked for (ms since the epoch), or null if it was not. */
+async function stopRequestedAt(redis: Redis, id: string): Promise<number | null> {
   // Redis being down must not end a recording: keep going until it is back.
-  return (await redis.exists(stopKey(id)).catch(() => 0)) === 1;
+  const value = await redis.get(stopKey(id)).catch(() => null);
+  if (value === null) return null;
+  // Never in the future (another host's clock), and never lost (an older value without a time).
+  return Math.min(Number(value) || Date.now(), Date.now());
 }
 
-/** Waits for the first stop condition and says which. */
+/** Waits for the first stop condition and says which, and when it came. */
 async function untilStop(
   job: Job,
   data: RecordingJob,
@@ -195,21 +200,23 @@ async function untilStop(
   startedAt: number,
   fatal: () => string | undefined,
   report: () => Promise<unknown>,
-): Promise<StopReason> {
+): Promise<{ reason: StopReason; at: number }> {
   const maxDurationMs = Math.min(config.stopWhen.maxDurationMs, (data.maxDurationSeconds ?? Infinity) * 1000);
   let reportedAt = 0;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, CHECK_EVERY_MS));
     const now = Date.now();
-    if (fatal()) return 'failed';
-    if (shutdown.aborted) return 'workerShutdown';
-    if (await stopRequested(redis, job.id!)) return 'stopped';
-    if (now - startedAt >= maxDurationMs) return 'maxDuration';
-    if (watch.emptyForMs(now) >= config.stopWhen.emptyMs) return 'roomEmpty';
-    if (watch.noMediaForMs(now) >= config.stopWhen.noMediaMs) return 'noMedia';
-    if (await source.ended()) return 'roomClosed';
+    const stop = (reason: StopReason, at = now) => ({ reason, at });
+    if (fatal()) return stop('failed');
+    if (shutdown.aborted) return stop('workerShutdown');
+    const askedAt = await stopRequestedAt(redis, job.id!);
+    if (askedAt !== null) return stop('stopped', Math.max(askedAt, startedAt));
+    if (now - startedAt >= maxDurationMs) return stop('maxDuration', startedAt + maxDurationMs);
+    if (watch.emptyForMs(now) >= config.stopWhen.emptyMs) return stop('roomEmpty');
+    if (watch.noMediaForMs(now) >= config.stopWhen.noMediaMs) return stop('noMedia');
+    if (await source.ended()) return stop('roomClosed');
     const { streams } = source.status();
-    if (!data.outputs.file && streams.length > 0 && streams.every((s) => s.state === 'failed')) return 'failed';
+    if (!data.outputs.file && streams.length > 0 && streams.every((s) => s.state === 'failed')) return stop('failed');
     if (now - reportedAt >= REPORT_EVERY_MS) {
       reportedAt = now;
       await report();

@@ -27,7 +27,8 @@ export interface RecordingSource {
   status(): SourceStatus;
   /** Why the room ended for the source (closed, recorder kicked), or null. */
   ended(): Promise<string | null>;
-  stop(): Promise<void>;
+  /** Finishes every output, with media up to `at` (ms since the epoch; now if not given) where it can. */
+  stop(at?: number): Promise<void>;
 }
 
 /** What a source tells its job about trouble it survived (or did not). */

@@ -125,8 +125,8 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
    * closed. A loaded encoder runs behind; it first catches up with the moment
    * of the stop (for at most 3 s), since 'q' drops what is still queued.
    */
-  async stop(): Promise<void> {
-    const until = (Date.now() - this.#since) / 1000;
+  async stop(at = Date.now()): Promise<void> {
+    const until = (Math.min(at, Date.now()) - this.#since) / 1000;
     this.#stopping = true;
     const child = this.#process;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import type { RecordingFile, RecordingInfo } from '../../bridge/protocol.ts';
 import { recordingResultSchema } from '../../queue/recordingJob.ts';
@@ -57,6 +57,13 @@ describe('recording a meeting', () => {
   const activeNow = (id: string) => waitFor(`recording ${id} active`, async () => (await listing()).current.find((r) => r.id === id && r.state === 'active'), 45_000, 100);
   const finishedFile = (id: string) => waitFor(`the file of ${id}`, async () => (await listing()).files.find((f) => f.id === id), 30_000, 200);
   const notices = (page: Page) => page.$$eval('.notice', (all) => all.map((n) => n.textContent ?? ''));
+
+  // A test that failed midway leaves its recording running: stop it, so the next test has the worker's slots.
+  afterEach(async () => {
+    const { current } = await listing();
+    for (const { id } of current) await fetch(api(`/${id}`), { method: 'DELETE' });
+    await waitFor('leftover recordings to finish', async () => (await listing()).current.length === 0, 60_000, 200);
+  }, 90_000);
 
   const current = (page: Page) =>
     page.evaluate(() => [...window.conference!.recordings.value.values()]) as Promise<RecordingInfo[]>;
@@ -176,10 +183,11 @@ describe('recording a meeting', () => {
     const first = ffmpegOf(1)!;
     const killedAt = Date.now();
     process.kill(first.pid, 'SIGKILL');
-    // What was captured so far is playable as it is: H.264 and AAC, all but the last second.
+    // What was captured so far is playable as it is: H.264 and AAC, all but the unflushed last fragment
+    // (1 s) and what a loaded encoder had not reached yet (up to ~2 s; CI saw 2.0 s of 4.6).
     const part1 = await probe(/\](\S+\.part1\.mp4)/.exec(first.args)![1]!);
     expect(codecs(part1)).toEqual(['audio:aac', 'video:h264']);
-    expect(Number(part1.format.duration)).toBeGreaterThan((killedAt - activeAt) / 1000 - 2.5);
+    expect(Number(part1.format.duration)).toBeGreaterThan((killedAt - activeAt) / 1000 - 3);
     await waitFor('part 2 recording', async () => (await listing()).current.find((r) => r.id === recording.id && r.parts === 2 && r.state === 'active'), 15_000, 100);
     await waitFor('a new ffmpeg', () => ffmpegOf(2), 10_000);
     const toldOf = (pattern: RegExp) => waitFor(`a notice matching ${pattern}`, async () => (await notices(pages[0]!)).some((text) => pattern.test(text)), 10_000, 100);
