@@ -22,7 +22,6 @@ export interface CompositeRecordingOptions {
   logger: Logger;
 }
 
-
 /** The parts of a composite capture that can die on their own; `rebuild` is a recovery that failed. */
 type Piece = 'capture' | 'browser' | 'display' | 'sink' | 'rebuild';
 
@@ -198,13 +197,11 @@ export class CompositeRecording implements RecordingSource {
     const sink = broken.get('sink');
     const rebuild = broken.get('rebuild');
     if (display !== undefined || sink !== undefined || rebuild !== undefined) {
+      const [what, reason] =
+        display !== undefined ? ['the virtual display (Xvfb)', display] : sink !== undefined ? ['the audio sink (pulseaudio)', sink] : ['the capture', rebuild!];
+      // A capture still running (a failed relaunch left it) ends its part too: the rebuilt one writes the next.
       const capture = this.#capture;
-      if (display !== undefined || sink !== undefined) {
-        const what = display !== undefined ? 'the virtual display (Xvfb)' : 'the audio sink (pulseaudio)';
-        if (!this.#retireCapture(display ?? sink!, what)) return false;
-      } else if (!this.#parts.mayRestart(`cannot restart the capture: ${rebuild}`)) {
-        return false;
-      }
+      if (!(capture ? this.#retireCapture(reason, what) : this.#parts.mayRestart(`cannot restart the capture: ${reason}`))) return false;
       await capture?.stop(); // it may outlive its input for a moment
       await this.#teardown();
       if (!this.#stopping) await this.#build();

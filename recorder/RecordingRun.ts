@@ -186,7 +186,7 @@ async function stopRequestedAt(redis: Redis, id: string): Promise<number | null>
   // Redis being down must not end a recording: keep going until it is back.
   const value = await redis.get(stopKey(id)).catch(() => null);
   if (value === null) return null;
-  // Never in the future (another host's clock), and never lost (an older value without a time).
+  // Never in the future (the bridge's clock may be ahead of this host's).
   return Math.min(Number(value) || Date.now(), Date.now());
 }
 

@@ -43,6 +43,8 @@ export class StreamRelay {
   #retries = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopping = false;
+  /** A child killed because its destination stopped taking data. */
+  #stalled: ChildProcess | undefined;
 
   constructor(options: StreamRelayOptions) {
     this.#options = options;
@@ -53,8 +55,8 @@ export class StreamRelay {
   restart(): void {
     if (this.#stopping || this.status.state === 'failed' || this.#retryTimer) return;
     const old = this.#child;
-    this.#child = undefined;
-    old?.stdin?.end(); // its exit is no longer ours to report
+    this.#child = undefined; // its exit is no longer ours to report
+    if (old) void finish(old);
     this.#spawn();
   }
 
@@ -62,6 +64,7 @@ export class StreamRelay {
     const stdin = this.#child?.stdin;
     if (!stdin?.writable) return;
     if (stdin.writableLength > MAX_BACKLOG_BYTES) {
+      this.#stalled = this.#child;
       this.#child!.kill('SIGKILL'); // reported as a drop by its exit
       return;
     }
@@ -73,12 +76,7 @@ export class StreamRelay {
     this.#stopping = true;
     clearTimeout(this.#retryTimer);
     if (this.status.state !== 'failed') this.status.state = 'ended';
-    const child = this.#child;
-    if (!child) return;
-    child.stdin?.end();
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    await exited(child);
-    clearTimeout(timer);
+    if (this.#child) await finish(this.#child);
   }
 
   #spawn(): void {
@@ -110,7 +108,8 @@ export class StreamRelay {
     child.once('exit', (code, signal) => {
       if (child !== this.#child || this.#stopping) return;
       this.#child = undefined;
-      this.#ended(lastError || (signal ? `killed (${signal})` : `ffmpeg exited with code ${code}`));
+      const stalled = child === this.#stalled ? 'it stopped taking data' : '';
+      this.#ended(stalled || lastError || (signal ? `killed (${signal})` : `ffmpeg exited with code ${code}`));
     });
   }
 
@@ -152,4 +151,12 @@ export class StreamRelay {
       if (!this.#stopping) this.#spawn();
     }, delay);
   }
+}
+
+/** Ends a relay's input so it closes the stream properly; one that hangs (a stuck destination) is killed. */
+async function finish(child: ChildProcess): Promise<void> {
+  child.stdin?.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await exited(child);
+  clearTimeout(timer);
 }
