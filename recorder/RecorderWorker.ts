@@ -15,8 +15,12 @@ export class RecorderWorker {
   readonly #worker: Worker;
   readonly #redis: Redis;
   readonly #shutdown = new AbortController();
+  readonly #logger: Logger;
+  readonly #config: RecorderConfig;
 
   constructor(config: RecorderConfig, logger: Logger) {
+    this.#config = config;
+    this.#logger = logger;
     this.#redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
     this.#redis.on('error', (error) => logger.debug({ err: error }, 'recorder: redis error'));
     const context = { config, redis: this.#redis, shutdown: this.#shutdown.signal, logger };
@@ -29,12 +33,14 @@ export class RecorderWorker {
     });
     this.#worker.on('error', (error) => logger.warn({ err: error }, 'recorder worker error'));
     this.#worker.on('failed', (job, error) => logger.warn({ job: job?.id, err: error }, 'recording failed'));
-    logger.info({ concurrency: config.concurrency, bridge: config.bridgeUrl, dir: config.dir }, 'recorder waiting for jobs');
   }
 
-  /** Resolves once connected to Redis and listening for jobs. */
+  /** Resolves once connected to Redis and listening for jobs, and says so. */
   async ready(): Promise<void> {
     await this.#worker.waitUntilReady();
+    // Only now does the queue count this worker: the bridge refuses recordings ("no recorder available") until then.
+    const { concurrency, bridgeUrl, dir } = this.#config;
+    this.#logger.info({ concurrency, bridge: bridgeUrl, dir }, 'recorder waiting for jobs');
   }
 
   /** Finishes the recordings under way (their files are completed), then disconnects. */

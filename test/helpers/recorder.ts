@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { createLogger } from '../../bridge/logger.ts';
 import { loadRecorderConfig } from '../../recorder/config.ts';
 import { RecorderWorker } from '../../recorder/RecorderWorker.ts';
@@ -42,8 +43,17 @@ export async function spawnRecorder(setup: RecorderSetup & { dir: string }): Pro
     env: { ...process.env, ...recorderEnv(setup), LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  let log = '';
-  child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  await waitFor('the recorder process to listen for jobs', () => log.includes('recorder waiting for jobs'), 20_000);
+  let ready = false;
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    let record: { level?: number; msg?: string } = { level: 50 }; // a line that is not a log record is shown
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {}
+    const { level = 0, msg } = record;
+    if (msg === 'recorder waiting for jobs') ready = true;
+    // Its warnings and errors show in the test output, like those of the in-process workers.
+    if (level >= 40) process.stdout.write(`${line}\n`);
+  });
+  await waitFor('the recorder process to listen for jobs', () => ready, 20_000);
   return child;
 }

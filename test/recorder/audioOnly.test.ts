@@ -8,7 +8,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
-import type { RecordingFile, RecordingInfo } from '../../bridge/protocol.ts';
 import type { RecorderWorker } from '../../recorder/RecorderWorker.ts';
 import { readWav, rms, toneShare, writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
@@ -16,6 +15,7 @@ import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { codecs, probe } from '../helpers/media.ts';
 import { startRecorder } from '../helpers/recorder.ts';
+import { recordingsApi } from '../helpers/recordings.ts';
 import { TestRedis } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -70,21 +70,15 @@ describe('audio-only recording of a phone-only room', () => {
     await waitFor('both callers in the room', () => bridge.registry.get(room)?.visiblePeers().length === 2);
     await new Promise((resolve) => setTimeout(resolve, 2500)); // a stretch of B hearing only A, to compare with
 
-    const started = await fetch(`${bridge.url}/api/rooms/${room}/recordings`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ audioOnly: true }),
-    });
-    expect(started.status).toBe(201);
-    const { recording } = (await started.json()) as { recording: RecordingInfo };
+    const api = recordingsApi(bridge.url, room);
+    const recording = await api.start({ audioOnly: true });
     expect(recording).toMatchObject({ mode: 'audio', file: true, state: 'queued' });
-    const current = async () => ((await (await fetch(`${bridge.url}/api/rooms/${room}/recordings`)).json()) as { current: RecordingInfo[]; files: RecordingFile[] });
-    const active = await waitFor('the audio recording to be active', async () => (await current()).current.find((r) => r.state === 'active'), 20_000, 100);
+    const active = await waitFor('the audio recording to be active', async () => (await api.listing()).current.find((r) => r.state === 'active'), 20_000, 100);
     const activeAt = active.startedAt!; // when capture began, by this machine's clock
     await new Promise((resolve) => setTimeout(resolve, 6000)); // the length of call to record, not an assertion
-    expect((await fetch(`${bridge.url}/api/rooms/${room}/recordings/${recording.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect(await api.stop(recording.id)).toBe(204);
     const recordedFor = (Date.now() - activeAt) / 1000;
-    const file = await waitFor('the m4a in the listing', async () => (await current()).files.find((f) => f.id === recording.id), 20_000, 200);
+    const file = await waitFor('the m4a in the listing', async () => (await api.listing()).files.find((f) => f.id === recording.id), 20_000, 200);
     a.hangup();
     b.hangup();
     await b.waitForEvent('CALL_CLOSED');

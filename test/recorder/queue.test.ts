@@ -9,49 +9,60 @@ import path from 'node:path';
 import { Queue, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
-import type { RecordingFile, RecordingInfo } from '../../bridge/protocol.ts';
 import { RECORDING_QUEUE, recordingResultSchema } from '../../queue/recordingJob.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { codecs, probe } from '../helpers/media.ts';
 import { spawnRecorder, startRecorder } from '../helpers/recorder.ts';
+import { recordingsApi } from '../helpers/recordings.ts';
 import { TestRedis } from '../helpers/redis.ts';
 import { joinRoom, PCMU, produceFromSocket } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
 
+/** A Redis, a bridge recording into `dir`, and a plain-RTP phone talking in `room`: what an audio-only job needs. */
+async function phoneRoom(room: string, dir: string) {
+  const redis = await TestRedis.start();
+  const bridge = await startBridge({ MEDIA_WORKERS: '1', REDIS_URL: redis.url, RECORDINGS_DIR: dir });
+  const phone = await joinRoom(bridge.url, room, 'Phone 1');
+  const { sender } = await produceFromSocket(phone, PCMU, 4242);
+  return {
+    redis,
+    bridge,
+    api: recordingsApi(bridge.url, room),
+    async stop() {
+      sender.close();
+      phone.client.close();
+      await bridge.stop();
+      await redis.stop();
+    },
+  };
+}
+
 describe('recording queue and workers', () => {
+  let setup: Awaited<ReturnType<typeof phoneRoom>>;
   let redis: TestRedis;
   let bridge: Bridge;
-  let phone: Awaited<ReturnType<typeof joinRoom>>;
-  let sender: Awaited<ReturnType<typeof produceFromSocket>>['sender'];
+  let api: ReturnType<typeof recordingsApi>;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recordings-'));
   const room = 'queue-room';
-  const api = (suffix = '') => `${bridge.url}/api/rooms/${room}/recordings${suffix}`;
-  const post = (body: unknown) => fetch(api(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const listing = async () => (await (await fetch(api())).json()) as { current: RecordingInfo[]; files: RecordingFile[] };
 
   beforeAll(async () => {
-    redis = await TestRedis.start();
-    bridge = await startBridge({ MEDIA_WORKERS: '1', REDIS_URL: redis.url, RECORDINGS_DIR: dir });
-    phone = await joinRoom(bridge.url, room, 'Phone 1');
-    ({ sender } = await produceFromSocket(phone, PCMU, 4242));
+    setup = await phoneRoom(room, dir);
+    ({ redis, bridge, api } = setup);
   });
 
   afterAll(async () => {
-    sender?.close();
-    phone?.client.close();
-    await bridge?.stop();
-    await redis?.stop();
+    await setup?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses bad requests with errors that say what is wrong', async () => {
-    const badUrl = await post({ streams: ['http://a.rtmp.youtube.com/live2/key'] });
+    const badUrl = await api.post({ streams: ['http://a.rtmp.youtube.com/live2/key'] });
     expect(badUrl.status).toBe(400);
     expect(((await badUrl.json()) as { message: string }).message).toMatch(/rtmp:\/\/ or rtmps:\/\//);
-    const nothing = await post({ file: false });
+    const nothing = await api.post({ file: false });
     expect(nothing.status).toBe(400);
     expect(((await nothing.json()) as { message: string }).message).toMatch(/a file, a stream, or both/);
-    const noRecorder = await post({ audioOnly: true });
+    const noRecorder = await api.post({ audioOnly: true });
     expect(noRecorder.status).toBe(503);
     expect(await noRecorder.json()).toEqual({ error: 'no recorder available: start a recorder worker against this Redis' });
   });
@@ -66,11 +77,10 @@ describe('recording queue and workers', () => {
       expect(failed.failedReason).toMatch(/^invalid recording job: room: .*; outputs\.streams\.0\.url: expected an rtmp:\/\/ or rtmps:\/\/ URL/);
       expect(failed.attemptsMade).toBe(1);
       // The same worker then records a good job.
-      const good = await post({ audioOnly: true });
-      const { recording } = (await good.json()) as { recording: RecordingInfo };
-      await waitFor('the good job to run', async () => (await listing()).current.some((r) => r.id === recording.id && r.state === 'active'), 15_000, 100);
-      expect((await fetch(api(`/${recording.id}`), { method: 'DELETE' })).status).toBe(204);
-      await waitFor('its file', async () => (await listing()).files.some((f) => f.id === recording.id), 15_000, 200);
+      const recording = await api.start({ audioOnly: true });
+      await waitFor('the good job to run', async () => (await api.listing()).current.some((r) => r.id === recording.id && r.state === 'active'), 15_000, 100);
+      expect(await api.stop(recording.id)).toBe(204);
+      await waitFor('its file', async () => (await api.listing()).files.some((f) => f.id === recording.id), 15_000, 200);
     } finally {
       await queue.close();
       await recorder.worker.stop();
@@ -80,13 +90,13 @@ describe('recording queue and workers', () => {
   it('answers 503 quickly while Redis is down, and records through a Redis restart without losing the job', async () => {
     const recorder = await startRecorder({ bridgeUrl: bridge.url, redisUrl: redis.url, dir });
     try {
-      const { recording } = (await (await post({ audioOnly: true })).json()) as { recording: RecordingInfo };
-      await waitFor('recording', async () => (await listing()).current.some((r) => r.id === recording.id && r.state === 'active'), 15_000, 100);
+      const recording = await api.start({ audioOnly: true });
+      await waitFor('recording', async () => (await api.listing()).current.some((r) => r.id === recording.id && r.state === 'active'), 15_000, 100);
       const startedAt = Date.now();
 
       await redis.kill();
       const asked = Date.now();
-      const refused = await post({ audioOnly: true });
+      const refused = await api.post({ audioOnly: true });
       expect(Date.now() - asked).toBeLessThan(5000);
       expect(refused.status).toBe(503);
       expect(((await refused.json()) as { error: string }).error).toMatch(new RegExp(`^recording queue unavailable: Redis at 127\\.0\\.0\\.1:${redis.port}`));
@@ -94,9 +104,9 @@ describe('recording queue and workers', () => {
       await redis.restart();
 
       // The job survived in Redis's append-only file; the worker, reconnected, still holds it.
-      await waitFor('the job to be known again', async () => (await fetch(api(`/${recording.id}`), { method: 'DELETE' })).status === 204, 20_000, 500);
+      await waitFor('the job to be known again', async () => (await api.stop(recording.id)) === 204, 20_000, 500);
       const recordedFor = (Date.now() - startedAt) / 1000;
-      const file = await waitFor('the file', async () => (await listing()).files.find((f) => f.id === recording.id), 20_000, 200);
+      const file = await waitFor('the file', async () => (await api.listing()).files.find((f) => f.id === recording.id), 20_000, 200);
       expect(file).toMatchObject({ stopReason: 'stopped', parts: 1 });
       const probed = await probe(path.join(dir, room, file.name));
       expect(codecs(probed)).toEqual(['audio:aac']);
@@ -108,24 +118,28 @@ describe('recording queue and workers', () => {
   }, 90_000);
 
   it('gives the job of a worker killed with -9 to another worker, which joins the parts', async () => {
+    // A Redis of its own: BullMQ's stalled-job check runs at most once per interval of whichever worker ran it
+    // last, and the other tests' workers (30 s locks) would hold the takeover back by up to 30 s.
+    const { redis, bridge, api, stop } = await phoneRoom(room, dir);
     const lock = { RECORDER_LOCK_SECONDS: '2' };
-    const first: ChildProcess = await spawnRecorder({ bridgeUrl: bridge.url, redisUrl: redis.url, dir, env: lock });
+    let first: ChildProcess | undefined;
     let second: Awaited<ReturnType<typeof startRecorder>> | undefined;
     try {
-      const { recording } = (await (await post({ audioOnly: true })).json()) as { recording: RecordingInfo };
-      await waitFor('recording in the first worker', async () => (await listing()).current.some((r) => r.id === recording.id && r.state === 'active'), 15_000, 100);
+      first = await spawnRecorder({ bridgeUrl: bridge.url, redisUrl: redis.url, dir, env: lock });
+      const recording = await api.start({ audioOnly: true });
+      await waitFor('recording in the first worker', async () => (await api.listing()).current.some((r) => r.id === recording.id && r.state === 'active'), 15_000, 100);
       await new Promise((resolve) => setTimeout(resolve, 3000)); // part 1's length, not a check
       first.kill('SIGKILL');
       second = await startRecorder({ bridgeUrl: bridge.url, redisUrl: redis.url, dir, env: lock });
       await waitFor(
         'the second worker to take the job over',
-        async () => (await listing()).current.some((r) => r.id === recording.id && r.state === 'active' && r.parts === 2),
+        async () => (await api.listing()).current.some((r) => r.id === recording.id && r.state === 'active' && r.parts === 2),
         30_000,
         200,
       );
       await new Promise((resolve) => setTimeout(resolve, 2000)); // part 2's length, not a check
-      expect((await fetch(api(`/${recording.id}`), { method: 'DELETE' })).status).toBe(204);
-      const file = await waitFor('the joined file', async () => (await listing()).files.find((f) => f.id === recording.id), 20_000, 200);
+      expect(await api.stop(recording.id)).toBe(204);
+      const file = await waitFor('the joined file', async () => (await api.listing()).files.find((f) => f.id === recording.id), 20_000, 200);
       expect(file.parts).toBe(2);
       expect(file.errors.join('\n')).toMatch(/recorder worker stopped unexpectedly; recording resumed \(attempt 1\)/);
       const probed = await probe(path.join(dir, room, file.name));
@@ -135,8 +149,9 @@ describe('recording queue and workers', () => {
       const metadata = recordingResultSchema.parse(JSON.parse(fs.readFileSync(path.join(dir, room, file.name.replace(/\.m4a$/, '.json')), 'utf8')));
       expect(metadata.parts.map((p) => p.endedBy)).toEqual(['the recorder worker died', 'stopped']);
     } finally {
-      first.kill('SIGKILL');
+      first?.kill('SIGKILL');
       await second?.worker.stop();
+      await stop();
     }
   }, 90_000);
 
@@ -150,19 +165,10 @@ describe('recording queue and workers', () => {
     const other = await joinRoom(bridge.url, 'quiet-room', 'Phone 2');
     try {
       const { producerId } = await produceFromSocket(other, PCMU, 4343);
-      const start = async () => {
-        const response = await fetch(`${bridge.url}/api/rooms/quiet-room/recordings`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ audioOnly: true }),
-        });
-        return ((await response.json()) as { recording: RecordingInfo }).recording;
-      };
+      const quietRoom = recordingsApi(bridge.url, 'quiet-room');
+      const start = () => quietRoom.start({ audioOnly: true });
       const stoppedBy = (id: string) =>
-        waitFor(`recording ${id} to stop by itself`, async () => {
-          const { files } = (await (await fetch(`${bridge.url}/api/rooms/quiet-room/recordings`)).json()) as { files: RecordingFile[] };
-          return files.find((f) => f.id === id)?.stopReason;
-        }, 20_000, 200);
+        waitFor(`recording ${id} to stop by itself`, async () => (await quietRoom.listing()).files.find((f) => f.id === id)?.stopReason, 20_000, 200);
 
       // Everyone muted: no media.
       await other.client.request('setProducerPaused', { producerId, paused: true });
@@ -172,7 +178,7 @@ describe('recording queue and workers', () => {
       // Speaking again, then gone: the room is empty.
       await other.client.request('setProducerPaused', { producerId, paused: false });
       const lonely = await start();
-      await waitFor('recording', async () => (await fetch(`${bridge.url}/api/rooms/quiet-room/recordings`).then((r) => r.json()) as { current: RecordingInfo[] }).current.some((r) => r.id === lonely.id && r.state === 'active'), 15_000, 100);
+      await waitFor('recording', async () => (await quietRoom.listing()).current.some((r) => r.id === lonely.id && r.state === 'active'), 15_000, 100);
       other.client.close();
       expect(await stoppedBy(lonely.id)).toBe('roomEmpty');
     } finally {
@@ -188,16 +194,16 @@ describe('recording queue and workers', () => {
     fs.writeFileSync(hook, `#!/bin/sh\ncp "$1" '${uploaded}' && echo "uploaded $1"\n`, { mode: 0o755 });
     const recorder = await startRecorder({ bridgeUrl: bridge.url, redisUrl: redis.url, dir, env: { RECORDER_FINALIZE_HOOK: hook } });
     try {
-      const tooShort = await post({ audioOnly: true, maxDurationSeconds: 1 });
+      const tooShort = await api.post({ audioOnly: true, maxDurationSeconds: 1 });
       expect(tooShort.status).toBe(400);
       expect(((await tooShort.json()) as { message: string }).message).toMatch(/maxDurationSeconds/);
 
-      const { recording } = (await (await post({ audioOnly: true, maxDurationSeconds: 6 })).json()) as { recording: RecordingInfo };
-      const running = await waitFor('progress with bytes', async () => (await listing()).current.find((r) => r.id === recording.id && r.bytes > 0 && r.fps > 0), 15_000, 200);
+      const recording = await api.start({ audioOnly: true, maxDurationSeconds: 6 });
+      const running = await waitFor('progress with bytes', async () => (await api.listing()).current.find((r) => r.id === recording.id && r.bytes > 0 && r.fps > 0), 15_000, 200);
       // 50 mixed 20 ms frames a second.
       expect(running.fps).toBeGreaterThan(40);
       expect(running.fps).toBeLessThan(60);
-      const file = await waitFor('the file', async () => (await listing()).files.find((f) => f.id === recording.id), 20_000, 200);
+      const file = await waitFor('the file', async () => (await api.listing()).files.find((f) => f.id === recording.id), 20_000, 200);
       expect(file.stopReason).toBe('maxDuration');
       expect(file.durationSeconds).toBeGreaterThan(5.5);
       expect(file.durationSeconds).toBeLessThan(7);

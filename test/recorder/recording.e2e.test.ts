@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
-import type { RecordingFile, RecordingInfo } from '../../bridge/protocol.ts';
+import type { RecordingInfo } from '../../bridge/protocol.ts';
 import { recordingResultSchema } from '../../queue/recordingJob.ts';
 import type { RecorderWorker } from '../../recorder/RecorderWorker.ts';
 import { startBridge } from '../helpers/bridge.ts';
@@ -15,12 +15,14 @@ import { joinThroughUi, launchBrowser } from '../helpers/browser.ts';
 import { audioVolume, codecs, motionShare, probe } from '../helpers/media.ts';
 import { NginxRtmp, REJECTED_KEY } from '../helpers/nginxRtmp.ts';
 import { startRecorder } from '../helpers/recorder.ts';
+import { recordingsApi } from '../helpers/recordings.ts';
 import { TestRedis } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 describe('recording a meeting', () => {
   let redis: TestRedis;
   let bridge: Bridge;
+  let api: ReturnType<typeof recordingsApi>;
   let recorder: { worker: RecorderWorker; dir: string };
   const browsers: Browser[] = [];
   const pages: Page[] = [];
@@ -30,6 +32,7 @@ describe('recording a meeting', () => {
     redis = await TestRedis.start();
     const dir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'recordings-'));
     bridge = await startBridge({ MEDIA_WORKERS: '1', REDIS_URL: redis.url, RECORDINGS_DIR: dir });
+    api = recordingsApi(bridge.url, room);
     recorder = await startRecorder({ bridgeUrl: bridge.url, redisUrl: redis.url, dir });
     for (const name of ['Alice', 'Bob']) {
       const browser = await launchBrowser();
@@ -47,22 +50,15 @@ describe('recording a meeting', () => {
     await redis?.stop();
   });
 
-  const api = (suffix = '') => `${bridge.url}/api/rooms/${room}/recordings${suffix}`;
-  const listing = async () => (await (await fetch(api())).json()) as { current: RecordingInfo[]; files: RecordingFile[] };
-  const startByRest = async (body: unknown) => {
-    const response = await fetch(api(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    expect(response.status).toBe(201);
-    return ((await response.json()) as { recording: RecordingInfo }).recording;
-  };
-  const activeNow = (id: string) => waitFor(`recording ${id} active`, async () => (await listing()).current.find((r) => r.id === id && r.state === 'active'), 45_000, 100);
-  const finishedFile = (id: string) => waitFor(`the file of ${id}`, async () => (await listing()).files.find((f) => f.id === id), 30_000, 200);
+  const activeNow = (id: string) => waitFor(`recording ${id} active`, async () => (await api.listing()).current.find((r) => r.id === id && r.state === 'active'), 45_000, 100);
+  const finishedFile = (id: string) => waitFor(`the file of ${id}`, async () => (await api.listing()).files.find((f) => f.id === id), 30_000, 200);
   const notices = (page: Page) => page.$$eval('.notice', (all) => all.map((n) => n.textContent ?? ''));
 
   // A test that failed midway leaves its recording running: stop it, so the next test has the worker's slots.
   afterEach(async () => {
-    const { current } = await listing();
-    for (const { id } of current) await fetch(api(`/${id}`), { method: 'DELETE' });
-    await waitFor('leftover recordings to finish', async () => (await listing()).current.length === 0, 60_000, 200);
+    const { current } = await api.listing();
+    for (const { id } of current) await api.stop(id);
+    await waitFor('leftover recordings to finish', async () => (await api.listing()).current.length === 0, 60_000, 200);
   }, 90_000);
 
   const current = (page: Page) =>
@@ -84,10 +80,7 @@ describe('recording a meeting', () => {
 
     const listing = await waitFor(
       'the file in the REST listing',
-      async () => {
-        const body = (await (await fetch(`${bridge.url}/api/rooms/${room}/recordings`)).json()) as { files: RecordingFile[] };
-        return body.files.find((f) => f.id === active.id);
-      },
+      async () => (await api.listing()).files.find((f) => f.id === active.id),
       30_000,
       300,
     );
@@ -130,11 +123,11 @@ describe('recording a meeting', () => {
       await alice.type('#live-targets', [nginx.url('alpha'), nginx.url(REJECTED_KEY), nginx.url('beta')].join('\n'));
       await alice.click('#live-start');
       await bob.waitForSelector('[data-testid=live-indicator]', { timeout: 45_000 });
-      const live = await waitFor('the live stream', async () => (await listing()).current.find((r) => !r.file && r.state === 'active'), 10_000, 100);
+      const live = await waitFor('the live stream', async () => (await api.listing()).current.find((r) => !r.file && r.state === 'active'), 10_000, 100);
       const refused = await waitFor('the refused destination reported', async () =>
         (await notices(alice)).find((text) => text.includes('127.0.0.1 refused the stream')), 20_000, 200);
       expect(refused).toMatch(/^Live stream failed: 127\.0\.0\.1 refused the stream/);
-      const states = async () => (await listing()).current.find((r) => r.id === live.id)!.streams.map((s) => s.state).join();
+      const states = async () => (await api.listing()).current.find((r) => r.id === live.id)!.streams.map((s) => s.state).join();
       await waitFor('alpha and beta live, the refused one failed', async () => (await states()) === 'live,failed,live', 10_000, 100);
       for (const key of ['alpha', 'beta']) {
         await waitFor(`${key} receiving`, () => nginx.recordings(key).some((r) => r.bytes > 200_000), 20_000, 200);
@@ -168,7 +161,7 @@ describe('recording a meeting', () => {
   }, 120_000);
 
   it('survives kill -9 of ffmpeg, Chromium, Xvfb and pulseaudio in turn: the parts are joined and everyone is told', async () => {
-    const recording = await startByRest({ file: true });
+    const recording = await api.start({ file: true });
     const activeAt = (await activeNow(recording.id)).startedAt!;
     const processes = () =>
       execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
@@ -188,7 +181,7 @@ describe('recording a meeting', () => {
     const part1 = await probe(/\](\S+\.part1\.mp4)/.exec(first.args)![1]!);
     expect(codecs(part1)).toEqual(['audio:aac', 'video:h264']);
     expect(Number(part1.format.duration)).toBeGreaterThan((killedAt - activeAt) / 1000 - 3);
-    await waitFor('part 2 recording', async () => (await listing()).current.find((r) => r.id === recording.id && r.parts === 2 && r.state === 'active'), 15_000, 100);
+    await waitFor('part 2 recording', async () => (await api.listing()).current.find((r) => r.id === recording.id && r.parts === 2 && r.state === 'active'), 15_000, 100);
     await waitFor('a new ffmpeg', () => ffmpegOf(2), 10_000);
     const toldOf = (pattern: RegExp) => waitFor(`a notice matching ${pattern}`, async () => (await notices(pages[0]!)).some((text) => pattern.test(text)), 10_000, 100);
     await toldOf(/^Recording: the capture \(ffmpeg\) died .*recording continues in part 2/);
@@ -210,7 +203,7 @@ describe('recording a meeting', () => {
     process.kill(pulse.pid, 'SIGKILL');
     await waitFor('part 4 recording', () => ffmpegOf(4), 30_000, 200);
     await new Promise((resolve) => setTimeout(resolve, 3000)); // part 4's length, not a check
-    expect((await fetch(api(`/${recording.id}`), { method: 'DELETE' })).status).toBe(204);
+    expect(await api.stop(recording.id)).toBe(204);
 
     const file = await finishedFile(recording.id);
     expect(file.parts).toBe(4);
@@ -233,11 +226,11 @@ describe('recording a meeting', () => {
   }, 180_000);
 
   it('runs two recordings at once on this machine (grid and speaker layouts)', async () => {
-    const grid = await startByRest({ file: true, layout: 'grid' });
-    const speaker = await startByRest({ file: true, layout: 'speaker' });
+    const grid = await api.start({ file: true, layout: 'grid' });
+    const speaker = await api.start({ file: true, layout: 'speaker' });
     const capturing = [await activeNow(grid.id), await activeNow(speaker.id)];
     await new Promise((resolve) => setTimeout(resolve, 6000)); // the length to record, not an assertion
-    for (const { id } of capturing) expect((await fetch(api(`/${id}`), { method: 'DELETE' })).status).toBe(204);
+    for (const { id } of capturing) expect(await api.stop(id)).toBe(204);
     const stoppedAt = Date.now();
     for (const { id, startedAt } of capturing) {
       const file = await finishedFile(id);
