@@ -12,7 +12,7 @@
 //
 // 1. Composite 1280x720@30 recordings of the room, 1 then 2 then 3 at once
 //    (each added to the ones running). Each job's processes are found by the
-//    job's scratch dir (/tmp/recorder-<job id>-*) in their command lines and
+//    job's scratch dir (/tmp/recorder-<worker pid>-<job id>-*) in their command lines and
 //    by ancestry (Chromium's renderer, GPU and utility processes), its Xvfb
 //    by the X socket of the display its ffmpeg grabs. CPU from
 //    /proc/<pid>/stat utime+stime over a steady window after a warm-up.
@@ -444,7 +444,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   console.log('composite recordings of the same room, added one at a time (per-job figures over the window):');
   for (let n = 1; n <= MAX_JOBS; n++) {
-    const job = await startJob({ room: ROOM, mode: 'composite', outputs: { file: { format: 'mp4' } }, requestedBy: 'bench' }, (id) => `recorder-${id}-`);
+    const job = await startJob({ room: ROOM, mode: 'composite', outputs: { file: { format: 'mp4' } }, requestedBy: 'bench' }, (id) => `recorder-${worker.pid}-${id}-`);
     jobs.push(job);
     await untilFlowing(job.id);
     console.log(`  job ${n} recording ${((performance.now() - job.startedAt) / 1000).toFixed(1)} s after queueing`);

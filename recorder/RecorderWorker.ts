@@ -4,6 +4,7 @@ import type { Logger } from '../bridge/logger.ts';
 import { RECORDING_QUEUE } from '../queue/recordingJob.ts';
 import type { RecorderConfig } from './config.ts';
 import { runRecording } from './RecordingRun.ts';
+import { removeDeadWorkersScratch } from './scratchDirs.ts';
 
 /**
  * A recorder process: takes recording jobs from the queue, up to
@@ -38,6 +39,8 @@ export class RecorderWorker {
   /** Resolves once connected to Redis and listening for jobs, and says so. */
   async ready(): Promise<void> {
     await this.#worker.waitUntilReady();
+    const removed = await removeDeadWorkersScratch();
+    if (removed > 0) this.#logger.info({ removed }, 'removed the scratch directories of dead recorder workers');
     // Only now does the queue count this worker: the bridge refuses recordings ("no recorder available") until then.
     const { concurrency, bridgeUrl, dir } = this.#config;
     this.#logger.info({ concurrency, bridge: bridgeUrl, dir }, 'recorder waiting for jobs');

@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -21,6 +20,7 @@ import type { RecorderConfig } from './config.ts';
 import { joinParts, runFinalizeHook, writeMetadata } from './finalize.ts';
 import type { RecordingSource } from './RecordingSource.ts';
 import { RoomWatch } from './RoomWatch.ts';
+import { makeScratchDir } from './scratchDirs.ts';
 
 export interface RunContext {
   config: RecorderConfig;
@@ -57,7 +57,7 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
   await fs.mkdir(roomDir, { recursive: true });
   const base = path.join(roomDir, new Date(job.timestamp).toISOString().replace(/[:.]/g, '-'));
   const format = data.outputs.file?.format;
-  const workDir = await fs.mkdtemp(path.join(os.tmpdir(), `recorder-${job.id}-`));
+  const workDir = await makeScratchDir(job.id!);
   // When capture began (kept across attempts): durations count media, not browser start-up.
   let startedAt: number | null = previous?.startedAt ?? null;
   let fatal: string | undefined;

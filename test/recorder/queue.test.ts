@@ -2,7 +2,7 @@
 // audio-only jobs (cheap: no browser) of a room where a plain-RTP phone
 // talks: bad requests and job data, Redis down and restarted, a worker killed
 // with -9 whose job another worker takes over.
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { Queue, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { RECORDING_QUEUE, recordingResultSchema } from '../../queue/recordingJob.ts';
+import { exited, isRunning } from '../../recorder/capture/processes.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { codecs, probe } from '../helpers/media.ts';
 import { spawnRecorder, startRecorder } from '../helpers/recorder.ts';
@@ -17,6 +18,21 @@ import { recordingsApi } from '../helpers/recordings.ts';
 import { TestRedis } from '../helpers/redis.ts';
 import { joinRoom, PCMU, produceFromSocket } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
+
+/** The PIDs of a process's children running `command`. */
+function childrenNamed(parent: number, command: string): number[] {
+  let out: string;
+  try {
+    out = execFileSync('ps', ['--ppid', String(parent), '-o', 'pid=,comm='], { encoding: 'utf8' }).trim();
+  } catch {
+    return []; // ps exits with 1 when there is none
+  }
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, name]) => name === command)
+    .map(([pid]) => Number(pid));
+}
 
 /** A Redis, a bridge recording into `dir`, and a plain-RTP phone talking in `room`: what an audio-only job needs. */
 async function phoneRoom(room: string, dir: string) {
@@ -117,43 +133,59 @@ describe('recording queue and workers', () => {
     }
   }, 90_000);
 
-  it('gives the job of a worker killed with -9 to another worker, which joins the parts', async () => {
+  it.each([
+    { mode: 'audio-only', request: { audioOnly: true }, extension: '.m4a', streams: ['audio:aac'] },
+    { mode: 'composite', request: { file: true }, extension: '.mp4', streams: ['audio:aac', 'video:h264'] },
+  ])('gives the $mode job of a worker killed with -9 to another worker, which joins the parts; the dead one leaves no capture running', async ({ request, extension, streams }) => {
     // A Redis of its own: BullMQ's stalled-job check runs at most once per interval of whichever worker ran it
     // last, and the other tests' workers (30 s locks) would hold the takeover back by up to 30 s.
     const { redis, bridge, api, stop } = await phoneRoom(room, dir);
-    const lock = { RECORDER_LOCK_SECONDS: '2' };
+    const lock = { RECORDER_LOCK_SECONDS: '3' };
     let first: ChildProcess | undefined;
     let second: Awaited<ReturnType<typeof startRecorder>> | undefined;
+    let encoders: number[] = [];
     try {
       first = await spawnRecorder({ bridgeUrl: bridge.url, redisUrl: redis.url, dir, env: lock });
-      const recording = await api.start({ audioOnly: true });
-      await waitFor('recording in the first worker', async () => (await api.listing()).current.some((r) => r.id === recording.id && r.state === 'active'), 15_000, 100);
+      const recording = await api.start(request);
+      await waitFor('recording in the first worker', async () => (await api.listing()).current.some((r) => r.id === recording.id && r.state === 'active'), 45_000, 100);
       await new Promise((resolve) => setTimeout(resolve, 3000)); // part 1's length, not a check
+      encoders = childrenNamed(first.pid!, 'ffmpeg');
+      expect(encoders).toHaveLength(1);
       first.kill('SIGKILL');
+      // Its encoder ends with it (and so does the Xvfb it kept up), instead of growing part 1 beside part 2.
+      await waitFor('the dead worker\'s ffmpeg to end', () => encoders.every((pid) => !isRunning(pid)), 10_000, 100);
+      await exited(first);
+      // Its scratch directory (Chromium profile, sockets) is left behind, until a worker starts on this host.
+      const scratch = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith(`recorder-${first!.pid}-${recording.id}-`));
+      expect(scratch()).toHaveLength(1);
+
       second = await startRecorder({ bridgeUrl: bridge.url, redisUrl: redis.url, dir, env: lock });
+      expect(scratch()).toEqual([]);
       await waitFor(
         'the second worker to take the job over',
         async () => (await api.listing()).current.some((r) => r.id === recording.id && r.state === 'active' && r.parts === 2),
-        30_000,
+        45_000,
         200,
       );
       await new Promise((resolve) => setTimeout(resolve, 2000)); // part 2's length, not a check
       expect(await api.stop(recording.id)).toBe(204);
-      const file = await waitFor('the joined file', async () => (await api.listing()).files.find((f) => f.id === recording.id), 20_000, 200);
+      const file = await waitFor('the joined file', async () => (await api.listing()).files.find((f) => f.id === recording.id), 30_000, 200);
       expect(file.parts).toBe(2);
       expect(file.errors.join('\n')).toMatch(/recorder worker stopped unexpectedly; recording resumed \(attempt 1\)/);
+      expect(file.name.endsWith(extension)).toBe(true);
       const probed = await probe(path.join(dir, room, file.name));
-      expect(codecs(probed)).toEqual(['audio:aac']);
+      expect(codecs(probed)).toEqual(streams);
       // Part 1 (~3 s, up to its last fragment) and part 2 (~2 s) are both in it.
       expect(Number(probed.format.duration)).toBeGreaterThan(3.5);
-      const metadata = recordingResultSchema.parse(JSON.parse(fs.readFileSync(path.join(dir, room, file.name.replace(/\.m4a$/, '.json')), 'utf8')));
+      const metadata = recordingResultSchema.parse(JSON.parse(fs.readFileSync(path.join(dir, room, file.name.replace(extension, '.json')), 'utf8')));
       expect(metadata.parts.map((p) => p.endedBy)).toEqual(['the recorder worker died', 'stopped']);
     } finally {
       first?.kill('SIGKILL');
+      for (const pid of encoders.filter(isRunning)) process.kill(pid, 'SIGKILL'); // left behind by a failure
       await second?.worker.stop();
       await stop();
     }
-  }, 90_000);
+  }, 150_000);
 
   it('stops by itself when nobody sends media for a while, and when the room empties', async () => {
     const recorder = await startRecorder({

@@ -170,7 +170,7 @@ describe('recording a meeting', () => {
         .filter((m) => m !== null)
         .map((m) => ({ pid: Number(m[1]), args: m[2]! }));
     const ffmpegOf = (part: number) => processes().find((p) => p.args.startsWith('/usr/bin/ffmpeg') && p.args.includes(`.part${part}.mp4`));
-    const chromium = () => processes().find((p) => p.args.includes(`recorder-${recording.id}-`) && p.args.includes('--user-data-dir') && !p.args.includes('--type='));
+    const chromium = () => processes().find((p) => p.args.includes(`recorder-${process.pid}-${recording.id}-`) && p.args.includes('--user-data-dir') && !p.args.includes('--type='));
 
     await new Promise((resolve) => setTimeout(resolve, 4000)); // part 1's length, not a check
     const first = ffmpegOf(1)!;
@@ -199,7 +199,7 @@ describe('recording a meeting', () => {
     await toldOf(/^Recording: the virtual display \(Xvfb\) died .*recording continues in part 3/);
     await new Promise((resolve) => setTimeout(resolve, 3000)); // part 3's length, not a check
     // The audio sink: part 4.
-    const pulse = processes().find((p) => p.args.startsWith('pulseaudio') && p.args.includes(`recorder-${recording.id}-`))!;
+    const pulse = processes().find((p) => p.args.startsWith('pulseaudio') && p.args.includes(`recorder-${process.pid}-${recording.id}-`))!;
     process.kill(pulse.pid, 'SIGKILL');
     await waitFor('part 4 recording', () => ffmpegOf(4), 30_000, 200);
     await new Promise((resolve) => setTimeout(resolve, 3000)); // part 4's length, not a check
