@@ -13,14 +13,21 @@ export function makeScratchDir(jobId: string): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), `recorder-${process.pid}-${jobId}-`));
 }
 
-/** Removes the scratch directories whose owner process is gone; returns how many. */
+/**
+ * Removes the scratch directories whose owner process is gone; returns how
+ * many. Best effort: one it may not remove (another user's) is left, and the
+ * worker starts regardless.
+ */
 export async function removeDeadWorkersScratch(): Promise<number> {
+  const names = await fs.readdir(os.tmpdir()).catch(() => []);
   let removed = 0;
-  for (const name of await fs.readdir(os.tmpdir())) {
+  for (const name of names) {
     const owner = OWNED.exec(name)?.[1];
     if (!owner || isRunning(Number(owner))) continue;
-    await fs.rm(path.join(os.tmpdir(), name), { recursive: true, force: true });
-    removed++;
+    await fs.rm(path.join(os.tmpdir(), name), { recursive: true, force: true }).then(
+      () => removed++,
+      () => undefined,
+    );
   }
   return removed;
 }
