@@ -1,7 +1,8 @@
-// The recording queue and its workers against a real Redis and bridge, with
-// audio-only jobs (cheap: no browser) of a room where a plain-RTP phone
-// talks: bad requests and job data, Redis down and restarted, a worker killed
-// with -9 whose job another worker takes over.
+// The recording queue and its workers against a real Redis and bridge, in a
+// room where a plain-RTP phone talks, mostly with audio-only jobs (cheap: no
+// browser): bad requests and job data, Redis down and restarted, stop
+// conditions, and a worker killed with -9 (audio-only and composite) whose job
+// another worker takes over.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,7 +35,7 @@ function childrenNamed(parent: number, command: string): number[] {
     .map(([pid]) => Number(pid));
 }
 
-/** A Redis, a bridge recording into `dir`, and a plain-RTP phone talking in `room`: what an audio-only job needs. */
+/** A Redis, a bridge recording into `dir`, and a plain-RTP phone talking in `room`. */
 async function phoneRoom(room: string, dir: string) {
   const redis = await TestRedis.start();
   const bridge = await startBridge({ MEDIA_WORKERS: '1', REDIS_URL: redis.url, RECORDINGS_DIR: dir });
