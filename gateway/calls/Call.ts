@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type Srf from 'drachtio-srf';
 import type { Logger } from '../../bridge/logger.ts';
+import type { DisconnectReason } from '../../bridge/protocol.ts';
 import type { GatewayConfig } from '../config.ts';
 import { FRAME_SAMPLES } from '../media/codecs.ts';
 import { digitFromInfo } from '../media/dtmf.ts';
@@ -8,7 +9,7 @@ import type { PhoneRtp } from '../media/PhoneRtp.ts';
 import { PromptPlayer } from '../media/PromptPlayer.ts';
 import { tone, type PromptName, type Prompts } from '../media/prompts.ts';
 import { SdpError, type LocalSdp } from '../media/sdp.ts';
-import { PhonePeer } from '../room/PhonePeer.ts';
+import { DisconnectedWhileJoining, PhonePeer } from '../room/PhonePeer.ts';
 import type { RoomAudio } from '../room/RoomAudio.ts';
 import type { RoomLinks } from '../room/RoomLinks.ts';
 
@@ -172,6 +173,7 @@ export class Call extends EventEmitter<CallEvents> {
         this.#ctx.rooms.release(room);
         this.#setState('ivr');
       }
+      if (error instanceof DisconnectedWhileJoining) return this.hangUp(endReason(error.reason));
       throw error;
     }
     if (this.#isEnded()) {
@@ -183,7 +185,7 @@ export class Call extends EventEmitter<CallEvents> {
     peer.on('peerLeft', () => void this.#player.play(tone('left')));
     peer.on('mutedByModerator', () => void this.sayNow('mutedByModerator'));
     peer.on('recordingStarted', () => void this.say('recording'));
-    peer.on('disconnected', (reason) => void this.hangUp(reason === 'kicked' ? 'removed by a moderator' : `room ${reason}`));
+    peer.on('disconnected', (reason) => void this.hangUp(endReason(reason)));
     this.#setState('inRoom');
     this.#logger.info({ room, peer: peer.id }, 'caller joined the room');
     if (peer.recorded) void this.say('recording');
@@ -283,4 +285,9 @@ export class Call extends EventEmitter<CallEvents> {
     const silentMs = Date.now() - this.rtp.lastReceivedAt;
     if (silentMs > this.#ctx.config.limits.rtpTimeoutSeconds * 1000) void this.hangUp('no RTP from the caller');
   }
+}
+
+/** Why a call ended when the bridge ended its participant. */
+function endReason(reason: DisconnectReason | 'connectionLost'): string {
+  return reason === 'kicked' ? 'removed by a moderator' : `room ${reason}`;
 }

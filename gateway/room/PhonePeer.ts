@@ -18,6 +18,17 @@ interface PhonePeerEvents {
   disconnected: [reason: DisconnectReason | 'connectionLost'];
 }
 
+/** The bridge ended the participant before its join had finished (kicked, room closed). */
+export class DisconnectedWhileJoining extends Error {
+  override name = 'DisconnectedWhileJoining';
+  readonly reason: DisconnectReason;
+
+  constructor(reason: DisconnectReason) {
+    super(`the bridge ended the participant while it joined (${reason})`);
+    this.reason = reason;
+  }
+}
+
 export interface PhonePeerOptions {
   bridgeUrl: string;
   room: RoomAudio;
@@ -44,6 +55,8 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
   #producerId: string | undefined;
   #sequence = randomInt(0, 0xffff);
   #muted = false;
+  /** Why the bridge ended this participant, as it said before closing. */
+  #endedBy: DisconnectReason | undefined;
   /** Who else (visible) is in the room. */
   readonly #others: Set<string>;
   /** Recordings capturing the room (announced at most once each). */
@@ -84,13 +97,13 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
       this.#target = undefined;
       this.#publish().catch(() => this.emit('disconnected', 'connectionLost'));
     });
-    let reason: DisconnectReason | undefined;
-    client.on('disconnected', (data) => (reason = data.reason));
-    client.onClose(() => this.emit('disconnected', reason ?? 'connectionLost'));
+    client.on('disconnected', (data) => (this.#endedBy = data.reason));
+    client.onClose(() => this.emit('disconnected', this.#endedBy ?? 'connectionLost'));
   }
 
   static async join(options: PhonePeerOptions): Promise<PhonePeer> {
     const client = await SignalingClient.connect(options.bridgeUrl);
+    let peer: PhonePeer | undefined;
     try {
       const joined = await client.request('join', {
         room: options.room.room,
@@ -98,11 +111,13 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
         kind: 'phone',
         password: options.password,
       });
-      const peer = new PhonePeer(client, options.room, options.codec, joined);
+      peer = new PhonePeer(client, options.room, options.codec, joined);
       await peer.#publish();
       return peer;
     } catch (error) {
       client.close();
+      // Visible in the room from 'join' on, the caller can be removed before publishing has finished.
+      if (peer && peer.#endedBy) throw new DisconnectedWhileJoining(peer.#endedBy);
       throw error;
     }
   }

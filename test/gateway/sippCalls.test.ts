@@ -3,6 +3,7 @@
 // refused sources, and a caller who vanishes without a BYE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
+import type { PeerInfo } from '../../bridge/protocol.ts';
 import { SignalingClient } from '../../bridge/signalingClient.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, withGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -43,7 +44,8 @@ describe('calls from sipp', () => {
 
   /** Why the gateway ends the call it is about to receive (or has just received). */
   const endReasonOfNextCall = async (at = gw): Promise<string> => {
-    const call = await waitFor('a call at the gateway', () => [...at.gateway.calls][0]);
+    // Polled without a pause: a call removed at once can live only a few milliseconds.
+    const call = await waitFor('a call at the gateway', () => [...at.gateway.calls][0], 10_000, 0);
     return new Promise((resolve) => call.once('ended', resolve));
   };
 
@@ -87,12 +89,14 @@ describe('calls from sipp', () => {
     expect(result.code, result.stdout.slice(-2000)).toBe(0);
   });
 
-  it('hangs up a caller a moderator removes', async () => {
+  it.each([
+    // The caller is visible from its join on, while the gateway still sets up its audio.
+    { when: 'while it joins', inRoom: (peer: PeerInfo) => peer.kind === 'phone' },
+    { when: 'once it is heard', inRoom: (peer: PeerInfo) => peer.kind === 'phone' && peer.producers.length > 0 },
+  ])('hangs up a caller a moderator removes $when', async ({ inRoom }) => {
     const call = await sipp('removed', [invite(), playAudio, expectBye(15_000)], { service: 'board' });
     const reason = endReasonOfNextCall();
-    const phone = await waitFor('the caller in the room', () =>
-      bridge.registry.get('board')?.visiblePeers().find((p) => p.kind === 'phone'),
-    );
+    const phone = await waitFor('the caller in the room', () => bridge.registry.get('board')?.visiblePeers().find(inRoom), 10_000, 0);
     const removed = await fetch(`${bridge.url}/api/rooms/board/participants/${phone.id}`, { method: 'DELETE' });
     expect(removed.status).toBe(204);
     expect(await reason).toBe('removed by a moderator');
