@@ -7,18 +7,28 @@ import net from 'node:net';
 const LOWEST = 10_000;
 const HIGHEST = 32_000;
 
-/** A port free for both TCP and UDP on all interfaces right now. */
+// Ports handed out in this test process, with room for the neighbours some
+// peers also bind (sipp's media port + 1 to + 3). A range is only bound when its
+// server gets to it, so "free now" is not enough to keep two apart.
+const NEIGHBOURS = 3;
+const handedOut: { from: number; to: number }[] = [];
+
+/** A port free for both TCP and UDP on all interfaces right now, and not handed out before. */
 export function freePort(): Promise<number> {
   return freePortRange(1);
 }
 
-/** `count` consecutive ports, each free for TCP and UDP. */
+/** `count` consecutive ports, each free for TCP and UDP, overlapping none handed out before. */
 export async function freePortRange(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = LOWEST + Math.floor(Math.random() * (HIGHEST - LOWEST - count));
+    const base = LOWEST + Math.floor(Math.random() * (HIGHEST - LOWEST - count - NEIGHBOURS));
+    const to = base + count - 1 + NEIGHBOURS;
+    if (handedOut.some((range) => base <= range.to && range.from <= to)) continue;
     let ok = true;
     for (let port = base; ok && port < base + count; port++) ok = await isFree(port);
-    if (ok) return base;
+    if (!ok) continue;
+    handedOut.push({ from: base, to });
+    return base;
   }
   throw new Error(`no ${count} consecutive free ports found`);
 }
