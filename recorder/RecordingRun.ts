@@ -88,8 +88,14 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
       error: errors.at(-1)?.message,
     };
   };
-  const report = async (state: RecordingProgress['state']) =>
-    job.updateProgress(await progress(state)).catch((error: unknown) => logger.warn({ err: error }, 'cannot report progress'));
+  // Checked here: the bridge reads progress that breaks the contract as 'starting', so a bug would only show as a stuck indicator.
+  const report = async (state: RecordingProgress['state']) => {
+    try {
+      await job.updateProgress(recordingProgressSchema.parse(await progress(state)));
+    } catch (error) {
+      logger.warn({ err: error }, 'cannot report progress');
+    }
+  };
   const onProblem = (message: string, isFatal = false) => {
     errors.push({ at: Date.now(), message });
     logger.warn({ fatal: isFatal }, message);

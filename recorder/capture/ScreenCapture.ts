@@ -33,6 +33,8 @@ interface ScreenCaptureEvents {
 }
 
 const NO_PROBE = ['-probesize', '32', '-analyzeduration', '0'];
+// Each input's first timestamp: x11grab and pulse stamp with the wall clock (seconds since the epoch).
+const INPUT_START = /^\s*Duration: .*?, start: (\d+\.\d+),/;
 const STATS = /frame=\s*(\d+).*?time=(\d+):(\d+):([\d.]+).*?drop=\s*(\d+)/;
 const SLAVE_FAILED = /Slave muxer #(\d+) failed(?::\s*(.*?))?, continuing/;
 const SLAVE_OPEN_FAILED = /Slave '(?:\[[^\]]*\])?(.*?)': error opening: (.*)/;
@@ -52,6 +54,7 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
   /** When the first written frame was captured, and how much media has been written since. */
   #since = 0;
   #writtenSeconds = 0;
+  readonly #inputStarts: number[] = [];
   readonly #openErrors = new Map<string, string>();
   readonly options: ScreenCaptureOptions;
 
@@ -100,7 +103,8 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
         '-ar', '48000',
         '-ac', '2',
         '-flags', '+global_header',
-        '-loglevel', 'warning',
+        // info: the inputs' start times, which say when the file's first frame was captured.
+        '-loglevel', 'info',
         '-stats',
         // Frequent stats: 'flowing' (and so 'active') soon after the first frame is written.
         '-stats_period', '0.2',
@@ -153,12 +157,15 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
       this.#writtenSeconds = Number(stats[2]) * 3600 + Number(stats[3]) * 60 + Number(stats[4]);
       if (!this.#flowing && this.stats.frames > 0) {
         this.#flowing = true;
-        // The muxer starts once every stream has a packet: the file already holds `time` of media.
-        this.#since = Date.now() - this.#writtenSeconds * 1000;
+        // Each input's timestamps start at zero in the file, so it begins with the earlier input's first
+        // capture. Counting back from what is written would miss a slow start's backlog and duplicated frames.
+        this.#since = this.#inputStarts.length > 0 ? Math.min(...this.#inputStarts) : Date.now() - this.#writtenSeconds * 1000;
         this.emit('flowing', this.#since);
       }
       return;
     }
+    const start = INPUT_START.exec(line);
+    if (start) this.#inputStarts.push(Math.round(Number(start[1]) * 1000));
     const openFailed = SLAVE_OPEN_FAILED.exec(line);
     if (openFailed) this.#openErrors.set(openFailed[1]!, openFailed[2]!.trim());
     const failed = SLAVE_FAILED.exec(line);
