@@ -177,10 +177,10 @@ describe('recording a meeting', () => {
     const killedAt = Date.now();
     process.kill(first.pid, 'SIGKILL');
     // What was captured so far is playable as it is: H.264 and AAC, all but the unflushed last fragment
-    // (1 s) and what a loaded encoder had not reached yet (up to ~2 s; CI saw 2.0 s of 4.6).
+    // (1 s) and what a loaded encoder had not reached yet (up to 2.5 s in a CI run with extra load beside it).
     const part1 = await probe(/\](\S+\.part1\.mp4)/.exec(first.args)![1]!);
     expect(codecs(part1)).toEqual(['audio:aac', 'video:h264']);
-    expect(Number(part1.format.duration)).toBeGreaterThan((killedAt - activeAt) / 1000 - 3);
+    expect(Number(part1.format.duration)).toBeGreaterThan((killedAt - activeAt) / 1000 - 4);
     await waitFor('part 2 recording', async () => (await api.listing()).current.find((r) => r.id === recording.id && r.parts === 2 && r.state === 'active'), 15_000, 100);
     await waitFor('a new ffmpeg', () => ffmpegOf(2), 10_000);
     const toldOf = (pattern: RegExp) => waitFor(`a notice matching ${pattern}`, async () => (await notices(pages[0]!)).some((text) => pattern.test(text)), 10_000, 100);
