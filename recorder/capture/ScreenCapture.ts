@@ -86,6 +86,11 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
       .inputFormat('pulse')
       .inputOptions([...NO_PROBE, '-server', this.options.pulseServer, '-thread_queue_size', '1024'])
       .outputOptions([
+        // One clock for both inputs: each would otherwise start at zero on its own, and the audio, which
+        // opens later, would lead the picture by that gap (20-330 ms measured). Both inputs stamp with the
+        // wall clock; the output shifts them together so the earlier one starts at zero.
+        '-copyts',
+        '-avoid_negative_ts', 'make_zero',
         '-map', '0:v',
         '-map', '1:a',
         '-c:v', 'libx264',
@@ -157,8 +162,8 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
       this.#writtenSeconds = Number(stats[2]) * 3600 + Number(stats[3]) * 60 + Number(stats[4]);
       if (!this.#flowing && this.stats.frames > 0) {
         this.#flowing = true;
-        // Each input's timestamps start at zero in the file, so it begins with the earlier input's first
-        // capture. Counting back from what is written would miss a slow start's backlog and duplicated frames.
+        // The file begins with the earlier input's first capture. Counting back from what is written
+        // would miss a slow start's backlog and duplicated frames.
         this.#since = this.#inputStarts.length > 0 ? Math.min(...this.#inputStarts) : Date.now() - this.#writtenSeconds * 1000;
         this.emit('flowing', this.#since);
       }
