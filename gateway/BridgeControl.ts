@@ -46,7 +46,7 @@ export class BridgeControl {
 
   setTrunkRegistration(status: TrunkRegistration): void {
     this.#trunkRegistration = status;
-    void this.#client?.request('updateGateway', { trunkRegistration: status }).catch(() => {});
+    this.#sendTrunkRegistration();
   }
 
   stop(): void {
@@ -67,20 +67,28 @@ export class BridgeControl {
         this.#client = undefined;
         this.#retry();
       });
+      const registered = this.#trunkRegistration;
       await client.request('registerGateway', {
         name: options.name,
         secret: options.secret,
         dialOut: options.dialOut,
-        trunkRegistration: this.#trunkRegistration,
+        trunkRegistration: registered,
       });
       this.#client = client;
       this.#retryMs = RETRY_MIN_MS;
       options.logger.info('registered with the bridge');
+      // A state set during the round trip was stored with no connection to go out on.
+      if (this.#trunkRegistration !== registered) this.#sendTrunkRegistration();
     } catch (error) {
       options.logger.warn({ err: error }, 'cannot reach the bridge for dial-out; retrying');
       client?.close();
       this.#retry();
     }
+  }
+
+  /** Sends the newest trunk state; lost with the connection, whose successor registers with the newest anyway. */
+  #sendTrunkRegistration(): void {
+    void this.#client?.request('updateGateway', { trunkRegistration: this.#trunkRegistration }).catch(() => {});
   }
 
   #retry(): void {
