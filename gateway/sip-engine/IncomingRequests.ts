@@ -21,6 +21,11 @@ function originKey(request: SipMessage): string {
   return `${request.get('call-id')}|${tagOf(request.get('from'))}|${request.get('cseq')}`;
 }
 
+/** The caller's leg of a call: what an INVITE without a To tag shares with its predecessors. */
+function legKey(request: SipMessage): string {
+  return `${request.get('call-id')}|${tagOf(request.get('from'))}`;
+}
+
 /** A request from the network that the app is to answer. */
 interface PendingRequest {
   txn: ServerTransaction;
@@ -39,6 +44,8 @@ export class IncomingRequests {
   #pending = new Map<string, PendingRequest>();
   /** New requests by From tag, Call-ID and CSeq, to spot the same request arriving on another path. */
   #byOrigin = new Map<string, ServerTransaction>();
+  /** The latest INVITE without a To tag per Call-ID and From tag, to hold back the next one until it is ACKed. */
+  #initialInvites = new Map<string, ServerTransaction>();
 
   constructor(ctx: EngineContext, outgoing: OutgoingRequests) {
     this.#ctx = ctx;
@@ -70,6 +77,11 @@ export class IncomingRequests {
     if (method === 'BYE' || method === 'UPDATE') return this.#reject(request, source, 481);
     // Merged request (8.2.2.2): same origin, different branch, e.g. a fork arriving twice.
     if (this.#byOrigin.has(originKey(request))) return this.#reject(request, source, 482);
+    // drachtio-server keeps the leg of an INVITE whose non-2xx is not yet ACKed, and answers a new
+    // INVITE on it (e.g. the caller's retry with credentials after a 401 ACKed on a new branch) 491.
+    if (method === 'INVITE' && this.#initialInvites.get(legKey(request))?.state === 'completed') {
+      return void this.#transaction(request, source).respond(responseTo(request, 491, undefined, newTag()));
+    }
     if (!NEW_REQUEST_METHODS.has(method)) {
       this.#ctx.logger.debug({ method, callId: request.get('call-id') }, 'discarding request drachtio-server would not route');
       return;
@@ -122,7 +134,10 @@ export class IncomingRequests {
     if (!owner) return this.#reject(request, source, 503);
     const txn = this.#transaction(request, source);
     this.#byOrigin.set(originKey(request), txn);
-    if (txn.isInvite) txn.respond(responseTo(request, 100));
+    if (txn.isInvite) {
+      this.#initialInvites.set(legKey(request), txn);
+      txn.respond(responseTo(request, 100));
+    }
     this.#pending.set(txn.id, { txn, owner, canceled: false });
     const raw = request.toBuffer();
     owner.send(`sip|${messageMeta('network', raw.length, source)}|${txn.id}||${this.#ctx.address}|${this.#ctx.port}|${CRLF}${raw.toString('utf8')}`);
@@ -265,6 +280,8 @@ export class IncomingRequests {
       this.#pending.delete(done.id);
       const origin = originKey(done.request);
       if (this.#byOrigin.get(origin) === done) this.#byOrigin.delete(origin);
+      const leg = legKey(done.request);
+      if (this.#initialInvites.get(leg) === done) this.#initialInvites.delete(leg);
     });
     this.#ctx.serverTransactions.set(txn.key, txn);
     return txn;

@@ -79,7 +79,19 @@ export class SipTransport {
     return this.#connections.get(peerKey(peer.address, peer.port))?.destroyed === false;
   }
 
-  /** Sends one message; TCP reuses a connection to the peer or opens one. */
+  /**
+   * Sends one message; TCP reuses a connection to the peer or opens one.
+   *
+   * UDP to a port where nothing is bound goes unnoticed: the ICMP port-unreachable never reaches
+   * this unconnected socket, so a client transaction retransmits until timer B/F fails it with a
+   * 408 (or the peer binds in time and answers). drachtio-server's sofia reads ICMP errors from
+   * its socket's error queue (IP_RECVERR) and fails the transaction at once with a local 503.
+   * Node exposes no error queue; the only way to see ICMP would be a connected UDP socket per
+   * destination sharing the SIP port through SO_REUSEADDR/SO_REUSEPORT, and the kernel then hands
+   * that peer's requests to the connected socket, not this one. Not done: ICMP is advisory
+   * (firewalls drop it, kernels rate-limit it), so a dead peer must be handled by the timeout
+   * anyway, and all it would save is that wait. Tests wait for their peer to be bound instead.
+   */
   async send(dest: Peer, data: Buffer): Promise<void> {
     if (dest.protocol === 'udp') {
       await new Promise<void>((resolve, reject) => this.#udp.send(data, dest.port, dest.address, (error) => (error ? reject(error) : resolve())));

@@ -10,7 +10,7 @@ import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
 import { signalingUrl } from '../helpers/signaling.ts';
-import { startSipp, type SippProcess } from '../helpers/sipp.ts';
+import { type SippProcess, startListeningSipp } from '../helpers/sipp.ts';
 import { expectAck, expectBye, expectInvite, pause, playAudio, respond, writeScenario } from '../helpers/sippScenario.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -36,9 +36,9 @@ describe('dial-out through a SIP trunk', () => {
     await bridge?.stop();
   });
 
-  /** sipp answering as the trunk, one call: steps for a scenario, or a scenario file. */
+  /** sipp answering as the trunk, one call: steps for a scenario, or a scenario file; bound before we dial. */
   const trunk = async (name: string, steps?: string[]): Promise<SippProcess> =>
-    startSipp({
+    startListeningSipp({
       scenario: steps ? writeScenario(name, steps) : name,
       localPort: trunkPort,
       calls: 1,

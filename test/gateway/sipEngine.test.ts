@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { createLogger } from '../../bridge/logger.ts';
 import { SipEngine } from '../../gateway/sip-engine/SipEngine.ts';
 import { freePort } from '../helpers/ports.ts';
-import { runSipp, type SippOptions, type SippResult, startSipp } from '../helpers/sipp.ts';
+import { runSipp, type SippOptions, type SippProcess, type SippResult, startListeningSipp } from '../helpers/sipp.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn', 'sip-engine');
@@ -78,26 +78,9 @@ function answerCalls(srf: Srf, onDialog: (dialog: Dialog) => void = () => undefi
   });
 }
 
-/** True once something (sipp) is bound to `port` for `transport`. */
-async function isBound(port: number, transport: 'udp' | 'tcp'): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (transport === 'udp') {
-      const socket = dgram.createSocket('udp4');
-      socket.once('error', () => resolve(true));
-      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(false)));
-    } else {
-      const server = net.createServer();
-      server.once('error', () => resolve(true));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)));
-    }
-  });
-}
-
-async function startListeningSipp(opts: Omit<SippOptions, 'localPort'>): Promise<{ port: number; sipp: ReturnType<typeof startSipp> }> {
+async function startListening(opts: Omit<SippOptions, 'localPort'>): Promise<{ port: number; sipp: SippProcess }> {
   const port = await freePort();
-  const sipp = startSipp({ ...opts, localPort: port });
-  await waitFor('sipp listening', () => isBound(port, opts.transport ?? 'udp'));
-  return { port, sipp };
+  return { port, sipp: await startListeningSipp({ ...opts, localPort: port }) };
 }
 
 /** A bare UDP SIP peer for exact message-level checks. */
@@ -161,7 +144,7 @@ describe.concurrent('embedded SIP engine', () => {
     test(`createUAC calls sipp over ${transport} through an outbound proxy; the app hangs up`, async () => {
       const h = await startHarness();
       try {
-        const { port, sipp } = await startListeningSipp({ scenario: 'uas', transport, calls: 1, timeoutSeconds: 20 });
+        const { port, sipp } = await startListening({ scenario: 'uas', transport, calls: 1, timeoutSeconds: 20 });
         // The Request-URI's host does not resolve: only the proxy (the 4th wire field) says where to send.
         const proxy = `sip:127.0.0.1:${port}${transport === 'tcp' ? ';transport=tcp' : ''}`;
         const options = { localSdp: SDP, proxy, headers: { 'X-Test': 'uac' } };
@@ -198,7 +181,7 @@ describe.concurrent('embedded SIP engine', () => {
   test('req.cancel() from the app: sipp gets the CANCEL, the app gets 487', async () => {
     const h = await startHarness();
     try {
-      const { port, sipp } = await startListeningSipp({ scenario: scenario('uas-ring-cancel.xml'), calls: 1, timeoutSeconds: 20 });
+      const { port, sipp } = await startListening({ scenario: scenario('uas-ring-cancel.xml'), calls: 1, timeoutSeconds: 20 });
       let invite: SentRequest | undefined;
       // drachtio-srf calls cbRequest with (err, req), not as declared
       const cbRequest = ((_err: unknown, req: SentRequest) => (invite = req)) as unknown as (req: Srf.SrfRequest) => void;
@@ -251,7 +234,7 @@ describe.concurrent('embedded SIP engine', () => {
   test('REGISTER with digest auth through srf.request', async () => {
     const h = await startHarness();
     try {
-      const { port, sipp } = await startListeningSipp({ scenario: scenario('uas-register-auth.xml'), calls: 1, timeoutSeconds: 20, keys: { password: 's3cret' } });
+      const { port, sipp } = await startListening({ scenario: scenario('uas-register-auth.xml'), calls: 1, timeoutSeconds: 20, keys: { password: 's3cret' } });
       const req = await (h.srf.request.bind(h.srf) as unknown as SrfRequestFn)(`sip:127.0.0.1:${port}`, {
         method: 'REGISTER',
         headers: { From: '<sip:alice@127.0.0.1>', To: '<sip:alice@127.0.0.1>', Contact: `<sip:alice@${h.sip}>`, Expires: '3600' },
@@ -305,6 +288,51 @@ describe.concurrent('embedded SIP engine', () => {
       expect(loops()).toHaveLength(1);
       expect(invites).toBe(1);
       expect(statuses(peer.received)[0]).toBe('SIP/2.0 100 Trying');
+    } finally {
+      peer.close();
+      await h.close();
+    }
+  });
+
+  test('a non-2xx is resent until the ACK on its INVITE\'s branch; until then a new INVITE of the call gets 491, not the app', async () => {
+    const invites: string[] = [];
+    const h = await startHarness((srf) =>
+      srf.invite((req, res) => {
+        invites.push(req.get('CSeq'));
+        res.send(401, { headers: { 'WWW-Authenticate': 'Digest realm="test", nonce="n1", algorithm=MD5' } });
+      }),
+    );
+    const peer = await udpPeer();
+    /** Status lines of the responses on `branch`. */
+    const fromBranch = (branch: string): string[] => statuses(peer.received.filter((m) => new RegExp(`branch=${branch}(?![\\w-])`).test(m)));
+    const invite = (branch: string, cseq: number): string =>
+      bareRequest('INVITE', peer.port, h.sip, 'digest1').replace('branch=z9hG4bKdigest1', `branch=${branch}`).replace('CSeq: 1 INVITE', `CSeq: ${cseq} INVITE`);
+    try {
+      peer.send(invite('z9hG4bKdigest1', 1), h.sipPort);
+      await waitFor('401', () => fromBranch('z9hG4bKdigest1').includes('SIP/2.0 401 Unauthorized'));
+      const toTag = /\r\nTo: [^\r]*;tag=([^;\r]+)/.exec(peer.received.find((m) => m.startsWith('SIP/2.0 401'))!)?.[1];
+      expect(toTag).toBeTruthy();
+      const ack = (branch: string): string =>
+        bareRequest('ACK', peer.port, h.sip, 'digest1')
+          .replace('branch=z9hG4bKdigest1', `branch=${branch}`)
+          .replace(`To: <sip:service@${h.sip}>`, `To: <sip:service@${h.sip}>;tag=${toTag}`);
+
+      // An ACK on a new branch is no part of the INVITE transaction: the 401 keeps coming (timer G).
+      peer.send(ack('z9hG4bKdigest1ack'), h.sipPort);
+      const before = fromBranch('z9hG4bKdigest1').filter((s) => s.startsWith('SIP/2.0 401')).length;
+      await waitFor('401 resent after the stray ACK', () => fromBranch('z9hG4bKdigest1').filter((s) => s.startsWith('SIP/2.0 401')).length > before, 5000);
+
+      // The retry with credentials (no To tag, CSeq 2) while the 401 awaits its ACK: 491, as drachtio-server answers.
+      peer.send(invite('z9hG4bKdigest2', 2), h.sipPort);
+      await waitFor('491 to the retry', () => fromBranch('z9hG4bKdigest2').includes('SIP/2.0 491 Request Pending'));
+      expect(new Set(fromBranch('z9hG4bKdigest2'))).toEqual(new Set(['SIP/2.0 491 Request Pending']));
+      expect(invites).toEqual(['1 INVITE']);
+
+      // The ACK on the INVITE's branch completes it; the next retry is a new call for the app.
+      peer.send(ack('z9hG4bKdigest1'), h.sipPort);
+      peer.send(invite('z9hG4bKdigest3', 3), h.sipPort);
+      await waitFor('the app got the retry', () => invites.length === 2);
+      expect(invites).toEqual(['1 INVITE', '3 INVITE']);
     } finally {
       peer.close();
       await h.close();

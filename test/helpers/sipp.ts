@@ -1,7 +1,11 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { waitFor } from './wait.ts';
+
+const execFileAsync = promisify(execFile);
 
 export interface SippOptions {
   /** A built-in scenario (`uac`, `uas`, ...) or the path of an XML scenario file. */
@@ -84,4 +88,37 @@ export function startSipp(opts: SippOptions): SippProcess {
 
 export function runSipp(opts: SippOptions): Promise<SippResult> {
   return startSipp(opts).done;
+}
+
+/**
+ * Whether a socket on this host is bound to `port` (UDP) or listens on it (TCP), as `ss` lists them.
+ * Asking the kernel binds nothing: a probe socket bound to the port could take it from sipp.
+ */
+export async function portBound(port: number, transport: 'udp' | 'tcp' = 'udp'): Promise<boolean> {
+  const { stdout } = await execFileAsync('ss', ['-H', transport === 'udp' ? '-lun' : '-ltn', `sport = :${port}`]);
+  return stdout.trim() !== '';
+}
+
+/**
+ * Starts a sipp that answers (a callee, registrar or trunk) and resolves once its SIP port is
+ * bound. A request sent before that is lost on the embedded engine (it retransmits) but fails at
+ * once on drachtio-server, whose sofia stack sees the ICMP port-unreachable and answers 503.
+ */
+export async function startListeningSipp(opts: SippOptions, timeoutMs = 10_000): Promise<SippProcess> {
+  const sipp = startSipp(opts);
+  let exited = false;
+  const settle = (): void => void (exited = true);
+  sipp.done.then(settle, settle);
+  const transport = opts.transport ?? 'udp';
+  try {
+    await waitFor(`sipp bound to ${transport} port ${opts.localPort}`, async () => exited || (await portBound(opts.localPort, transport)), timeoutMs);
+  } catch (error) {
+    await sipp.stop();
+    throw error;
+  }
+  if (exited) {
+    const result = await sipp.done;
+    throw new Error(`sipp exited (${result.code}) before binding port ${opts.localPort}: ${result.stderr}`);
+  }
+  return sipp;
 }

@@ -4,10 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+const FROM = 'From: caller <sip:+15551230123@[local_ip]:[local_port]>;tag=[pid]tag[call_number]';
+
 /** `outOfDialog`: no To tag, as on an INVITE resent with credentials after a challenge. */
 const dialogHeaders = (method: string, cseq: number, outOfDialog = false) => `
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: caller <sip:+15551230123@[local_ip]:[local_port]>;tag=[pid]tag[call_number]
+      ${FROM}
       To: <sip:[service]@[remote_ip]:[remote_port]>${outOfDialog ? '' : '[peer_tag_param]'}
       Call-ID: [call_id]
       CSeq: ${cseq} ${method}
@@ -29,6 +31,34 @@ const PCMA_OFFER = `v=0
       a=fmtp:101 0-15`;
 
 /**
+ * ACK of the final response just received: the INVITE's From and Call-ID, the
+ * response's To (its tag included), Max-Forwards; `uri` and `branch` differ by case.
+ */
+const ack = (uri: string, cseq: number, branch: string) =>
+  send(`
+      ACK ${uri} SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${branch}
+      ${FROM}
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: ${cseq} ACK
+      Max-Forwards: 70
+      Content-Length: 0
+`, false);
+
+/**
+ * ACK of a non-2xx final response (17.1.1.3): part of the INVITE transaction, so
+ * the INVITE's Request-URI and Via branch (sipp's `[branch-3]`: the branch of the
+ * message three steps back, the INVITE before the optional 100 and the response).
+ * With a new branch the server does not match it, keeps resending the response,
+ * and drachtio-server answers the next INVITE of the call 491.
+ */
+const ackOfFailure = (cseq: number) => ack('sip:[service]@[remote_ip]:[remote_port]', cseq, '[branch-3]');
+
+/** ACK of a 2xx: a transaction of its own (new branch), to the remote target (13.2.2.4). */
+const ackOfSuccess = (cseq: number) => ack('[next_url]', cseq, '[branch]');
+
+/**
  * INVITE offering PCMA + telephone-event (or `sdp`), then 200 and ACK;
  * `expect` other than 200 ends with ACK of the failure.
  */
@@ -40,15 +70,8 @@ export function invite(expect: 200 | 403 | 404 | 488 | 503 = 200, sdp = PCMA_OFF
 
       ${sdp}
 `);
-  const ack = (uri: string) =>
-    send(`
-      ACK ${uri} SIP/2.0${dialogHeaders('ACK', 1)}
-      Content-Length: 0
-`, false);
-  if (expect !== 200) {
-    return [offer, '  <recv response="100" optional="true"/>', `  <recv response="${expect}"/>`, ack('sip:[service]@[remote_ip]:[remote_port]')].join('\n');
-  }
-  return [offer, '  <recv response="100" optional="true"/>', '  <recv response="200" rrs="true"/>', ack('[next_url]')].join('\n');
+  if (expect !== 200) return [offer, '  <recv response="100" optional="true"/>', `  <recv response="${expect}"/>`, ackOfFailure(1)].join('\n');
+  return [offer, '  <recv response="100" optional="true"/>', '  <recv response="200" rrs="true"/>', ackOfSuccess(1)].join('\n');
 }
 
 /**
@@ -65,21 +88,15 @@ export function inviteWithDigest(expect: 200 | 403): string {
 
       ${PCMA_OFFER}
 `);
-  const ack = (uri: string, cseq: number) =>
-    send(`
-      ACK ${uri} SIP/2.0${dialogHeaders('ACK', cseq, true)}
-      [last_To:]
-      Content-Length: 0
-`, false);
   return [
     offer(1, ''),
     '  <recv response="100" optional="true"/>',
     '  <recv response="401" auth="true"/>',
-    ack('sip:[service]@[remote_ip]:[remote_port]', 1),
+    ackOfFailure(1),
     offer(2, '\n      [authentication]'),
     '  <recv response="100" optional="true"/>',
     expect === 200 ? '  <recv response="200" rrs="true"/>' : '  <recv response="403"/>',
-    ack(expect === 200 ? '[next_url]' : 'sip:[service]@[remote_ip]:[remote_port]', 2),
+    expect === 200 ? ackOfSuccess(2) : ackOfFailure(2),
   ].join('\n');
 }
 
