@@ -1,4 +1,3 @@
-import dgram from 'node:dgram';
 import path from 'node:path';
 import type Srf from 'drachtio-srf';
 import { pino } from 'pino';
@@ -8,7 +7,7 @@ import { TrunkRegistration, type TrunkRegistrationOptions, type TrunkRegistratio
 import { startBridge } from '../helpers/bridge.ts';
 import { startGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
-import { type SippProcess, type SippResult, startSipp } from '../helpers/sipp.ts';
+import { type SippProcess, type SippResult, startListeningSipp } from '../helpers/sipp.ts';
 import { startSrfApp } from '../helpers/srfApp.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -23,7 +22,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** An embedded engine on free ports with a connected drachtio-srf app; returns the app and our Contact host:port. */
+/** The tests' SIP engine (embedded, or SIP_ENGINE_BIN's drachtio-server) with a connected drachtio-srf app; returns the app and our Contact host:port. */
 async function startEngineApp(): Promise<{ srf: Srf; contactHost: string }> {
   const app = await startSrfApp(logger);
   cleanups.push(() => app.close());
@@ -33,18 +32,9 @@ async function startEngineApp(): Promise<{ srf: Srf; contactHost: string }> {
 /** A sipp registrar running `file`, listening on UDP before this returns. */
 async function startRegistrar(file: string): Promise<{ uri: string; sipp: SippProcess }> {
   const port = await freePort();
-  const sipp = startSipp({ scenario: scenario(file), localPort: port, calls: 1, timeoutSeconds: 30, keys: { password: PASSWORD } });
+  const sipp = await startListeningSipp({ scenario: scenario(file), localPort: port, calls: 1, timeoutSeconds: 30, keys: { password: PASSWORD } });
   cleanups.push(() => sipp.stop());
-  await waitFor('sipp listening', () => udpPortTaken(port));
   return { uri: `sip:127.0.0.1:${port}`, sipp };
-}
-
-async function udpPortTaken(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket('udp4');
-    socket.once('error', () => resolve(true));
-    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(false)));
-  });
 }
 
 /** Starts a registration and records every status it reports. */
