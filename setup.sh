@@ -29,6 +29,7 @@ APT_PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler liburing-dev
   chromium ffmpeg redis-server sip-tester baresip nginx libnginx-mod-rtmp
   espeak-ng sox xvfb pulseaudio docker-compose
+  iproute2 nftables
 )
 
 step "System packages"

@@ -35,7 +35,12 @@ export class Bridge {
     });
     const registry = new RoomRegistry({
       pool,
-      network: { listenIp: media.listenIp, announcedAddress: media.announcedAddress, plainPortRange: media.plainPortRange },
+      network: {
+        listenIp: media.listenIp,
+        announcedAddress: media.announcedAddress,
+        plainAnnouncedAddress: media.plainAnnouncedAddress,
+        plainPortRange: media.plainPortRange,
+      },
       maxPeers: config.rooms.maxPeers,
       pinDigits: config.rooms.pinDigits,
       logger: logger.child({ component: 'rooms' }),

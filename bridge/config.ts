@@ -11,6 +11,11 @@ export const port = z.coerce.number().int().min(1).max(65535);
 export const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 export const redisUrl = z.url({ protocol: /^rediss?$/, error: 'expected redis://host:port or rediss://host:port' });
 export const ip = z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4 or IPv6 address' });
+/** An address sockets of this process bind to: it must be one of this host's. */
+export const localIp = ip.refine(
+  (address) => Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.address === address)),
+  'not an address of this host',
+);
 
 export const bridgeEnvSchema = z
   .object({
@@ -23,11 +28,19 @@ export const bridgeEnvSchema = z
      * JVB's public address). Default: this host's first non-internal IPv4.
      */
     MEDIA_ANNOUNCED_ADDRESS: z.string().min(1).optional(),
+    // Every default media port sits below Linux's ephemeral range (32768-60999), from
+    // which outgoing connections and port-0 binds draw: one could take a media port first.
     /** Worker i's WebRtcServer listens on MEDIA_PORT_BASE + i, UDP and TCP. */
-    MEDIA_PORT_BASE: port.default(40000),
+    MEDIA_PORT_BASE: port.default(10000),
     /** Port range for plain RTP transports (services such as the SIP gateway). */
-    MEDIA_PLAIN_PORT_MIN: port.default(41000),
-    MEDIA_PLAIN_PORT_MAX: port.default(41999),
+    MEDIA_PLAIN_PORT_MIN: port.default(11000),
+    MEDIA_PLAIN_PORT_MAX: port.default(11999),
+    /**
+     * Where services (gateway, audio-only recorders) send plain RTP. Default:
+     * the address they reached the signaling on (MEDIA_LISTEN_IP if it is not
+     * a wildcard). Set it when services come through a proxy on this host.
+     */
+    MEDIA_PLAIN_ANNOUNCED_ADDRESS: ip.optional(),
     MEDIA_WORKERS: count(1, 128).default(os.availableParallelism()),
     ROOM_MAX_PEERS: count(2, 1000).default(100),
     /** Length of the numeric PIN phone callers enter to reach a room. */
@@ -101,6 +114,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
       announcedAddress: e.MEDIA_ANNOUNCED_ADDRESS ?? defaultAnnouncedAddress(e.MEDIA_LISTEN_IP),
       portBase: e.MEDIA_PORT_BASE,
       plainPortRange: { min: e.MEDIA_PLAIN_PORT_MIN, max: e.MEDIA_PLAIN_PORT_MAX },
+      plainAnnouncedAddress: e.MEDIA_PLAIN_ANNOUNCED_ADDRESS,
       workers: e.MEDIA_WORKERS,
     },
     rooms: { maxPeers: e.ROOM_MAX_PEERS, pinDigits: e.ROOM_PIN_DIGITS },

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
-import { count, defaultAnnouncedAddress, ip, parseEnv, port } from '../bridge/config.ts';
+import { count, defaultAnnouncedAddress, ip, localIp, parseEnv, port } from '../bridge/config.ts';
 import { roomNameSchema } from '../bridge/protocol.ts';
 import type { CodecName } from './media/codecs.ts';
 
@@ -33,10 +33,14 @@ export const gatewayEnvSchema = z
     /** Phone-facing RTP: bind address, address put in SDP, even/odd port pairs. */
     RTP_HOST: ip.default('0.0.0.0'),
     RTP_PUBLIC_ADDRESS: z.string().min(1).optional(),
-    RTP_PORT_MIN: port.default(42000),
-    RTP_PORT_MAX: port.default(43999),
-    /** The address the bridge sends room audio to (this host as the bridge sees it). */
-    GATEWAY_MEDIA_ADDRESS: ip.default('127.0.0.1'),
+    // Below Linux's ephemeral range (32768-60999), as the bridge's media ports.
+    RTP_PORT_MIN: port.default(12000),
+    RTP_PORT_MAX: port.default(13999),
+    /**
+     * The address of this host that the bridge sends room audio to and our
+     * bridge-facing sockets bind to. Default: the one this host reaches the bridge's media from.
+     */
+    GATEWAY_MEDIA_ADDRESS: localIp.optional(),
     SIP_CODECS: list(codec).default(['PCMU', 'PCMA', 'opus']),
     /** Trunks and PBXs allowed to call in without credentials. */
     SIP_ALLOWED_SOURCES: list(cidr).default(['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '::1/128']),

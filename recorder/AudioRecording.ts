@@ -60,8 +60,8 @@ export class AudioRecording implements RecordingSource {
       bridgeUrl: config.bridgeUrl.replace(/^http/, 'ws') + SIGNALING_PATH,
       serviceSecret: config.serviceSecret,
       mediaAddress: address,
-      // One pair per recording; pairs held by other processes are skipped.
-      ports: new PortPool(bindAddress(address), portMin, portMax),
+      // One pair per recording, bound to the address declared to the bridge; pairs held by other processes are skipped.
+      ports: new PortPool(address ?? '0.0.0.0', portMin, portMax),
       logger: this.#logger,
       displayName: 'Recorder',
       kind: 'recorder',
@@ -131,15 +131,6 @@ export class AudioRecording implements RecordingSource {
     await new Promise((resolve) => setTimeout(resolve, 500));
     if (!this.#stopping) this.#startEncoder();
   }
-}
-
-/**
- * Loopback when the bridge is on this host (nobody else can inject audio);
- * otherwise every interface, since the address the bridge uses may be a NAT's.
- */
-function bindAddress(mediaAddress: string): string {
-  if (mediaAddress.startsWith('127.') || mediaAddress === '::1') return mediaAddress;
-  return mediaAddress.includes(':') ? '::' : '0.0.0.0';
 }
 
 interface PcmEncoderEvents {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { count, ip, parseEnv, port, redisUrl } from '../bridge/config.ts';
+import { count, localIp, parseEnv, port, redisUrl } from '../bridge/config.ts';
 
 const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const executable = z.string().refine((file) => {
@@ -41,10 +41,14 @@ export const recorderEnvSchema = z.object({
   /** x264 preset: faster presets cost less CPU for larger files. */
   RECORDER_X264_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
   RECORDER_VIDEO_BITRATE_KBPS: count(300, 20000).default(2500),
-  /** Audio-only recordings: where the bridge sends the room's RTP (this host as the bridge sees it), and the UDP ports used. */
-  RECORDER_MEDIA_ADDRESS: ip.default('127.0.0.1'),
-  RECORDER_RTP_PORT_MIN: port.default(44000),
-  RECORDER_RTP_PORT_MAX: port.default(44999),
+  /**
+   * Audio-only recordings: the address of this host that the bridge sends the room's RTP to
+   * (default: the one this host reaches the bridge's media from), and the UDP ports used
+   * (below Linux's ephemeral range, as the bridge's and the gateway's).
+   */
+  RECORDER_MEDIA_ADDRESS: localIp.optional(),
+  RECORDER_RTP_PORT_MIN: port.default(14000),
+  RECORDER_RTP_PORT_MAX: port.default(14999),
   CHROMIUM_PATH: executable.default('/usr/bin/chromium'),
   FFMPEG_PATH: executable.default('/usr/bin/ffmpeg'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -19,6 +19,10 @@ export interface SignalingRouteOptions {
 /** Every peer (browser or service) talks to the bridge over one WebSocket here. */
 export const signalingRoute: FastifyPluginAsync<SignalingRouteOptions> = async (app, options) => {
   app.get(SIGNALING_PATH, { websocket: true, schema: { hide: true } }, (socket, request) => {
-    new SignalingSession(socket, { ...options, logger: options.logger.child({ remote: request.ip }) });
+    new SignalingSession(socket, {
+      ...options,
+      reachedAt: request.socket.localAddress,
+      logger: options.logger.child({ remote: request.ip }),
+    });
   });
 };

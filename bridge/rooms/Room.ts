@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import type {
   ActiveSpeakerObserver,
@@ -35,6 +36,8 @@ import type { Peer, ProducerAppData } from './Peer.ts';
 export interface MediaNetwork {
   listenIp: string;
   announcedAddress: string;
+  /** Where services reach plain transports, if not where they reached our signaling. */
+  plainAnnouncedAddress: string | undefined;
   plainPortRange: { min: number; max: number };
 }
 
@@ -55,6 +58,22 @@ export interface RoomOptions {
  */
 function ortc<T>(value: object): T {
   return value as T;
+}
+
+/**
+ * The address a service is told to send a plain transport's RTP to. The
+ * announced address is for browsers and may be a NAT's public one, which a
+ * service on the bridge's host or LAN may not reach (no hairpin). A service
+ * reaches the bridge's media where it reached the bridge's signaling, when
+ * the media listens on every address.
+ */
+function plainAddress(network: MediaNetwork, reachedAt: string | undefined): string {
+  if (network.plainAnnouncedAddress) return network.plainAnnouncedAddress;
+  if (network.listenIp !== '0.0.0.0' && network.listenIp !== '::') return network.listenIp;
+  const local = reachedAt?.replace(/^::ffff:/, '');
+  // mediasoup's 0.0.0.0 socket is IPv4 only; an IPv6 signaling address is not one it listens on.
+  if (local && net.isIPv4(local) === (network.listenIp === '0.0.0.0')) return local;
+  return network.announcedAddress;
 }
 
 const CHAT_HISTORY = 100;
@@ -269,15 +288,17 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     return { iceParameters: await transport.restartIce() };
   }
 
+  /** `reachedAt`: the address of ours the service's signaling connected to. */
   async createPlainTransport(
     peer: Peer,
     options: { comedia: boolean; rtcpMux: boolean },
+    reachedAt: string | undefined,
   ): Promise<ResponseData<'createPlainTransport'>> {
     if (peer.kind === 'web') throw new RequestError('forbidden', 'plain RTP transports are for services');
     this.#checkTransportLimit(peer);
-    const { listenIp, announcedAddress, plainPortRange } = this.#options.network;
+    const { listenIp, plainPortRange } = this.#options.network;
     const transport = await this.#router.createPlainTransport({
-      listenInfo: { protocol: 'udp', ip: listenIp, announcedAddress, portRange: plainPortRange },
+      listenInfo: { protocol: 'udp', ip: listenIp, announcedAddress: plainAddress(this.#options.network, reachedAt), portRange: plainPortRange },
       rtcpMux: options.rtcpMux,
       comedia: options.comedia,
       appData: { peerId: peer.id },

@@ -34,11 +34,14 @@ export interface SignalingSessionOptions {
   recordings: Recordings;
   /** What services must present (SERVICE_SECRET); undefined: not checked. */
   serviceSecret: string | undefined;
+  /** The address of ours this client connected to (it can reach us there). */
+  reachedAt: string | undefined;
 }
 
 interface Joined {
   peer: Peer;
   room: Room;
+  reachedAt: string | undefined;
   dialOuts: DialOuts;
   recordings: Recordings;
 }
@@ -58,7 +61,7 @@ const handlers: Handlers = {
     return {};
   },
   restartIce: ({ room, peer }, d) => room.restartIce(peer, d.transportId),
-  createPlainTransport: ({ room, peer }, d) => room.createPlainTransport(peer, d),
+  createPlainTransport: ({ room, peer, reachedAt }, d) => room.createPlainTransport(peer, d, reachedAt),
   connectPlainTransport: async ({ room, peer }, d) => {
     await room.connectPlainTransport(peer, d.transportId, d);
     return {};
@@ -232,7 +235,7 @@ export class SignalingSession implements PeerChannel {
         throw new RequestError('notJoined', 'connection closed during join');
       }
       const { dialOuts, recordings } = this.#options;
-      this.#joined = { peer, room, dialOuts, recordings };
+      this.#joined = { peer, room, reachedAt: this.#options.reachedAt, dialOuts, recordings };
       return {
         peerId: peer.id,
         room: room.name,

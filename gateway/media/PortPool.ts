@@ -17,7 +17,7 @@ export interface SocketPair {
 /**
  * Hands out RTP/RTCP port pairs from a configured range, round-robin so a
  * port just released is not reused at once (late packets of the old call).
- * A port another process holds is skipped.
+ * A port another process holds (on any address) is skipped for the next one.
  */
 export class PortPool {
   readonly #host: string;
@@ -37,14 +37,22 @@ export class PortPool {
     return this.#inUse.size;
   }
 
-  async open(): Promise<SocketPair> {
+  /**
+   * A free pair bound to `host` (default: the pool's address). Sockets facing
+   * another service are bound to the exact address they declare, so their
+   * packets leave from it whatever addresses the host has.
+   */
+  async open(host = this.#host): Promise<SocketPair> {
     const slots = Math.floor((this.#max - this.#min + 1) / 2);
     for (let tried = 0; tried < slots; tried++) {
       const port = this.#cursor;
       this.#cursor = port + 2 > this.#max - 1 ? this.#min : port + 2;
       if (this.#inUse.has(port)) continue;
       this.#inUse.add(port);
-      const pair = await this.#bindPair(port);
+      const pair = await this.#bindPair(host, port).catch((error: unknown) => {
+        this.#inUse.delete(port);
+        throw error;
+      });
       if (pair) return pair;
       this.#inUse.delete(port);
     }
@@ -62,10 +70,13 @@ export class PortPool {
     this.#inUse.delete(pair.port);
   }
 
-  async #bindPair(port: number): Promise<SocketPair | null> {
-    const rtp = await this.#bind(port);
+  async #bindPair(host: string, port: number): Promise<SocketPair | null> {
+    const rtp = await this.#bind(host, port);
     if (!rtp) return null;
-    const rtcp = await this.#bind(port + 1);
+    const rtcp = await this.#bind(host, port + 1).catch((error: unknown) => {
+      rtp.close();
+      throw error;
+    });
     if (!rtcp) {
       rtp.close();
       return null;
@@ -73,14 +84,16 @@ export class PortPool {
     return { rtp, rtcp, port };
   }
 
-  #bind(port: number): Promise<dgram.Socket | null> {
-    const socket = dgram.createSocket(this.#host.includes(':') ? 'udp6' : 'udp4');
-    return new Promise((resolve) => {
-      socket.once('error', () => {
+  /** The socket, or null when another socket holds the port; any other failure (an address not of this host) throws. */
+  #bind(host: string, port: number): Promise<dgram.Socket | null> {
+    const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    return new Promise((resolve, reject) => {
+      socket.once('error', (error: NodeJS.ErrnoException) => {
         socket.close();
-        resolve(null);
+        if (error.code === 'EADDRINUSE' || error.code === 'EACCES') resolve(null);
+        else reject(new Error(`cannot bind an RTP port on ${host}: ${error.message}`));
       });
-      socket.bind(port, this.#host, () => {
+      socket.bind(port, host, () => {
         socket.removeAllListeners('error');
         resolve(socket);
       });

@@ -7,6 +7,7 @@ import type { CodecName } from '../media/codecs.ts';
 import { Mixer } from '../media/Mixer.ts';
 import type { PortPool, SocketPair } from '../media/PortPool.ts';
 import { isRtcp, parseRtp } from '../media/rtp.ts';
+import { sourceAddressToward } from '../media/sourceAddress.ts';
 
 /** What the gateway can decode from the room: the router's audio codecs. */
 const GATEWAY_RTP_CAPABILITIES: RtpCapabilities = {
@@ -27,8 +28,11 @@ export interface RoomAudioOptions {
   room: string;
   bridgeUrl: string;
   serviceSecret: string | undefined;
-  /** The address the bridge sends our RTP to. */
-  mediaAddress: string;
+  /**
+   * The address the bridge sends our RTP to, and that our socket is bound to.
+   * Default: the address this host sends from to reach the bridge's media.
+   */
+  mediaAddress?: string;
   ports: PortPool;
   logger: Logger;
   /** The room's password, if it is locked. */
@@ -48,7 +52,7 @@ export interface RoomAudioOptions {
 export class RoomAudio extends EventEmitter<RoomAudioEvents> {
   readonly room: string;
   readonly socket: SocketPair;
-  /** Where the bridge reaches `socket` (its bind address may be a wildcard). */
+  /** Where the bridge reaches `socket`: the very address it is bound to and sends from. */
   readonly mediaAddress: string;
   readonly #client: SignalingClient;
   readonly #ports: PortPool;
@@ -57,10 +61,10 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
   readonly #ssrcByConsumer = new Map<string, number>();
   #closed = false;
 
-  private constructor(options: RoomAudioOptions, client: SignalingClient, socket: SocketPair) {
+  private constructor(options: RoomAudioOptions, client: SignalingClient, socket: SocketPair, mediaAddress: string) {
     super();
     this.room = options.room;
-    this.mediaAddress = options.mediaAddress;
+    this.mediaAddress = mediaAddress;
     this.#client = client;
     this.#ports = options.ports;
     this.socket = socket;
@@ -74,11 +78,9 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
   }
 
   static async open(options: RoomAudioOptions): Promise<RoomAudio> {
-    const socket = await options.ports.open();
-    let client: SignalingClient | undefined;
+    const client = await SignalingClient.connect(options.bridgeUrl);
+    let socket: SocketPair | undefined;
     try {
-      client = await SignalingClient.connect(options.bridgeUrl);
-      const audio = new RoomAudio(options, client, socket);
       await client.request('join', {
         room: options.room,
         displayName: options.displayName ?? 'SIP gateway',
@@ -86,21 +88,29 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
         password: options.password,
         secret: options.serviceSecret,
       });
-      await audio.#subscribe();
+      const transport = await client.request('createPlainTransport', { comedia: false, rtcpMux: true });
+      // The bridge accepts packets only from the tuple we declare (comedia off), so the
+      // socket is bound to exactly that address: with a wildcard bind the kernel would
+      // pick the source per destination, and on a host with several addresses it is
+      // not the one declared (the all-in-one's phone audio was dropped that way).
+      const address = options.mediaAddress ?? (await sourceAddressToward(transport.ip));
+      socket = await options.ports.open(address);
+      const audio = new RoomAudio(options, client, socket, address);
+      await audio.#subscribe(transport.id);
       return audio;
     } catch (error) {
-      client?.close();
-      options.ports.release(socket);
+      client.close();
+      if (socket) options.ports.release(socket);
       throw error;
     }
   }
 
-  /** Receives the room's audio on a new plain transport into our socket. */
-  async #subscribe(): Promise<void> {
+  /** Receives the room's audio on a plain transport (a new one unless given) into our socket. */
+  async #subscribe(transportId?: string): Promise<void> {
     const client = this.#client;
-    const transport = await client.request('createPlainTransport', { comedia: false, rtcpMux: true });
-    await client.request('connectPlainTransport', { transportId: transport.id, ip: this.mediaAddress, port: this.socket.port });
-    await client.request('subscribe', { transportId: transport.id, rtpCapabilities: GATEWAY_RTP_CAPABILITIES, kinds: ['audio'] });
+    const id = transportId ?? (await client.request('createPlainTransport', { comedia: false, rtcpMux: true })).id;
+    await client.request('connectPlainTransport', { transportId: id, ip: this.mediaAddress, port: this.socket.port });
+    await client.request('subscribe', { transportId: id, rtpCapabilities: GATEWAY_RTP_CAPABILITIES, kinds: ['audio'] });
   }
 
   /** The room moved to another media worker: its consumers are gone; subscribe again. */

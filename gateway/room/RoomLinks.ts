@@ -6,7 +6,8 @@ export interface RoomLinksOptions {
   bridgeUrl: string;
   /** The bridge's SERVICE_SECRET, for the hidden listener. */
   serviceSecret: string | undefined;
-  mediaAddress: string;
+  /** Our bridge-facing address, if configured (see RoomAudioOptions). */
+  mediaAddress: string | undefined;
   ports: PortPool;
   logger: Logger;
 }

@@ -11,7 +11,9 @@ describe('bridge configuration', () => {
     const config = loadBridgeConfig({});
     expect(config.http).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.media.workers).toBe(os.availableParallelism());
-    expect(config.media.portBase).toBe(40000);
+    // Media ports below Linux's ephemeral range (32768-60999), which outgoing sockets draw from.
+    expect(config.media.portBase).toBe(10000);
+    expect(config.media.plainPortRange).toEqual({ min: 11000, max: 11999 });
     expect(config.media.announcedAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
   });
 
@@ -30,8 +32,8 @@ describe('bridge configuration', () => {
   });
 
   it('refuses port ranges that collide or run past 65535', () => {
-    expect(configError({ MEDIA_PORT_BASE: '41000', MEDIA_WORKERS: '2' })).toContain('overlap');
-    expect(configError({ MEDIA_PLAIN_PORT_MIN: '42000', MEDIA_PLAIN_PORT_MAX: '41000' })).toContain('MEDIA_PLAIN_PORT_MIN');
+    expect(configError({ MEDIA_PORT_BASE: '11000', MEDIA_WORKERS: '2' })).toContain('overlap');
+    expect(configError({ MEDIA_PLAIN_PORT_MIN: '12000', MEDIA_PLAIN_PORT_MAX: '11000' })).toContain('MEDIA_PLAIN_PORT_MIN');
     expect(configError({ MEDIA_PORT_BASE: '65535', MEDIA_WORKERS: '4' })).toContain('MEDIA_PORT_BASE');
   });
 

@@ -12,6 +12,13 @@ describe('gateway configuration', () => {
     expect(config.sip.port).toBe(5060);
     expect(config.bridge.signalingUrl).toBe('ws://127.0.0.1:8080/ws');
     expect(config.codecs).toEqual(['PCMU', 'PCMA', 'opus']);
+    // Below Linux's ephemeral range; the bridge-facing address follows the route to the bridge unless set.
+    expect(config.rtp).toMatchObject({ portMin: 12000, portMax: 13999, bridgeFacingAddress: undefined });
+  });
+
+  it('binds the bridge-facing sockets to GATEWAY_MEDIA_ADDRESS, which must be an address of this host', () => {
+    expect(loadGatewayConfig({ GATEWAY_MEDIA_ADDRESS: '127.0.0.1' }).rtp.bridgeFacingAddress).toBe('127.0.0.1');
+    expect(configError({ GATEWAY_MEDIA_ADDRESS: '198.51.100.7' })).toContain('GATEWAY_MEDIA_ADDRESS: not an address of this host');
   });
 
   it('switches to a drachtio-server by configuration only', () => {

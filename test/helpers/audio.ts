@@ -47,6 +47,19 @@ export function toneShare(samples: ArrayLike<number>, sampleRate: number, freque
   return (2 * power) / (samples.length * energy);
 }
 
+/**
+ * toneShare averaged over 100 ms windows (10 Hz wide): a tone that went
+ * through clocks of their own (a browser's playout, PulseAudio, an encoder)
+ * drifts by a fraction of a hertz, out of the narrow bin of a long window.
+ */
+export function windowedToneShare(samples: Int16Array | Float64Array, sampleRate: number, frequency: number): number {
+  const size = Math.round(sampleRate / 10);
+  const windows = Math.floor(samples.length / size);
+  let sum = 0;
+  for (let i = 0; i < windows; i++) sum += toneShare(samples.subarray(i * size, (i + 1) * size), sampleRate, frequency);
+  return windows > 0 ? sum / windows : 0;
+}
+
 /** Root mean square of a stretch of samples. */
 export function rms(samples: ArrayLike<number>): number {
   let sum = 0;

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { TestHost } from './hosts.ts';
 import { freePort, freePortRange } from './ports.ts';
 import { waitFor } from './wait.ts';
 
@@ -12,7 +13,7 @@ interface BaresipEvent {
 }
 
 /**
- * A real softphone (Debian's baresip 1.0) on loopback: it sends a WAV file as
+ * A real softphone (Debian's baresip 1.0), on loopback or on a test host: it sends a WAV file as
  * its microphone, records what it receives (sndfile), and is driven over
  * ctrl_tcp (netstring JSON commands and events).
  */
@@ -32,28 +33,30 @@ export class Baresip {
   }
 
   /** `microphone`: an 8 kHz mono WAV, longer than the call (baresip hangs up at its end). */
-  static async start(opts: { microphone: string; codecs?: string }): Promise<Baresip> {
+  static async start(opts: { microphone: string; codecs?: string; host?: TestHost }): Promise<Baresip> {
+    const address = opts.host?.address ?? '127.0.0.1';
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baresip-'));
     const [sipPort, controlPort, rtpBase] = [await freePort(), await freePort(), await freePortRange(20)];
     fs.mkdirSync(path.join(dir, 'dump'));
     fs.writeFileSync(
       path.join(dir, 'config'),
       [
-        `sip_listen 127.0.0.1:${sipPort}`,
-        'net_interface 127.0.0.1',
+        `sip_listen ${address}:${sipPort}`,
+        `net_interface ${address}`,
         `audio_source aufile,${opts.microphone}`,
         'audio_player aufile,/dev/null',
         'audio_alert aufile,/dev/null',
         `rtp_ports ${rtpBase}-${rtpBase + 19}`,
-        `ctrl_tcp_listen 127.0.0.1:${controlPort}`,
+        `ctrl_tcp_listen ${address}:${controlPort}`,
         `snd_path ${path.join(dir, 'dump')}`,
         'module_path /usr/lib/baresip/modules',
         ...['g711', 'aufile', 'sndfile', 'uuid', 'account', 'menu', 'ctrl_tcp'].map((m) => `module ${m}.so`),
         '',
       ].join('\n'),
     );
-    fs.writeFileSync(path.join(dir, 'accounts'), `<sip:caller@127.0.0.1>;regint=0;audio_codecs=${opts.codecs ?? 'PCMU,PCMA'}\n`);
-    const child = spawn('baresip', ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    fs.writeFileSync(path.join(dir, 'accounts'), `<sip:caller@${address}>;regint=0;audio_codecs=${opts.codecs ?? 'PCMU,PCMA'}\n`);
+    const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
+    const child = opts.host ? opts.host.spawn('baresip', ['-f', dir], { stdio }) : spawn('baresip', ['-f', dir], { stdio });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
     child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
@@ -61,7 +64,7 @@ export class Baresip {
       `baresip control port (output: ${output})`,
       () =>
         new Promise<net.Socket | null>((resolve) => {
-          const socket = net.connect(controlPort, '127.0.0.1');
+          const socket = net.connect(controlPort, address);
           socket.once('connect', () => resolve(socket));
           socket.once('error', () => resolve(null));
         }),
@@ -98,6 +101,22 @@ export class Baresip {
     const file = fs.readdirSync(path.join(this.dir, 'dump')).find((f) => f.endsWith('-dec.wav'));
     if (!file) throw new Error('baresip recorded nothing');
     return path.join(this.dir, 'dump', file);
+  }
+
+  /**
+   * The last `seconds` of what the phone receives, while the call goes on
+   * (16-bit PCM as sndfile writes it; the header's sizes are only final at the end).
+   */
+  recentAudio(seconds: number): { samples: Int16Array; sampleRate: number } {
+    const file = this.receivedWav();
+    const bytes = fs.readFileSync(file);
+    const sampleRate = bytes.readUInt32LE(24);
+    const dataStart = 44;
+    const wanted = Math.min(Math.floor((bytes.length - dataStart) / 2), Math.round(seconds * sampleRate));
+    const from = bytes.length - wanted * 2;
+    const samples = new Int16Array(wanted);
+    for (let i = 0; i < wanted; i++) samples[i] = bytes.readInt16LE(from + i * 2);
+    return { samples, sampleRate };
   }
 
   async stop(): Promise<void> {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { Conference, InboundStats } from '../../web/src/lib/conference.ts';
 import { CHROMIUM_BASE_ARGS } from '../../recorder/capture/RecorderBrowser.ts';
+import type { TestHost } from './hosts.ts';
 
 declare global {
   interface Window {
@@ -17,16 +18,19 @@ export interface BrowserOptions {
   /** Grant camera and microphone silently (default), or deny them as a user who blocks them. */
   mediaPermission?: 'grant' | 'deny';
   args?: string[];
+  /** Run on this test host (puppeteer then talks to it over a pipe, not a port on its loopback). */
+  host?: TestHost;
 }
 
 /**
  * Debian's Chromium, headless, with a fake camera (a moving test pattern) and
  * a fake microphone (a periodic beep).
  */
-export async function launchBrowser({ mediaPermission = 'grant', args = [] }: BrowserOptions = {}): Promise<Browser> {
+export async function launchBrowser({ mediaPermission = 'grant', args = [], host }: BrowserOptions = {}): Promise<Browser> {
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-'));
   const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
+    executablePath: host ? host.wrapper(CHROMIUM) : CHROMIUM,
+    pipe: host !== undefined,
     headless: true,
     userDataDir,
     args: [

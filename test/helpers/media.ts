@@ -47,3 +47,16 @@ export async function motionShare(file: string): Promise<number> {
   }
   return frames > 1 ? moving / (frames - 1) : 0;
 }
+
+/** A stretch of a file's audio as mono 16-bit samples at 16 kHz (for tone checks). */
+export async function audioOf(file: string, { from, seconds }: { from: number; seconds: number }): Promise<{ samples: Int16Array; sampleRate: number }> {
+  const sampleRate = 16000;
+  const { stdout } = await run(
+    'ffmpeg',
+    ['-hide_banner', '-nostats', '-loglevel', 'error', '-ss', String(from), '-t', String(seconds), '-i', file, '-vn', '-ac', '1', '-ar', String(sampleRate), '-f', 's16le', 'pipe:1'],
+    { encoding: 'buffer', maxBuffer: 64 << 20 },
+  );
+  const samples = new Int16Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + (stdout.length & ~1)));
+  if (samples.length < sampleRate * seconds * 0.9) throw new Error(`${file} holds less than ${seconds} s of audio from ${from} s`);
+  return { samples, sampleRate };
+}

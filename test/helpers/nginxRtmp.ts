@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { TestHost } from './hosts.ts';
 import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 
@@ -22,7 +23,10 @@ export class NginxRtmp {
   readonly #prefix: string;
   readonly #process: ChildProcess;
 
-  private constructor(rtmpPort: number, httpPort: number, prefix: string, child: ChildProcess) {
+  readonly address: string;
+
+  private constructor(address: string, rtmpPort: number, httpPort: number, prefix: string, child: ChildProcess) {
+    this.address = address;
     this.rtmpPort = rtmpPort;
     this.httpPort = httpPort;
     this.#prefix = prefix;
@@ -30,7 +34,9 @@ export class NginxRtmp {
     this.#process = child;
   }
 
-  static async start(): Promise<NginxRtmp> {
+  /** On loopback, or on `host` at its address. */
+  static async start(host?: TestHost): Promise<NginxRtmp> {
+    const address = host?.address ?? '127.0.0.1';
     const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'nginx-rtmp-'));
     const record = path.join(prefix, 'record');
     fs.mkdirSync(record);
@@ -51,18 +57,18 @@ http {
   access_log off;
   client_body_temp_path ${prefix}/body;
   server {
-    listen 127.0.0.1:${httpPort};
+    listen ${address}:${httpPort};
     location /publish { if ($arg_name = "${REJECTED_KEY}") { return 403; } return 204; }
     location /control { rtmp_control all; }
   }
 }
 rtmp {
   server {
-    listen 127.0.0.1:${rtmpPort};
+    listen ${address}:${rtmpPort};
     application live {
       live on;
       notify_method get;
-      on_publish http://127.0.0.1:${httpPort}/publish;
+      on_publish http://${address}:${httpPort}/publish;
       record all;
       record_path ${record};
       record_unique on;
@@ -71,21 +77,23 @@ rtmp {
 }
 `,
     );
-    const child = spawn('nginx', ['-p', prefix, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const stdio: ['ignore', 'ignore', 'pipe'] = ['ignore', 'ignore', 'pipe'];
+    const args = ['-p', prefix, '-c', conf];
+    const child = host ? host.spawn('nginx', args, { stdio }) : spawn('nginx', args, { stdio });
     let log = '';
     child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    const nginx = new NginxRtmp(rtmpPort, httpPort, prefix, child);
+    const nginx = new NginxRtmp(address, rtmpPort, httpPort, prefix, child);
     await waitFor(`nginx-rtmp listening (${log})`, () => fs.existsSync(path.join(prefix, 'nginx.pid')) && child.exitCode === null, 10_000);
     return nginx;
   }
 
   url(key: string): string {
-    return `rtmp://127.0.0.1:${this.rtmpPort}/live/${key}`;
+    return `rtmp://${this.address}:${this.rtmpPort}/live/${key}`;
   }
 
   /** Disconnects whoever publishes `key`; resolves to how many were dropped. */
   async dropPublisher(key: string): Promise<number> {
-    const response = await fetch(`http://127.0.0.1:${this.httpPort}/control/drop/publisher?app=live&name=${encodeURIComponent(key)}`);
+    const response = await fetch(`http://${this.address}:${this.httpPort}/control/drop/publisher?app=live&name=${encodeURIComponent(key)}`);
     return Number(await response.text());
   }
 

@@ -4,7 +4,8 @@ import net from 'node:net';
 // Below Linux's ephemeral range (32768-60999 by default), from which every
 // outgoing connection and port-0 bind draws: a port found free there can be
 // taken by one of them before the server under test binds it.
-const LOWEST = 10_000;
+// Above the product's default media ports (10000-14999).
+const LOWEST = 16_000;
 const HIGHEST = 32_000;
 
 // Ports handed out in this test process, with room for the neighbours some

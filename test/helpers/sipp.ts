@@ -1,8 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { TestHost } from './hosts.ts';
 import { waitFor } from './wait.ts';
 
 const execFileAsync = promisify(execFile);
@@ -25,6 +26,8 @@ export interface SippOptions {
   /** Values for `[key]` placeholders in XML scenarios (`-key name value`). */
   keys?: Record<string, string>;
   args?: string[];
+  /** Run on this test host (default: this machine's own network). */
+  host?: TestHost;
 }
 
 export interface SippResult {
@@ -62,11 +65,12 @@ export function sippArgs(opts: SippOptions): string[] {
 /** Starts sipp in a scratch directory (its log files land there and are removed afterwards). */
 export function startSipp(opts: SippOptions): SippProcess {
   const cwd = mkdtempSync(path.join(tmpdir(), 'sipp-'));
-  const child = spawn('sipp', sippArgs(opts), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const spawnOptions = { cwd, stdio: ['ignore', 'pipe', 'pipe'] } satisfies SpawnOptions;
+  const child = opts.host ? opts.host.spawn('sipp', sippArgs(opts), spawnOptions) : spawn('sipp', sippArgs(opts), spawnOptions);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const done = new Promise<SippResult>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => {

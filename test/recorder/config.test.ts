@@ -5,17 +5,20 @@ import { configError as expectConfigError } from '../helpers/config.ts';
 const configError = (env: Record<string, string>) => expectConfigError(loadRecorderConfig, env);
 
 describe('recorder configuration', () => {
-  it('has all-in-one defaults: bridge and Redis on this host, room audio over loopback', () => {
+  it('has all-in-one defaults: bridge and Redis on this host, media ports below the ephemeral range', () => {
     const config = loadRecorderConfig({});
     expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(config.bridgeUrl).toBe('http://127.0.0.1:8080');
     expect(config.concurrency).toBe(2);
-    expect(config.media).toEqual({ address: '127.0.0.1', portMin: 44000, portMax: 44999 });
+    // No media address: each recording binds the one this host reaches the bridge's media from.
+    expect(config.media).toEqual({ address: undefined, portMin: 14000, portMax: 14999 });
   });
 
   it('takes a media address and ports for a recorder on another host than the bridge', () => {
-    const config = loadRecorderConfig({ RECORDER_MEDIA_ADDRESS: '10.0.0.7', RECORDER_RTP_PORT_MIN: '50000', RECORDER_RTP_PORT_MAX: '50099' });
-    expect(config.media).toEqual({ address: '10.0.0.7', portMin: 50000, portMax: 50099 });
+    const config = loadRecorderConfig({ RECORDER_MEDIA_ADDRESS: '127.0.0.1', RECORDER_RTP_PORT_MIN: '20000', RECORDER_RTP_PORT_MAX: '20099' });
+    expect(config.media).toEqual({ address: '127.0.0.1', portMin: 20000, portMax: 20099 });
+    // Sockets are bound to it, so it must be this host's.
+    expect(configError({ RECORDER_MEDIA_ADDRESS: '198.51.100.7' })).toContain('RECORDER_MEDIA_ADDRESS: not an address of this host');
   });
 
   it('names every bad setting', () => {

@@ -1,0 +1,94 @@
+// The split deployment: bridge (with its Redis), SIP gateway and recorder
+// each on a host of their own, started from their entry points with the
+// environment docker-compose.yml gives them, and users on other hosts: one
+// on an ordinary network, one whose UDP is blocked, one phone behind a NAT.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { composeEnvironment } from '../helpers/compose.ts';
+import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
+import { ServiceProcess } from '../helpers/service.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { edgeJourneys, meetingJourneys } from './journeys.ts';
+
+const TRUNK_PORT = 5070;
+const SERVICE_SECRET = 'split-deployment-service-secret';
+
+describe('the split deployment: bridge, gateway and recorder on hosts of their own', () => {
+  let network: TestNetwork;
+  const hosts: Record<'bridge' | 'gateway' | 'recorder' | 'clients' | 'restricted', TestHost> = {} as never;
+  let natPhone: TestHost;
+  const services: ServiceProcess[] = [];
+  // The recorders write where the bridge lists and serves files (compose's shared volume).
+  const recordings = fs.mkdtempSync(path.join(os.tmpdir(), 'split-recordings-'));
+
+  beforeAll(async () => {
+    network = await TestNetwork.create({ id: 'split', subnet: '198.18.2' });
+    for (const [name, last] of [['bridge', 1], ['gateway', 2], ['recorder', 3], ['clients', 10], ['restricted', 11]] as const) {
+      hosts[name] = await network.addHost(name, last);
+    }
+    natPhone = (await network.addHostBehindNat('natphone', 20, '198.19.2')).host;
+    await hosts.restricted.blockUdp();
+    const { bridge, gateway, recorder, clients } = hosts;
+    const bridgeUrl = `http://${bridge.address}:8080`;
+    const redisUrl = `redis://${bridge.address}:6379`;
+
+    // docker-compose.yml's services with the environment it gives them. Compose runs them all
+    // on one host's network and reaches the bridge and Redis at 127.0.0.1; on hosts of their
+    // own, those addresses become the bridge host's (the README's production section).
+    const variables = { SERVICE_SECRET };
+    const redis = ServiceProcess.start(bridge, 'redis', 'redis-server', ['--bind', `${bridge.address} 127.0.0.1`, '--port', '6379', '--save', '', '--appendonly', 'no'], {});
+    const bridgeService = ServiceProcess.start(bridge, 'bridge', process.execPath, ['bridge/main.ts'], {
+      ...composeEnvironment('bridge', variables),
+      RECORDINGS_DIR: recordings,
+    });
+    services.push(redis, bridgeService);
+    await bridgeService.waitForLog('bridge ready');
+    const gatewayEnv = composeEnvironment('gateway', {
+      ...variables,
+      // The test network's addresses are not among the private ranges allowed by default.
+      SIP_ALLOWED_SOURCES: '198.18.0.0/15',
+      SIP_TRUNK_URI: `sip:${clients.address}:${TRUNK_PORT}`,
+    });
+    // No drachtio-server can run here: without DRACHTIO_HOST the gateway runs its embedded engine.
+    for (const name of ['DRACHTIO_HOST', 'DRACHTIO_PORT', 'DRACHTIO_SECRET']) delete gatewayEnv[name];
+    services.push(
+      ServiceProcess.start(gateway, 'gateway', process.execPath, ['gateway/main.ts'], { ...gatewayEnv, BRIDGE_URL: bridgeUrl }),
+      ServiceProcess.start(recorder, 'recorder', process.execPath, ['recorder/main.ts'], {
+        ...composeEnvironment('recorder', variables),
+        BRIDGE_URL: bridgeUrl,
+        REDIS_URL: redisUrl,
+        RECORDINGS_DIR: recordings,
+      }),
+    );
+    await services[2]!.waitForLog('SIP gateway ready');
+    await services[3]!.waitForLog('recorder waiting for jobs');
+    // The gateway is in service once it has registered with the bridge for dial-out.
+    await waitFor('the gateway registered with the bridge', async () => {
+      const health = (await (await fetch(`${bridgeUrl}/healthz`)).json()) as { sipGateways: unknown[] };
+      return health.sipGateways.length === 1;
+    }, 20_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const service of services.reverse()) await service.stop();
+    await network?.destroy();
+    fs.rmSync(recordings, { recursive: true, force: true });
+  });
+
+  meetingJourneys({
+    webUrl: () => `http://${hosts.bridge.address}:8080`,
+    sipHost: () => hosts.gateway.address,
+    clients: () => hosts.clients,
+    trunkPort: TRUNK_PORT,
+  });
+
+  edgeJourneys({
+    webUrl: () => `http://${hosts.bridge.address}:8080`,
+    sipHost: () => hosts.gateway.address,
+    clients: () => hosts.clients,
+    restricted: () => hosts.restricted,
+    natPhone: () => natPhone,
+  });
+});
