@@ -127,10 +127,16 @@ export class TestNetwork {
     await router.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     await router.exec('nft', ['add', 'table', 'ip', 'nat']);
     await router.exec('nft', ['add chain ip nat post { type nat hook postrouting priority 100; }']);
-    await router.exec('nft', ['add rule ip nat post oifname eth0 masquerade']);
+    await router.exec('nft', ['add rule ip nat post oifname eth0 counter masquerade']);
     // The test runner reaches the host through the router, to drive it (not NATed: the runner opens those connections).
     await ip('route', 'add', `${privateSubnet}.0/24`, 'via', router.address, 'dev', `tb-${this.#id}`);
     return { host: new TestHost(name, netns, `${privateSubnet}.2`), router };
+  }
+
+  /** How many flows a NAT router made by addHostBehindNat has translated so far. */
+  static async natTranslations(router: TestHost): Promise<number> {
+    const chain = await router.exec('nft', ['list', 'chain', 'ip', 'nat', 'post']);
+    return Number(/counter packets (\d+)/.exec(chain)?.[1] ?? 0);
   }
 
   /** Removes every namespace this network made (and with them their links). */

@@ -19,6 +19,7 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
   let network: TestNetwork;
   const hosts: Record<'bridge' | 'gateway' | 'recorder' | 'clients' | 'restricted', TestHost> = {} as never;
   let natPhone: TestHost;
+  let natRouter: TestHost;
   const services: ServiceProcess[] = [];
   // The recorders write where the bridge lists and serves files (compose's shared volume).
   const recordings = fs.mkdtempSync(path.join(os.tmpdir(), 'split-recordings-'));
@@ -28,7 +29,7 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
     for (const [name, last] of [['bridge', 1], ['gateway', 2], ['recorder', 3], ['clients', 10], ['restricted', 11]] as const) {
       hosts[name] = await network.addHost(name, last);
     }
-    natPhone = (await network.addHostBehindNat('natphone', 20, '198.19.2')).host;
+    ({ host: natPhone, router: natRouter } = await network.addHostBehindNat('natphone', 20, '198.19.2'));
     await hosts.restricted.blockUdp();
     const { bridge, gateway, recorder, clients } = hosts;
     const bridgeUrl = `http://${bridge.address}:8080`;
@@ -38,7 +39,14 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
     // on one host's network and reaches the bridge and Redis at 127.0.0.1; on hosts of their
     // own, those addresses become the bridge host's (the README's production section).
     const variables = { SERVICE_SECRET };
-    const redis = ServiceProcess.start(bridge, 'redis', 'redis-server', ['--bind', `${bridge.address} 127.0.0.1`, '--port', '6379', '--save', '', '--appendonly', 'no'], {});
+    // Redis where the recorders reach it; the test network is private, so without a password (protected mode off).
+    const redis = ServiceProcess.start(
+      bridge,
+      'redis',
+      'redis-server',
+      ['--bind', bridge.address, '127.0.0.1', '--protected-mode', 'no', '--port', '6379', '--save', '', '--appendonly', 'no'],
+      {},
+    );
     const bridgeService = ServiceProcess.start(bridge, 'bridge', process.execPath, ['bridge/main.ts'], {
       ...composeEnvironment('bridge', variables),
       RECORDINGS_DIR: recordings,
@@ -90,5 +98,6 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
     clients: () => hosts.clients,
     restricted: () => hosts.restricted,
     natPhone: () => natPhone,
+    natTranslations: () => TestNetwork.natTranslations(natRouter),
   });
 });
