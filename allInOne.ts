@@ -5,7 +5,7 @@
 // without one, on a local Redis (localRedis.ts).
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Bridge } from './bridge/Bridge.ts';
+import { Bridge, whereToOpen } from './bridge/Bridge.ts';
 import { loadBridgeConfig } from './bridge/config.ts';
 import { loadConfigOrExit, stopOnSignal } from './bridge/lifecycle.ts';
 import { createLogger } from './bridge/logger.ts';
@@ -16,11 +16,14 @@ import { describeRedis, withTimeout } from './queue/redis.ts';
 import { loadRecorderConfig } from './recorder/config.ts';
 import { RecorderWorker } from './recorder/RecorderWorker.ts';
 
-// All three share one SERVICE_SECRET; without one configured, a fresh one per start.
-const env: NodeJS.ProcessEnv = { SERVICE_SECRET: randomBytes(24).toString('base64url'), ...process.env };
+// All three share one SERVICE_SECRET; without one configured, a fresh one per start. HTTPS
+// unless HTTP_ONLY=true: browsers on other machines get camera and microphone only over HTTPS.
+const env: NodeJS.ProcessEnv = { SERVICE_SECRET: randomBytes(24).toString('base64url'), HTTP_ONLY: 'false', ...process.env };
 const ownRedis = !env.REDIS_URL;
 if (ownRedis) env.REDIS_URL = LOCAL_REDIS_URL;
 const bridgeConfig = loadConfigOrExit('bridge', () => loadBridgeConfig(env));
+// The gateway and the recorder reach the bridge over loopback, which the bridge keeps on plain
+// HTTP: nothing leaves this host, and the recorder's Chromium counts localhost as secure.
 const bridgeUrl = `http://127.0.0.1:${bridgeConfig.http.port}`;
 const gatewayConfig = loadConfigOrExit('gateway', () => loadGatewayConfig({ BRIDGE_URL: bridgeUrl, ...env }));
 // The recorder writes where the bridge lists and serves recordings from.
@@ -47,7 +50,7 @@ try {
   await redis?.stop();
   throw error;
 }
-logger.info({ url: bridge.url, workers: bridgeConfig.media.workers }, 'bridge ready');
+logger.info({ ...whereToOpen(bridgeConfig, bridge), workers: bridgeConfig.media.workers }, 'bridge ready');
 let gateway: Gateway;
 try {
   gateway = await Gateway.start(gatewayConfig, logger.child({ service: 'gateway' }));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything on Debian 12 (apt packages, node modules with the Node 24
 # runtime, the mediasoup worker built from source, the web client), then
-# starts the all-in-one server on http://localhost:8080.
+# starts the all-in-one server on https://<this host>:8443.
 #
 #   ./setup.sh             install, then start the server
 #   ./setup.sh --no-start  install only (CI, images)
@@ -29,7 +29,7 @@ APT_PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler liburing-dev
   chromium ffmpeg redis-server sip-tester baresip nginx libnginx-mod-rtmp
   espeak-ng sox xvfb pulseaudio docker-compose
-  iproute2 nftables
+  iproute2 nftables pebble
 )
 
 step "System packages"
@@ -63,6 +63,6 @@ npm run --silent prompts
 
 step "Installed"
 if [ "$start" -eq 1 ]; then
-  step "Starting the server: http://localhost:8080, SIP on 5060 (Ctrl-C stops it)"
+  step "Starting the server: https://<this host>:8443 (its log says the address and the certificate fingerprint), SIP on 5060 (Ctrl-C stops it)"
   exec npm start --silent
 fi

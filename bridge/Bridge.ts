@@ -1,10 +1,22 @@
 import type { BridgeConfig } from './config.ts';
 import { DialOuts } from './dialOut/DialOuts.ts';
+import type http from 'node:http';
 import { buildHttpServer, type HttpServer } from './http/app.ts';
+import { httpsRedirectServer } from './http/httpsRedirect.ts';
 import type { Logger } from './logger.ts';
 import { WorkerPool } from './media/WorkerPool.ts';
 import { Recordings } from './recording/Recordings.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
+import { AcmeCertificates } from './tls/AcmeCertificates.ts';
+import { loadTlsIdentity } from './tls/loadTlsIdentity.ts';
+import type { TlsIdentity } from './tls/TlsIdentity.ts';
+
+/** HTTPS and what comes with it: the certificate, HTTP_PORT's redirect, ACME renewals. */
+interface BridgeTls {
+  identity: TlsIdentity;
+  redirect: http.Server;
+  acme: AcmeCertificates | undefined;
+}
 
 /** The SFU with its signaling and REST: media workers, rooms and the HTTP server. */
 export class Bridge {
@@ -13,15 +25,18 @@ export class Bridge {
   readonly dialOuts: DialOuts;
   readonly recordings: Recordings;
   readonly http: HttpServer;
+  /** The main listener: https://… when serving HTTPS, else http://… */
   readonly url: string;
+  readonly tls: BridgeTls | undefined;
 
-  private constructor(pool: WorkerPool, registry: RoomRegistry, dialOuts: DialOuts, recordings: Recordings, http: HttpServer, url: string) {
+  private constructor(pool: WorkerPool, registry: RoomRegistry, dialOuts: DialOuts, recordings: Recordings, http: HttpServer, url: string, tls: BridgeTls | undefined) {
     this.pool = pool;
     this.registry = registry;
     this.dialOuts = dialOuts;
     this.recordings = recordings;
     this.http = http;
     this.url = url;
+    this.tls = tls;
   }
 
   static async start(config: BridgeConfig, logger: Logger): Promise<Bridge> {
@@ -47,11 +62,32 @@ export class Bridge {
     });
     const dialOuts = new DialOuts(logger.child({ component: 'dial-out' }));
     const recordings = new Recordings(config.recording.redisUrl, registry, logger.child({ component: 'recording' }));
+    let tls: BridgeTls | undefined;
+    let http: HttpServer | undefined;
     try {
-      const http = await buildHttpServer({ config, pool, registry, dialOuts, recordings, logger });
-      const address = await http.listen({ host: config.http.host, port: config.http.port });
-      return new Bridge(pool, registry, dialOuts, recordings, http, address.replace('0.0.0.0', '127.0.0.1'));
+      const loaded = config.tls && (await loadTlsIdentity(config.tls, [media.announcedAddress]));
+      if (loaded?.created) logger.info({ certificate: loaded.identity.summary }, 'made a self-signed certificate');
+      http = await buildHttpServer({ config, pool, registry, dialOuts, recordings, logger, tls: loaded?.identity });
+      const address = await http.listen({ host: config.http.host, port: config.tls?.port ?? config.http.port });
+      if (config.tls && loaded) {
+        const redirect = httpsRedirectServer(http, config.tls.port);
+        tls = { identity: loaded.identity, redirect, acme: undefined };
+        await new Promise<void>((resolve, reject) => {
+          redirect.once('error', reject);
+          redirect.listen(config.http.port, config.http.host, resolve);
+        });
+        if (config.tls.acme) {
+          tls.acme = await AcmeCertificates.start(
+            { ...config.tls.acme, httpHost: config.http.host, httpsPort: config.tls.port, dir: config.tls.dir },
+            loaded.identity,
+            logger.child({ component: 'acme' }),
+          );
+        }
+      }
+      return new Bridge(pool, registry, dialOuts, recordings, http, address.replace('0.0.0.0', '127.0.0.1'), tls);
     } catch (error) {
+      await closeTls(tls);
+      await http?.close();
       await recordings.close();
       pool.close();
       throw error;
@@ -61,8 +97,24 @@ export class Bridge {
   /** Tells every client the bridge is going away, then releases ports and workers. */
   async stop(): Promise<void> {
     this.registry.closeAll();
+    await closeTls(this.tls);
     await this.http.close();
     await this.recordings.close();
     this.pool.close();
   }
+}
+
+/** What to tell the person starting the server: the address to open, and the certificate's fingerprint to compare with what the browser shows. */
+export function whereToOpen(config: BridgeConfig, bridge: Bridge): Record<string, unknown> {
+  if (!config.tls || !bridge.tls) return { open: `http://${config.media.announcedAddress}:${config.http.port}/` };
+  const host = config.tls.publicHostname ?? config.media.announcedAddress;
+  const { summary } = bridge.tls.identity;
+  return { open: `https://${host}${config.tls.port === 443 ? '' : `:${config.tls.port}`}/`, certificateSha256: summary.sha256, certificate: summary };
+}
+
+async function closeTls(tls: BridgeTls | undefined): Promise<void> {
+  if (!tls) return;
+  await tls.acme?.stop();
+  tls.redirect.closeAllConnections();
+  await new Promise((resolve) => tls.redirect.close(resolve));
 }

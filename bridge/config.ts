@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { CertificateError, readCertificateFiles } from './tls/TlsIdentity.ts';
 
 /** Setting types shared by the bridge, gateway and recorder configs. */
 export const port = z.coerce.number().int().min(1).max(65535);
@@ -17,55 +18,76 @@ export const localIp = ip.refine(
   'not an address of this host',
 );
 
-export const bridgeEnvSchema = z
-  .object({
-    HTTP_HOST: z.string().min(1).default('0.0.0.0'),
-    HTTP_PORT: port.default(8080),
-    /** Address the media ports bind to. */
-    MEDIA_LISTEN_IP: ip.default('0.0.0.0'),
-    /**
-     * Address put in ICE candidates and plain-transport answers, for NAT (as
-     * JVB's public address). Default: this host's first non-internal IPv4.
-     */
-    MEDIA_ANNOUNCED_ADDRESS: z.string().min(1).optional(),
-    // Every default media port sits below Linux's ephemeral range (32768-60999), from
-    // which outgoing connections and port-0 binds draw: one could take a media port first.
-    /** Worker i's WebRtcServer listens on MEDIA_PORT_BASE + i, UDP and TCP. */
-    MEDIA_PORT_BASE: port.default(10000),
-    /** Port range for plain RTP transports (services such as the SIP gateway). */
-    MEDIA_PLAIN_PORT_MIN: port.default(11000),
-    MEDIA_PLAIN_PORT_MAX: port.default(11999),
-    /**
-     * Where services (gateway, audio-only recorders) send plain RTP. Default:
-     * the address they reached the signaling on (MEDIA_LISTEN_IP if it is not
-     * a wildcard). Set it when services come through a proxy on this host.
-     */
-    MEDIA_PLAIN_ANNOUNCED_ADDRESS: ip.optional(),
-    MEDIA_WORKERS: count(1, 128).default(os.availableParallelism()),
-    ROOM_MAX_PEERS: count(2, 1000).default(100),
-    /** Length of the numeric PIN phone callers enter to reach a room. */
-    ROOM_PIN_DIGITS: count(6, 9).default(6),
-    /** Phone numbers that reach the IVR, shown to participants with the room's PIN (comma-separated). */
-    DIAL_IN_NUMBERS: z
-      .string()
-      .default('')
-      .transform((list) => list.split(',').map((n) => n.trim()).filter(Boolean))
-      .pipe(z.array(z.string().regex(/^\+?[0-9 ()-]{3,32}$/, 'expected phone numbers such as +1 555 0100, comma-separated'))),
-    SIGNALING_MAX_MESSAGE_BYTES: count(1024, 1 << 20).default(64 * 1024),
-    /**
-     * Shared with the SIP gateway and recorders: hidden peers (service,
-     * recorder) and gateway registrations must present it. Unset: services are
-     * not authenticated (a warning is logged).
-     */
-    SERVICE_SECRET: z.string().min(16, 'at least 16 characters').optional(),
-    /** Where recordings are queued (BullMQ). Unset: recording is off. */
-    REDIS_URL: redisUrl.optional(),
-    /** Where recorders write `<room>/<timestamp>.mp4` and its metadata; the bridge lists and serves them. */
-    RECORDINGS_DIR: z.string().min(1).default(fileURLToPath(new URL('../recordings', import.meta.url))),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    WEB_DIST_DIR: z.string().min(1).default(fileURLToPath(new URL('../web/dist', import.meta.url))),
-  })
+const bridgeEnvObject = z.object({
+  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  HTTP_PORT: port.default(8080),
+  /**
+   * Plain HTTP only (behind a TLS proxy). Unset: HTTPS when a certificate is
+   * given (TLS_CERT, or PUBLIC_HOSTNAME with ACME_EMAIL); the all-in-one
+   * serves HTTPS always, self-signed when given none.
+   */
+  HTTP_ONLY: z.stringbool().optional(),
+  /** HTTPS (web client, REST, /ws); HTTP_PORT then redirects here, except /healthz and requests from this host. */
+  HTTPS_PORT: port.default(8443),
+  /** The operator's certificate (PEM, with its chain) and key; without them a self-signed one is made. */
+  TLS_CERT: z.string().min(1).optional(),
+  TLS_KEY: z.string().min(1).optional(),
+  /** Where the self-signed and ACME certificates, their keys and the ACME account key are kept. */
+  TLS_DIR: z.string().min(1).default(fileURLToPath(new URL('../data/tls', import.meta.url))),
+  /** The name browsers use; with ACME_EMAIL, a certificate for it is obtained over ACME (Let's Encrypt). */
+  PUBLIC_HOSTNAME: z.hostname().refine((name) => name.includes('.'), 'expected a DNS name such as meet.example.com').optional(),
+  ACME_EMAIL: z.email().optional(),
+  ACME_DIRECTORY_URL: z.url({ protocol: /^https?$/ }).default('https://acme-v02.api.letsencrypt.org/directory'),
+  /** Where the http-01 challenge is answered: the CA asks port 80. */
+  ACME_HTTP_PORT: port.default(80),
+  /** Address the media ports bind to. */
+  MEDIA_LISTEN_IP: ip.default('0.0.0.0'),
+  /**
+   * Address put in ICE candidates and plain-transport answers, for NAT (as
+   * JVB's public address). Default: this host's first non-internal IPv4.
+   */
+  MEDIA_ANNOUNCED_ADDRESS: z.string().min(1).optional(),
+  // Every default media port sits below Linux's ephemeral range (32768-60999), from
+  // which outgoing connections and port-0 binds draw: one could take a media port first.
+  /** Worker i's WebRtcServer listens on MEDIA_PORT_BASE + i, UDP and TCP. */
+  MEDIA_PORT_BASE: port.default(10000),
+  /** Port range for plain RTP transports (services such as the SIP gateway). */
+  MEDIA_PLAIN_PORT_MIN: port.default(11000),
+  MEDIA_PLAIN_PORT_MAX: port.default(11999),
+  /**
+   * Where services (gateway, audio-only recorders) send plain RTP. Default:
+   * the address they reached the signaling on (MEDIA_LISTEN_IP if it is not
+   * a wildcard). Set it when services come through a proxy on this host.
+   */
+  MEDIA_PLAIN_ANNOUNCED_ADDRESS: ip.optional(),
+  MEDIA_WORKERS: count(1, 128).default(os.availableParallelism()),
+  ROOM_MAX_PEERS: count(2, 1000).default(100),
+  /** Length of the numeric PIN phone callers enter to reach a room. */
+  ROOM_PIN_DIGITS: count(6, 9).default(6),
+  /** Phone numbers that reach the IVR, shown to participants with the room's PIN (comma-separated). */
+  DIAL_IN_NUMBERS: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((n) => n.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^\+?[0-9 ()-]{3,32}$/, 'expected phone numbers such as +1 555 0100, comma-separated'))),
+  SIGNALING_MAX_MESSAGE_BYTES: count(1024, 1 << 20).default(64 * 1024),
+  /**
+   * Shared with the SIP gateway and recorders: hidden peers (service,
+   * recorder) and gateway registrations must present it. Unset: services are
+   * not authenticated (a warning is logged).
+   */
+  SERVICE_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** Where recordings are queued (BullMQ). Unset: recording is off. */
+  REDIS_URL: redisUrl.optional(),
+  /** Where recorders write `<room>/<timestamp>.mp4` and its metadata; the bridge lists and serves them. */
+  RECORDINGS_DIR: z.string().min(1).default(fileURLToPath(new URL('../recordings', import.meta.url))),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WEB_DIST_DIR: z.string().min(1).default(fileURLToPath(new URL('../web/dist', import.meta.url))),
+});
+
+export const bridgeEnvSchema = bridgeEnvObject
   .superRefine((env, ctx) => {
+    checkTls(env, (path, message) => ctx.addIssue({ code: 'custom', path: [path], message }));
     if (env.MEDIA_PLAIN_PORT_MIN > env.MEDIA_PLAIN_PORT_MAX) {
       ctx.addIssue({ code: 'custom', path: ['MEDIA_PLAIN_PORT_MIN'], message: 'must not exceed MEDIA_PLAIN_PORT_MAX' });
     }
@@ -81,6 +103,25 @@ export const bridgeEnvSchema = z
       });
     }
   });
+
+type BridgeEnv = z.output<typeof bridgeEnvObject>;
+
+/** Certificate settings that contradict each other, and a TLS_CERT/TLS_KEY pair that is missing or does not match. */
+function checkTls(env: BridgeEnv, issue: (variable: string, message: string) => void): void {
+  if (!!env.TLS_CERT !== !!env.TLS_KEY) issue(env.TLS_CERT ? 'TLS_KEY' : 'TLS_CERT', 'set both TLS_CERT and TLS_KEY, or neither');
+  if (env.ACME_EMAIL && !env.PUBLIC_HOSTNAME) issue('ACME_EMAIL', 'ACME needs PUBLIC_HOSTNAME, the name to get a certificate for');
+  if (env.ACME_EMAIL && env.TLS_CERT) issue('TLS_CERT', 'choose TLS_CERT/TLS_KEY or ACME (ACME_EMAIL), not both');
+  if (env.HTTP_ONLY && (env.TLS_CERT || env.ACME_EMAIL)) issue('HTTP_ONLY', 'plain HTTP only, yet a certificate is configured (TLS_CERT or ACME_EMAIL)');
+  if (env.HTTPS_PORT === env.HTTP_PORT) issue('HTTPS_PORT', 'must differ from HTTP_PORT');
+  if (env.TLS_CERT && env.TLS_KEY) {
+    try {
+      readCertificateFiles(env.TLS_CERT, env.TLS_KEY);
+    } catch (error) {
+      if (!(error instanceof CertificateError)) throw error;
+      issue(error.part === 'cert' ? 'TLS_CERT' : 'TLS_KEY', error.message);
+    }
+  }
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -109,6 +150,19 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = parseEnv(bridgeEnvSchema, env);
   return {
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    /** Unset: plain HTTP only. */
+    tls: (e.HTTP_ONLY ?? !(e.TLS_CERT || e.ACME_EMAIL))
+      ? undefined
+      : {
+          port: e.HTTPS_PORT,
+          dir: path.resolve(e.TLS_DIR),
+          files: e.TLS_CERT && e.TLS_KEY ? { cert: path.resolve(e.TLS_CERT), key: path.resolve(e.TLS_KEY) } : undefined,
+          publicHostname: e.PUBLIC_HOSTNAME,
+          acme:
+            e.PUBLIC_HOSTNAME && e.ACME_EMAIL
+              ? { hostname: e.PUBLIC_HOSTNAME, email: e.ACME_EMAIL, directoryUrl: e.ACME_DIRECTORY_URL, httpPort: e.ACME_HTTP_PORT }
+              : undefined,
+        },
     media: {
       listenIp: e.MEDIA_LISTEN_IP,
       announcedAddress: e.MEDIA_ANNOUNCED_ADDRESS ?? defaultAnnouncedAddress(e.MEDIA_LISTEN_IP),

@@ -1,5 +1,5 @@
 // Starts the bridge alone (SFU, signaling, REST, web client).
-import { Bridge } from './Bridge.ts';
+import { Bridge, whereToOpen } from './Bridge.ts';
 import { loadBridgeConfig } from './config.ts';
 import { loadConfigOrExit, stopOnSignal } from './lifecycle.ts';
 import { createLogger } from './logger.ts';
@@ -7,5 +7,5 @@ import { createLogger } from './logger.ts';
 const config = loadConfigOrExit('bridge', () => loadBridgeConfig());
 const logger = createLogger(config.logLevel, 'bridge');
 const bridge = await Bridge.start(config, logger);
-logger.info({ url: bridge.url, workers: config.media.workers, announcedAddress: config.media.announcedAddress }, 'bridge ready');
+logger.info({ ...whereToOpen(config, bridge), url: bridge.url, workers: config.media.workers, announcedAddress: config.media.announcedAddress }, 'bridge ready');
 stopOnSignal(logger, () => bridge.stop());

@@ -1,6 +1,8 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
+import http from 'node:http';
+import https from 'node:https';
 import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { BridgeConfig } from '../config.ts';
@@ -9,6 +11,7 @@ import type { Logger } from '../logger.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
+import type { TlsIdentity } from '../tls/TlsIdentity.ts';
 import { healthRoutes } from './healthRoutes.ts';
 import { metricsRoute } from './metricsRoute.ts';
 import { recordingRoutes } from './recordingRoutes.ts';
@@ -23,13 +26,17 @@ export interface HttpServerDeps {
   dialOuts: DialOuts;
   recordings: Recordings;
   logger: Logger;
+  /** Serve HTTPS with this certificate (it follows the identity's changes); unset: plain HTTP. */
+  tls?: TlsIdentity;
 }
 
 /** The bridge's HTTP face: signaling WebSocket, REST with OpenAPI docs, health, metrics, web client. */
 export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
 
-export async function buildHttpServer({ config, pool, registry, dialOuts, recordings, logger }: HttpServerDeps) {
+export async function buildHttpServer({ config, pool, registry, dialOuts, recordings, logger, tls }: HttpServerDeps) {
   const app = Fastify({
+    // Fastify's types know http.Server only; an https.Server serves the same requests.
+    ...(tls && { serverFactory: (handler: http.RequestListener) => httpsServer(tls, handler) as unknown as http.Server }),
     // Per-request logs only when debugging; errors always.
     loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }),
     bodyLimit: 64 * 1024,
@@ -71,4 +78,11 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, record
   await app.register(metricsRoute, { pool });
   await app.register(webClient, { distDir: config.webDistDir });
   return app;
+}
+
+/** New TLS connections get the identity's current certificate (renewals need no restart). */
+function httpsServer(tls: TlsIdentity, handler: http.RequestListener): https.Server {
+  const server = https.createServer(tls.secureContextOptions, handler);
+  tls.on('change', () => server.setSecureContext(tls.secureContextOptions));
+  return server;
 }

@@ -1,13 +1,13 @@
 import { Bridge } from '../../bridge/Bridge.ts';
 import { loadBridgeConfig } from '../../bridge/config.ts';
-import { createLogger } from '../../bridge/logger.ts';
+import { createLogger, type Logger } from '../../bridge/logger.ts';
 import { freePort, freePortRange } from './ports.ts';
 
 /** What test services (gateways, hidden peers) present to test bridges. */
 export const TEST_SERVICE_SECRET = 'test-service-secret-0123456789';
 
-/** A real bridge in this process, on free ports, announcing loopback. */
-export async function startBridge(env: Record<string, string> = {}): Promise<Bridge> {
+/** A real bridge in this process, on free ports, announcing loopback (logging to `logger` if given). */
+export async function startBridge(env: Record<string, string> = {}, logger?: Logger): Promise<Bridge> {
   const workers = Number(env.MEDIA_WORKERS ?? 2);
   const base = await freePortRange(workers + 200);
   const config = loadBridgeConfig({
@@ -23,5 +23,5 @@ export async function startBridge(env: Record<string, string> = {}): Promise<Bri
     SERVICE_SECRET: TEST_SERVICE_SECRET,
     ...env,
   });
-  return Bridge.start(config, createLogger(config.logLevel, 'bridge'));
+  return Bridge.start(config, logger ?? createLogger(config.logLevel, 'bridge'));
 }

@@ -6,7 +6,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import crypto from 'node:crypto';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spkiSha256 } from '../../bridge/tls/TlsIdentity.ts';
+import { launchBrowser } from '../helpers/browser.ts';
 import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
 import { ServiceProcess } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -27,6 +31,9 @@ describe('the all-in-one server (npm start), from another host', () => {
   let product: ServiceProcess;
   let portHolder: ServiceProcess;
   const recordings = fs.mkdtempSync(path.join(os.tmpdir(), 'aio-recordings-'));
+  const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aio-tls-'));
+  /** The server's self-signed certificate, as it made it on first start. */
+  let certificate: crypto.X509Certificate;
 
   beforeAll(async () => {
     network = await TestNetwork.create({ id: 'aio', subnet: '198.18.1' });
@@ -36,17 +43,23 @@ describe('the all-in-one server (npm start), from another host', () => {
     // ranges: calls and recordings must take the next free ones.
     portHolder = ServiceProcess.start(server, 'port holder', process.execPath, ['-e', HOLD_PORTS], {});
     await portHolder.waitForLog('holding');
-    // The shipped defaults: HTTP 8080, SIP 5060, a redis-server of its own. Settings only where a
-    // real site has its own: the trunk for dial-out, the network phones call from (the test
-    // network's range is not among the private ones allowed by default), and a scratch folder
-    // for recordings rather than the repository's.
+    // The shipped defaults: HTTPS 8443 with a self-signed certificate, HTTP 8080, SIP 5060, a
+    // redis-server of its own. Settings only where a real site has its own: the trunk for
+    // dial-out, the network phones call from (the test network's range is not among the private
+    // ones allowed by default), and scratch folders for recordings and the certificate rather
+    // than the repository's.
     product = ServiceProcess.start(server, 'npm start', 'npm', ['start', '--silent'], {
       SIP_TRUNK_URI: `sip:${clients.address}:${TRUNK_PORT}`,
       SIP_ALLOWED_SOURCES: '198.18.0.0/15',
       RECORDINGS_DIR: recordings,
+      TLS_DIR: tlsDir,
     });
     await product.waitForLog('recorder ready', 60_000);
-    const health = await waitFor('the server healthy at its address', async () => (await fetch(`http://${server.address}:8080/healthz`)).ok);
+    certificate = new crypto.X509Certificate(fs.readFileSync(path.join(tlsDir, 'self-signed.crt')));
+    expect(certificate.checkIP(server.address)).toBe(server.address);
+    // This process (REST calls, downloads) trusts it as a user who accepted it would.
+    tls.setDefaultCACertificates([...tls.getCACertificates('default'), certificate.toString()]);
+    const health = await waitFor('the server healthy at its address', async () => (await fetch(`https://${server.address}:8443/healthz`)).ok);
     expect(health).toBe(true);
   }, 120_000);
 
@@ -54,17 +67,35 @@ describe('the all-in-one server (npm start), from another host', () => {
     await product?.stop();
     await portHolder?.stop();
     fs.rmSync(recordings, { recursive: true, force: true });
+    fs.rmSync(tlsDir, { recursive: true, force: true });
     await network?.destroy();
   });
 
-  it('serves the web client at the server address', async () => {
-    const response = await fetch(`http://${server.address}:8080/townhall`);
+  it('serves the web client over HTTPS at the server address, and sends plain HTTP there', async () => {
+    const response = await fetch(`https://${server.address}:8443/townhall`);
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('<div id="app"></div>');
+    const redirect = await fetch(`http://${server.address}:8080/townhall`, { redirect: 'manual' });
+    expect([redirect.status, redirect.headers.get('location')]).toEqual([308, `https://${server.address}:8443/townhall`]);
+  });
+
+  it('over plain HTTP, a browser on another host gets no camera or microphone (why HTTPS is the default)', async () => {
+    // The web client itself is redirected to HTTPS now; /healthz is still answered over plain
+    // HTTP, on the origin the web client was served from before, so it shows what that page got.
+    const browser = await launchBrowser({ host: clients });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://${server.address}:8080/healthz`);
+      expect(await page.evaluate(() => [window.isSecureContext, typeof navigator.mediaDevices])).toEqual([false, 'undefined']);
+    } finally {
+      await browser.close();
+    }
   });
 
   meetingJourneys({
-    webUrl: () => `http://${server.address}:8080`,
+    webUrl: () => `https://${server.address}:8443`,
+    // Trust the server's certificate as a user who accepted the browser's warning.
+    browserArgs: () => [`--ignore-certificate-errors-spki-list=${spkiSha256(certificate)}`],
     sipHost: () => server.address,
     clients: () => clients,
     trunkPort: TRUNK_PORT,

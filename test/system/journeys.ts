@@ -26,8 +26,10 @@ type Party = keyof typeof TONES;
 const PARTIES = Object.keys(TONES) as Party[];
 
 export interface Deployment {
-  /** Where users open the web client and operators call REST, as http://<address>:8080 */
+  /** Where users open the web client and operators call REST: https://<address>:8443, or http://<address>:8080 */
   webUrl: () => string;
+  /** What the client hosts' Chromium needs to give that page camera and microphone (trust its certificate, or treat HTTP as secure). */
+  browserArgs: () => string[];
   /** The SIP gateway's address (port 5060). */
   sipHost: () => string;
   /** The host the browsers and softphones run on. */
@@ -136,11 +138,7 @@ export function meetingJourneys(deployment: Deployment): void {
     for (const [party, name] of [['alice', 'Alice'], ['bob', 'Bob']] as const) {
       const browser = await launchBrowser({
         host: clients,
-        args: [
-          `--use-file-for-fake-audio-capture=${path.join(dir, `${party}.wav`)}`,
-          // Camera and microphone need a secure context; until the bridge serves HTTPS, tell Chromium this origin is one.
-          `--unsafely-treat-insecure-origin-as-secure=${webUrl}`,
-        ],
+        args: [`--use-file-for-fake-audio-capture=${path.join(dir, `${party}.wav`)}`, ...deployment.browserArgs()],
       });
       browsers.push(browser);
       const page = await browser.newPage();
@@ -273,6 +271,7 @@ export function meetingJourneys(deployment: Deployment): void {
 
 export interface EdgeDeployment {
   webUrl: () => string;
+  browserArgs: () => string[];
   sipHost: () => string;
   clients: () => TestHost;
   /** A host that cannot send UDP. */
@@ -322,7 +321,7 @@ export function edgeJourneys(deployment: EdgeDeployment): void {
     writeToneWav(wav, frequency, 300, { sampleRate: 16000 });
     const browser = await launchBrowser({
       host,
-      args: [`--use-file-for-fake-audio-capture=${wav}`, `--unsafely-treat-insecure-origin-as-secure=${deployment.webUrl()}`],
+      args: [`--use-file-for-fake-audio-capture=${wav}`, ...deployment.browserArgs()],
     });
     browsers.push(browser);
     const page = await browser.newPage();

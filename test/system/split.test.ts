@@ -87,6 +87,8 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
 
   meetingJourneys({
     webUrl: () => `http://${hosts.bridge.address}:8080`,
+    // The split bridge serves plain HTTP unless given a certificate (as behind an operator's TLS proxy).
+    browserArgs: () => [`--unsafely-treat-insecure-origin-as-secure=http://${hosts.bridge.address}:8080`],
     sipHost: () => hosts.gateway.address,
     clients: () => hosts.clients,
     trunkPort: TRUNK_PORT,
@@ -94,6 +96,8 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
 
   edgeJourneys({
     webUrl: () => `http://${hosts.bridge.address}:8080`,
+    // The split bridge serves plain HTTP unless given a certificate (as behind an operator's TLS proxy).
+    browserArgs: () => [`--unsafely-treat-insecure-origin-as-secure=http://${hosts.bridge.address}:8080`],
     sipHost: () => hosts.gateway.address,
     clients: () => hosts.clients,
     restricted: () => hosts.restricted,
