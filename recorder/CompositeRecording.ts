@@ -67,7 +67,14 @@ export class CompositeRecording implements RecordingSource {
     const { config, workDir, outputs, onProblem } = this.#options;
     this.#ffmpeg = tiedFfmpeg(workDir, config.ffmpegPath);
     if (outputs.streams.length > 0) {
-      this.#streams = await LiveStreams.open({ urls: outputs.streams, workDir, ffmpegPath: config.ffmpegPath, onProblem, logger: this.#logger });
+      this.#streams = await LiveStreams.open({
+        urls: outputs.streams,
+        workDir,
+        ffmpegPath: config.ffmpegPath,
+        caFile: config.streamCaFile,
+        onProblem,
+        logger: this.#logger,
+      });
     }
     await this.#build();
     // 'active' should mean frames are being written, so a recording's length matches its file's.

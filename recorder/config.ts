@@ -18,6 +18,14 @@ const executable = z.string().refine((file) => {
   }
 }, 'no executable file there');
 
+const certificates = z.string().refine((file) => {
+  try {
+    return fs.readFileSync(file, 'utf8').includes('-----BEGIN CERTIFICATE-----');
+  } catch {
+    return false;
+  }
+}, 'no readable PEM certificate file there');
+
 export const recorderEnvSchema = z.object({
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
   /** The bridge whose rooms this worker records (its web client draws the recorder layout). */
@@ -49,6 +57,11 @@ export const recorderEnvSchema = z.object({
   RECORDER_MEDIA_ADDRESS: localIp.optional(),
   RECORDER_RTP_PORT_MIN: port.default(14000),
   RECORDER_RTP_PORT_MAX: port.default(14999),
+  /**
+   * The CAs trusted for rtmps:// destinations (a PEM bundle), in place of the
+   * system's (/etc/ssl/certs/ca-certificates.crt): for a private ingest server.
+   */
+  RECORDER_STREAM_CA_FILE: certificates.optional(),
   CHROMIUM_PATH: executable.default('/usr/bin/chromium'),
   FFMPEG_PATH: executable.default('/usr/bin/ffmpeg'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -78,6 +91,7 @@ export function loadRecorderConfig(env: NodeJS.ProcessEnv = process.env) {
     media: { address: e.RECORDER_MEDIA_ADDRESS, portMin: e.RECORDER_RTP_PORT_MIN, portMax: e.RECORDER_RTP_PORT_MAX },
     chromiumPath: e.CHROMIUM_PATH,
     ffmpegPath: e.FFMPEG_PATH,
+    streamCaFile: e.RECORDER_STREAM_CA_FILE,
     /** Per-job scratch space (pulse sockets, browser profiles). */
     scratchDir: os.tmpdir(),
     logLevel: e.LOG_LEVEL,

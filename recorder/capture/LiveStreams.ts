@@ -10,6 +10,8 @@ export interface LiveStreamsOptions {
   /** Scratch space of the job, for the socket the encoder writes to. */
   workDir: string;
   ffmpegPath: string;
+  /** Trusted CAs for rtmps:// destinations (default: the system's). */
+  caFile: string | undefined;
   onProblem: ProblemReporter;
   logger: Logger;
 }
@@ -27,7 +29,8 @@ export class LiveStreams {
   #input: net.Socket | undefined;
 
   private constructor(options: LiveStreamsOptions, server: net.Server, socketPath: string) {
-    this.#relays = options.urls.map((url) => new StreamRelay({ url, ffmpegPath: options.ffmpegPath, onProblem: options.onProblem, logger: options.logger }));
+    const { ffmpegPath, caFile, onProblem, logger } = options;
+    this.#relays = options.urls.map((url) => new StreamRelay({ url, ffmpegPath, caFile, onProblem, logger }));
     this.#server = server;
     this.#socketPath = socketPath;
     server.on('connection', (socket) => this.#accept(socket));

@@ -9,6 +9,8 @@ import { exited } from './processes.ts';
 export interface StreamRelayOptions {
   url: string;
   ffmpegPath: string;
+  /** Trusted CAs for an rtmps:// destination (default: the system's). */
+  caFile: string | undefined;
   onProblem: ProblemReporter;
   logger: Logger;
 }
@@ -80,11 +82,17 @@ export class StreamRelay {
   }
 
   #spawn(): void {
-    const { url, ffmpegPath, logger } = this.#options;
+    const { url, ffmpegPath, caFile, logger } = this.#options;
+    // ffmpeg's TLS does not check the server's certificate unless told to: a stream key
+    // would go to whoever answers for the host.
+    const tls = url.startsWith('rtmps:') ? ['-tls_verify', '1', ...(caFile ? ['-ca_file', caFile] : [])] : [];
     const child = spawn(
       ffmpegPath,
       // -c copy starts at the first keyframe it sees; no probing beyond what finds both streams.
-      ['-hide_banner', '-loglevel', 'warning', '-stats', '-stats_period', '0.5', '-analyzeduration', '1500000', '-f', 'mpegts', '-i', 'pipe:0', '-map', '0', '-c', 'copy', '-f', 'flv', '-flvflags', 'no_duration_filesize', url],
+      [
+        ...['-hide_banner', '-loglevel', 'warning', '-stats', '-stats_period', '0.5', '-analyzeduration', '1500000'],
+        ...['-f', 'mpegts', '-i', 'pipe:0', '-map', '0', '-c', 'copy', '-f', 'flv', '-flvflags', 'no_duration_filesize', ...tls, url],
+      ],
       { stdio: ['pipe', 'ignore', 'pipe'] },
     );
     this.#child = child;

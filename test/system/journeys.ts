@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RecordingFile } from '../../bridge/protocol.ts';
+import type { RecordingFile, RecordingInfo } from '../../bridge/protocol.ts';
 import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
@@ -17,6 +17,7 @@ import { audioOf, codecs, motionShare, probe } from '../helpers/media.ts';
 import { NginxRtmp } from '../helpers/nginxRtmp.ts';
 import { recordingsApi } from '../helpers/recordings.ts';
 import { startSipp, type SippProcess } from '../helpers/sipp.ts';
+import { Stunnel, TestCa } from '../helpers/testCa.ts';
 import { expectAck, expectBye, expectInvite, respond, writeScenario } from '../helpers/sippScenario.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -36,6 +37,8 @@ export interface Deployment {
   clients: () => TestHost;
   /** Where the dial-out trunk (a sipp callee) listens on the clients host. */
   trunkPort: number;
+  /** Stream over RTMPS to servers with certificates of this CA (the recorder's RECORDER_STREAM_CA_FILE). */
+  streamCa?: () => TestCa;
 }
 
 const ROOM = 'townhall';
@@ -95,6 +98,7 @@ export function meetingJourneys(deployment: Deployment): void {
   const phones = new Map<Party, Baresip>();
   let nginx: NginxRtmp | undefined;
   let callee: SippProcess | undefined;
+  const stunnels: Stunnel[] = [];
   const api = () => recordingsApi(deployment.webUrl(), ROOM);
 
   beforeAll(() => {
@@ -108,6 +112,7 @@ export function meetingJourneys(deployment: Deployment): void {
     for (const phone of phones.values()) await phone.stop().catch(() => {});
     for (const browser of browsers) await browser.close().catch(() => {});
     await callee?.stop();
+    for (const stunnel of stunnels) await stunnel.stop();
     await nginx?.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -121,15 +126,16 @@ export function meetingJourneys(deployment: Deployment): void {
     return local;
   }
 
-  async function recordFor(body: object, seconds: number): Promise<string> {
+  /** Records for `seconds` of capture: the file, and the recording as it was last seen running. */
+  async function recordFor(body: object, seconds: number): Promise<{ file: string; running: RecordingInfo }> {
     const recording = await api().start(body);
-    await waitFor(`recording ${recording.id} to capture ${seconds} s`, async () => {
+    const running = await waitFor(`recording ${recording.id} to capture ${seconds} s`, async () => {
       const current = (await api().listing()).current.find((r) => r.id === recording.id);
       if (current?.state === 'failed') throw new Error(`recording failed: ${current.error}`);
-      return (current?.durationSeconds ?? 0) >= seconds;
+      return (current?.durationSeconds ?? 0) >= seconds ? current : null;
     }, 90_000, 250);
     expect(await api().stop(recording.id)).toBe(204);
-    return recordingFile(recording.id);
+    return { file: await recordingFile(recording.id), running };
   }
 
   it('a. two browsers and two phones (PIN and room URI) all hear each other; phones get everyone but themselves', async () => {
@@ -196,9 +202,28 @@ export function meetingJourneys(deployment: Deployment): void {
     }
   }, 180_000);
 
-  it('b and c. a composite recording holds all four tones and moving video; its live stream reaches nginx-rtmp with the tones', async () => {
-    nginx = await NginxRtmp.start(deployment.clients());
-    const file = await recordFor({ file: true, streams: [nginx.url('townhall')] }, 10);
+  it(`b and c. a composite recording holds all four tones and moving video; its live stream reaches nginx-rtmp${deployment.streamCa ? ' over RTMPS' : ''} with the tones`, async () => {
+    const clients = deployment.clients();
+    nginx = await NginxRtmp.start(clients);
+    const streams = [nginx.url('townhall')];
+    if (deployment.streamCa) {
+      // nginx behind a TLS terminator with a certificate of the CA the recorder trusts, and
+      // behind another with one of a CA it does not: that destination must fail, alone.
+      const stranger = await TestCa.create(path.join(dir, 'stranger-ca'), 'Nobody Trusts This CA');
+      const behind = `${clients.address}:${nginx.rtmpPort}`;
+      stunnels.push(
+        await Stunnel.start({ host: clients, accept: 1936, connect: behind, cert: await deployment.streamCa().issue(clients.address), dir }),
+        await Stunnel.start({ host: clients, accept: 1937, connect: behind, cert: await stranger.issue(clients.address), dir }),
+      );
+      streams.splice(0, 1, `rtmps://${clients.address}:1936/live/townhall`, `rtmps://${clients.address}:1937/live/untrusted`);
+    }
+    const { file, running } = await recordFor({ file: true, streams }, 10);
+    console.log('streams while recording', running.streams);
+    expect(running.streams[0]!.state).toBe('live');
+    if (deployment.streamCa) {
+      expect(running.streams[1]).toMatchObject({ state: 'failed', error: expect.stringMatching(/certificate is not trusted/) });
+      expect(nginx.recordings('untrusted')).toEqual([]);
+    }
     const probed = await probe(file);
     expect(codecs(probed)).toEqual(['audio:aac', 'video:h264']);
     // 10 s were captured; on 2 cores beside three browsers the encoder runs behind, and a Stop
@@ -256,7 +281,7 @@ export function meetingJourneys(deployment: Deployment): void {
 
   it('b. an audio-only recording of a phone-only room holds both callers', async () => {
     for (const browser of browsers.splice(0)) await browser.close();
-    const file = await recordFor({ audioOnly: true }, 8);
+    const { file } = await recordFor({ audioOnly: true }, 8);
     const probed = await probe(file);
     expect(codecs(probed)).toEqual(['audio:aac']);
     expect(Number(probed.format.duration)).toBeGreaterThan(6);

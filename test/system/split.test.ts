@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { composeEnvironment } from '../helpers/compose.ts';
 import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
 import { ServiceProcess } from '../helpers/service.ts';
+import { TestCa } from '../helpers/testCa.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { edgeJourneys, meetingJourneys } from './journeys.ts';
 
@@ -23,6 +24,9 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
   const services: ServiceProcess[] = [];
   // The recorders write where the bridge lists and serves files (compose's shared volume).
   const recordings = fs.mkdtempSync(path.join(os.tmpdir(), 'split-recordings-'));
+  // The CA of a private ingest server the recorder streams to over RTMPS.
+  let ingestCa: TestCa;
+  const caDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-ca-'));
 
   beforeAll(async () => {
     network = await TestNetwork.create({ id: 'split', subnet: '198.18.2' });
@@ -38,7 +42,8 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
     // docker-compose.yml's services with the environment it gives them. Compose runs them all
     // on one host's network and reaches the bridge and Redis at 127.0.0.1; on hosts of their
     // own, those addresses become the bridge host's (the README's production section).
-    const variables = { SERVICE_SECRET };
+    ingestCa = await TestCa.create(caDir, 'Private Ingest CA');
+    const variables = { SERVICE_SECRET, RECORDER_STREAM_CA_FILE: ingestCa.certificate };
     // Redis where the recorders reach it; the test network is private, so without a password (protected mode off).
     const redis = ServiceProcess.start(
       bridge,
@@ -83,6 +88,7 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
     for (const service of services.reverse()) await service.stop();
     await network?.destroy();
     fs.rmSync(recordings, { recursive: true, force: true });
+    fs.rmSync(caDir, { recursive: true, force: true });
   });
 
   meetingJourneys({
@@ -92,6 +98,7 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
     sipHost: () => hosts.gateway.address,
     clients: () => hosts.clients,
     trunkPort: TRUNK_PORT,
+    streamCa: () => ingestCa,
   });
 
   edgeJourneys({

@@ -32,7 +32,8 @@ export function isLive(recordings: Recordings): boolean {
   return !!find(recordings, (r) => r.streams.some((s) => s.state === 'live'));
 }
 
-const YOUTUBE_INGEST = 'rtmp://a.rtmp.youtube.com/live2/';
+// YouTube's RTMPS ingest: the stream key does not cross the network in the clear.
+const YOUTUBE_INGEST = 'rtmps://a.rtmps.youtube.com/live2/';
 /** As many as startRecording takes. */
 const MAX_STREAMS = 5;
 
