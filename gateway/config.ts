@@ -4,6 +4,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { bridgeTrustEnv } from '../bridge/bridgeTrust.ts';
 import { count, defaultAnnouncedAddress, ip, localIp, parseEnv, port } from '../bridge/config.ts';
 import { roomNameSchema } from '../bridge/protocol.ts';
 import type { CodecName } from './media/codecs.ts';
@@ -21,6 +22,7 @@ export const gatewayEnvSchema = z
   .object({
     /** The bridge's HTTP address; signaling is at /ws below it. */
     BRIDGE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
+    ...bridgeTrustEnv,
     /** Where phones and trunks reach us (UDP and TCP). */
     SIP_HOST: ip.default('0.0.0.0'),
     SIP_PORT: port.default(5060),
@@ -102,6 +104,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
       httpUrl: bridge.origin,
       signalingUrl: `${bridge.protocol === 'https:' ? 'wss' : 'ws'}://${bridge.host}/ws`,
       serviceSecret: e.SERVICE_SECRET,
+      trust: { caFile: e.BRIDGE_CA_FILE, insecure: e.BRIDGE_TLS_INSECURE },
     },
     sip: { host: e.SIP_HOST, port: e.SIP_PORT, publicAddress: e.SIP_PUBLIC_ADDRESS ?? defaultAnnouncedAddress(e.SIP_HOST) },
     /** No host: run the embedded engine on loopback. */

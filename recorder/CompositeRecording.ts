@@ -4,6 +4,7 @@ import type { RecordingJob } from '../queue/recordingJob.ts';
 import { CaptureParts } from './CaptureParts.ts';
 import { LiveStreams } from './capture/LiveStreams.ts';
 import { PulseSink } from './capture/PulseSink.ts';
+import { chromiumTrustArgs } from '../bridge/bridgeTrust.ts';
 import { RecorderBrowser } from './capture/RecorderBrowser.ts';
 import { ScreenCapture } from './capture/ScreenCapture.ts';
 import { tiedFfmpeg } from './capture/tiedFfmpeg.ts';
@@ -137,6 +138,8 @@ export class CompositeRecording implements RecordingSource {
     const browser = await RecorderBrowser.launch({
       chromiumPath: config.chromiumPath,
       url,
+      // Asked at each launch: the bridge's certificate may have been renewed since.
+      trustArgs: await chromiumTrustArgs(config.bridgeUrl, config.bridgeTrust),
       secret: config.serviceSecret,
       display: this.#display!.name,
       pulseServer: this.#sink!.server,

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { bridgeTrustEnv, pemCertificates } from '../bridge/bridgeTrust.ts';
 import { count, localIp, parseEnv, port, redisUrl } from '../bridge/config.ts';
 
 const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
@@ -17,14 +18,6 @@ const executable = z.string().refine((file) => {
     return false;
   }
 }, 'no executable file there');
-
-const certificates = z.string().refine((file) => {
-  try {
-    return fs.readFileSync(file, 'utf8').includes('-----BEGIN CERTIFICATE-----');
-  } catch {
-    return false;
-  }
-}, 'no readable PEM certificate file there');
 
 export const recorderEnvSchema = z.object({
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
@@ -61,7 +54,8 @@ export const recorderEnvSchema = z.object({
    * The CAs trusted for rtmps:// destinations (a PEM bundle), in place of the
    * system's (/etc/ssl/certs/ca-certificates.crt): for a private ingest server.
    */
-  RECORDER_STREAM_CA_FILE: certificates.optional(),
+  RECORDER_STREAM_CA_FILE: pemCertificates.optional(),
+  ...bridgeTrustEnv,
   CHROMIUM_PATH: executable.default('/usr/bin/chromium'),
   FFMPEG_PATH: executable.default('/usr/bin/ffmpeg'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -77,6 +71,7 @@ export function loadRecorderConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     redisUrl: e.REDIS_URL,
     bridgeUrl: e.BRIDGE_URL.replace(/\/$/, ''),
+    bridgeTrust: { caFile: e.BRIDGE_CA_FILE, insecure: e.BRIDGE_TLS_INSECURE },
     serviceSecret: e.SERVICE_SECRET,
     concurrency: e.RECORDER_CONCURRENCY,
     dir: path.resolve(e.RECORDINGS_DIR),

@@ -23,6 +23,8 @@ export interface RecorderBrowserOptions {
   chromiumPath: string;
   /** The recorder layout of the room on the bridge's web client. */
   url: string;
+  /** Flags that let Chromium trust the bridge's certificate (see chromiumTrustArgs). */
+  trustArgs: string[];
   secret: string | undefined;
   display: string;
   pulseServer: string;
@@ -68,6 +70,7 @@ export class RecorderBrowser extends EventEmitter<RecorderBrowserEvents> {
       ignoreDefaultArgs: ['--enable-automation', '--mute-audio'],
       args: [
         ...CHROMIUM_BASE_ARGS,
+        ...options.trustArgs,
         '--no-default-browser-check',
         '--kiosk',
         '--hide-scrollbars',

@@ -2,10 +2,15 @@
 // each on a host of their own, started from their entry points with the
 // environment docker-compose.yml gives them, and users on other hosts: one
 // on an ordinary network, one whose UDP is blocked, one phone behind a NAT.
+// The bridge serves HTTPS with the site's certificate; every service and
+// browser reaches it over TLS and checks that certificate.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { spkiSha256 } from '../../bridge/tls/TlsIdentity.ts';
 import { composeEnvironment } from '../helpers/compose.ts';
 import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
 import { ServiceProcess } from '../helpers/service.ts';
@@ -24,9 +29,13 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
   const services: ServiceProcess[] = [];
   // The recorders write where the bridge lists and serves files (compose's shared volume).
   const recordings = fs.mkdtempSync(path.join(os.tmpdir(), 'split-recordings-'));
+  const caDir = fs.mkdtempSync(path.join(os.tmpdir(), 'split-ca-'));
   // The CA of a private ingest server the recorder streams to over RTMPS.
   let ingestCa: TestCa;
-  const caDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-ca-'));
+  // The site's own CA, which signed the bridge's certificate: the services are told to trust it.
+  let siteCa: TestCa;
+  /** What browsers pin to trust the bridge's certificate, as a user who accepted it would. */
+  let bridgeSpki: string;
 
   beforeAll(async () => {
     network = await TestNetwork.create({ id: 'split', subnet: '198.18.2' });
@@ -36,14 +45,26 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
     ({ host: natPhone, router: natRouter } = await network.addHostBehindNat('natphone', 20, '198.19.2'));
     await hosts.restricted.blockUdp();
     const { bridge, gateway, recorder, clients } = hosts;
-    const bridgeUrl = `http://${bridge.address}:8080`;
+    const bridgeUrl = `https://${bridge.address}:8443`;
     const redisUrl = `redis://${bridge.address}:6379`;
 
     // docker-compose.yml's services with the environment it gives them. Compose runs them all
     // on one host's network and reaches the bridge and Redis at 127.0.0.1; on hosts of their
     // own, those addresses become the bridge host's (the README's production section).
-    ingestCa = await TestCa.create(caDir, 'Private Ingest CA');
-    const variables = { SERVICE_SECRET, RECORDER_STREAM_CA_FILE: ingestCa.certificate };
+    ingestCa = await TestCa.create(path.join(caDir, 'ingest'), 'Private Ingest CA');
+    siteCa = await TestCa.create(path.join(caDir, 'site'), 'Site CA');
+    const bridgeCertificate = await siteCa.issue(bridge.address);
+    bridgeSpki = spkiSha256(new crypto.X509Certificate(fs.readFileSync(bridgeCertificate.cert)));
+    // This process (REST calls, downloads) trusts the site's CA too.
+    tls.setDefaultCACertificates([...tls.getCACertificates('default'), fs.readFileSync(siteCa.certificate, 'utf8')]);
+    const variables = {
+      SERVICE_SECRET,
+      RECORDER_STREAM_CA_FILE: ingestCa.certificate,
+      // HTTPS with the site's certificate; the gateway and the recorder check it against the site's CA.
+      TLS_CERT: bridgeCertificate.cert,
+      TLS_KEY: bridgeCertificate.key,
+      BRIDGE_CA_FILE: siteCa.certificate,
+    };
     // Redis where the recorders reach it; the test network is private, so without a password (protected mode off).
     const redis = ServiceProcess.start(
       bridge,
@@ -55,6 +76,7 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
     const bridgeService = ServiceProcess.start(bridge, 'bridge', process.execPath, ['bridge/main.ts'], {
       ...composeEnvironment('bridge', variables),
       RECORDINGS_DIR: recordings,
+      TLS_DIR: path.join(caDir, 'bridge-tls'),
     });
     services.push(redis, bridgeService);
     await bridgeService.waitForLog('bridge ready');
@@ -92,9 +114,8 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
   });
 
   meetingJourneys({
-    webUrl: () => `http://${hosts.bridge.address}:8080`,
-    // The split bridge serves plain HTTP unless given a certificate (as behind an operator's TLS proxy).
-    browserArgs: () => [`--unsafely-treat-insecure-origin-as-secure=http://${hosts.bridge.address}:8080`],
+    webUrl: () => `https://${hosts.bridge.address}:8443`,
+    browserArgs: () => [`--ignore-certificate-errors-spki-list=${bridgeSpki}`],
     sipHost: () => hosts.gateway.address,
     clients: () => hosts.clients,
     trunkPort: TRUNK_PORT,
@@ -102,9 +123,8 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
   });
 
   edgeJourneys({
-    webUrl: () => `http://${hosts.bridge.address}:8080`,
-    // The split bridge serves plain HTTP unless given a certificate (as behind an operator's TLS proxy).
-    browserArgs: () => [`--unsafely-treat-insecure-origin-as-secure=http://${hosts.bridge.address}:8080`],
+    webUrl: () => `https://${hosts.bridge.address}:8443`,
+    browserArgs: () => [`--ignore-certificate-errors-spki-list=${bridgeSpki}`],
     sipHost: () => hosts.gateway.address,
     clients: () => hosts.clients,
     restricted: () => hosts.restricted,

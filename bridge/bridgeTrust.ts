@@ -1,0 +1,84 @@
+// How a service (the SIP gateway, a recorder) checks the bridge's HTTPS
+// certificate: against the system's CAs, plus BRIDGE_CA_FILE for a bridge
+// with a self-signed or private certificate, or not at all when the operator
+// says so (BRIDGE_TLS_INSECURE). It applies to the bridge's origin only:
+// every other TLS connection of the process keeps the usual checks.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { Agent, Pool, setGlobalDispatcher } from 'undici';
+import { z } from 'zod';
+import { spkiSha256 } from './tls/TlsIdentity.ts';
+
+/** A PEM file holding at least one certificate. */
+export const pemCertificates = z.string().refine((file) => {
+  try {
+    return fs.readFileSync(file, 'utf8').includes('-----BEGIN CERTIFICATE-----');
+  } catch {
+    return false;
+  }
+}, 'no readable PEM certificate file there');
+
+/** The settings, in the gateway's and the recorder's schemas alike. */
+export const bridgeTrustEnv = {
+  /** CAs (or the bridge's own certificate) to trust for an https:// BRIDGE_URL, beside the system's. */
+  BRIDGE_CA_FILE: pemCertificates.optional(),
+  /** Accept any certificate from the bridge: only on a network where nobody can pose as it. */
+  BRIDGE_TLS_INSECURE: z.stringbool().default(false),
+};
+
+export interface BridgeTrust {
+  caFile: string | undefined;
+  insecure: boolean;
+}
+
+/** The TLS options for connections to the bridge (undefined: Node's defaults do). */
+function connectOptions(trust: BridgeTrust): tls.ConnectionOptions | undefined {
+  if (trust.insecure) return { rejectUnauthorized: false };
+  if (trust.caFile) return { ca: [...tls.getCACertificates('default'), fs.readFileSync(trust.caFile, 'utf8')] };
+  return undefined;
+}
+
+/**
+ * Makes this process's fetch and WebSocket (both undici's) check the bridge
+ * at `bridgeUrl` as configured. Nothing to do for http:// or default trust.
+ */
+export function trustBridge(bridgeUrl: string, trust: BridgeTrust): void {
+  const bridge = new URL(bridgeUrl);
+  const options = connectOptions(trust);
+  if (bridge.protocol !== 'https:' || !options) return;
+  setGlobalDispatcher(
+    new Agent({
+      factory: (origin, poolOptions) =>
+        new Pool(origin, String(origin) === bridge.origin ? { ...poolOptions, connect: { ...options } } : poolOptions),
+    }),
+  );
+}
+
+/**
+ * What a browser of this service must be told to load the bridge's pages:
+ * Chromium checks certificates against its own store, so the certificate
+ * the bridge shows now (checked here as configured) is pinned by its key.
+ */
+export async function chromiumTrustArgs(bridgeUrl: string, trust: BridgeTrust): Promise<string[]> {
+  const bridge = new URL(bridgeUrl);
+  const options = connectOptions(trust);
+  if (bridge.protocol !== 'https:' || !options) return [];
+  if (trust.insecure) return ['--ignore-certificate-errors'];
+  const certificate = await new Promise<crypto.X509Certificate>((resolve, reject) => {
+    const socket = tls.connect({ host: bridge.hostname, port: Number(bridge.port || 443), servername: tlsServerName(bridge.hostname), ...options }, () => {
+      const raw = socket.getPeerCertificate().raw;
+      socket.end();
+      resolve(new crypto.X509Certificate(raw));
+    });
+    socket.once('error', reject);
+    socket.setTimeout(10_000, () => socket.destroy(new Error(`no TLS handshake with ${bridge.host} within 10 s`)));
+  });
+  return [`--ignore-certificate-errors-spki-list=${spkiSha256(certificate)}`];
+}
+
+/** SNI carries names only, never addresses (RFC 6066). */
+function tlsServerName(host: string): string | undefined {
+  return net.isIP(host.replace(/^\[|\]$/g, '')) ? undefined : host;
+}
