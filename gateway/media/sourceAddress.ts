@@ -1,5 +1,4 @@
 import dgram from 'node:dgram';
-import os from 'node:os';
 
 /**
  * The address this host sends from to reach `destination`: the kernel's own
@@ -20,7 +19,3 @@ export async function sourceAddressToward(destination: string): Promise<string> 
   }
 }
 
-/** Whether `address` is one of this host's (a socket can be bound to it). */
-export function isLocalAddress(address: string): boolean {
-  return Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.address === address));
-}
