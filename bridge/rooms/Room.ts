@@ -67,7 +67,7 @@ function ortc<T>(value: object): T {
  * reaches the bridge's media where it reached the bridge's signaling, when
  * the media listens on every address.
  */
-function plainAddress(network: MediaNetwork, reachedAt: string | undefined): string {
+export function plainAddress(network: MediaNetwork, reachedAt: string | undefined): string {
   if (network.plainAnnouncedAddress) return network.plainAnnouncedAddress;
   if (network.listenIp !== '0.0.0.0' && network.listenIp !== '::') return network.listenIp;
   const local = reachedAt?.replace(/^::ffff:/, '');
