@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { Conference, InboundStats } from '../../web/src/lib/conference.ts';
+import { createLogger } from '../../bridge/logger.ts';
 import { CHROMIUM_BASE_ARGS } from '../../recorder/capture/RecorderBrowser.ts';
+import { VirtualDisplay } from '../../recorder/capture/VirtualDisplay.ts';
 import type { TestHost } from './hosts.ts';
 
 declare global {
@@ -48,6 +50,49 @@ export async function launchBrowser({ mediaPermission = 'grant', args = [], host
   return browser;
 }
 
+export const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+
+export interface FirefoxOptions {
+  /** The fake microphone's steady sine tone, in Hz (Firefox's default is 1000). */
+  toneFrequency?: number;
+  /**
+   * Run on a virtual display of its own instead of headless, so it has a
+   * screen to share (headless Firefox finds none: NotFoundError).
+   */
+  screen?: boolean;
+}
+
+/**
+ * Debian's Firefox ESR driven over WebDriver BiDi, with Firefox's fake camera
+ * (a colour-cycling frame) and fake microphone (a steady sine tone), granted
+ * without a prompt, as is sharing the screen. Its ICE never pairs with a
+ * loopback address (media.peerconnection.ice.loopback does not change that):
+ * give it a bridge on the host's own address.
+ */
+export async function launchFirefox({ toneFrequency = 1000, screen = false }: FirefoxOptions = {}): Promise<Browser> {
+  const display = screen ? await VirtualDisplay.start(1280, 800, createLogger('warn', 'xvfb')) : undefined;
+  try {
+    const browser = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: FIREFOX,
+      headless: !display,
+      env: display ? { ...process.env, DISPLAY: display.name } : undefined,
+      defaultViewport: { width: 1280, height: 800 },
+      extraPrefsFirefox: {
+        'media.navigator.streams.fake': true,
+        'media.navigator.permission.disabled': true,
+        'media.navigator.audio.fake_frequency': toneFrequency,
+        'media.autoplay.default': 0, // allowed: remote audio plays without a click
+      },
+    });
+    if (display) browser.once('disconnected', () => void display.stop());
+    return browser;
+  } catch (error) {
+    await display?.stop();
+    throw error;
+  }
+}
+
 /** Goes through the real prejoin screen and joins. */
 export async function joinThroughUi(page: Page, url: string, displayName: string): Promise<void> {
   await page.goto(url);
@@ -63,4 +108,27 @@ export async function joinThroughUi(page: Page, url: string, displayName: string
 
 export function inboundStats(page: Page): Promise<InboundStats[]> {
   return page.evaluate(() => window.conference!.inboundStats());
+}
+
+/**
+ * What `page` receives from `peerId`'s microphone over `ms`, decoded in the
+ * page: recorded with MediaRecorder and decoded by an OfflineAudioContext,
+ * since headless Firefox has no audio output to run a live AudioContext on.
+ */
+export async function receivedAudio(page: Page, peerId: string, ms = 1000): Promise<{ samples: Float64Array; sampleRate: number }> {
+  const { samples, sampleRate } = await page.evaluate(async (peerId, ms) => {
+    const media = [...window.conference!.remoteMedia.value.values()].find((m) => m.peerId === peerId && m.source === 'mic');
+    if (!media) return { samples: [], sampleRate: 48000 };
+    const recorder = new MediaRecorder(new MediaStream([media.consumer.track]));
+    const chunks: Blob[] = [];
+    recorder.ondataavailable = (event) => chunks.push(event.data);
+    const stopped = new Promise((resolve) => (recorder.onstop = resolve));
+    recorder.start();
+    await new Promise((resolve) => setTimeout(resolve, ms)); // the length of the recording
+    recorder.stop();
+    await stopped;
+    const audio = await new OfflineAudioContext(1, 48000, 48000).decodeAudioData(await new Blob(chunks).arrayBuffer());
+    return { samples: [...audio.getChannelData(0)], sampleRate: audio.sampleRate };
+  }, peerId, ms);
+  return { samples: Float64Array.from(samples), sampleRate };
 }
