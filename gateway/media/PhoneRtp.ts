@@ -31,7 +31,7 @@ export class PhoneRtp extends EventEmitter<PhoneRtpEvents> {
   readonly codec: AudioCodec;
   readonly #ssrc = randomInt(1, 0xffffffff);
   readonly #cname: string;
-  readonly #dtmf = new TelephoneEventDecoder();
+  readonly #dtmf: TelephoneEventDecoder;
   readonly #reception = new ReceptionStats();
   readonly #rtcpTimer: NodeJS.Timeout;
   #remote: RemoteAudio;
@@ -52,6 +52,8 @@ export class PhoneRtp extends EventEmitter<PhoneRtpEvents> {
     this.#cname = cname;
     this.#remote = remote;
     this.codec = createCodec(remote.codec.name);
+    // Telephone-events share the negotiated codec's clock (the SDP pairs them by rate).
+    this.#dtmf = new TelephoneEventDecoder(remote.codec.clockRate);
     this.#rtpTarget = { address: remote.address, port: remote.port };
     this.#rtcpTarget = { address: remote.address, port: remote.rtcpPort };
     pair.rtp.on('message', (msg, rinfo) => this.#onRtp(msg, rinfo));

@@ -1,5 +1,6 @@
 // SDP offer/answer for a phone leg (RFC 3264), with sdp-transform. One audio
-// stream; G.711 and Opus; telephone-event for DTMF.
+// stream; G.711 and Opus; telephone-event for DTMF, at the clock rate of the
+// codec it goes with (RFC 4733 2.1: a phone pairs Opus with telephone-event/48000).
 import sdpTransform from 'sdp-transform';
 import { CODECS, type CodecDescription, type CodecName } from './codecs.ts';
 
@@ -24,7 +25,11 @@ export class SdpError extends Error {
   }
 }
 
-const TELEPHONE_EVENT_PT = 101;
+/** The payload types we offer telephone-event on, one per codec clock rate. */
+const TELEPHONE_EVENT_PTS: ReadonlyMap<number, number> = new Map([
+  [8000, 101],
+  [48000, 110],
+]);
 const OPPOSITE: Record<Direction, Direction> = {
   sendrecv: 'sendrecv',
   sendonly: 'recvonly',
@@ -33,6 +38,11 @@ const OPPOSITE: Record<Direction, Direction> = {
 };
 
 type MediaDescription = sdpTransform.SessionDescription['media'][number];
+
+interface TelephoneEvent {
+  rate: number;
+  payloadType: number;
+}
 
 /** Our side of one leg's SDP: keeps the origin line's version rising across re-INVITEs. */
 export class LocalSdp {
@@ -48,17 +58,23 @@ export class LocalSdp {
 
   /** An offer listing `codecs` in our order of preference (dial-out, late offer). */
   offer(codecs: readonly CodecName[]): string {
-    return this.#write(codecs.map((name) => ({ ...CODECS[name] })), TELEPHONE_EVENT_PT, 'sendrecv');
+    const descriptions = codecs.map((name) => ({ ...CODECS[name] }));
+    // The far end answers with one codec and the telephone-event of its rate, so offer one per rate.
+    const rates = new Set(descriptions.map((c) => c.clockRate));
+    const events = [...TELEPHONE_EVENT_PTS].filter(([rate]) => rates.has(rate)).map(([rate, payloadType]) => ({ rate, payloadType }));
+    return this.#write(descriptions, events, 'sendrecv');
   }
 
   /** Answers an offer; throws SdpError (answer 488) when there is nothing we can use. */
   answer(offerSdp: string, supported: readonly CodecName[]): { sdp: string; remote: RemoteAudio } {
     const remote = readRemoteAudio(offerSdp, supported);
-    const sdp = this.#write([remote.codec], remote.telephoneEventPayloadType, OPPOSITE[remote.direction]);
+    const pt = remote.telephoneEventPayloadType;
+    const events = pt === undefined ? [] : [{ rate: remote.codec.clockRate, payloadType: pt }];
+    const sdp = this.#write([remote.codec], events, OPPOSITE[remote.direction]);
     return { sdp, remote };
   }
 
-  #write(codecs: CodecDescription[], telephoneEventPt: number | undefined, direction: Direction): string {
+  #write(codecs: CodecDescription[], events: readonly TelephoneEvent[], direction: Direction): string {
     const payloads = codecs.map((c) => c.payloadType);
     const rtp: MediaDescription['rtp'] = codecs.map((c) => ({
       payload: c.payloadType,
@@ -67,10 +83,10 @@ export class LocalSdp {
       encoding: c.channels > 1 ? c.channels : undefined,
     }));
     const fmtp: MediaDescription['fmtp'] = [];
-    if (telephoneEventPt !== undefined) {
-      payloads.push(telephoneEventPt);
-      rtp.push({ payload: telephoneEventPt, codec: 'telephone-event', rate: 8000 });
-      fmtp.push({ payload: telephoneEventPt, config: '0-16' });
+    for (const { rate, payloadType } of events) {
+      payloads.push(payloadType);
+      rtp.push({ payload: payloadType, codec: 'telephone-event', rate });
+      fmtp.push({ payload: payloadType, config: '0-16' });
     }
     const ip = this.#address.includes(':') ? 6 : 4;
     return sdpTransform.write({
@@ -121,24 +137,28 @@ export function readRemoteAudio(sdp: string, supported: readonly CodecName[]): R
     .map(Number);
   const rtpmap = new Map((audio.rtp ?? []).map((r) => [r.payload, r]));
   let codec: CodecDescription | undefined;
-  let telephoneEventPayloadType: number | undefined;
   for (const pt of offered) {
     const map = rtpmap.get(pt);
     const name = map?.codec.toLowerCase();
-    if (name === 'telephone-event' && map?.rate === 8000) {
-      telephoneEventPayloadType ??= pt;
-      continue;
-    }
-    if (codec) continue;
+    if (name === 'telephone-event') continue;
     const match = supported.find((candidate) => {
       const known = CODECS[candidate];
       // Static payload types may come without an rtpmap line.
       if (!map) return pt === known.payloadType && pt < 96;
       return name === known.name.toLowerCase() && map.rate === known.clockRate;
     });
-    if (match) codec = { ...CODECS[match], payloadType: pt };
+    if (match) {
+      codec = { ...CODECS[match], payloadType: pt };
+      break;
+    }
   }
   if (!codec) throw new SdpError(`no common codec (offered payload types ${offered.join(' ')}; we take ${supported.join(', ')})`);
+  // Events are timed in their codec's clock: a telephone-event of another rate is for another codec.
+  const clockRate = codec.clockRate;
+  const telephoneEventPayloadType = offered.find((pt) => {
+    const map = rtpmap.get(pt);
+    return map?.codec.toLowerCase() === 'telephone-event' && map.rate === clockRate;
+  });
   const holdAddress = address === '0.0.0.0' || address === '::';
   const direction: Direction = holdAddress ? 'inactive' : ((audio.direction ?? session.direction ?? 'sendrecv') as Direction);
   return {

@@ -9,7 +9,7 @@ import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, withGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startSipp } from '../helpers/sipp.ts';
-import { bye, expectBye, infoDigit, invite, inviteWithDigest, optionsPing, pause, playAudio, writeScenario } from '../helpers/sippScenario.ts';
+import { audioOffer, bye, expectBye, infoDigit, invite, inviteWithDigest, optionsPing, pause, playAudio, writeScenario } from '../helpers/sippScenario.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 describe('calls from sipp', () => {
@@ -202,6 +202,7 @@ describe('calls from sipp', () => {
   it('answers 488 to unusable SDP (garbage, no common codec) and keeps taking calls', async () => {
     const offers = [
       'this is not SDP at all',
+      audioOffer(['9 G722/8000']),
       'v=0\n      o=- 1 1 IN IP4 127.0.0.1\n      s=-\n      c=IN IP4 127.0.0.1\n      t=0 0\n      m=audio 4000 RTP/AVP 18\n      a=rtpmap:18 G729/8000',
       'v=0\n      o=- 1 1 IN IP4 127.0.0.1\n      s=-\n      t=0 0\n      m=video 4000 RTP/AVP 96',
     ];
@@ -212,6 +213,31 @@ describe('calls from sipp', () => {
     expect(gw.gateway.ports.inUse).toBe(0);
     const good = await (await sipp('after-bad-sdp', [invite(), playAudio, pause(1000), bye(2)], { service: 'board' })).done;
     expect(good.code, good.stdout.slice(-2000)).toBe(0);
+  });
+
+  // The codec and DTMF matrix in real calls (the SDP side in detail: codecMatrix.test.ts).
+  const OPUS = '111 opus/48000/2';
+  const EVENTS_48K = '101 telephone-event/48000';
+  const EVENTS_8K = '100 telephone-event/8000';
+  it.each([
+    { offer: [OPUS, EVENTS_48K], answer: 'telephone-event/48000' },
+    { offer: ['0 PCMU/8000', '8 PCMA/8000', EVENTS_8K], answer: 'telephone-event/8000' },
+    { offer: [EVENTS_8K, OPUS, '0 PCMU/8000', EVENTS_48K], answer: 'a=rtpmap:101 telephone-event/48000' },
+  ])('codec matrix: answers $offer with $answer', async ({ offer, answer }) => {
+    const result = await (await sipp('answer', [invite(200, audioOffer(offer), answer), bye(2)], { service: 'board' })).done;
+    expect(result.code, result.stdout.slice(-2000)).toBe(0);
+    await waitFor('every RTP port released', () => gw.gateway.ports.inUse === 0);
+  });
+
+  it('codec matrix: PCMA only, no telephone-event: the PIN by SIP INFO still lets the caller in', async () => {
+    const pin = bridge.registry.get('board')!.pin;
+    const digits = [...pin, '#'].map((digit, i) => infoDigit(digit, 2 + i));
+    // The call lasts three seconds past the PIN: time enough to be seen in the room.
+    const call = await sipp('info-only', [invite(200, audioOffer(['8 PCMA/8000'])), ...digits, pause(3000), bye(2 + digits.length)]);
+    await waitFor('the caller in the room', () => bridge.registry.get('board')?.visiblePeers().some((p) => p.kind === 'phone'), 15_000);
+    const result = await call.done;
+    expect(result.code, result.stdout.slice(-2000)).toBe(0);
+    await waitFor('every RTP port released', () => gw.gateway.ports.inUse === 0);
   });
 
   it("answers a trunk's OPTIONS ping", async () => {

@@ -58,11 +58,24 @@ const ackOfFailure = (cseq: number) => ack('sip:[service]@[remote_ip]:[remote_po
 /** ACK of a 2xx: a transaction of its own (new branch), to the remote target (13.2.2.4). */
 const ackOfSuccess = (cseq: number) => ack('[next_url]', cseq, '[branch]');
 
+/** An SDP offer of one audio stream with these rtpmap lines (`<pt> <encoding>/<rate>`), for codec tests. */
+export function audioOffer(rtpmaps: string[]): string {
+  return [
+    'v=0',
+    'o=caller 1 1 IN IP[local_ip_type] [local_ip]',
+    's=-',
+    'c=IN IP[media_ip_type] [media_ip]',
+    't=0 0',
+    `m=audio [media_port] RTP/AVP ${rtpmaps.map((r) => r.split(' ')[0]).join(' ')}`,
+    ...rtpmaps.map((r) => `a=rtpmap:${r}`),
+  ].join('\n      ');
+}
+
 /**
  * INVITE offering PCMA + telephone-event (or `sdp`), then 200 and ACK;
  * `expect` other than 200 ends with ACK of the failure.
  */
-export function invite(expect: 200 | 403 | 404 | 488 | 503 = 200, sdp = PCMA_OFFER): string {
+export function invite(expect: 200 | 403 | 404 | 488 | 503 = 200, sdp = PCMA_OFFER, answerMatches?: string): string {
   const offer = send(`
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0${dialogHeaders('INVITE', 1)}
       Content-Type: application/sdp
@@ -71,7 +84,12 @@ export function invite(expect: 200 | 403 | 404 | 488 | 503 = 200, sdp = PCMA_OFF
       ${sdp}
 `);
   if (expect !== 200) return [offer, '  <recv response="100" optional="true"/>', `  <recv response="${expect}"/>`, ackOfFailure(1)].join('\n');
-  return [offer, '  <recv response="100" optional="true"/>', '  <recv response="200" rrs="true"/>', ackOfSuccess(1)].join('\n');
+  // The call fails unless the 200's SDP answer matches `answerMatches` (a regular expression).
+  const ok = answerMatches
+    ? `  <recv response="200" rrs="true"><action><ereg regexp="${answerMatches}" search_in="body" check_it="true" assign_to="answer"/></action></recv>
+  <Reference variables="answer"/>`
+    : '  <recv response="200" rrs="true"/>';
+  return [offer, '  <recv response="100" optional="true"/>', ok, ackOfSuccess(1)].join('\n');
 }
 
 /**
