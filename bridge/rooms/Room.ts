@@ -80,6 +80,8 @@ const CHAT_HISTORY = 100;
 const MAX_TRANSPORTS_PER_PEER = 16;
 const MAX_SOURCES_PER_PEER = 3; // mic, camera, screen
 const MAX_INCOMING_BITRATE = 5_000_000;
+/** Browsers connect within a few seconds; ICE failing takes them 10-30 s, so the operator hears first. */
+const ICE_SILENCE_WARNING_MS = 10_000;
 /** Finished phone invitations kept for the list (the newest). */
 const FINISHED_DIAL_OUTS_KEPT = 20;
 
@@ -281,6 +283,38 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   async connectWebRtcTransport(peer: Peer, transportId: string, dtlsParameters: DtlsParameters): Promise<void> {
     const transport = this.#transportOf(peer, transportId, 'webrtc') as WebRtcTransport;
     await transport.connect({ dtlsParameters: ortc(dtlsParameters) });
+    this.#watchIce(peer, transport);
+  }
+
+  /**
+   * Tells the operator when a browser cannot reach the media ports: it then
+   * sees black tiles while everything else about the bridge looks healthy.
+   * The browser starts ICE as soon as it has connected the transport, so no
+   * ICE by then means its checks never arrived at the announced addresses.
+   */
+  #watchIce(peer: Peer, transport: WebRtcTransport): void {
+    const context = (tuple = transport.iceSelectedTuple) => ({
+      peer: peer.id,
+      displayName: peer.displayName,
+      direction: (transport.appData as { direction?: string }).direction,
+      announced: transport.iceCandidates.map((c) => `${c.protocol} ${c.address}:${c.port}`),
+      remote: tuple && `${tuple.protocol} ${tuple.remoteIp}:${tuple.remotePort}`,
+    });
+    const timer = setTimeout(() => {
+      if (transport.closed || transport.iceState !== 'new') return;
+      this.#logger.warn(
+        context(),
+        `no ICE from the browser ${ICE_SILENCE_WARNING_MS / 1000} s after it connected its transport: it cannot reach ` +
+          'the announced media addresses (check MEDIA_ANNOUNCED_ADDRESS and that these ports are open to it)',
+      );
+    }, ICE_SILENCE_WARNING_MS);
+    transport.observer.once('close', () => clearTimeout(timer));
+    transport.on('icestatechange', (state) => {
+      if (state === 'disconnected') this.#logger.warn(context(), 'the browser stopped answering ICE (media connection lost)');
+    });
+    transport.on('dtlsstatechange', (state) => {
+      if (state === 'failed') this.#logger.warn(context(), 'DTLS with the browser failed (media connection not secured)');
+    });
   }
 
   async restartIce(peer: Peer, transportId: string): Promise<ResponseData<'restartIce'>> {

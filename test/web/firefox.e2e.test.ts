@@ -120,3 +120,24 @@ describe('Firefox and Chromium in one meeting', () => {
     }
   });
 });
+
+describe('Firefox and a bridge announcing only loopback', () => {
+  let bridge: Bridge | undefined;
+  let browser: Browser | undefined;
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    await bridge?.stop();
+  });
+
+  it('says it has no network path to the media server instead of showing black tiles', async () => {
+    bridge = await startBridge({ MEDIA_WORKERS: '1' }); // listens on and announces 127.0.0.1
+    browser = await launchFirefox();
+    const page = await browser.newPage();
+    await joinThroughUi(page, `${bridge.url}/loopback`, 'Fiona');
+    const banner = await page.waitForSelector('[data-testid=media-problem]', { timeout: 20_000 });
+    expect(await banner!.evaluate((e) => e.textContent)).toMatch(
+      /^Media could not connect: this browser found no network path to the media server \(UDP and TCP to 127\.0\.0\.1:\d+\)\. Retrying…$/,
+    );
+  });
+});

@@ -1,8 +1,10 @@
 // What a person sees when things go wrong: a media server crash, a dropped
-// connection, a full room, a blocked camera.
+// connection, media that cannot connect, a full room, a blocked camera.
 import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
+import { Room } from '../../bridge/rooms/Room.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { inboundStats, joinThroughUi, launchBrowser, type BrowserOptions } from '../helpers/browser.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -33,6 +35,7 @@ async function decodesMoreVideo(page: Page, frames: number): Promise<void> {
 }
 
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const browser of browsers.splice(0)) await browser.close().catch(() => undefined);
   await bridge?.stop();
   bridge = undefined;
@@ -71,6 +74,25 @@ describe('resilience in the browser', () => {
     await decodesMoreVideo(bob, 20);
     await decodesMoreVideo(alice, 20);
     expect(await bob.$('.banner.warning')).toBeNull();
+  });
+
+  it('says media could not connect and why, retries, and tells the operator', async () => {
+    // A bridge announcing an address nothing listens on (198.18.0.0/15 is for benchmarks, routed nowhere).
+    const logs: { msg: string; peer?: string; announced?: string[] }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line) as (typeof logs)[number]) });
+    bridge = await startBridge({ MEDIA_WORKERS: '1', MEDIA_ANNOUNCED_ADDRESS: '198.18.0.99' }, logger);
+    const restarts = vi.spyOn(Room.prototype, 'restartIce');
+    const alice = await openPage();
+    await joinThroughUi(alice, `${bridge.url}/unreachable`, 'Alice');
+    const banner = await alice.waitForSelector('[data-testid=media-problem]', { timeout: 20_000 });
+    const text = await banner!.evaluate((e) => e.textContent!);
+    const port = /^Media could not connect: no route to the media server: UDP and TCP to 198\.18\.0\.99:(\d+) failed\. Retrying…$/.exec(text)?.[1];
+    expect(port, text).toBeDefined();
+    await waitFor('an ICE restart', () => restarts.mock.calls.length > 0);
+    const aliceId = await alice.evaluate(() => window.conference!.selfId.value);
+    await waitFor('the bridge to log the browser that cannot reach it', () =>
+      logs.some((l) => l.msg.startsWith('no ICE from the browser') && l.peer === aliceId && l.announced?.includes(`udp 198.18.0.99:${port}`)),
+    20_000);
   });
 
   it('tells the third person that a two-person room is full', async () => {

@@ -4,7 +4,7 @@
 // the bridge asks it to.
 import { batch, signal } from '@preact/signals';
 import { Device } from 'mediasoup-client';
-import type { Consumer, Producer, RtpCapabilities, RtpEncodingParameters, Transport } from 'mediasoup-client/types';
+import type { Consumer, IceCandidate, Producer, RtpCapabilities, RtpEncodingParameters, Transport } from 'mediasoup-client/types';
 import type {
   ChatMessage,
   ConsumerInfo,
@@ -55,6 +55,12 @@ const CAMERA_ENCODINGS: RtpEncodingParameters[] = [
 ];
 const SCREEN_ENCODINGS: RtpEncodingParameters[] = [{ maxBitrate: 2_500_000 }];
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+/**
+ * A media connection that has not come up by then will not: browsers connect
+ * within a second or two, but take 10-30 s to declare ICE failed, and the
+ * tiles stay black meanwhile.
+ */
+const MEDIA_CONNECT_TIMEOUT_MS = 8000;
 /** Recording states in the order they happen. */
 const STATE_ORDER = recordingStateSchema.options;
 
@@ -98,6 +104,8 @@ export class Conference {
   readonly cameraTrack = signal<MediaStreamTrack | null>(null);
   readonly screenTrack = signal<MediaStreamTrack | null>(null);
   readonly handRaised = signal(false);
+  /** Why media cannot connect while it cannot (the tiles are black meanwhile); null when it is fine. */
+  readonly mediaProblem = signal<string | null>(null);
   /** Problems worth telling the user, newest last. */
   readonly notices = signal<readonly { id: number; text: string }[]>([]);
 
@@ -405,14 +413,37 @@ export class Conference {
         .request('produce', { transportId: transport.id, kind, source, rtpParameters, paused })
         .then(({ producerId }) => callback({ id: producerId }), errback);
     });
-    transport.on('connectionstatechange', (state) => {
-      if (state !== 'failed' || this.status.value !== 'connected') return;
-      client
-        .request('restartIce', { transportId: transport.id })
-        .then(({ iceParameters }) => transport.restartIce({ iceParameters }))
-        .catch(() => undefined); // the signaling reconnect takes over
-    });
+    this.#watchConnection(transport, params.iceCandidates);
     return transport;
+  }
+
+  /**
+   * Says so when the media connection does not come up or fails, with the
+   * reason where the browser can tell, and retries with an ICE restart until
+   * it connects (or the transport is replaced).
+   */
+  #watchConnection(transport: Transport, serverCandidates: IceCandidate[]): void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const failed = async () => {
+      clearTimeout(timer);
+      if (transport.closed || this.status.value !== 'connected') return;
+      this.mediaProblem.value = `Media could not connect: ${await unreachableReason(transport, serverCandidates)}. Retrying…`;
+      try {
+        const { iceParameters } = await this.#client!.request('restartIce', { transportId: transport.id });
+        await transport.restartIce({ iceParameters });
+        timer = setTimeout(() => void failed(), MEDIA_CONNECT_TIMEOUT_MS);
+      } catch {
+        // The signaling reconnect builds new transports.
+      }
+    };
+    transport.on('connectionstatechange', (state) => {
+      if (state === 'connecting' && timer === undefined) timer = setTimeout(() => void failed(), MEDIA_CONNECT_TIMEOUT_MS);
+      else if (state === 'connected') {
+        clearTimeout(timer);
+        this.mediaProblem.value = null;
+      } else if (state === 'failed') void failed();
+      else if (state === 'closed') clearTimeout(timer);
+    });
   }
 
   async #produce(source: MediaSource, track: MediaStreamTrack, paused = false): Promise<void> {
@@ -476,6 +507,7 @@ export class Conference {
 
   #tearDownMedia(): void {
     this.#generation++;
+    this.mediaProblem.value = null;
     this.#sendTransport?.close();
     this.#recvTransport?.close();
     this.#sendTransport = undefined;
@@ -560,4 +592,22 @@ export class Conference {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Why the browser could not reach the media server, as far as its ICE stats
+ * tell: no candidate pair at all means it had no address to even try from
+ * (e.g. Firefox pairs nothing with a server that announces only loopback).
+ */
+async function unreachableReason(transport: Transport, serverCandidates: IceCandidate[]): Promise<string> {
+  const routes = new Map<string, string[]>();
+  for (const c of serverCandidates) {
+    const address = `${c.address.includes(':') ? `[${c.address}]` : c.address}:${c.port}`;
+    routes.set(address, [...(routes.get(address) ?? []), c.protocol.toUpperCase()]);
+  }
+  const tried = [...routes].map(([address, protocols]) => `${protocols.join(' and ')} to ${address}`).join(', ');
+  const stats = await transport.getStats().catch(() => new Map());
+  const pairs = [...stats.values()].filter((s: { type: string }) => s.type === 'candidate-pair');
+  if (pairs.length === 0) return `this browser found no network path to the media server (${tried})`;
+  return `no route to the media server: ${tried} failed`;
 }

@@ -27,6 +27,11 @@ export function Meeting({ conference, onRejoin }: { conference: Conference; onRe
           Connection lost. Reconnecting…
         </div>
       )}
+      {status === 'connected' && conference.mediaProblem.value && (
+        <div class="banner warning" role="alert" data-testid="media-problem">
+          {conference.mediaProblem.value}
+        </div>
+      )}
       {status === 'connecting' && (
         <div class="banner" role="status">
           Joining…
