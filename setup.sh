@@ -27,7 +27,7 @@ APT_PACKAGES=(
   g++ make meson ninja-build pkg-config python3-invoke
   libuv1-dev libssl-dev libsrtp2-dev libusrsctp-dev nlohmann-json3-dev libabsl-dev
   libflatbuffers-dev flatbuffers-compiler liburing-dev
-  chromium firefox-esr ffmpeg redis-server sip-tester baresip nginx libnginx-mod-rtmp
+  chromium firefox-esr ffmpeg redis-server sip-tester baresip linphone-cli nginx libnginx-mod-rtmp
   espeak-ng sox xvfb pulseaudio docker-compose
   iproute2 nftables pebble
 )
