@@ -5,6 +5,9 @@ import path from 'node:path';
 import { freePort, freePortRange } from './ports.ts';
 import { waitFor } from './wait.ts';
 
+/** Longer than the second linphonec sleeps after each key. */
+const KEY_INTERVAL_MS = 1500;
+
 export type LinphoneCodec = 'opus' | 'PCMU' | 'PCMA' | 'G722';
 
 /** Every audio codec linphone 5.1 knows, as its config lists them: all but the chosen one are disabled. */
@@ -97,11 +100,17 @@ export class Linphone {
     15_000);
   }
 
-  /** Types keys during the call; linphonec sends a line of DTMF characters as DTMF. */
+  /**
+   * Types keys during the call; linphonec sends a line of DTMF characters as
+   * DTMF. After each key it sleeps a second without reading SIP, and while
+   * lines wait on stdin it keeps taking them, so the 200 of a key's INFO is
+   * read, and the next INFO sent, only once stdin is empty: keys go one
+   * every 1.5 s, as a person would type them.
+   */
   async sendDigits(digits: string): Promise<void> {
     for (const digit of digits) {
       this.#command(digit);
-      await new Promise((resolve) => setTimeout(resolve, 250)); // pacing between key presses, not a check
+      await new Promise((resolve) => setTimeout(resolve, KEY_INTERVAL_MS)); // pacing between key presses, not a check
     }
   }
 
