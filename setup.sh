@@ -29,7 +29,7 @@ APT_PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler liburing-dev
   chromium firefox-esr ffmpeg redis-server sip-tester baresip linphone-cli nginx libnginx-mod-rtmp
   espeak-ng sox xvfb pulseaudio docker-compose
-  iproute2 nftables pebble
+  iproute2 nftables pebble stunnel4
 )
 
 step "System packages"
