@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { Redis } from 'ioredis';
-import type { Logger } from './bridge/logger.ts';
+import type { Logger } from './common/logger.ts';
 
 const HOST = '127.0.0.1';
 const PORT = 6379;

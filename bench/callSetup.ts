@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../bridge/logger.ts';
+import { createLogger } from '../common/logger.ts';
 import type { Gateway } from '../gateway/Gateway.ts';
 import { startBridge } from '../test/helpers/bridge.ts';
 import { startGateway } from '../test/helpers/gateway.ts';

@@ -8,12 +8,12 @@
 import { Encoder } from '@evan/opus';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { FRAME_SAMPLES } from '../gateway/media/codecs.ts';
-import { MediaClock } from '../gateway/media/MediaClock.ts';
-import { Mixer } from '../gateway/media/Mixer.ts';
+import { FRAME_SAMPLES } from '../media/codecs.ts';
+import { MediaClock } from '../media/MediaClock.ts';
+import { Mixer } from '../media/Mixer.ts';
 import { PhoneRtp } from '../gateway/media/PhoneRtp.ts';
-import { PortPool } from '../gateway/media/PortPool.ts';
-import { CODECS } from '../gateway/media/codecs.ts';
+import { PortPool } from '../media/PortPool.ts';
+import { CODECS } from '../media/codecs.ts';
 import { RtpSink } from './lib/sink.ts';
 
 const { values } = parseArgs({

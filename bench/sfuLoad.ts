@@ -9,8 +9,8 @@
 //   npm run bench:sfu -- --senders 4 --receivers 63 --seconds 10 --rounds 2
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { SIGNALING_PATH } from '../bridge/protocol.ts';
-import { SignalingClient } from '../bridge/signalingClient.ts';
+import { SIGNALING_PATH } from '../protocol/protocol.ts';
+import { SignalingClient } from '../protocol/SignalingClient.ts';
 import { TEST_SERVICE_SECRET } from '../test/helpers/bridge.ts';
 import { freePort, freePortRange } from '../test/helpers/ports.ts';
 import { waitFor } from '../test/helpers/wait.ts';

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../bridge/logger.ts';
+import { createLogger } from '../common/logger.ts';
 import { LiveStreams } from '../recorder/capture/LiveStreams.ts';
 import { loadRecorderConfig } from '../recorder/config.ts';
 import { NginxRtmp } from '../test/helpers/nginxRtmp.ts';

@@ -3,7 +3,7 @@ import { DialOuts } from './dialOut/DialOuts.ts';
 import type http from 'node:http';
 import { buildHttpServer, type HttpServer } from './http/app.ts';
 import { httpsRedirectServer } from './http/httpsRedirect.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../common/logger.ts';
 import { WorkerPool } from './media/WorkerPool.ts';
 import { Recordings } from './recording/Recordings.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';

@@ -5,18 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { count, defaultAnnouncedAddress, ip, parseEnv, port, redisUrl } from '../common/config.ts';
 import { CertificateError, readCertificateFiles } from './tls/TlsIdentity.ts';
-
-/** Setting types shared by the bridge, gateway and recorder configs. */
-export const port = z.coerce.number().int().min(1).max(65535);
-export const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-export const redisUrl = z.url({ protocol: /^rediss?$/, error: 'expected redis://host:port or rediss://host:port' });
-export const ip = z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4 or IPv6 address' });
-/** An address sockets of this process bind to: it must be one of this host's. */
-export const localIp = ip.refine(
-  (address) => Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.address === address)),
-  'not an address of this host',
-);
 
 const bridgeEnvObject = z.object({
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
@@ -123,27 +113,6 @@ function checkTls(env: BridgeEnv, issue: (variable: string, message: string) => 
   }
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-/** Parses env with a schema; on failure names every bad variable and its value. */
-export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
-  // An empty variable (FOO= in a compose file) means "use the default".
-  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const result = schema.safeParse(given);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const name = String(issue.path[0] ?? '(environment)');
-    const value = env[name];
-    return `  ${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
-  });
-  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
-}
-
 export type BridgeConfig = ReturnType<typeof loadBridgeConfig>;
 
 export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -179,14 +148,4 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: e.LOG_LEVEL,
     webDistDir: path.resolve(e.WEB_DIST_DIR),
   };
-}
-
-/** A specific listen address is also what peers reach; a wildcard needs a real one. */
-export function defaultAnnouncedAddress(listenIp: string): string {
-  if (listenIp !== '0.0.0.0' && listenIp !== '::') return listenIp;
-  for (const addresses of Object.values(os.networkInterfaces())) {
-    const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
-    if (found) return found.address;
-  }
-  return '127.0.0.1';
 }

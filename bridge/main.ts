@@ -1,8 +1,8 @@
 // Starts the bridge alone (SFU, signaling, REST, web client).
 import { Bridge, whereToOpen } from './Bridge.ts';
 import { loadBridgeConfig } from './config.ts';
-import { loadConfigOrExit, stopOnSignal } from './lifecycle.ts';
-import { createLogger } from './logger.ts';
+import { loadConfigOrExit, stopOnSignal } from '../common/lifecycle.ts';
+import { createLogger } from '../common/logger.ts';
 
 const config = loadConfigOrExit('bridge', () => loadBridgeConfig());
 const logger = createLogger(config.logLevel, 'bridge');

@@ -1,6 +1,6 @@
-import type { Logger } from '../bridge/logger.ts';
-import type { NotificationData, RequestData, TrunkRegistration } from '../bridge/protocol.ts';
-import { SignalingClient } from '../bridge/signalingClient.ts';
+import type { Logger } from '../common/logger.ts';
+import type { NotificationData, RequestData, TrunkRegistration } from '../protocol/protocol.ts';
+import { SignalingClient } from '../protocol/SignalingClient.ts';
 
 export interface BridgeControlOptions {
   signalingUrl: string;

@@ -1,14 +1,14 @@
 import os from 'node:os';
 import Srf from 'drachtio-srf';
-import type { Logger } from '../bridge/logger.ts';
+import type { Logger } from '../common/logger.ts';
 import { BridgeControl } from './BridgeControl.ts';
 import type { Call, CallContext } from './calls/Call.ts';
 import { handleInvite } from './calls/inbound.ts';
 import { DialOutCalls } from './calls/outbound.ts';
 import { createInboundGuard } from './calls/trunkSecurity.ts';
 import type { GatewayConfig } from './config.ts';
-import { MediaClock } from './media/MediaClock.ts';
-import { PortPool } from './media/PortPool.ts';
+import { MediaClock } from '../media/MediaClock.ts';
+import { PortPool } from '../media/PortPool.ts';
 import { loadPrompts } from './media/prompts.ts';
 import { RoomLinks } from './room/RoomLinks.ts';
 import { SipEngine } from './sip-engine/SipEngine.ts';

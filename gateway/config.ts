@@ -4,10 +4,10 @@
 import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
-import { bridgeTrustEnv } from '../bridge/bridgeTrust.ts';
-import { count, defaultAnnouncedAddress, ip, localIp, parseEnv, port } from '../bridge/config.ts';
-import { roomNameSchema } from '../bridge/protocol.ts';
-import type { CodecName } from './media/codecs.ts';
+import { bridgeTrustEnv } from '../protocol/bridgeTrust.ts';
+import { count, defaultAnnouncedAddress, ip, localIp, parseEnv, port } from '../common/config.ts';
+import { roomNameSchema } from '../protocol/protocol.ts';
+import type { CodecName } from '../media/codecs.ts';
 
 const seconds = (max: number) => z.coerce.number().min(0.1).max(max);
 const list = (item: z.ZodType<string, string>) =>

@@ -1,8 +1,8 @@
 // Starts the SIP gateway alone, against a bridge at BRIDGE_URL; it runs the
 // embedded SIP engine unless DRACHTIO_HOST names a drachtio-server.
-import { trustBridge } from '../bridge/bridgeTrust.ts';
-import { loadConfigOrExit, stopOnSignal } from '../bridge/lifecycle.ts';
-import { createLogger } from '../bridge/logger.ts';
+import { trustBridge } from '../protocol/bridgeTrust.ts';
+import { loadConfigOrExit, stopOnSignal } from '../common/lifecycle.ts';
+import { createLogger } from '../common/logger.ts';
 import { loadGatewayConfig } from './config.ts';
 import { Gateway } from './Gateway.ts';
 

@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Logger } from '../bridge/logger.ts';
-import type { RecordingInfo } from '../bridge/protocol.ts';
+import type { Logger } from '../common/logger.ts';
+import type { RecordingInfo } from '../protocol/protocol.ts';
 import {
   RECORDING_QUEUE,
   recordingJobSchema,

@@ -4,7 +4,7 @@
 // Both sides validate with these schemas; a job that does not parse fails
 // at once with the schema's message instead of being retried.
 import { z } from 'zod';
-import { maxDurationSecondsSchema, roomNameSchema, streamStatusSchema, streamUrlSchema } from '../bridge/protocol.ts';
+import { maxDurationSecondsSchema, roomNameSchema, streamStatusSchema, streamUrlSchema } from '../protocol/protocol.ts';
 
 export const RECORDING_QUEUE = 'recordings';
 

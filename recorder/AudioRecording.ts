@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
-import type { Logger } from '../bridge/logger.ts';
-import { SIGNALING_PATH } from '../bridge/protocol.ts';
-import { FRAME_SAMPLES, MIX_RATE } from '../gateway/media/codecs.ts';
-import { MediaClock } from '../gateway/media/MediaClock.ts';
-import { PortPool } from '../gateway/media/PortPool.ts';
-import { RoomAudio } from '../gateway/room/RoomAudio.ts';
+import type { Logger } from '../common/logger.ts';
+import { SIGNALING_PATH } from '../protocol/protocol.ts';
+import { FRAME_SAMPLES, MIX_RATE } from '../media/codecs.ts';
+import { MediaClock } from '../media/MediaClock.ts';
+import { PortPool } from '../media/PortPool.ts';
+import { RoomAudio } from '../media/RoomAudio.ts';
 import type { RecordingJob } from '../queue/recordingJob.ts';
 import { CaptureParts } from './CaptureParts.ts';
 import type { RecorderConfig } from './config.ts';

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import type { Logger } from '../bridge/logger.ts';
+import type { Logger } from '../common/logger.ts';
 import type { RecordingJob } from '../queue/recordingJob.ts';
 import { CaptureParts } from './CaptureParts.ts';
 import { LiveStreams } from './capture/LiveStreams.ts';
 import { PulseSink } from './capture/PulseSink.ts';
-import { chromiumTrustArgs } from '../bridge/bridgeTrust.ts';
+import { chromiumTrustArgs } from '../protocol/bridgeTrust.ts';
 import { RecorderBrowser } from './capture/RecorderBrowser.ts';
 import { ScreenCapture } from './capture/ScreenCapture.ts';
 import { tiedFfmpeg } from './capture/tiedFfmpeg.ts';

@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Logger } from '../bridge/logger.ts';
+import type { Logger } from '../common/logger.ts';
 import { RECORDING_QUEUE } from '../queue/recordingJob.ts';
 import type { RecorderConfig } from './config.ts';
 import { runRecording } from './RecordingRun.ts';

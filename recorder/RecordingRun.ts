@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../bridge/logger.ts';
-import { describeZodError } from '../bridge/protocol.ts';
+import type { Logger } from '../common/logger.ts';
+import { describeZodError } from '../protocol/protocol.ts';
 import {
   recordingJobSchema,
   recordingProgressSchema,

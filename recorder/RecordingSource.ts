@@ -1,4 +1,4 @@
-import type { StreamStatus } from '../bridge/protocol.ts';
+import type { StreamStatus } from '../protocol/protocol.ts';
 import type { RecordingPart } from '../queue/recordingJob.ts';
 
 /** Where a source writes: a file per part (a crash starts a new part), and streams. */

@@ -1,5 +1,5 @@
-import type { Logger } from '../bridge/logger.ts';
-import { peerInfoSchema } from '../bridge/protocol.ts';
+import type { Logger } from '../common/logger.ts';
+import { peerInfoSchema } from '../protocol/protocol.ts';
 import { z } from 'zod';
 
 const roomSchema = z.object({ participants: z.array(peerInfoSchema) });

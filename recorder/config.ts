@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { bridgeTrustEnv, pemCertificates } from '../bridge/bridgeTrust.ts';
-import { count, localIp, parseEnv, port, redisUrl } from '../bridge/config.ts';
+import { bridgeTrustEnv, pemCertificates } from '../protocol/bridgeTrust.ts';
+import { count, localIp, parseEnv, port, redisUrl } from '../common/config.ts';
 
 const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const executable = z.string().refine((file) => {

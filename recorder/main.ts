@@ -1,8 +1,8 @@
 // Starts a recorder worker alone, against the bridge at BRIDGE_URL and the
 // queue at REDIS_URL. Scale out by starting more, anywhere.
-import { trustBridge } from '../bridge/bridgeTrust.ts';
-import { loadConfigOrExit, stopOnSignal } from '../bridge/lifecycle.ts';
-import { createLogger } from '../bridge/logger.ts';
+import { trustBridge } from '../protocol/bridgeTrust.ts';
+import { loadConfigOrExit, stopOnSignal } from '../common/lifecycle.ts';
+import { createLogger } from '../common/logger.ts';
 import { loadRecorderConfig } from './config.ts';
 import { RecorderWorker } from './RecorderWorker.ts';
 

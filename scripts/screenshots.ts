@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { RecordingFile, RecordingInfo } from '../bridge/protocol.ts';
+import type { RecordingFile, RecordingInfo } from '../protocol/protocol.ts';
 import { startBridge } from '../test/helpers/bridge.ts';
 import { joinThroughUi, launchBrowser } from '../test/helpers/browser.ts';
 import { startGateway } from '../test/helpers/gateway.ts';

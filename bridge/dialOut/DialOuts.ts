@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import {
   FINAL_DIAL_OUT_STATES,
   type DialOutCall,
   type ParsedRequestData,
   type TrunkRegistration,
-} from '../protocol.ts';
+} from '../../protocol/protocol.ts';
 import type { PeerChannel } from '../rooms/Peer.ts';
 import type { Room } from '../rooms/Room.ts';
 import { RequestError } from '../signaling/RequestError.ts';

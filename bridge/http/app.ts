@@ -7,7 +7,7 @@ import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { BridgeConfig } from '../config.ts';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';

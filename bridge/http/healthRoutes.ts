@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
-import { trunkRegistrationSchema } from '../protocol.ts';
+import { trunkRegistrationSchema } from '../../protocol/protocol.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 

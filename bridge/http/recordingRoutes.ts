@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { recordingFileSchema, recordingInfoSchema, requests, roomNameSchema } from '../protocol.ts';
+import { recordingFileSchema, recordingInfoSchema, requests, roomNameSchema } from '../../protocol/protocol.ts';
 import { CONTENT_TYPES, listRecordingFiles, RECORDING_NAME } from '../recording/recordingFiles.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import { replyWithRefusal } from './refusals.ts';

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
-import { dialInSchema, dialOutCallSchema, peerInfoSchema, phoneNumberSchema, roomNameSchema } from '../protocol.ts';
+import { dialInSchema, dialOutCallSchema, peerInfoSchema, phoneNumberSchema, roomNameSchema } from '../../protocol/protocol.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 import { replyWithRefusal } from './refusals.ts';
 import type { Room } from '../rooms/Room.ts';

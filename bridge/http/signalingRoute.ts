@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { Recordings } from '../recording/Recordings.ts';
-import { SIGNALING_PATH } from '../protocol.ts';
+import { SIGNALING_PATH } from '../../protocol/protocol.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import { SignalingSession } from '../signaling/SignalingSession.ts';
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { WebRtcServer, Worker } from 'mediasoup/types';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../common/logger.ts';
 
 export interface WorkerPoolOptions {
   count: number;

@@ -1,5 +1,5 @@
-import type { Logger } from '../logger.ts';
-import { FINAL_RECORDING_STATES, type ParsedRequestData, type RecordingInfo } from '../protocol.ts';
+import type { Logger } from '../../common/logger.ts';
+import { FINAL_RECORDING_STATES, type ParsedRequestData, type RecordingInfo } from '../../protocol/protocol.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 import { RecordingQueue, RecordingUnavailableError } from '../../queue/RecordingQueue.ts';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { RecordingFile } from '../protocol.ts';
+import type { RecordingFile } from '../../protocol/protocol.ts';
 import { recordingResultSchema } from '../../queue/recordingJob.ts';
 
 /** What a recording file's name may look like: no paths, no surprises. */

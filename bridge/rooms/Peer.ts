@@ -9,7 +9,7 @@ import type {
   NotificationName,
   PeerInfo,
   PeerKind,
-} from '../protocol.ts';
+} from '../../protocol/protocol.ts';
 
 /** How the room reaches the peer's client; the signaling socket implements it. */
 export interface PeerChannel {

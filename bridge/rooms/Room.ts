@@ -12,7 +12,7 @@ import type {
   WebRtcTransport,
 } from 'mediasoup/types';
 import type { DtlsParameters, RtpCapabilities, RtpParameters } from 'mediasoup-client/types';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { mediaCodecs } from '../media/codecs.ts';
 import type { MediaWorker, WorkerTenant } from '../media/WorkerPool.ts';
 import {
@@ -29,7 +29,7 @@ import {
   type PeerInfo,
   type RecordingInfo,
   type ResponseData,
-} from '../protocol.ts';
+} from '../../protocol/protocol.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 import type { Peer, ProducerAppData } from './Peer.ts';
 

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import { Room, type MediaNetwork } from './Room.ts';
 

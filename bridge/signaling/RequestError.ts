@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../protocol.ts';
+import type { ErrorCode } from '../../protocol/protocol.ts';
 
 /** A refusal the client caused; its code and message go back in the error reply. */
 export class RequestError extends Error {

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import type { DialOuts, GatewayLink } from '../dialOut/DialOuts.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import {
   describeZodError,
@@ -18,7 +18,7 @@ import {
   type ParsedRequestData,
   type RequestMethod,
   type ResponseData,
-} from '../protocol.ts';
+} from '../../protocol/protocol.ts';
 import { Peer, type PeerChannel } from '../rooms/Peer.ts';
 import type { Room } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';

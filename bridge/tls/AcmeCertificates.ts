@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import acme from 'acme-client';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { readPair, writePrivate } from './selfSigned.ts';
 import { parseCertificatePair, type CertificatePair, type TlsIdentity } from './TlsIdentity.ts';
 

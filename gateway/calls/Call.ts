@@ -1,16 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type Srf from 'drachtio-srf';
-import type { Logger } from '../../bridge/logger.ts';
-import type { DisconnectReason } from '../../bridge/protocol.ts';
+import type { Logger } from '../../common/logger.ts';
+import type { DisconnectReason } from '../../protocol/protocol.ts';
 import type { GatewayConfig } from '../config.ts';
-import { FRAME_SAMPLES } from '../media/codecs.ts';
+import { FRAME_SAMPLES } from '../../media/codecs.ts';
 import { digitFromInfo } from '../media/dtmf.ts';
 import type { PhoneRtp } from '../media/PhoneRtp.ts';
 import { PromptPlayer } from '../media/PromptPlayer.ts';
 import { tone, type PromptName, type Prompts } from '../media/prompts.ts';
 import { SdpError, type LocalSdp } from '../media/sdp.ts';
 import { DisconnectedWhileJoining, PhonePeer } from '../room/PhonePeer.ts';
-import type { RoomAudio } from '../room/RoomAudio.ts';
+import type { RoomAudio } from '../../media/RoomAudio.ts';
 import type { RoomLinks } from '../room/RoomLinks.ts';
 
 /** drachtio-srf's Dialog, with the members its type declarations leave out. */

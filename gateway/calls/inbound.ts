@@ -1,8 +1,8 @@
 import type Srf from 'drachtio-srf';
-import type { Logger } from '../../bridge/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { GatewayConfig } from '../config.ts';
 import { PhoneRtp } from '../media/PhoneRtp.ts';
-import { PortsExhaustedError, type PortPool } from '../media/PortPool.ts';
+import { PortsExhaustedError, type PortPool } from '../../media/PortPool.ts';
 import { LocalSdp, readRemoteAudio, SdpError } from '../media/sdp.ts';
 import { Call, type CallContext, type SipDialog } from './Call.ts';
 import { askForRoom, joinAskingPassword } from './ivr.ts';

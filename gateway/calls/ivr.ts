@@ -1,4 +1,4 @@
-import { SignalingError } from '../../bridge/signalingClient.ts';
+import { SignalingError } from '../../protocol/SignalingClient.ts';
 import type { Call } from './Call.ts';
 
 export interface IvrOptions {

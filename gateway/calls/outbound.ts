@@ -1,9 +1,9 @@
 import type Srf from 'drachtio-srf';
-import type { Logger } from '../../bridge/logger.ts';
-import type { NotificationData, RequestData } from '../../bridge/protocol.ts';
+import type { Logger } from '../../common/logger.ts';
+import type { NotificationData, RequestData } from '../../protocol/protocol.ts';
 import type { GatewayConfig } from '../config.ts';
 import { PhoneRtp } from '../media/PhoneRtp.ts';
-import type { PortPool, SocketPair } from '../media/PortPool.ts';
+import type { PortPool, SocketPair } from '../../media/PortPool.ts';
 import { LocalSdp, readRemoteAudio } from '../media/sdp.ts';
 import { Call, type CallContext, type SipDialog } from './Call.ts';
 

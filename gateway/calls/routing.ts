@@ -1,4 +1,4 @@
-import { roomNameSchema } from '../../bridge/protocol.ts';
+import { roomNameSchema } from '../../protocol/protocol.ts';
 import { digitsOf, type GatewayConfig } from '../config.ts';
 
 /** Where an incoming call goes. */

@@ -1,11 +1,11 @@
 import { randomInt } from 'node:crypto';
 import type dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { createCodec, type AudioCodec } from './codecs.ts';
+import { createCodec, type AudioCodec } from '../../media/codecs.ts';
 import { TelephoneEventDecoder } from './dtmf.ts';
-import type { SocketPair } from './PortPool.ts';
-import { ReceptionStats, senderReport } from './rtcp.ts';
-import { isRtcp, parseRtp, rtpPacket, type RtpPacket } from './rtp.ts';
+import type { SocketPair } from '../../media/PortPool.ts';
+import { ReceptionStats, senderReport } from '../../media/rtcp.ts';
+import { isRtcp, parseRtp, rtpPacket, type RtpPacket } from '../../media/rtp.ts';
 import type { RemoteAudio } from './sdp.ts';
 
 const RTCP_INTERVAL_MS = 5000;

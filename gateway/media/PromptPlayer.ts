@@ -1,4 +1,4 @@
-import { FRAME_SAMPLES } from './codecs.ts';
+import { FRAME_SAMPLES } from '../../media/codecs.ts';
 
 interface Queued {
   samples: Int16Array;

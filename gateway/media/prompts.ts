@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import wavefile from 'wavefile';
-import { MIX_RATE } from './codecs.ts';
+import { MIX_RATE } from '../../media/codecs.ts';
 
 export const PROMPT_TEXTS = {
   welcome: 'Welcome. Please enter your meeting PIN, followed by the pound key.',

@@ -2,7 +2,7 @@
 // stream; G.711 and Opus; telephone-event for DTMF, at the clock rate of the
 // codec it goes with (RFC 4733 2.1: a phone pairs Opus with telephone-event/48000).
 import sdpTransform from 'sdp-transform';
-import { CODECS, type CodecDescription, type CodecName } from './codecs.ts';
+import { CODECS, type CodecDescription, type CodecName } from '../../media/codecs.ts';
 
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 

@@ -1,10 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { DisconnectReason, PeerInfo, RecordingInfo } from '../../bridge/protocol.ts';
-import { SignalingClient } from '../../bridge/signalingClient.ts';
-import { levelDbov, type AudioCodec, type CodecDescription } from '../media/codecs.ts';
-import { AUDIO_LEVEL_EXTENSION_ID, AUDIO_LEVEL_URI, audioLevelExtension, rtpPacket, type RtpPacket } from '../media/rtp.ts';
-import type { RoomAudio } from './RoomAudio.ts';
+import type { DisconnectReason, PeerInfo, RecordingInfo } from '../../protocol/protocol.ts';
+import { SignalingClient } from '../../protocol/SignalingClient.ts';
+import { levelDbov, type AudioCodec, type CodecDescription } from '../../media/codecs.ts';
+import { AUDIO_LEVEL_EXTENSION_ID, AUDIO_LEVEL_URI, audioLevelExtension, rtpPacket, type RtpPacket } from '../../media/rtp.ts';
+import type { RoomAudio } from '../../media/RoomAudio.ts';
 
 interface PhonePeerEvents {
   /** Someone (visible) came or went: the caller hears a tone. */

@@ -1,6 +1,6 @@
-import type { Logger } from '../../bridge/logger.ts';
-import type { PortPool } from '../media/PortPool.ts';
-import { RoomAudio } from './RoomAudio.ts';
+import type { Logger } from '../../common/logger.ts';
+import type { PortPool } from '../../media/PortPool.ts';
+import { RoomAudio } from '../../media/RoomAudio.ts';
 
 export interface RoomLinksOptions {
   bridgeUrl: string;

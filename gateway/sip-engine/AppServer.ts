@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import type { Logger } from '../../bridge/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { type AppCommand, encodeFrame, FrameDecoder, parseCommand } from './wireProtocol.ts';
 
 /** One drachtio-srf connection: authenticated once, then routes and SIP commands. */

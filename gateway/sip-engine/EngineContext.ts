@@ -1,4 +1,4 @@
-import type { Logger } from '../../bridge/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { AppServer } from './AppServer.ts';
 import type { ClientTransaction } from './ClientTransaction.ts';
 import type { DialogTable } from './Dialog.ts';

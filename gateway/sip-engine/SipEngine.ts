@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Logger } from '../../bridge/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { type AppConnection, AppServer } from './AppServer.ts';
 import { parseAppMessage } from './appMessage.ts';
 import { DialogTable } from './Dialog.ts';

@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { Logger } from '../../bridge/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { StreamFramer } from './StreamFramer.ts';
 
 export type Protocol = 'udp' | 'tcp';

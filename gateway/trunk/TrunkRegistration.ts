@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type Srf from 'drachtio-srf';
-import type { Logger } from '../../bridge/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 
 /** What /healthz and the bridge show about the trunk registration. */
 export interface TrunkRegistrationStatus {

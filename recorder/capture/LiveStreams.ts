@@ -1,7 +1,7 @@
 import net from 'node:net';
 import path from 'node:path';
-import type { Logger } from '../../bridge/logger.ts';
-import type { StreamStatus } from '../../bridge/protocol.ts';
+import type { Logger } from '../../common/logger.ts';
+import type { StreamStatus } from '../../protocol/protocol.ts';
 import type { ProblemReporter } from '../RecordingSource.ts';
 import { StreamRelay } from './StreamRelay.ts';
 

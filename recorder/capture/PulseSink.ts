@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Logger } from '../../bridge/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { acceptsConnections, pollUntil, terminate } from './processes.ts';
 
 const run = promisify(execFile);

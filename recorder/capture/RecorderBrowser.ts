@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import type { Logger } from '../../bridge/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 
 // The page's contract (web/src/ui/recorder): it reads window.recorderSecret to
 // join, then sets body data-recorder-ready, or data-recorder-ended with why.

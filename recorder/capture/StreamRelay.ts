@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Logger } from '../../bridge/logger.ts';
-import type { StreamStatus } from '../../bridge/protocol.ts';
+import type { Logger } from '../../common/logger.ts';
+import type { StreamStatus } from '../../protocol/protocol.ts';
 import { redactStreamUrl } from '../../queue/recordingJob.ts';
 import type { ProblemReporter } from '../RecordingSource.ts';
 import { describeStreamFailure } from '../streamErrors.ts';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { chromiumTrustArgs, trustBridge } from '../../bridge/bridgeTrust.ts';
+import { chromiumTrustArgs, trustBridge } from '../../protocol/bridgeTrust.ts';
 import { spkiSha256 } from '../../bridge/tls/TlsIdentity.ts';
 import { freePort } from '../helpers/ports.ts';
 import { TestCa } from '../helpers/testCa.ts';

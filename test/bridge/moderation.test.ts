@@ -2,7 +2,7 @@
 // else's microphone, and what a gateway's control connection may do.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
-import { SignalingClient } from '../../bridge/signalingClient.ts';
+import { SignalingClient } from '../../protocol/SignalingClient.ts';
 import { startBridge, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
 import { joinRoom, signalingUrl } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Bridge } from '../../bridge/Bridge.ts';
-import { SignalingError } from '../../bridge/signalingClient.ts';
+import { SignalingError } from '../../protocol/SignalingClient.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { joinRoom, signalingUrl } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -3,8 +3,8 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { createLogger } from '../../bridge/logger.ts';
-import type { TrunkRegistration } from '../../bridge/protocol.ts';
+import { createLogger } from '../../common/logger.ts';
+import type { TrunkRegistration } from '../../protocol/protocol.ts';
 import { BridgeControl } from '../../gateway/BridgeControl.ts';
 import { waitFor } from '../helpers/wait.ts';
 

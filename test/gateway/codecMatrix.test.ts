@@ -5,7 +5,7 @@
 // paths: linphone.test.ts.
 import sdpTransform from 'sdp-transform';
 import { describe, expect, it } from 'vitest';
-import type { CodecName } from '../../gateway/media/codecs.ts';
+import type { CodecName } from '../../media/codecs.ts';
 import { TelephoneEventDecoder } from '../../gateway/media/dtmf.ts';
 import { LocalSdp, SdpError } from '../../gateway/media/sdp.ts';
 import { audioOffer } from '../helpers/sippScenario.ts';

@@ -4,8 +4,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
-import type { DialOutCall } from '../../bridge/protocol.ts';
-import { SignalingClient } from '../../bridge/signalingClient.ts';
+import type { DialOutCall } from '../../protocol/protocol.ts';
+import { SignalingClient } from '../../protocol/SignalingClient.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';

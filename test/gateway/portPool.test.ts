@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PortPool, type SocketPair } from '../../gateway/media/PortPool.ts';
-import { sourceAddressToward } from '../../gateway/media/sourceAddress.ts';
+import { PortPool, type SocketPair } from '../../media/PortPool.ts';
+import { sourceAddressToward } from '../../media/sourceAddress.ts';
 import { freePortRange } from '../helpers/ports.ts';
 
 describe('RTP port pairs', () => {

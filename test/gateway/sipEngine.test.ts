@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import Srf from 'drachtio-srf';
 import { describe, expect, test } from 'vitest';
-import { createLogger } from '../../bridge/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { SipEngine } from '../../gateway/sip-engine/SipEngine.ts';
 import { freePort } from '../helpers/ports.ts';
 import { runSipp, type SippOptions, type SippProcess, type SippResult, startListeningSipp } from '../helpers/sipp.ts';

@@ -3,8 +3,8 @@
 // refused sources, and a caller who vanishes without a BYE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
-import type { PeerInfo } from '../../bridge/protocol.ts';
-import { SignalingClient } from '../../bridge/signalingClient.ts';
+import type { PeerInfo } from '../../protocol/protocol.ts';
+import { SignalingClient } from '../../protocol/SignalingClient.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, withGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';

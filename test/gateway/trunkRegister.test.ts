@@ -2,7 +2,7 @@ import path from 'node:path';
 import type Srf from 'drachtio-srf';
 import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
-import { createLogger } from '../../bridge/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { TrunkRegistration, type TrunkRegistrationOptions, type TrunkRegistrationStatus } from '../../gateway/trunk/TrunkRegistration.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { startGateway } from '../helpers/gateway.ts';

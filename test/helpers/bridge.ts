@@ -1,6 +1,6 @@
 import { Bridge } from '../../bridge/Bridge.ts';
 import { loadBridgeConfig } from '../../bridge/config.ts';
-import { createLogger, type Logger } from '../../bridge/logger.ts';
+import { createLogger, type Logger } from '../../common/logger.ts';
 import { freePort, freePortRange } from './ports.ts';
 
 /** What test services (gateways, hidden peers) present to test bridges. */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { Conference, InboundStats } from '../../web/src/lib/conference.ts';
-import { createLogger } from '../../bridge/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { CHROMIUM_BASE_ARGS } from '../../recorder/capture/RecorderBrowser.ts';
 import { VirtualDisplay } from '../../recorder/capture/VirtualDisplay.ts';
 import type { TestHost } from './hosts.ts';

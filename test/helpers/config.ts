@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ConfigError } from '../../bridge/config.ts';
+import { ConfigError } from '../../common/config.ts';
 
 /** The message of the ConfigError that `load(env)` must throw. */
 export function configError(load: (env: Record<string, string>) => unknown, env: Record<string, string>): string {

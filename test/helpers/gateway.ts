@@ -1,5 +1,5 @@
 import type { Bridge } from '../../bridge/Bridge.ts';
-import { createLogger } from '../../bridge/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { loadGatewayConfig } from '../../gateway/config.ts';
 import { Gateway } from '../../gateway/Gateway.ts';
 import { TEST_SERVICE_SECRET } from './bridge.ts';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { createLogger } from '../../bridge/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { loadRecorderConfig } from '../../recorder/config.ts';
 import { RecorderWorker } from '../../recorder/RecorderWorker.ts';
 import { TEST_SERVICE_SECRET } from './bridge.ts';

@@ -1,4 +1,4 @@
-import type { RecordingFile, RecordingInfo } from '../../bridge/protocol.ts';
+import type { RecordingFile, RecordingInfo } from '../../protocol/protocol.ts';
 
 /** The bridge's REST for one room's recordings, as a moderator's client uses it. */
 export function recordingsApi(bridgeUrl: string, room: string) {

@@ -1,8 +1,8 @@
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import { audioLevelExtension, parseRtp, rtpPacket, type RtpPacket } from '../../gateway/media/rtp.ts';
+import { audioLevelExtension, parseRtp, rtpPacket, type RtpPacket } from '../../media/rtp.ts';
 
-export { AUDIO_LEVEL_EXTENSION_ID, audioLevelExtension, parseRtp, rtpPacket } from '../../gateway/media/rtp.ts';
+export { AUDIO_LEVEL_EXTENSION_ID, audioLevelExtension, parseRtp, rtpPacket } from '../../media/rtp.ts';
 
 /** Sends a steady RTP stream (20 ms packets) to a target; each payload carries its index. */
 export class RtpSender {

@@ -1,5 +1,5 @@
-import { SIGNALING_PATH, type NotificationData, type NotificationName, type PeerKind } from '../../bridge/protocol.ts';
-import { SignalingClient } from '../../bridge/signalingClient.ts';
+import { SIGNALING_PATH, type NotificationData, type NotificationName, type PeerKind } from '../../protocol/protocol.ts';
+import { SignalingClient } from '../../protocol/SignalingClient.ts';
 import { TEST_SERVICE_SECRET } from './bridge.ts';
 import { RtpSender } from './rtp.ts';
 

@@ -3,7 +3,7 @@
 // so the same tests can be run against the engine production uses.
 import { spawn } from 'node:child_process';
 import Srf from 'drachtio-srf';
-import type { Logger } from '../../bridge/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import { SipEngine } from '../../gateway/sip-engine/SipEngine.ts';
 import { freePort } from './ports.ts';
 import { portBound } from './sipp.ts';

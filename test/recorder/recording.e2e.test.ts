@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
-import type { RecordingInfo } from '../../bridge/protocol.ts';
+import type { RecordingInfo } from '../../protocol/protocol.ts';
 import { recordingResultSchema } from '../../queue/recordingJob.ts';
 import type { RecorderWorker } from '../../recorder/RecorderWorker.ts';
 import { startBridge } from '../helpers/bridge.ts';

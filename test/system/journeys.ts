@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RecordingFile, RecordingInfo } from '../../bridge/protocol.ts';
+import type { RecordingFile, RecordingInfo } from '../../protocol/protocol.ts';
 import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
-import { defaultAnnouncedAddress } from '../../bridge/config.ts';
+import { defaultAnnouncedAddress } from '../../common/config.ts';
 import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { inboundStats, joinThroughUi, launchBrowser, launchFirefox, receivedAudio } from '../helpers/browser.ts';

@@ -16,9 +16,9 @@ import type {
   RequestData,
   RequestMethod,
   ResponseData,
-} from '../../../bridge/protocol.ts';
-import { FINAL_RECORDING_STATES, recordingStateSchema, SIGNALING_PATH } from '../../../bridge/protocol.ts';
-import { SignalingClient, SignalingError } from '../../../bridge/signalingClient.ts';
+} from '../../../protocol/protocol.ts';
+import { FINAL_RECORDING_STATES, recordingStateSchema, SIGNALING_PATH } from '../../../protocol/protocol.ts';
+import { SignalingClient, SignalingError } from '../../../protocol/SignalingClient.ts';
 import { spatialLayerForHeight } from './layers.ts';
 
 export type ConferenceStatus = 'connecting' | 'connected' | 'reconnecting' | 'ended';

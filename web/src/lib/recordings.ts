@@ -1,8 +1,8 @@
 // What the UI derives from the recordings under way, the live-stream targets a
 // person types, and the room's finished recordings (REST).
 import { z } from 'zod';
-import type { RecordingFile, RecordingInfo, RecordingState } from '../../../bridge/protocol.ts';
-import { describeZodError, recordingFileSchema, recordingInfoSchema, streamUrlSchema } from '../../../bridge/protocol.ts';
+import type { RecordingFile, RecordingInfo, RecordingState } from '../../../protocol/protocol.ts';
+import { describeZodError, recordingFileSchema, recordingInfoSchema, streamUrlSchema } from '../../../protocol/protocol.ts';
 
 type Recordings = ReadonlyMap<string, RecordingInfo>;
 

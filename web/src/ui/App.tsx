@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { roomNameSchema } from '../../../bridge/protocol.ts';
+import { roomNameSchema } from '../../../protocol/protocol.ts';
 import { RecorderPage, type RecorderLayout } from './RecorderPage.tsx';
 import { RoomPage } from './RoomPage.tsx';
 import { Welcome } from './Welcome.tsx';

@@ -1,6 +1,6 @@
 import { Send } from 'lucide-preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { CHAT_MAX_LENGTH } from '../../../bridge/protocol.ts';
+import { CHAT_MAX_LENGTH } from '../../../protocol/protocol.ts';
 import type { Conference } from '../lib/conference.ts';
 import { SidePanel } from './SidePanel.tsx';
 

@@ -1,5 +1,5 @@
 import { Hand, Mic, MicOff, Phone, Video, VideoOff } from 'lucide-preact';
-import type { PeerInfo } from '../../../bridge/protocol.ts';
+import type { PeerInfo } from '../../../protocol/protocol.ts';
 import type { Conference } from '../lib/conference.ts';
 import { MeetingLock } from './MeetingLock.tsx';
 import { PhoneInvite } from './PhoneInvite.tsx';

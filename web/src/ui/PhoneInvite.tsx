@@ -1,7 +1,7 @@
 import { PhoneCall, PhoneOff } from 'lucide-preact';
 import { useState } from 'preact/hooks';
-import type { DialOutCall, DialOutState } from '../../../bridge/protocol.ts';
-import { FINAL_DIAL_OUT_STATES } from '../../../bridge/protocol.ts';
+import type { DialOutCall, DialOutState } from '../../../protocol/protocol.ts';
+import { FINAL_DIAL_OUT_STATES } from '../../../protocol/protocol.ts';
 import type { Conference } from '../lib/conference.ts';
 
 const STATE_TEXT: Record<DialOutState, string> = {

@@ -1,6 +1,6 @@
 import { Download } from 'lucide-preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { RecordingFile } from '../../../bridge/protocol.ts';
+import type { RecordingFile } from '../../../protocol/protocol.ts';
 import type { Conference } from '../lib/conference.ts';
 import { fetchRecordingFiles } from '../lib/recordings.ts';
 import { SidePanel } from './SidePanel.tsx';

@@ -1,5 +1,5 @@
 import { Hand, MicOff, Phone } from 'lucide-preact';
-import type { PeerKind } from '../../../bridge/protocol.ts';
+import type { PeerKind } from '../../../protocol/protocol.ts';
 import { VideoView } from './VideoView.tsx';
 
 export interface TileModel {

@@ -1,6 +1,6 @@
 import { ArrowRight, Phone, Sparkles, Users, Video } from 'lucide-preact';
 import { useState } from 'preact/hooks';
-import { roomNameSchema } from '../../../bridge/protocol.ts';
+import { roomNameSchema } from '../../../protocol/protocol.ts';
 import { navigate } from './App.tsx';
 import { Brand } from './Brand.tsx';
 

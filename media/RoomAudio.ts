@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { RtpCapabilities } from 'mediasoup-client/types';
-import type { Logger } from '../../bridge/logger.ts';
-import type { ConsumerInfo, PeerKind } from '../../bridge/protocol.ts';
-import { SignalingClient } from '../../bridge/signalingClient.ts';
-import type { CodecName } from '../media/codecs.ts';
-import { Mixer } from '../media/Mixer.ts';
-import type { PortPool, SocketPair } from '../media/PortPool.ts';
-import { isRtcp, parseRtp } from '../media/rtp.ts';
-import { sourceAddressToward } from '../media/sourceAddress.ts';
+import type { Logger } from '../common/logger.ts';
+import type { ConsumerInfo, PeerKind } from '../protocol/protocol.ts';
+import { SignalingClient } from '../protocol/SignalingClient.ts';
+import type { CodecName } from './codecs.ts';
+import { Mixer } from './Mixer.ts';
+import type { PortPool, SocketPair } from './PortPool.ts';
+import { isRtcp, parseRtp } from './rtp.ts';
+import { sourceAddressToward } from './sourceAddress.ts';
 
 /** What the gateway can decode from the room: the router's audio codecs. */
 const GATEWAY_RTP_CAPABILITIES: RtpCapabilities = {

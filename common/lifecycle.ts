@@ -1,5 +1,5 @@
 // Process plumbing shared by every entry point (bridge, gateway, all-in-one).
-import { ConfigError } from './config.ts';
+import { ConfigError } from '../common/config.ts';
 import type { Logger } from './logger.ts';
 
 /** Loads config, or prints what is wrong (naming the variables) and exits 1. */

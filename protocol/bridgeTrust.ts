@@ -9,7 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Agent, Pool, setGlobalDispatcher } from 'undici';
 import { z } from 'zod';
-import { spkiSha256 } from './tls/TlsIdentity.ts';
+import { spkiSha256 } from '../bridge/tls/TlsIdentity.ts';
 
 /** A PEM file holding at least one certificate. */
 export const pemCertificates = z.string().refine((file) => {
