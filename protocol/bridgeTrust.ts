@@ -9,7 +9,6 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Agent, Pool, setGlobalDispatcher } from 'undici';
 import { z } from 'zod';
-import { spkiSha256 } from '../bridge/tls/TlsIdentity.ts';
 
 /** A PEM file holding at least one certificate. */
 export const pemCertificates = z.string().refine((file) => {
@@ -81,4 +80,9 @@ export async function chromiumTrustArgs(bridgeUrl: string, trust: BridgeTrust): 
 /** SNI carries names only, never addresses (RFC 6066). */
 function tlsServerName(host: string): string | undefined {
   return net.isIP(host.replace(/^\[|\]$/g, '')) ? undefined : host;
+}
+
+/** base64 SHA-256 of the certificate's public key (SubjectPublicKeyInfo): what Chromium's --ignore-certificate-errors-spki-list takes. */
+export function spkiSha256(certificate: crypto.X509Certificate): string {
+  return crypto.createHash('sha256').update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 }

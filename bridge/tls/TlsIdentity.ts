@@ -58,11 +58,6 @@ export function readCertificateFiles(certFile: string, keyFile: string): Certifi
   return pair;
 }
 
-/** base64 SHA-256 of the certificate's public key (SubjectPublicKeyInfo): what Chromium's --ignore-certificate-errors-spki-list takes. */
-export function spkiSha256(certificate: crypto.X509Certificate): string {
-  return crypto.createHash('sha256').update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-}
-
 /** The DNS names and IP addresses a certificate is for (its subjectAltName). */
 export function certificateNames(certificate: crypto.X509Certificate): string[] {
   return (certificate.subjectAltName ?? '')

@@ -8,8 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { chromiumTrustArgs, trustBridge } from '../../protocol/bridgeTrust.ts';
-import { spkiSha256 } from '../../bridge/tls/TlsIdentity.ts';
+import { chromiumTrustArgs, trustBridge, spkiSha256 } from '../../protocol/bridgeTrust.ts';
 import { freePort } from '../helpers/ports.ts';
 import { TestCa } from '../helpers/testCa.ts';
 

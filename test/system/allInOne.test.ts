@@ -9,12 +9,12 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spkiSha256 } from '../../bridge/tls/TlsIdentity.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
 import { ServiceProcess } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { meetingJourneys } from './journeys.ts';
+import { spkiSha256 } from '../../protocol/bridgeTrust.ts';
 
 const TRUNK_PORT = 5070;
 /** Binds the first pair of the gateway's (12000-) and the recorder's (14000-) default RTP ranges, as another program might. */

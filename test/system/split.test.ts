@@ -10,13 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { spkiSha256 } from '../../bridge/tls/TlsIdentity.ts';
 import { composeEnvironment } from '../helpers/compose.ts';
 import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
 import { ServiceProcess } from '../helpers/service.ts';
 import { TestCa } from '../helpers/testCa.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { edgeJourneys, meetingJourneys } from './journeys.ts';
+import { spkiSha256 } from '../../protocol/bridgeTrust.ts';
 
 const TRUNK_PORT = 5070;
 const SERVICE_SECRET = 'split-deployment-service-secret';

@@ -22,11 +22,6 @@ function routeFromLocation(): Route {
   return isRoomName(first) ? { page: 'room', room: first } : { page: 'welcome' };
 }
 
-export function navigate(path: string): void {
-  history.pushState(null, '', path);
-  dispatchEvent(new PopStateEvent('popstate'));
-}
-
 export function App() {
   const [route, setRoute] = useState(routeFromLocation);
   useEffect(() => {

@@ -1,5 +1,5 @@
 import type { Conference, EndReason } from '../lib/conference.ts';
-import { navigate } from './App.tsx';
+import { navigate } from '../lib/navigation.ts';
 import { Brand } from './Brand.tsx';
 
 const MESSAGES: Record<EndReason, { title: string; detail: string; rejoin: boolean }> = {

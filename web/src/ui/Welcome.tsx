@@ -1,7 +1,7 @@
 import { ArrowRight, Phone, Sparkles, Users, Video } from 'lucide-preact';
 import { useState } from 'preact/hooks';
 import { roomNameSchema } from '../../../protocol/protocol.ts';
-import { navigate } from './App.tsx';
+import { navigate } from '../lib/navigation.ts';
 import { Brand } from './Brand.tsx';
 
 const ADJECTIVES = ['bright', 'calm', 'brave', 'swift', 'quiet', 'sunny', 'bold', 'clever', 'gentle', 'lucky'];
