@@ -1,0 +1,121 @@
+// The signaling connection to the bridge and the join on it, kept up for the
+// whole meeting: when the socket drops it reconnects and joins again (a new
+// peer in the same room) until it is refused, kicked, or we leave. What a
+// join brings and what the notifications say is for the conference to use;
+// this only knows whether we are in the room.
+import { signal } from '@preact/signals';
+import { Backoff } from '../../../common/backoff.ts';
+import type { RequestData, RequestMethod, ResponseData } from '../../../protocol/protocol.ts';
+import { SIGNALING_PATH } from '../../../protocol/protocol.ts';
+import { SignalingClient, SignalingError } from '../../../protocol/SignalingClient.ts';
+
+export type ConferenceStatus = 'connecting' | 'connected' | 'reconnecting' | 'ended';
+export type EndReason = 'left' | 'kicked' | 'roomClosed' | 'roomFull' | 'passwordRequired' | 'failed';
+
+/** Join refusals that end the attempt for good (others are retried). */
+const REFUSALS: ReadonlySet<string> = new Set(['roomFull', 'passwordRequired']);
+function refusalOf(error: unknown): 'roomFull' | 'passwordRequired' | undefined {
+  return error instanceof SignalingError && REFUSALS.has(error.code) ? (error.code as 'roomFull' | 'passwordRequired') : undefined;
+}
+
+/**
+ * Half a second, doubling to 8 s. Jittered: a restarted bridge has every
+ * browser of every room coming back at once, and they should not all knock
+ * in the same instant again and again.
+ */
+const RECONNECT_BACKOFF = { firstMs: 500, maxMs: 8000, jitter: 0.3 };
+
+export interface ConnectionHandlers {
+  /** A new socket, before the join goes out: subscribe to its notifications here so none is missed. */
+  opened(client: SignalingClient): void;
+  /** Joined (again): set up what the room needs. A throw fails this attempt like a refused join. */
+  joined(joined: ResponseData<'join'>, client: SignalingClient): Promise<void>;
+  /** The connection dropped or ended: whatever ran over it is gone. */
+  lost(): void;
+  /** The meeting is over for us, for good. */
+  ended(reason: EndReason): void;
+}
+
+export class BridgeConnection {
+  readonly status = signal<ConferenceStatus>('connecting');
+  readonly endReason = signal<EndReason | null>(null);
+
+  readonly #join: RequestData<'join'>;
+  readonly #handlers: ConnectionHandlers;
+  readonly #backoff = new Backoff(RECONNECT_BACKOFF);
+  #client: SignalingClient | undefined;
+
+  constructor(join: RequestData<'join'>, handlers: ConnectionHandlers) {
+    this.#join = join;
+    this.#handlers = handlers;
+  }
+
+  get isConnected(): boolean {
+    return this.status.value === 'connected';
+  }
+
+  /** Connects and joins; afterwards the connection keeps itself up. */
+  async start(): Promise<void> {
+    try {
+      await this.#connect();
+      this.status.value = 'connected';
+    } catch (error) {
+      if (this.status.value !== 'ended') this.end(refusalOf(error) ?? 'failed');
+      throw error;
+    }
+  }
+
+  leave(): void {
+    this.#client?.close();
+    this.end('left');
+  }
+
+  end(reason: EndReason): void {
+    if (this.status.value === 'ended') return;
+    this.endReason.value = reason;
+    this.status.value = 'ended';
+    this.#handlers.lost();
+    this.#handlers.ended(reason);
+  }
+
+  /** Sends a request on the current socket; undefined when there is none open (we are between connections). */
+  request<M extends RequestMethod>(method: M, data: RequestData<M>): Promise<ResponseData<M>> | undefined {
+    return this.#client?.isOpen ? this.#client.request(method, data) : undefined;
+  }
+
+  async #connect(): Promise<void> {
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${SIGNALING_PATH}`;
+    const client = await SignalingClient.connect(url);
+    this.#client = client;
+    this.#handlers.opened(client);
+    // A restarting server is a dropped connection like any other: reconnect.
+    client.on('disconnected', ({ reason }) => reason !== 'shuttingDown' && this.end(reason));
+    client.onClose(() => {
+      if (this.#client === client && this.status.value !== 'ended') void this.#reconnect();
+    });
+    await this.#handlers.joined(await client.request('join', this.#join), client);
+  }
+
+  async #reconnect(): Promise<void> {
+    this.status.value = 'reconnecting';
+    this.#handlers.lost();
+    while (this.status.value === 'reconnecting') {
+      await delay(this.#backoff.next());
+      if (this.status.value !== 'reconnecting') return;
+      try {
+        await this.#connect();
+        this.#backoff.reset();
+        this.status.value = 'connected';
+        return;
+      } catch (error) {
+        this.#client?.close();
+        const refusal = refusalOf(error);
+        if (refusal) return this.end(refusal);
+      }
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

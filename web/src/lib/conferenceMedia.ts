@@ -1,0 +1,334 @@
+// What we send and what we receive in a meeting: the mediasoup-client device,
+// one send and one receive transport, a producer per local source and a
+// consumer per remote one. Built on each join and torn down when the
+// connection drops or the bridge replaces its media server; the local tracks
+// and whether they are on outlive that, so a rebuild sends what was sent.
+import { signal } from '@preact/signals';
+import { Device } from 'mediasoup-client';
+import type { Consumer, IceCandidate, Producer, RtpCapabilities, RtpEncodingParameters, Transport } from 'mediasoup-client/types';
+import type { ConsumerInfo, MediaSource, RequestData, RequestMethod, ResponseData } from '../../../protocol/protocol.ts';
+import type { SignalingClient } from '../../../protocol/SignalingClient.ts';
+import { spatialLayerForHeight } from './layers.ts';
+
+export interface RemoteMedia {
+  consumer: Consumer;
+  peerId: string;
+  source: MediaSource;
+}
+
+export interface InboundStats {
+  peerId: string;
+  source: MediaSource;
+  kind: 'audio' | 'video';
+  bytesReceived: number;
+  framesDecoded: number;
+  audioLevel: number;
+  totalAudioEnergy: number;
+  frameHeight: number;
+}
+
+/** Three simulcast layers; receivers pick the one that fits their tile. */
+const CAMERA_ENCODINGS: RtpEncodingParameters[] = [
+  { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
+  { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
+  { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_200_000, scalabilityMode: 'L1T3' },
+];
+const SCREEN_ENCODINGS: RtpEncodingParameters[] = [{ maxBitrate: 2_500_000 }];
+/**
+ * A media connection that has not come up by then will not: browsers connect
+ * within a second or two, but take 10-30 s to declare ICE failed, and the
+ * tiles stay black meanwhile.
+ */
+const MEDIA_CONNECT_TIMEOUT_MS = 8000;
+
+/** A request whose failure the conference shows the user; undefined when it failed or could not be sent. */
+export type UserRequest = <M extends RequestMethod>(method: M, data: RequestData<M>) => Promise<ResponseData<M> | undefined>;
+
+export interface ConferenceMediaOptions {
+  microphone: MediaStreamTrack | null;
+  camera: MediaStreamTrack | null;
+  /** A recorder only receives. */
+  receiveOnly: boolean;
+  request: UserRequest;
+  /** Tells the user a problem. */
+  notice(text: string): void;
+  /** Media problems found while joining or reconnecting are the connection's to report, not ours. */
+  isConnected(): boolean;
+}
+
+export class ConferenceMedia {
+  readonly micOn = signal(false);
+  readonly cameraTrack = signal<MediaStreamTrack | null>(null);
+  readonly screenTrack = signal<MediaStreamTrack | null>(null);
+  readonly remoteMedia = signal<ReadonlyMap<string, RemoteMedia>>(new Map());
+  /** Why media cannot connect while it cannot (the tiles are black meanwhile); null when it is fine. */
+  readonly mediaProblem = signal<string | null>(null);
+
+  readonly #options: ConferenceMediaOptions;
+  #microphone: MediaStreamTrack | null;
+  #sendTransport: Transport | undefined;
+  #recvTransport: Transport | undefined;
+  readonly #producers = new Map<MediaSource, Producer>();
+  readonly #preferredLayers = new Map<string, number>();
+  /** Bumped whenever media is torn down, so late async work from before is dropped. */
+  #generation = 0;
+
+  constructor(options: ConferenceMediaOptions) {
+    this.#options = options;
+    this.#microphone = options.microphone;
+    this.micOn.value = !!options.microphone?.enabled;
+    this.cameraTrack.value = options.camera;
+  }
+
+  get hasMicrophone(): boolean {
+    return this.#microphone !== null && this.#microphone.readyState === 'live';
+  }
+
+  // ---------------------------------------------------------------------------
+  // Local controls
+
+  async setMicOn(on: boolean): Promise<void> {
+    const producer = this.#producers.get('mic');
+    this.micOn.value = on;
+    if (this.#microphone) this.#microphone.enabled = on;
+    if (!producer) return;
+    if (on) producer.resume();
+    else producer.pause();
+    await this.#options.request('setProducerPaused', { producerId: producer.id, paused: !on });
+  }
+
+  /** Camera off releases the device (its light goes out); on opens it again. */
+  async setCamera(track: MediaStreamTrack | null): Promise<void> {
+    const previous = this.cameraTrack.value;
+    this.cameraTrack.value = track;
+    await this.#closeProducer('camera');
+    previous?.stop();
+    if (track) await this.#produce('camera', track);
+  }
+
+  async setScreen(track: MediaStreamTrack | null): Promise<void> {
+    const previous = this.screenTrack.value;
+    this.screenTrack.value = track;
+    await this.#closeProducer('screen');
+    previous?.stop();
+    if (!track) return;
+    track.addEventListener('ended', () => {
+      if (this.screenTrack.value === track) void this.setScreen(null);
+    });
+    await this.#produce('screen', track);
+  }
+
+  /** Switch microphones without leaving. */
+  async replaceMicrophone(track: MediaStreamTrack): Promise<void> {
+    const previous = this.#microphone;
+    this.#microphone = track;
+    track.enabled = this.micOn.value;
+    const producer = this.#producers.get('mic');
+    if (producer) await producer.replaceTrack({ track });
+    else await this.#produce('mic', track);
+    previous?.stop();
+  }
+
+  /** The receiving tile's height decides which simulcast layer is worth sending us. */
+  setVideoHeight(consumerId: string, height: number): void {
+    const layer = spatialLayerForHeight(height);
+    if (this.#preferredLayers.get(consumerId) === layer) return;
+    this.#preferredLayers.set(consumerId, layer);
+    void this.#options.request('setPreferredLayers', { consumerId, spatialLayer: layer });
+  }
+
+  /** What we receive from each remote peer (used by the stats view and tests). */
+  async inboundStats(): Promise<InboundStats[]> {
+    const result: InboundStats[] = [];
+    for (const media of this.remoteMedia.value.values()) {
+      const report = await media.consumer.getStats();
+      for (const stat of report.values()) {
+        if (stat.type !== 'inbound-rtp') continue;
+        result.push({
+          peerId: media.peerId,
+          source: media.source,
+          kind: media.consumer.kind,
+          bytesReceived: stat.bytesReceived ?? 0,
+          framesDecoded: stat.framesDecoded ?? 0,
+          audioLevel: stat.audioLevel ?? 0,
+          totalAudioEnergy: stat.totalAudioEnergy ?? 0,
+          frameHeight: stat.frameHeight ?? 0,
+        });
+      }
+    }
+    return result;
+  }
+
+  /** The meeting is over: release the devices (their lights go out). */
+  stopTracks(): void {
+    this.#microphone?.stop();
+    this.cameraTrack.value?.stop();
+    this.screenTrack.value?.stop();
+  }
+
+  // ---------------------------------------------------------------------------
+  // Transports, producers, consumers
+
+  /** Receives what the room sends, then sends ours, over `client` (the connection just joined). */
+  async setUp(routerRtpCapabilities: RtpCapabilities, client: SignalingClient): Promise<void> {
+    const generation = this.#generation;
+    const device = new Device();
+    await device.load({ routerRtpCapabilities });
+    // Receive first: the room appears as soon as possible, then we send.
+    const recv = await this.#createTransport(device, 'recv', client);
+    if (generation !== this.#generation) return recv.close();
+    this.#recvTransport = recv;
+    await this.#options.request('subscribe', { transportId: recv.id, rtpCapabilities: device.rtpCapabilities });
+    if (generation !== this.#generation || this.#options.receiveOnly) return;
+    this.#sendTransport = await this.#createTransport(device, 'send', client);
+    if (this.#microphone) await this.#produce('mic', this.#microphone, !this.micOn.value);
+    if (this.cameraTrack.value) await this.#produce('camera', this.cameraTrack.value);
+    if (this.screenTrack.value) await this.#produce('screen', this.screenTrack.value);
+  }
+
+  /** The bridge replaced its media server: everything we had on the old one is gone. */
+  async restart(routerRtpCapabilities: RtpCapabilities, client: SignalingClient): Promise<void> {
+    this.tearDown();
+    try {
+      await this.setUp(routerRtpCapabilities, client);
+    } catch (error) {
+      this.#options.notice(`Could not restore media: ${(error as Error).message}`);
+    }
+  }
+
+  tearDown(): void {
+    this.#generation++;
+    this.mediaProblem.value = null;
+    this.#sendTransport?.close();
+    this.#recvTransport?.close();
+    this.#sendTransport = undefined;
+    this.#recvTransport = undefined;
+    this.#producers.clear();
+    this.#preferredLayers.clear();
+    this.remoteMedia.value = new Map();
+  }
+
+  async receive(info: ConsumerInfo): Promise<void> {
+    const transport = this.#recvTransport;
+    if (!transport || transport.closed) return;
+    let consumer: Consumer;
+    try {
+      consumer = await transport.consume({
+        id: info.id,
+        producerId: info.producerId,
+        kind: info.kind,
+        rtpParameters: info.rtpParameters,
+      });
+    } catch (error) {
+      this.#options.notice(`Could not receive a ${info.kind} stream: ${(error as Error).message}`);
+      return;
+    }
+    if (transport.closed) return;
+    const next = new Map(this.remoteMedia.value);
+    next.set(consumer.id, { consumer, peerId: info.peerId, source: info.source });
+    this.remoteMedia.value = next;
+    await this.#options.request('resumeConsumer', { consumerId: consumer.id });
+  }
+
+  dropConsumer(consumerId: string): void {
+    const media = this.remoteMedia.value.get(consumerId);
+    if (!media) return;
+    media.consumer.close();
+    this.#preferredLayers.delete(consumerId);
+    const next = new Map(this.remoteMedia.value);
+    next.delete(consumerId);
+    this.remoteMedia.value = next;
+  }
+
+  async #createTransport(device: Device, direction: 'send' | 'recv', client: SignalingClient): Promise<Transport> {
+    const params = await client.request('createWebRtcTransport', { direction });
+    const transport =
+      direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      client.request('connectWebRtcTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
+    });
+    transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+      const source = appData.source as MediaSource;
+      const paused = !!appData.paused;
+      client
+        .request('produce', { transportId: transport.id, kind, source, rtpParameters, paused })
+        .then(({ producerId }) => callback({ id: producerId }), errback);
+    });
+    this.#watchConnection(transport, params.iceCandidates, client);
+    return transport;
+  }
+
+  /**
+   * Says so when the media connection does not come up or fails, with the
+   * reason where the browser can tell, and retries with an ICE restart until
+   * it connects (or the transport is replaced).
+   */
+  #watchConnection(transport: Transport, serverCandidates: IceCandidate[], client: SignalingClient): void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const failed = async () => {
+      clearTimeout(timer);
+      if (transport.closed || !this.#options.isConnected()) return;
+      this.mediaProblem.value = `Media could not connect: ${await unreachableReason(transport, serverCandidates)}. Retrying…`;
+      try {
+        const { iceParameters } = await client.request('restartIce', { transportId: transport.id });
+        await transport.restartIce({ iceParameters });
+        timer = setTimeout(() => void failed(), MEDIA_CONNECT_TIMEOUT_MS);
+      } catch {
+        // The signaling reconnect builds new transports.
+      }
+    };
+    transport.on('connectionstatechange', (state) => {
+      if (state === 'connecting' && timer === undefined) timer = setTimeout(() => void failed(), MEDIA_CONNECT_TIMEOUT_MS);
+      else if (state === 'connected') {
+        clearTimeout(timer);
+        this.mediaProblem.value = null;
+      } else if (state === 'failed') void failed();
+      else if (state === 'closed') clearTimeout(timer);
+    });
+  }
+
+  async #produce(source: MediaSource, track: MediaStreamTrack, paused = false): Promise<void> {
+    const transport = this.#sendTransport;
+    if (!transport) return; // produced once connected
+    try {
+      const producer = await transport.produce({
+        track,
+        encodings: source === 'camera' ? CAMERA_ENCODINGS : source === 'screen' ? SCREEN_ENCODINGS : undefined,
+        codecOptions: source === 'mic' ? { opusDtx: true, opusFec: true } : { videoGoogleStartBitrate: 1000 },
+        stopTracks: false,
+        zeroRtpOnPause: true,
+        appData: { source, paused },
+      });
+      if (paused) producer.pause();
+      this.#producers.set(source, producer);
+    } catch (error) {
+      this.#options.notice(`Could not send your ${source === 'mic' ? 'microphone' : source}: ${(error as Error).message}`);
+    }
+  }
+
+  async #closeProducer(source: MediaSource): Promise<void> {
+    const producer = this.#producers.get(source);
+    if (!producer) return;
+    this.#producers.delete(source);
+    producer.close();
+    await this.#options.request('closeProducer', { producerId: producer.id });
+  }
+}
+
+/**
+ * Why the browser could not reach the media server, as far as its ICE stats
+ * tell: no candidate pair at all means it had no address to even try from
+ * (e.g. Firefox pairs nothing with a server that announces only loopback).
+ */
+async function unreachableReason(transport: Transport, serverCandidates: IceCandidate[]): Promise<string> {
+  const routes = new Map<string, string[]>();
+  for (const c of serverCandidates) {
+    const address = `${c.address.includes(':') ? `[${c.address}]` : c.address}:${c.port}`;
+    routes.set(address, [...(routes.get(address) ?? []), c.protocol.toUpperCase()]);
+  }
+  const tried = [...routes].map(([address, protocols]) => `${protocols.join(' and ')} to ${address}`).join(', ');
+  const stats = await transport.getStats().catch(() => new Map());
+  const pairs = [...stats.values()].filter((s: { type: string }) => s.type === 'candidate-pair');
+  if (pairs.length === 0) return `this browser found no network path to the media server (${tried})`;
+  return `no route to the media server: ${tried} failed`;
+}
