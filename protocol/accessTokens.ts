@@ -1,0 +1,20 @@
+// The JWTs of the published contract. Operators mint them (with their API
+// secret, or their own identity provider for join tokens) and the bridge
+// verifies them, so their claims are part of the protocol. The audience says
+// what a token is for: a token made for one purpose never passes for another.
+import { z } from 'zod';
+import { roomNameSchema } from './protocol.ts';
+
+export const TOKEN_AUDIENCE = {
+  /** REST as the operator (HS256 with the API secret, issuer: the API key). */
+  api: 'telebridge:api',
+  /** REST for a member of one room, issued by the bridge at join (downloads of that room's recordings). */
+  member: 'telebridge:member',
+} as const;
+
+/** Claims of a member token: which room and which peer it was issued to. */
+export const memberClaimsSchema = z.object({
+  room: roomNameSchema,
+  sub: z.string().min(1).max(64),
+});
+export type MemberClaims = z.infer<typeof memberClaimsSchema>;
