@@ -20,23 +20,27 @@ export interface GatewayLink {
   readonly active: Set<string>;
 }
 
-interface Invitation {
-  call: DialOutCall;
+/** An invitation under way: where its progress goes. */
+interface Underway {
   room: Room;
   gateway: GatewayLink;
 }
 
 /** Invitations under way per room, against a runaway inviter. */
 const MAX_ACTIVE_PER_ROOM = 10;
+/** Finished invitations each room keeps for its list (the newest). */
+const FINISHED_KEPT = 20;
 
 /**
- * Phone invitations: picks a gateway for each, relays cancellation to it, and
- * turns its progress reports into room notifications.
+ * Phone invitations: picks a gateway for each, relays cancellation to it,
+ * keeps each live room's invitations (those under way and the latest
+ * finished) and shows every change to the room.
  */
 export class DialOuts {
   readonly #gateways = new Set<GatewayLink>();
-  readonly #invitations = new Map<string, Invitation>();
-  readonly #watchedRooms = new WeakSet<Room>();
+  readonly #underway = new Map<string, Underway>();
+  /** Each live room's invitations in update order: the one record of a call's state. */
+  readonly #calls = new Map<Room, Map<string, DialOutCall>>();
   readonly #logger: Logger;
 
   constructor(logger: Logger) {
@@ -49,6 +53,11 @@ export class DialOuts {
 
   get gateways(): readonly GatewayLink[] {
     return [...this.#gateways];
+  }
+
+  /** A room's invitations: those under way and the latest finished ones. */
+  list(room: Room): DialOutCall[] {
+    return [...(this.#calls.get(room)?.values() ?? [])];
   }
 
   addGateway(gateway: GatewayLink): void {
@@ -64,48 +73,46 @@ export class DialOuts {
   }
 
   start(room: Room, requestedBy: string, number: string): DialOutCall {
-    const active = [...this.#invitations.values()].filter((i) => i.room === room).length;
+    if (room.closed) throw new RequestError('notFound', `room ${room.name} has closed`);
+    const active = [...this.#underway.values()].filter((i) => i.room === room).length;
     if (active >= MAX_ACTIVE_PER_ROOM) throw new RequestError('forbidden', `at most ${MAX_ACTIVE_PER_ROOM} phone invitations at once per room`);
     const gateway = this.#pickGateway();
     if (!gateway) throw new RequestError('unavailable', 'phone invitations are unavailable: no SIP gateway with a trunk is connected');
     const call: DialOutCall = { id: randomUUID(), number, state: 'calling', requestedBy, startedAt: Date.now() };
-    if (!this.#watchedRooms.has(room)) {
-      this.#watchedRooms.add(room);
-      room.once('closed', () => this.#onRoomClosed(room));
-    }
-    this.#invitations.set(call.id, { call, room, gateway });
+    this.#underway.set(call.id, { room, gateway });
     gateway.active.add(call.id);
-    room.publishDialOut(call);
-    gateway.channel.notify('dialOutRequested', { callId: call.id, room: room.name, number, password: room.password });
+    this.#publish(room, call);
+    gateway.channel.notify('dialOutRequested', { callId: call.id, room: room.name, number, password: room.moderation.password });
     this.#logger.info({ room: room.name, call: call.id, gateway: gateway.name }, 'dialing out');
     return call;
   }
 
   cancel(room: Room, callId: string): void {
-    const invitation = this.#invitations.get(callId);
+    const invitation = this.#underway.get(callId);
     if (!invitation || invitation.room !== room) throw new RequestError('notFound', `no phone invitation ${callId} under way in this room`);
     invitation.gateway.channel.notify('dialOutCancelled', { callId });
   }
 
   /** A gateway's progress report on one of its calls. */
   report(gateway: GatewayLink, report: ParsedRequestData<'reportDialOut'>): void {
-    const invitation = this.#invitations.get(report.callId);
+    const invitation = this.#underway.get(report.callId);
     if (!invitation || invitation.gateway !== gateway) throw new RequestError('notFound', `no invitation ${report.callId} on this gateway`);
     if (FINAL_DIAL_OUT_STATES.has(report.state)) {
       this.#finish(report.callId, report.state, report.reason);
       return;
     }
-    invitation.call = { ...invitation.call, state: report.state, reason: report.reason, peerId: report.peerId ?? invitation.call.peerId };
-    invitation.room.publishDialOut(invitation.call);
+    const call = this.#calls.get(invitation.room)?.get(report.callId);
+    if (!call) return; // the room has closed: nobody to show it to
+    this.#publish(invitation.room, { ...call, state: report.state, reason: report.reason, peerId: report.peerId ?? call.peerId });
   }
 
   #finish(callId: string, state: DialOutCall['state'], reason: string | undefined): void {
-    const invitation = this.#invitations.get(callId);
+    const invitation = this.#underway.get(callId);
     if (!invitation) return;
-    this.#invitations.delete(callId);
+    this.#underway.delete(callId);
     invitation.gateway.active.delete(callId);
-    const call = { ...invitation.call, state, reason };
-    if (!invitation.room.closed) invitation.room.publishDialOut(call);
+    const call = this.#calls.get(invitation.room)?.get(callId);
+    if (call) this.#publish(invitation.room, { ...call, state, reason });
     this.#logger.info({ room: invitation.room.name, call: callId, state, reason }, 'dial-out finished');
   }
 
@@ -118,9 +125,26 @@ export class DialOuts {
     return best;
   }
 
-  /** Nobody is left to join: stop ringing phones into the closed room. */
+  /** Records the call's new state in its room's list (last: the list stays in update order) and shows it to everyone there. */
+  #publish(room: Room, call: DialOutCall): void {
+    let calls = this.#calls.get(room);
+    if (!calls) {
+      if (room.closed) return;
+      calls = new Map();
+      this.#calls.set(room, calls);
+      room.once('closed', () => this.#onRoomClosed(room));
+    }
+    calls.delete(call.id);
+    calls.set(call.id, call);
+    const finished = [...calls.values()].filter((c) => FINAL_DIAL_OUT_STATES.has(c.state));
+    for (const old of finished.slice(0, -FINISHED_KEPT)) calls.delete(old.id);
+    room.broadcast('dialOutUpdated', { call });
+  }
+
+  /** Nobody is left to join: stop ringing phones into the closed room, and forget its list. */
   #onRoomClosed(room: Room): void {
-    for (const [callId, invitation] of this.#invitations) {
+    this.#calls.delete(room);
+    for (const [callId, invitation] of this.#underway) {
       if (invitation.room === room) invitation.gateway.channel.notify('dialOutCancelled', { callId });
     }
   }

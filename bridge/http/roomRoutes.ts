@@ -5,6 +5,7 @@ import type { DialOuts } from '../dialOut/DialOuts.ts';
 import { dialInSchema, dialOutCallSchema, peerInfoSchema, phoneNumberSchema, roomNameSchema } from '../../protocol/protocol.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 import { replyWithRefusal } from './refusals.ts';
+import type { Actor } from '../rooms/Audience.ts';
 import type { Room } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 
@@ -23,8 +24,7 @@ const roomParams = z.object({ room: roomNameSchema });
 const participantParams = roomParams.extend({ peerId: z.string().min(1).max(64) });
 
 /** REST callers act as the operator. */
-const OPERATOR = 'the operator';
-
+const OPERATOR: Actor = { displayName: 'the operator' };
 
 /**
  * REST for operators and integrations: list rooms, close a room, mute or
@@ -41,8 +41,8 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialOuts: 
     worker: room.worker.index,
     participants: room.visiblePeers(),
     dialIn: { pin: room.pin, numbers: [...dialInNumbers] },
-    locked: room.locked,
-    dialOuts: room.dialOuts,
+    locked: room.moderation.locked,
+    dialOuts: dialOuts.list(room),
   });
   const roomNamed = (name: string): Room => {
     const room = registry.get(name);
@@ -109,10 +109,7 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialOuts: 
       },
     },
     async (request, reply) => {
-      const room = registry.get(request.params.room);
-      const peer = room?.getPeer(request.params.peerId);
-      if (!room || !peer) return reply.code(404).send({ error: `no participant ${request.params.peerId} in ${request.params.room}` });
-      room.kick(peer);
+      roomNamed(request.params.room).moderation.remove(OPERATOR, request.params.peerId);
       return reply.code(204).send(null);
     },
   );
@@ -128,7 +125,7 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialOuts: 
       },
     },
     async (request, reply) => {
-      await roomNamed(request.params.room).muteParticipant(OPERATOR, request.params.peerId);
+      await roomNamed(request.params.room).moderation.mute(OPERATOR, request.params.peerId);
       return reply.code(204).send(null);
     },
   );
@@ -143,7 +140,7 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialOuts: 
         response: { 200: z.object({ calls: z.array(dialOutCallSchema) }), 404: problemSchema },
       },
     },
-    async (request) => ({ calls: roomNamed(request.params.room).dialOuts }),
+    async (request) => ({ calls: dialOuts.list(roomNamed(request.params.room)) }),
   );
 
   app.post(
@@ -157,7 +154,7 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialOuts: 
         response: { 202: z.object({ call: dialOutCallSchema }), 404: problemSchema, 409: problemSchema, 503: problemSchema },
       },
     },
-    async (request, reply) => reply.code(202).send({ call: dialOuts.start(roomNamed(request.params.room), OPERATOR, request.body.number) }),
+    async (request, reply) => reply.code(202).send({ call: dialOuts.start(roomNamed(request.params.room), OPERATOR.displayName, request.body.number) }),
   );
 
   app.delete(

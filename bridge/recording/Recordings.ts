@@ -80,6 +80,6 @@ export class Recordings {
     if (FINAL_RECORDING_STATES.has(info.state)) room.delete(info.id);
     else room.set(info.id, info);
     if (room.size === 0) this.#current.delete(info.room);
-    this.#registry.get(info.room)?.publishRecording(info);
+    this.#registry.get(info.room)?.broadcast('recordingUpdated', { recording: info });
   }
 }

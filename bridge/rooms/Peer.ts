@@ -10,6 +10,7 @@ import type {
   PeerInfo,
   PeerKind,
 } from '../../protocol/protocol.ts';
+import { RequestError } from '../signaling/RequestError.ts';
 
 /** How the room reaches the peer's client; the signaling socket implements it. */
 export interface PeerChannel {
@@ -32,21 +33,29 @@ export interface Subscription {
   kinds: readonly MediaKind[];
 }
 
-/** One participant's (or service's) presence in a room and its media objects. */
+const MAX_TRANSPORTS_PER_PEER = 16;
+
+/**
+ * One participant's (or service's) presence in a room and its media objects.
+ * The peer owns its transports, producers and consumers: it adds them, looks
+ * them up for its own requests (refusing ids that are not its own), and
+ * forgets each when mediasoup closes it; others only read them. The room
+ * decides what to create.
+ */
 export class Peer {
   readonly id = randomUUID();
   readonly kind: PeerKind;
   readonly joinedAt = Date.now();
   readonly channel: PeerChannel;
-  displayName: string;
-  handRaised = false;
-  readonly transports = new Map<string, Transport>();
-  readonly producers = new Map<string, Producer<ProducerAppData>>();
-  readonly consumers = new Map<string, Consumer>();
-  subscription: Subscription | undefined;
+  #displayName: string;
+  #handRaised = false;
+  readonly #transports = new Map<string, Transport>();
+  readonly #producers = new Map<string, Producer<ProducerAppData>>();
+  readonly #consumers = new Map<string, Consumer>();
+  #subscription: Subscription | undefined;
 
   constructor(displayName: string, kind: PeerKind, channel: PeerChannel) {
-    this.displayName = displayName;
+    this.#displayName = displayName;
     this.kind = kind;
     this.channel = channel;
   }
@@ -56,14 +65,32 @@ export class Peer {
     return this.kind === 'recorder' || this.kind === 'service';
   }
 
+  get displayName(): string {
+    return this.#displayName;
+  }
+
+  get handRaised(): boolean {
+    return this.#handRaised;
+  }
+
+  /** Presence's to call: it tells the others. */
+  setDisplayName(displayName: string): void {
+    this.#displayName = displayName;
+  }
+
+  /** Presence's to call: it tells the others. */
+  setHandRaised(raised: boolean): void {
+    this.#handRaised = raised;
+  }
+
   info(): PeerInfo {
     return {
       id: this.id,
-      displayName: this.displayName,
+      displayName: this.#displayName,
       kind: this.kind,
-      handRaised: this.handRaised,
+      handRaised: this.#handRaised,
       joinedAt: this.joinedAt,
-      producers: [...this.producers.values()].map((p) => ({
+      producers: [...this.#producers.values()].map((p) => ({
         id: p.id,
         kind: p.kind,
         source: p.appData.source,
@@ -72,17 +99,121 @@ export class Peer {
     };
   }
 
+  /** Read-only: the peer adds and forgets them. */
+  get producers(): ReadonlyMap<string, Producer<ProducerAppData>> {
+    return this.#producers;
+  }
+
+  /** Read-only: the peer adds and forgets them. */
+  get consumers(): ReadonlyMap<string, Consumer> {
+    return this.#consumers;
+  }
+
+  get subscription(): Subscription | undefined {
+    return this.#subscription;
+  }
+
+  // -------------------------------------------------------------------------
+  // Transports
+
+  /** Refuses before the room asks mediasoup for yet another transport. */
+  checkTransportLimit(): void {
+    if (this.#transports.size >= MAX_TRANSPORTS_PER_PEER) {
+      throw new RequestError('forbidden', `at most ${MAX_TRANSPORTS_PER_PEER} transports per peer`);
+    }
+  }
+
+  addTransport(transport: Transport): void {
+    this.#transports.set(transport.id, transport);
+    transport.on('routerclose', () => this.#transports.delete(transport.id));
+  }
+
+  /** One of this peer's open transports, of the given type if one is named. */
+  transport(transportId: string, type?: 'webrtc' | 'plain'): Transport {
+    const transport = this.#transports.get(transportId);
+    if (!transport || transport.closed) throw new RequestError('notFound', `no transport ${transportId}`);
+    if (type && transport.type !== type) {
+      throw new RequestError('invalidData', `transport ${transportId} is a ${transport.type} transport, not ${type}`);
+    }
+    return transport;
+  }
+
+  /** Receiving the whole room happens on one transport. */
+  subscribe(subscription: Subscription): void {
+    if (this.#subscription && !this.#subscription.transport.closed) {
+      throw new RequestError('forbidden', 'already subscribed; a peer receives the room on one transport');
+    }
+    this.#subscription = subscription;
+  }
+
+  // -------------------------------------------------------------------------
+  // Producers
+
+  isProducing(source: MediaSource): boolean {
+    return [...this.#producers.values()].some((p) => p.appData.source === source);
+  }
+
+  addProducer(producer: Producer<ProducerAppData>): void {
+    this.#producers.set(producer.id, producer);
+    producer.on('transportclose', () => this.#producers.delete(producer.id));
+  }
+
+  /** One of this peer's producers. */
+  producer(producerId: string): Producer<ProducerAppData> {
+    const producer = this.#producers.get(producerId);
+    if (!producer) throw new RequestError('notFound', `no producer ${producerId} of yours`);
+    return producer;
+  }
+
+  closeProducer(producerId: string): void {
+    this.producer(producerId).close();
+    this.#producers.delete(producerId);
+  }
+
+  /** Pauses every live microphone (a moderator's mute; only the peer resumes them). */
+  async pauseAudio(): Promise<void> {
+    const live = [...this.#producers.values()].filter((p) => p.kind === 'audio' && !p.paused);
+    await Promise.all(live.map((producer) => producer.pause()));
+  }
+
+  // -------------------------------------------------------------------------
+  // Consumers
+
+  /** `onClosed` runs once when mediasoup closes the consumer with its transport or producer. */
+  addConsumer(consumer: Consumer, onClosed: () => void): void {
+    this.#consumers.set(consumer.id, consumer);
+    const forget = () => {
+      if (this.#consumers.delete(consumer.id)) onClosed();
+    };
+    consumer.on('transportclose', forget);
+    consumer.on('producerclose', forget);
+  }
+
+  /** One of this peer's consumers. */
+  consumer(consumerId: string): Consumer {
+    const consumer = this.#consumers.get(consumerId);
+    if (!consumer) throw new RequestError('notFound', `no consumer ${consumerId} of yours`);
+    return consumer;
+  }
+
+  closeConsumer(consumerId: string): void {
+    this.consumer(consumerId).close();
+    this.#consumers.delete(consumerId);
+  }
+
+  // -------------------------------------------------------------------------
+
   /** Closing the transports closes their producers and consumers too. */
   closeMedia(): void {
-    for (const transport of this.transports.values()) transport.close();
+    for (const transport of this.#transports.values()) transport.close();
     this.forgetMedia();
   }
 
   /** After the router died with its worker: everything is already closed. */
   forgetMedia(): void {
-    this.transports.clear();
-    this.producers.clear();
-    this.consumers.clear();
-    this.subscription = undefined;
+    this.#transports.clear();
+    this.#producers.clear();
+    this.#consumers.clear();
+    this.#subscription = undefined;
   }
 }

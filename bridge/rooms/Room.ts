@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import type {
@@ -17,21 +16,20 @@ import { mediaCodecs } from '../media/codecs.ts';
 import type { MediaWorker, WorkerTenant } from '../media/WorkerPool.ts';
 import {
   encodeNotification,
-  FINAL_DIAL_OUT_STATES,
-  type ChatMessage,
   type ConsumerInfo,
-  type DialOutCall,
   type DisconnectReason,
   type MediaKind,
   type MediaSource,
   type NotificationData,
   type NotificationName,
   type PeerInfo,
-  type RecordingInfo,
   type ResponseData,
 } from '../../protocol/protocol.ts';
 import { RequestError } from '../signaling/RequestError.ts';
+import type { Audience } from './Audience.ts';
+import { Moderation } from './Moderation.ts';
 import type { Peer, ProducerAppData } from './Peer.ts';
+import { Presence } from './Presence.ts';
 
 export interface MediaNetwork {
   listenIp: string;
@@ -76,14 +74,10 @@ export function plainAddress(network: MediaNetwork, reachedAt: string | undefine
   return network.announcedAddress;
 }
 
-const CHAT_HISTORY = 100;
-const MAX_TRANSPORTS_PER_PEER = 16;
 const MAX_SOURCES_PER_PEER = 3; // mic, camera, screen
 const MAX_INCOMING_BITRATE = 5_000_000;
 /** Browsers connect within a few seconds; ICE failing takes them 10-30 s, so the operator hears first. */
 const ICE_SILENCE_WARNING_MS = 10_000;
-/** Finished phone invitations kept for the list (the newest). */
-const FINISHED_DIAL_OUTS_KEPT = 20;
 
 interface RoomEvents {
   closed: [];
@@ -91,23 +85,25 @@ interface RoomEvents {
 
 /**
  * A meeting: one mediasoup Router on one worker, its audio observers, and the
- * peers in it. Created on first join, closed when the last peer leaves.
+ * peers in it. Created on first join, closed when the last peer leaves. The
+ * room owns media and membership; what participants show each other is its
+ * `presence`, who may enter and what moderators do is its `moderation`.
  */
 export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   readonly name: string;
+  /** What phone callers enter in the IVR to reach this room (RoomPins hands them out). */
   readonly pin: string;
   readonly createdAt = Date.now();
+  readonly presence: Presence;
+  readonly moderation: Moderation;
   readonly #options: RoomOptions;
   readonly #logger: Logger;
   readonly #peers = new Map<string, Peer>();
-  readonly #chat: ChatMessage[] = [];
   #mediaWorker: MediaWorker;
   #router!: Router;
   #activeSpeakerObserver!: ActiveSpeakerObserver;
   #audioLevelObserver!: AudioLevelObserver;
   #activeSpeakerId: string | null = null;
-  #password: string | null = null;
-  readonly #dialOuts = new Map<string, DialOutCall>();
   #closed = false;
 
   private constructor(options: RoomOptions) {
@@ -117,6 +113,15 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     this.#options = options;
     this.#mediaWorker = options.mediaWorker;
     this.#logger = options.logger.child({ room: options.name });
+    const audience: Audience = {
+      name: this.name,
+      broadcast: (name, data, except) => this.broadcast(name, data, except),
+      announce: (peer) => this.#announce(peer),
+      getPeer: (peerId) => this.getPeer(peerId),
+      leave: (peer) => this.leave(peer),
+    };
+    this.presence = new Presence(audience);
+    this.moderation = new Moderation(audience, this.#logger);
   }
 
   static async create(options: RoomOptions): Promise<Room> {
@@ -152,24 +157,6 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     return this.#options.maxPeers * MAX_SOURCES_PER_PEER;
   }
 
-  get locked(): boolean {
-    return this.#password !== null;
-  }
-
-  /** What a gateway needs to join on an invitation's behalf. */
-  get password(): string | null {
-    return this.#password;
-  }
-
-  /** Phone invitations: those under way and the latest finished ones. */
-  get dialOuts(): DialOutCall[] {
-    return [...this.#dialOuts.values()];
-  }
-
-  get chatHistory(): readonly ChatMessage[] {
-    return this.#chat;
-  }
-
   /** Everyone, hidden peers included. */
   get peers(): IterableIterator<Peer> {
     return this.#peers.values();
@@ -199,30 +186,22 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
 
   join(peer: Peer, password?: string): void {
     if (this.#closed) throw new RequestError('notFound', 'the room has just closed; join again');
-    if (this.#password !== null && password !== this.#password) {
-      throw new RequestError('passwordRequired', password ? 'wrong password for this locked room' : `room ${this.name} is locked; join with its password`);
-    }
+    this.moderation.checkEntry(password);
     if (!peer.hidden && this.visiblePeers().length >= this.#options.maxPeers) {
       throw new RequestError('roomFull', `room ${this.name} is full (${this.#options.maxPeers} participants)`);
     }
     this.#peers.set(peer.id, peer);
     this.#logger.info({ peer: peer.id, kind: peer.kind, displayName: peer.displayName }, 'peer joined');
-    if (!peer.hidden) this.#broadcast('peerJoined', { peer: peer.info() }, peer);
+    if (!peer.hidden) this.broadcast('peerJoined', { peer: peer.info() }, peer);
   }
 
   leave(peer: Peer): void {
     if (!this.#peers.delete(peer.id)) return;
     peer.closeMedia();
     this.#logger.info({ peer: peer.id }, 'peer left');
-    if (!peer.hidden) this.#broadcast('peerLeft', { peerId: peer.id });
+    if (!peer.hidden) this.broadcast('peerLeft', { peerId: peer.id });
     if (this.#activeSpeakerId === peer.id) this.#setActiveSpeaker(null);
     if (this.#peers.size === 0) this.close();
-  }
-
-  /** Removes a peer and closes its connection, telling it why. */
-  kick(peer: Peer): void {
-    this.leave(peer);
-    peer.channel.disconnect('kicked');
   }
 
   /** Disconnects everyone (telling them why) and releases the router. */
@@ -253,7 +232,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     this.#mediaWorker = mediaWorker;
     mediaWorker.tenants.add(this);
     this.#logger.warn({ worker: mediaWorker.index }, 'room moved to another media worker');
-    this.#broadcast('mediaRestart', { routerRtpCapabilities: this.routerRtpCapabilities });
+    this.broadcast('mediaRestart', { routerRtpCapabilities: this.routerRtpCapabilities });
     for (const peer of this.#peers.values()) this.#announce(peer);
   }
 
@@ -261,7 +240,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   // Transports
 
   async createWebRtcTransport(peer: Peer, direction: 'send' | 'recv'): Promise<ResponseData<'createWebRtcTransport'>> {
-    this.#checkTransportLimit(peer);
+    peer.checkTransportLimit();
     const transport = await this.#router.createWebRtcTransport({
       webRtcServer: this.#mediaWorker.webRtcServer,
       enableUdp: true,
@@ -281,7 +260,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   }
 
   async connectWebRtcTransport(peer: Peer, transportId: string, dtlsParameters: DtlsParameters): Promise<void> {
-    const transport = this.#transportOf(peer, transportId, 'webrtc') as WebRtcTransport;
+    const transport = peer.transport(transportId, 'webrtc') as WebRtcTransport;
     await transport.connect({ dtlsParameters: ortc(dtlsParameters) });
     this.#watchIce(peer, transport);
   }
@@ -318,7 +297,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   }
 
   async restartIce(peer: Peer, transportId: string): Promise<ResponseData<'restartIce'>> {
-    const transport = this.#transportOf(peer, transportId, 'webrtc') as WebRtcTransport;
+    const transport = peer.transport(transportId, 'webrtc') as WebRtcTransport;
     return { iceParameters: await transport.restartIce() };
   }
 
@@ -329,7 +308,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     reachedAt: string | undefined,
   ): Promise<ResponseData<'createPlainTransport'>> {
     if (peer.kind === 'web') throw new RequestError('forbidden', 'plain RTP transports are for services');
-    this.#checkTransportLimit(peer);
+    peer.checkTransportLimit();
     const { listenIp, plainPortRange } = this.#options.network;
     const transport = await this.#router.createPlainTransport({
       listenInfo: { protocol: 'udp', ip: listenIp, announcedAddress: plainAddress(this.#options.network, reachedAt), portRange: plainPortRange },
@@ -351,7 +330,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     transportId: string,
     remote: { ip: string; port: number; rtcpPort?: number },
   ): Promise<void> {
-    const transport = this.#transportOf(peer, transportId, 'plain') as PlainTransport;
+    const transport = peer.transport(transportId, 'plain') as PlainTransport;
     await transport.connect(remote);
   }
 
@@ -362,13 +341,12 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     peer: Peer,
     request: { transportId: string; kind: MediaKind; source: MediaSource; rtpParameters: RtpParameters; paused: boolean },
   ): Promise<string> {
-    const transport = this.#transportOf(peer, request.transportId);
+    const transport = peer.transport(request.transportId);
     if ((request.source === 'mic') !== (request.kind === 'audio')) {
       throw new RequestError('invalidData', `a ${request.source} producer cannot carry ${request.kind}`);
     }
-    const alreadyProducing = () => [...peer.producers.values()].some((p) => p.appData.source === request.source);
     const duplicate = () => new RequestError('forbidden', `already producing ${request.source}; close that producer first`);
-    if (alreadyProducing()) throw duplicate();
+    if (peer.isProducing(request.source)) throw duplicate();
     const producer = await transport.produce<ProducerAppData>({
       kind: request.kind,
       rtpParameters: ortc(request.rtpParameters),
@@ -376,12 +354,11 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
       appData: { peerId: peer.id, source: request.source },
     });
     // Things may have changed while mediasoup was busy.
-    if (!this.#peers.has(peer.id) || alreadyProducing()) {
+    if (!this.#peers.has(peer.id) || peer.isProducing(request.source)) {
       producer.close();
       throw this.#peers.has(peer.id) ? duplicate() : new RequestError('notJoined', 'left the room');
     }
-    peer.producers.set(producer.id, producer);
-    producer.on('transportclose', () => peer.producers.delete(producer.id));
+    peer.addProducer(producer);
     if (producer.kind === 'audio') {
       await Promise.all([
         this.#activeSpeakerObserver.addProducer({ producerId: producer.id }),
@@ -396,13 +373,12 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   }
 
   closeProducer(peer: Peer, producerId: string): void {
-    this.#producerOf(peer, producerId).close();
-    peer.producers.delete(producerId);
+    peer.closeProducer(producerId);
     this.#announce(peer);
   }
 
   async setProducerPaused(peer: Peer, producerId: string, paused: boolean): Promise<void> {
-    const producer = this.#producerOf(peer, producerId);
+    const producer = peer.producer(producerId);
     if (paused) await producer.pause();
     else await producer.resume();
     this.#announce(peer);
@@ -415,11 +391,8 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     peer: Peer,
     request: { transportId: string; rtpCapabilities: RtpCapabilities; kinds: readonly MediaKind[] },
   ): Promise<void> {
-    const transport = this.#transportOf(peer, request.transportId);
-    if (peer.subscription && !peer.subscription.transport.closed) {
-      throw new RequestError('forbidden', 'already subscribed; a peer receives the room on one transport');
-    }
-    peer.subscription = { transport, rtpCapabilities: request.rtpCapabilities, kinds: request.kinds };
+    const transport = peer.transport(request.transportId);
+    peer.subscribe({ transport, rtpCapabilities: request.rtpCapabilities, kinds: request.kinds });
     const existing = [...this.#peers.values()].filter((p) => p !== peer).flatMap((p) => [...p.producers.values()]);
     await Promise.all(existing.map((producer) => this.#consumeFor(peer, producer)));
   }
@@ -428,7 +401,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     peer: Peer,
     request: { transportId: string; producerId: string; rtpCapabilities: RtpCapabilities; paused: boolean },
   ): Promise<ConsumerInfo> {
-    const transport = this.#transportOf(peer, request.transportId);
+    const transport = peer.transport(request.transportId);
     if (peer.consumers.size >= this.#maxConsumersPerPeer) {
       throw new RequestError('forbidden', `at most ${this.#maxConsumersPerPeer} consumers per peer`);
     }
@@ -446,81 +419,36 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   }
 
   async resumeConsumer(peer: Peer, consumerId: string): Promise<void> {
-    await this.#consumerOf(peer, consumerId).resume();
+    await peer.consumer(consumerId).resume();
   }
 
   closeConsumer(peer: Peer, consumerId: string): void {
-    this.#consumerOf(peer, consumerId).close();
-    peer.consumers.delete(consumerId);
+    peer.closeConsumer(consumerId);
   }
 
   async setPreferredLayers(
     peer: Peer,
     request: { consumerId: string; spatialLayer: number; temporalLayer?: number },
   ): Promise<void> {
-    const consumer = this.#consumerOf(peer, request.consumerId);
+    const consumer = peer.consumer(request.consumerId);
     if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return; // nothing to choose from
     await consumer.setPreferredLayers({ spatialLayer: request.spatialLayer, temporalLayer: request.temporalLayer });
   }
 
   // -------------------------------------------------------------------------
-  // Presence
+  // Telling everyone
 
-  chat(peer: Peer, text: string): ChatMessage {
-    const message: ChatMessage = {
-      id: randomUUID(),
-      peerId: peer.id,
-      displayName: peer.displayName,
-      text,
-      at: Date.now(),
-    };
-    this.#chat.push(message);
-    if (this.#chat.length > CHAT_HISTORY) this.#chat.shift();
-    this.#broadcast('chat', { message }, peer);
-    return message;
+  /** Everyone in the room (hidden peers included) but `except`: room events and what the bridge's services report. */
+  broadcast<N extends NotificationName>(name: N, data: NotificationData<N>, except?: Peer): void {
+    const encoded = encodeNotification(name, data);
+    for (const peer of this.#peers.values()) {
+      if (peer !== except) peer.channel.send(encoded);
+    }
   }
 
-  setHandRaised(peer: Peer, raised: boolean): void {
-    peer.handRaised = raised;
-    this.#announce(peer);
-  }
-
-  setDisplayName(peer: Peer, displayName: string): void {
-    peer.displayName = displayName;
-    this.#announce(peer);
-  }
-
-  // -------------------------------------------------------------------------
-  // Moderation
-
-  /** Pauses the target's microphone and tells them who did it. */
-  async muteParticipant(by: string, targetId: string): Promise<void> {
-    const target = this.#peers.get(targetId);
-    if (!target || target.hidden) throw new RequestError('notFound', `no participant ${targetId}`);
-    const live = [...target.producers.values()].filter((p) => p.kind === 'audio' && !p.paused);
-    await Promise.all(live.map((producer) => producer.pause()));
-    this.#announce(target);
-    target.channel.notify('mutedByModerator', { by });
-  }
-
-  setPassword(by: string, password: string | null): void {
-    this.#password = password;
-    this.#logger.info({ locked: password !== null }, 'room lock changed');
-    this.#broadcast('roomLocked', { locked: password !== null, by });
-  }
-
-  /** Records an invitation's new state and shows it to everyone. */
-  publishDialOut(call: DialOutCall): void {
-    this.#dialOuts.delete(call.id); // re-inserted last: the map stays in update order
-    this.#dialOuts.set(call.id, call);
-    const finished = [...this.#dialOuts.values()].filter((c) => FINAL_DIAL_OUT_STATES.has(c.state));
-    for (const old of finished.slice(0, -FINISHED_DIAL_OUTS_KEPT)) this.#dialOuts.delete(old.id);
-    this.#broadcast('dialOutUpdated', { call });
-  }
-
-  /** Shows everyone a recording's new state. */
-  publishRecording(recording: RecordingInfo): void {
-    this.#broadcast('recordingUpdated', { recording });
+  /** Tells everyone else that this peer's visible state changed. */
+  #announce(peer: Peer): void {
+    if (!peer.hidden) this.broadcast('peerUpdated', { peer: peer.info() }, peer);
   }
 
   // -------------------------------------------------------------------------
@@ -538,15 +466,15 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
         peerId: (producer.appData as ProducerAppData).peerId,
         volume,
       }));
-      this.#broadcast('audioLevels', { levels });
+      this.broadcast('audioLevels', { levels });
     });
-    this.#audioLevelObserver.on('silence', () => this.#broadcast('audioLevels', { levels: [] }));
+    this.#audioLevelObserver.on('silence', () => this.broadcast('audioLevels', { levels: [] }));
   }
 
   #setActiveSpeaker(peerId: string | null): void {
     if (this.#activeSpeakerId === peerId) return;
     this.#activeSpeakerId = peerId;
-    this.#broadcast('activeSpeaker', { peerId });
+    this.broadcast('activeSpeaker', { peerId });
   }
 
   async #consumeFor(peer: Peer, producer: Producer<ProducerAppData>): Promise<void> {
@@ -571,13 +499,9 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   }
 
   #adoptConsumer(peer: Peer, consumer: Consumer, producer: Producer<ProducerAppData>): ConsumerInfo {
-    peer.consumers.set(consumer.id, consumer);
-    const forget = () => {
-      if (!peer.consumers.delete(consumer.id)) return;
+    peer.addConsumer(consumer, () => {
       if (this.#peers.has(peer.id)) peer.channel.notify('consumerClosed', { consumerId: consumer.id });
-    };
-    consumer.on('transportclose', forget);
-    consumer.on('producerclose', forget);
+    });
     return {
       id: consumer.id,
       producerId: producer.id,
@@ -594,35 +518,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
       transport.close();
       throw new RequestError('notJoined', 'left the room');
     }
-    peer.transports.set(transport.id, transport);
-    transport.on('routerclose', () => peer.transports.delete(transport.id));
-  }
-
-  #checkTransportLimit(peer: Peer): void {
-    if (peer.transports.size >= MAX_TRANSPORTS_PER_PEER) {
-      throw new RequestError('forbidden', `at most ${MAX_TRANSPORTS_PER_PEER} transports per peer`);
-    }
-  }
-
-  #transportOf(peer: Peer, transportId: string, type?: 'webrtc' | 'plain'): Transport {
-    const transport = peer.transports.get(transportId);
-    if (!transport || transport.closed) throw new RequestError('notFound', `no transport ${transportId}`);
-    if (type && transport.type !== type) {
-      throw new RequestError('invalidData', `transport ${transportId} is a ${transport.type} transport, not ${type}`);
-    }
-    return transport;
-  }
-
-  #producerOf(peer: Peer, producerId: string): Producer<ProducerAppData> {
-    const producer = peer.producers.get(producerId);
-    if (!producer) throw new RequestError('notFound', `no producer ${producerId} of yours`);
-    return producer;
-  }
-
-  #consumerOf(peer: Peer, consumerId: string): Consumer {
-    const consumer = peer.consumers.get(consumerId);
-    if (!consumer) throw new RequestError('notFound', `no consumer ${consumerId} of yours`);
-    return consumer;
+    peer.addTransport(transport);
   }
 
   #findProducer(producerId: string): Producer<ProducerAppData> | undefined {
@@ -631,17 +527,5 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
       if (producer) return producer;
     }
     return undefined;
-  }
-
-  /** Tells everyone else that this peer's visible state changed. */
-  #announce(peer: Peer): void {
-    if (!peer.hidden) this.#broadcast('peerUpdated', { peer: peer.info() }, peer);
-  }
-
-  #broadcast<N extends NotificationName>(name: N, data: NotificationData<N>, except?: Peer): void {
-    const encoded = encodeNotification(name, data);
-    for (const peer of this.#peers.values()) {
-      if (peer !== except) peer.channel.send(encoded);
-    }
   }
 }

@@ -1,7 +1,7 @@
-import { randomInt } from 'node:crypto';
 import type { Logger } from '../../common/logger.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import { Room, type MediaNetwork } from './Room.ts';
+import { RoomPins } from './RoomPins.ts';
 
 export interface RoomRegistryOptions {
   pool: WorkerPool;
@@ -17,11 +17,11 @@ export class RoomRegistry {
   readonly #options: RoomRegistryOptions;
   readonly #rooms = new Map<string, Room>();
   readonly #creating = new Map<string, Promise<Room>>();
-  readonly #byPin = new Map<string, Room>();
-  readonly #pinsInUse = new Set<string>();
+  readonly #pins: RoomPins<Room>;
 
   constructor(options: RoomRegistryOptions) {
     this.#options = options;
+    this.#pins = new RoomPins(options.pinDigits);
     options.pool.on('workerReplaced', (dead) => {
       for (const tenant of [...dead.tenants]) {
         if (tenant instanceof Room) void this.#move(tenant);
@@ -39,7 +39,7 @@ export class RoomRegistry {
 
   /** The live room a phone caller reaches with this PIN. */
   getByPin(pin: string): Room | undefined {
-    return this.#byPin.get(pin);
+    return this.#pins.roomOf(pin);
   }
 
   list(): Room[] {
@@ -53,21 +53,20 @@ export class RoomRegistry {
     let creating = this.#creating.get(name);
     if (!creating) {
       const { pool, network, maxPeers, logger } = this.#options;
-      const pin = this.#unusedPin();
+      const pin = this.#pins.reserve();
       creating = Room.create({ name, pin, mediaWorker: pool.leastLoaded(), network, maxPeers, logger })
         .catch((error: unknown) => {
-          this.#pinsInUse.delete(pin);
+          this.#pins.release(pin);
           throw error;
         })
         .finally(() => this.#creating.delete(name));
       this.#creating.set(name, creating);
       const room = await creating;
       this.#rooms.set(name, room);
-      this.#byPin.set(pin, room);
+      this.#pins.assign(pin, room);
       room.once('closed', () => {
         if (this.#rooms.get(name) === room) this.#rooms.delete(name);
-        this.#byPin.delete(pin);
-        this.#pinsInUse.delete(pin);
+        this.#pins.release(pin);
       });
       return room;
     }
@@ -76,17 +75,6 @@ export class RoomRegistry {
 
   closeAll(): void {
     for (const room of this.#rooms.values()) room.close('shuttingDown');
-  }
-
-  /** Random, so a PIN says nothing about other rooms; unique among live rooms and rooms being made; reserved until the room closes. */
-  #unusedPin(): string {
-    const digits = this.#options.pinDigits;
-    for (;;) {
-      const pin = String(randomInt(10 ** (digits - 1), 10 ** digits));
-      if (this.#pinsInUse.has(pin)) continue;
-      this.#pinsInUse.add(pin);
-      return pin;
-    }
   }
 
   async #move(room: Room): Promise<void> {

@@ -92,21 +92,21 @@ const handlers: Handlers = {
     await room.setPreferredLayers(peer, d);
     return {};
   },
-  chat: ({ room, peer }, d) => ({ message: room.chat(peer, d.text) }),
+  chat: ({ room, peer }, d) => ({ message: room.presence.chat(peer, d.text) }),
   setHandRaised: ({ room, peer }, d) => {
-    room.setHandRaised(peer, d.raised);
+    room.presence.setHandRaised(peer, d.raised);
     return {};
   },
   setDisplayName: ({ room, peer }, d) => {
-    room.setDisplayName(peer, d.displayName);
+    room.presence.setDisplayName(peer, d.displayName);
     return {};
   },
   muteParticipant: async ({ room, peer }, d) => {
-    await room.muteParticipant(peer.displayName, d.peerId);
+    await room.moderation.mute(peer, d.peerId);
     return {};
   },
   setRoomPassword: ({ room, peer }, d) => {
-    room.setPassword(peer.displayName, d.password);
+    room.moderation.setPassword(peer, d.password);
     return {};
   },
   dialOut: ({ room, peer, dialOuts }, d) => ({ call: dialOuts.start(room, peer.displayName, d.number) }),
@@ -241,12 +241,12 @@ export class SignalingSession implements PeerChannel {
         room: room.name,
         routerRtpCapabilities: room.routerRtpCapabilities,
         peers: room.visiblePeers(peer),
-        chat: [...room.chatHistory],
+        chat: [...room.presence.chatHistory],
         activeSpeakerId: room.activeSpeakerId,
         dialIn: { pin: room.pin, numbers: [...this.#options.dialInNumbers] },
-        locked: room.locked,
+        locked: room.moderation.locked,
         dialOutAvailable: dialOuts.available,
-        dialOuts: room.dialOuts,
+        dialOuts: dialOuts.list(room),
         recordings: recordings.current(room.name),
       };
     } finally {

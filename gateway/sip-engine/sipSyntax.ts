@@ -102,12 +102,14 @@ export function splitList(value: string): string[] {
 
 export function parseNameAddr(value: string): NameAddr | undefined {
   const s = value.trim();
-  const lt = s.indexOf('<');
+  // A quoted display name may hold '<' itself: the URI's bracket is the first one after it.
+  const quotedDisplay = /^"(?:[^"\\]|\\.)*"/.exec(s)?.[0];
+  const lt = s.indexOf('<', quotedDisplay?.length ?? 0);
   if (lt >= 0) {
     const gt = s.indexOf('>', lt);
     if (gt < 0) return undefined;
     const display = s.slice(0, lt).trim();
-    if (display && !/^"(?:[^"\\]|\\.)*"$/.test(display) && !/^[A-Za-z0-9\-.!%*_+`'~ \t]+$/.test(display)) return undefined;
+    if (display && display !== quotedDisplay && !/^[A-Za-z0-9\-.!%*_+`'~ \t]+$/.test(display)) return undefined;
     const uri = s.slice(lt + 1, gt).trim();
     const params = parseParams(s.slice(gt + 1).trim());
     if (!parseUri(uri) || !params) return undefined;

@@ -80,10 +80,17 @@ describe('name-addr (From, To, Contact)', () => {
     expect(addr?.params.get('tag')).toBe('a6c85cf');
   });
 
+  it('reads a quoted display name holding angle brackets', () => {
+    const addr = parseNameAddr('"<Alice>" <sip:alice@example.org>;tag=1');
+    expect(addr?.uri).toBe('sip:alice@example.org');
+    expect(tagOf('"a<b" <sip:alice@example.org>;tag=2')).toBe('2');
+  });
+
   it.each([
     ['an unclosed angle bracket', 'Alice <sip:alice@example.org'],
     ['an unquoted display name with a separator', 'alice@home <sip:alice@example.org>'],
     ['an unterminated quoted display name', '"Alice <sip:alice@example.org>'],
+    ['text after a quoted display name', '"Alice" Smith <sip:alice@example.org>'],
     ['a URI that is not one', 'Alice <alice@example.org>'],
     ['URI headers outside angle brackets', 'sip:alice@example.org?subject=x'],
     ['an empty header parameter', '<sip:alice@example.org>;;tag=1'],

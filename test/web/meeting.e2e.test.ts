@@ -199,7 +199,7 @@ describe('meeting in the browser', () => {
     await alice.page.type('#lock-password', '2468');
     await alice.page.click('[data-testid=meeting-lock] button[type=submit]');
     await bob.page.waitForSelector('[data-testid=room-locked]', { timeout: 5000 });
-    expect(bridge.registry.get(room)!.locked).toBe(true);
+    expect(bridge.registry.get(room)!.moderation.locked).toBe(true);
 
     const dave = await alice.browser.newPage();
     try {
@@ -225,7 +225,7 @@ describe('meeting in the browser', () => {
       await dave.close();
     }
     await alice.page.click('[data-testid=meeting-lock] button');
-    await waitFor('the room unlocked', () => !bridge.registry.get(room)!.locked);
+    await waitFor('the room unlocked', () => !bridge.registry.get(room)!.moderation.locked);
     await bob.page.waitForSelector('[data-testid=room-locked]', { hidden: true });
     await alice.page.click('#toggle-participants');
   });
