@@ -36,8 +36,11 @@ export class StreamFramer {
     while (start < this.#buffer.length && (this.#buffer[start] === 0x0d || this.#buffer[start] === 0x0a)) start++;
     if (start > 0) {
       const ping = this.#buffer.subarray(0, start).includes('\r\n\r\n');
-      this.#buffer = this.#buffer.subarray(start);
+      // Line ends that fill the buffer may be the first half of a ping: keep the last three.
+      const kept = !ping && start === this.#buffer.length ? Math.min(start, 3) : 0;
+      this.#buffer = this.#buffer.subarray(start - kept);
       if (ping) return { kind: 'ping' };
+      if (kept > 0) return undefined;
     }
     const end = this.#buffer.indexOf('\r\n\r\n');
     if (end < 0) {

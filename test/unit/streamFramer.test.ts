@@ -61,6 +61,11 @@ describe('SIP stream framing', () => {
     expect(frame([`\r\n\r\n${a}\r\n${a}`, '\r\n'])).toEqual([{ kind: 'ping' }, a, a]);
   });
 
+  it('sees a ping split across chunks', () => {
+    expect(frame(['\r\n', '\r\n'])).toEqual([{ kind: 'ping' }]);
+    expect(frame([`${message(1)}\r\n\r`, '\n'])).toEqual([message(1), { kind: 'ping' }]);
+  });
+
   it('gives up on a stream whose message has no Content-Length: nothing after it can be delimited', () => {
     const bad = message(1, '', 'Subject: none');
     const items = frame([bad + message(2), message(3)]);
