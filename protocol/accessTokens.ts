@@ -3,13 +3,15 @@
 // verifies them, so their claims are part of the protocol. The audience says
 // what a token is for: a token made for one purpose never passes for another.
 import { z } from 'zod';
-import { roomNameSchema } from './protocol.ts';
+import { displayNameSchema, roomNameSchema } from './protocol.ts';
 
 export const TOKEN_AUDIENCE = {
   /** REST as the operator (HS256 with the API secret, issuer: the API key). */
   api: 'telebridge:api',
   /** REST for a member of one room, issued by the bridge at join (downloads of that room's recordings). */
   member: 'telebridge:member',
+  /** Entering a room (the web client's ?jwt=, or a service's join). */
+  join: 'telebridge:join',
 } as const;
 
 /** Claims of a member token: which room and which peer it was issued to. */
@@ -18,3 +20,34 @@ export const memberClaimsSchema = z.object({
   sub: z.string().min(1).max(64),
 });
 export type MemberClaims = z.infer<typeof memberClaimsSchema>;
+
+export const ROLES = ['moderator', 'participant'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * What a join token allows beyond entering. A moderator may do every
+ * moderator action except those a grant here turns off (record, stream,
+ * dialOut); publish and subscribe apply to everyone.
+ */
+export const grantsSchema = z
+  .object({
+    publish: z.boolean().default(true),
+    subscribe: z.boolean().default(true),
+    record: z.boolean().default(true),
+    stream: z.boolean().default(true),
+    dialOut: z.boolean().default(true),
+  })
+  .strict();
+export type Grants = z.infer<typeof grantsSchema>;
+
+/**
+ * Claims of a join token (besides iss, aud, exp and nbf, which jose checks):
+ * the room, or '*' for any; the name to show; the role; the grants.
+ */
+export const joinClaimsSchema = z.object({
+  room: z.union([roomNameSchema, z.literal('*')]),
+  name: displayNameSchema.optional(),
+  role: z.enum(ROLES).default('participant'),
+  grants: grantsSchema.default(grantsSchema.parse({})),
+});
+export type JoinClaims = z.infer<typeof joinClaimsSchema>;

@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 export interface ApiCredentials {
@@ -13,6 +14,9 @@ export interface ApiCredentials {
   /** Never logged. */
   secret: string;
 }
+
+/** Where the all-in-one keeps the pair it makes: beside its other state in data/. */
+export const DEFAULT_API_KEYS_FILE = fileURLToPath(new URL('../../data/api-key.json', import.meta.url));
 
 /** At least 256 bits for HS256 (RFC 7518 §3.2). */
 export const API_SECRET_MIN_LENGTH = 32;
@@ -41,7 +45,7 @@ export interface LoadedCredentials {
  * `file` (mode 0600). A file others may read is refused rather than used:
  * whoever reads it is the operator.
  */
-export function loadApiCredentials(given: { key?: string; secret?: string; file: string }): LoadedCredentials {
+export function loadApiCredentials(given: { key?: string; secret?: string; file: string; create?: boolean }): LoadedCredentials {
   if (given.key && given.secret) return { credentials: { key: given.key, secret: given.secret }, file: undefined, created: false };
   const file = path.resolve(given.file);
   let text: string;
@@ -53,6 +57,7 @@ export function loadApiCredentials(given: { key?: string; secret?: string; file:
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (given.create === false) throw new ApiCredentialsError(`no API key in ${file}: start the server once to make one, or set API_KEY and API_SECRET`);
     return { credentials: create(file), file, created: true };
   }
   let parsed: unknown;

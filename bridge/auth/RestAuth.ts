@@ -2,9 +2,10 @@
 // /api route must be listed in ROUTE_PERMISSIONS (an unlisted one stops the
 // server at startup), and a caller gets only what its kind allows.
 import crypto from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
+import { errors, jwtVerify } from 'jose';
 import { memberClaimsSchema, TOKEN_AUDIENCE } from '../../protocol/accessTokens.ts';
 import type { ApiCredentials } from './ApiCredentials.ts';
+import { signToken } from './signToken.ts';
 
 export type Permission =
   | 'rooms:list'
@@ -92,14 +93,7 @@ export class RestAuth {
 
   /** A token for REST calls about one room, given to a peer when it joins. */
   memberToken(room: string, peerId: string): Promise<string> {
-    return new SignJWT({ room })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer(this.#credentials.key)
-      .setAudience(TOKEN_AUDIENCE.member)
-      .setSubject(peerId)
-      .setIssuedAt()
-      .setExpirationTime(MEMBER_TOKEN_TTL)
-      .sign(this.#key);
+    return signToken(this.#credentials, { room }, { audience: TOKEN_AUDIENCE.member, expiresIn: MEMBER_TOKEN_TTL, subject: peerId });
   }
 
   #basic(value: string): RestCaller {
@@ -156,7 +150,7 @@ export function describeJwtError(error: unknown): string {
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return 'token not valid yet';
     if (error.claim === 'aud') return 'token is not for this use';
-    if (error.claim === 'iss') return 'token was not issued with this API key';
+    if (error.claim === 'iss') return 'token issuer is not trusted';
     return `token claim ${error.claim} is invalid: ${error.reason}`;
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';

@@ -44,7 +44,7 @@ describe('REST callers', () => {
     expect(await refusal(auth.authenticate(`Bearer ${await jwt({ expiresIn: Math.floor(Date.now() / 1000) - 10 })}`))).toBe('token expired');
     expect(await refusal(auth.authenticate(`Bearer ${await jwt({ notBefore: '10m' })}`))).toBe('token not valid yet');
     expect(await refusal(auth.authenticate(`Bearer ${await jwt({ secret: 'b'.repeat(43) })}`))).toBe('token signature is invalid');
-    expect(await refusal(auth.authenticate(`Bearer ${await jwt({ issuer: 'someone' })}`))).toBe('token was not issued with this API key');
+    expect(await refusal(auth.authenticate(`Bearer ${await jwt({ issuer: 'someone' })}`))).toBe('token issuer is not trusted');
     expect(await refusal(auth.authenticate(`Bearer ${await jwt({ audience: 'telebridge:join' })}`))).toBe('token is not for this use');
     expect(await refusal(auth.authenticate('Bearer not.a.jwt'))).toBe('malformed token');
     expect(await refusal(auth.authenticate('Digest abc'))).toMatch(/unsupported Authorization scheme/);
