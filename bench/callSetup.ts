@@ -126,19 +126,13 @@ async function startBareUas(): Promise<SrfApp> {
   return app;
 }
 
-/**
- * When each call reached its room (wall clock, by sipp call number). The
- * gateway has no call events, so each Call is watched as it is added.
- */
+/** When each call reached its room (wall clock, by sipp call number). */
 function watchJoins(gateway: Gateway): Map<number, number> {
   const joined = new Map<number, number>();
-  const calls = gateway.calls;
-  const add = calls.add.bind(calls);
-  calls.add = (call) => {
+  gateway.calls.on('added', (call) => {
     const callNumber = Number.parseInt(call.id, 10); // sipp's Call-ID starts with it
     call.on('stateChanged', (state) => state === 'inRoom' && joined.set(callNumber, wallClockMs()));
-    return add(call);
-  };
+  });
   return joined;
 }
 

@@ -2,14 +2,14 @@ import os from 'node:os';
 import Srf from 'drachtio-srf';
 import type { Logger } from '../common/logger.ts';
 import { BridgeControl } from './BridgeControl.ts';
-import type { Call, CallContext } from './calls/Call.ts';
+import { Calls } from './calls/Calls.ts';
 import { handleInvite } from './calls/inbound.ts';
 import { DialOutCalls } from './calls/outbound.ts';
 import { createInboundGuard } from './calls/trunkSecurity.ts';
 import type { GatewayConfig } from './config.ts';
 import { MediaClock } from '../media/MediaClock.ts';
 import { PortPool } from '../media/PortPool.ts';
-import { loadPrompts } from './media/prompts.ts';
+import { loadPrompts, type Prompts } from './media/prompts.ts';
 import { RoomLinks } from './room/RoomLinks.ts';
 import { SipEngine } from './sip-engine/SipEngine.ts';
 import { TrunkRegistration } from './trunk/TrunkRegistration.ts';
@@ -21,7 +21,7 @@ const ENGINE_CONNECT_TIMEOUT_MS = 10_000;
  * or a drachtio-server), phone RTP, and one mixer clock for every call.
  */
 export class Gateway {
-  readonly calls = new Set<Call>();
+  readonly calls: Calls;
   readonly ports: PortPool;
   readonly #config: GatewayConfig;
   readonly #logger: Logger;
@@ -33,7 +33,7 @@ export class Gateway {
   #control: BridgeControl | undefined;
   #trunk: TrunkRegistration | undefined;
 
-  private constructor(config: GatewayConfig, logger: Logger, srf: Srf, engine: SipEngine | undefined) {
+  private constructor(config: GatewayConfig, prompts: Prompts, logger: Logger, srf: Srf, engine: SipEngine | undefined) {
     this.#config = config;
     this.#logger = logger;
     this.#srf = srf;
@@ -46,6 +46,7 @@ export class Gateway {
       ports: this.ports,
       logger: logger.child({ component: 'rooms' }),
     });
+    this.calls = new Calls({ config, prompts, rooms: this.#rooms, ports: this.ports, logger: logger.child({ component: 'calls' }) });
     this.#clock = new MediaClock((error) => logger.error({ err: error }, 'media tick failed'));
   }
 
@@ -70,31 +71,20 @@ export class Gateway {
       throw error;
     }
     srf.on('error', (error: Error) => logger.warn({ err: error }, 'SIP engine connection problem'));
-    const gateway = new Gateway(config, logger, srf, engine);
+    const gateway = new Gateway(config, prompts, logger, srf, engine);
     gateway.#stopClock = gateway.#clock.add(() => gateway.#tick());
     const callLogger = logger.child({ component: 'calls' });
-    const callContext: CallContext = {
-      config,
-      prompts,
-      rooms: gateway.#rooms,
-      logger: callLogger,
-      callsInRoom: (room) => [...gateway.calls].filter((call) => call.room === room).length,
-    };
     const onInvite = handleInvite({
       srf,
       config,
-      ports: gateway.ports,
       guard: createInboundGuard(config.inbound),
       logger: callLogger,
       calls: gateway.calls,
       lookupPin: (pin) => gateway.#lookupPin(pin),
-      callContext,
     });
     const dialOuts = new DialOutCalls({
       srf,
       config,
-      ports: gateway.ports,
-      callContext,
       logger: callLogger,
       calls: gateway.calls,
       report: (report) => gateway.#control?.report(report),
@@ -127,7 +117,7 @@ export class Gateway {
 
   async stop(): Promise<void> {
     this.#control?.stop();
-    await Promise.all([...this.calls].map((call) => call.hangUp('gateway shutting down')));
+    await this.calls.hangUpAll('gateway shutting down');
     await this.#trunk?.stop();
     this.#stopClock?.();
     this.#rooms.closeAll();

@@ -12,6 +12,7 @@ import { SdpError, type LocalSdp } from '../media/sdp.ts';
 import { DisconnectedWhileJoining, PhonePeer } from '../room/PhonePeer.ts';
 import type { RoomAudio } from '../../media/RoomAudio.ts';
 import type { RoomLinks } from '../room/RoomLinks.ts';
+import { CallStates, type CallState } from './callStates.ts';
 
 /** drachtio-srf's Dialog, with the members its type declarations leave out. */
 export type SipDialog = Srf.Dialog & { readonly id: string; readonly connected: boolean };
@@ -22,11 +23,9 @@ export interface CallContext {
   prompts: Prompts;
   rooms: RoomLinks;
   logger: Logger;
-  /** How many calls of this gateway are in the room (for MAX_CALLS_PER_ROOM). */
-  callsInRoom(room: string): number;
+  /** Throws when the room already has MAX_CALLS_PER_ROOM calls of this gateway. */
+  admitToRoom(room: string): void;
 }
-
-export type CallState = 'ivr' | 'joining' | 'inRoom' | 'ended';
 
 interface CallEvents {
   ended: [reason: string];
@@ -51,7 +50,7 @@ export class Call extends EventEmitter<CallEvents> {
   readonly #player = new PromptPlayer();
   readonly #frame = new Int16Array(FRAME_SAMPLES);
   readonly #timers: NodeJS.Timeout[] = [];
-  #state: CallState = 'ivr';
+  readonly #states: CallStates;
   #room: RoomAudio | undefined;
   #roomName: string | undefined;
   #peer: PhonePeer | undefined;
@@ -68,6 +67,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.callerName = callerName;
     this.id = dialog.id;
     this.#logger = ctx.logger.child({ call: dialog.id });
+    this.#states = new CallStates(dialog.id, this.#logger);
     rtp.on('digit', (digit) => this.#onDigit(digit));
     rtp.on('audio', (packet) => {
       // A phone that put the meeting on hold may play music on hold: the room should not hear it.
@@ -88,7 +88,7 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   get state(): CallState {
-    return this.#state;
+    return this.#states.current;
   }
 
   get room(): string | undefined {
@@ -103,7 +103,7 @@ export class Call extends EventEmitter<CallEvents> {
   /** One 20 ms frame to the phone: the room minus the caller, plus any prompt. */
   tick(): void {
     const frame = this.#frame;
-    if (this.#room && this.#state === 'inRoom') this.#room.mixer.mixMinus(this.#peer?.id, frame);
+    if (this.#room && this.state === 'inRoom') this.#room.mixer.mixMinus(this.#peer?.id, frame);
     else frame.fill(0);
     this.#player.mixInto(frame);
     this.rtp.sendFrame(frame);
@@ -148,10 +148,9 @@ export class Call extends EventEmitter<CallEvents> {
 
   /** Enters the room as a participant; throws if the bridge refuses (full or locked room, bridge down). */
   async join(room: string, password?: string): Promise<void> {
-    if (this.#state === 'ended') return;
-    const { limits } = this.#ctx.config;
-    if (this.#ctx.callsInRoom(room) >= limits.callsPerRoom) throw new Error(`room ${room} has ${limits.callsPerRoom} calls already`);
-    this.#setState('joining');
+    if (this.#isEnded()) return;
+    this.#ctx.admitToRoom(room);
+    if (!this.#setState('joining')) return;
     // From here #end() releases the room, whichever await it interrupts.
     this.#roomName = room;
     let peer: PhonePeer;
@@ -192,16 +191,31 @@ export class Call extends EventEmitter<CallEvents> {
     if (peer.others === 0) void this.say('onlyParticipant');
   }
 
+  /**
+   * Puts the caller in a room by `flow` (PIN, password, joining). When that
+   * fails (bridge unreachable, room full, PIN lookup failed) the caller is
+   * told goodbye, not left in silence.
+   */
+  async putInRoom(flow: () => Promise<void>): Promise<void> {
+    try {
+      await flow();
+    } catch (error) {
+      if (this.#isEnded()) return; // the caller hung up meanwhile
+      this.#logger.warn({ err: error }, 'cannot put the caller in a room');
+      await this.hangUp('could not join the room', 'goodbye');
+    }
+  }
+
   /** Ends the call from our side (BYE), after an optional goodbye. */
   async hangUp(reason: string, goodbye?: PromptName): Promise<void> {
-    if (this.#state === 'ended') return;
+    if (this.#isEnded()) return;
     if (goodbye) await this.say(goodbye);
     this.#end(reason, true);
   }
 
   #end(reason: string, sendBye: boolean): void {
-    if (this.#state === 'ended') return;
-    this.#setState('ended');
+    // Ending twice is normal (a BYE while our goodbye plays), not a bad transition.
+    if (this.#isEnded() || !this.#setState('ended')) return;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#player.interrupt();
     this.#leaveRoom();
@@ -226,12 +240,14 @@ export class Call extends EventEmitter<CallEvents> {
 
   /** Read through a method: the state can change across any await. */
   #isEnded(): boolean {
-    return this.#state === 'ended';
+    return this.state === 'ended';
   }
 
-  #setState(state: CallState): void {
-    this.#state = state;
+  /** False when the move is not allowed (logged by CallStates as a bug). */
+  #setState(state: CallState): boolean {
+    if (!this.#states.moveTo(state)) return false;
     this.emit('stateChanged', state);
+    return true;
   }
 
   #onDigit(digit: string): void {
@@ -241,7 +257,7 @@ export class Call extends EventEmitter<CallEvents> {
       this.#digitListener(digit);
       return;
     }
-    if (this.#state !== 'inRoom') return;
+    if (this.state !== 'inRoom') return;
     if (digit === '*') {
       this.#starAt = Date.now();
       return;

@@ -2,18 +2,16 @@ import type Srf from 'drachtio-srf';
 import type { Logger } from '../../common/logger.ts';
 import type { NotificationData, RequestData } from '../../protocol/protocol.ts';
 import type { GatewayConfig } from '../config.ts';
-import { PhoneRtp } from '../media/PhoneRtp.ts';
-import type { PortPool, SocketPair } from '../../media/PortPool.ts';
-import { LocalSdp, readRemoteAudio } from '../media/sdp.ts';
-import { Call, type CallContext, type SipDialog } from './Call.ts';
+import { PortsExhaustedError } from '../../media/PortPool.ts';
+import { SdpError } from '../media/sdp.ts';
+import type { Call, SipDialog } from './Call.ts';
+import { GatewayFullError, type Calls } from './Calls.ts';
 
 export interface OutboundOptions {
   srf: Srf;
   config: GatewayConfig;
-  ports: PortPool;
-  callContext: CallContext;
   logger: Logger;
-  calls: Set<Call>;
+  calls: Calls;
   report(report: RequestData<'reportDialOut'>): void;
 }
 
@@ -60,113 +58,98 @@ export class DialOutCalls {
   }
 
   async #dial(invitation: Invitation): Promise<void> {
-    const { config, ports, logger } = this.#options;
+    const { config, calls, logger } = this.#options;
     const { callId } = invitation;
     const log = logger.child({ dialOut: callId });
     const report: Report = (state, extra = {}) => this.#options.report({ callId, state, ...extra });
     if (!config.trunk.uri) return report('failed', { reason: 'no SIP trunk is configured (SIP_TRUNK_URI)' });
-    if (this.#options.calls.size >= config.limits.calls) return report('failed', { reason: 'the gateway is at MAX_CALLS' });
 
-    let pair: SocketPair;
+    const dialing = this.#ringing(invitation, report);
+    let call: Call;
     try {
-      pair = await ports.open();
+      call = await calls.open(invitation.number, (media) => dialing.ring(media.offer()), log);
     } catch (error) {
-      log.error({ err: error }, 'no RTP port for a dial-out');
-      return report('failed', { reason: 'no RTP port free' });
+      this.#cancellers.delete(callId);
+      const { state, reason } = dialing.outcome(error);
+      log.info({ state, reason }, 'dial-out not answered');
+      return report(state, { reason });
     }
-    const localSdp = new LocalSdp(config.rtp.publicAddress, pair.port);
-    const dialog = await this.#ring(invitation, localSdp, pair, report, log);
-    if (!dialog) return;
-
-    let rtp: PhoneRtp;
-    try {
-      rtp = new PhoneRtp(pair, readRemoteAudio(dialog.remote.sdp, config.codecs), `gateway@${config.rtp.publicAddress}`);
-    } catch (error) {
-      ports.release(pair);
-      dialog.destroy();
-      return report('failed', { reason: `the callee's answer is unusable: ${error instanceof Error ? error.message : String(error)}` });
-    }
-    const call = new Call(this.#options.callContext, dialog, rtp, localSdp, invitation.number);
-    this.#options.calls.add(call);
+    log.info({ number: invitation.number }, 'callee answered');
     this.#cancellers.set(callId, () => void call.hangUp('hung up by the inviter'));
     call.once('ended', (reason) => {
       this.#cancellers.delete(callId);
-      this.#options.calls.delete(call);
-      ports.release(pair);
       report('ended', { reason });
     });
-    try {
+    await call.putInRoom(async () => {
       void call.say('invited');
       await call.join(invitation.room, invitation.password ?? undefined);
       if (call.state === 'inRoom') report('answered', { peerId: call.peerId });
-    } catch (error) {
-      if (call.state === 'ended') return;
-      log.warn({ err: error, room: invitation.room }, 'cannot put the callee in the room');
-      await call.hangUp('could not join the room', 'goodbye');
-    }
+    });
   }
 
-  /** Sends the INVITE and waits for an answer; null (and the outcome reported) when there is none. */
-  async #ring(
-    invitation: Invitation,
-    localSdp: LocalSdp,
-    pair: SocketPair,
-    report: Report,
-    log: Logger,
-  ): Promise<SipDialog | null> {
-    const { srf, config, ports } = this.#options;
-    const { callId } = invitation;
+  /**
+   * Ringing the number through the trunk: the INVITE, cancelled by the
+   * inviter or after DIAL_OUT_RING_SECONDS, and what a failure means for the inviter.
+   */
+  #ringing(invitation: Invitation, report: Report) {
+    const { srf, config } = this.#options;
     let invite: Srf.SrfRequest | undefined;
     let cancelledBy: 'ringTimeout' | 'inviter' | undefined;
-    let ringing = false;
     const cancel = (by: 'ringTimeout' | 'inviter') => {
       cancelledBy ??= by;
       invite?.cancel(ignore);
     };
-    this.#cancellers.set(callId, () => cancel('inviter'));
-    const ringTimer = setTimeout(() => cancel('ringTimeout'), config.trunk.ringSeconds * 1000);
-    try {
-      const dialog = (await srf.createUAC(
-        trunkTarget(config.trunk.uri!, invitation.number),
-        {
-          localSdp: localSdp.offer(config.codecs),
-          // "localhost" becomes our address on the way out, as drachtio-server does.
-          headers: { From: `<sip:${config.trunk.callerId}@localhost>`, 'User-Agent': 'telebridge' },
-          auth: config.trunk.auth,
-        },
-        {
-          // drachtio-srf calls this with (err, req), not as its types declare.
-          cbRequest: ((_error: unknown, req: Srf.SrfRequest) => {
-            invite = req;
-            if (cancelledBy) req.cancel(ignore); // cancelled before the INVITE was even out
-          }) as unknown as (req: Srf.SrfRequest) => void,
-          cbProvisional: (res: Srf.SrfResponse) => {
-            if ((res.status === 180 || res.status === 183) && !ringing) {
-              ringing = true;
-              report('ringing');
-            }
-          },
-        },
-      )) as SipDialog;
-      if (cancelledBy) {
-        // Answered as we cancelled: hang up at once.
-        dialog.destroy();
-        throw Object.assign(new Error('answered after cancel'), { status: 487 });
-      }
-      log.info({ number: invitation.number }, 'callee answered');
-      return dialog;
-    } catch (error) {
-      ports.release(pair);
-      const status = (error as { status?: number }).status;
-      const reason = status ? `${status} ${(error as { reason?: string }).reason ?? ''}`.trim() : String(error);
-      const state = status ? failureState(status, cancelledBy) : 'failed';
-      log.info({ state, reason }, 'dial-out not answered');
-      report(state, { reason: state === 'noAnswer' && cancelledBy ? `no answer within ${config.trunk.ringSeconds} s` : reason });
-      this.#cancellers.delete(callId);
-      return null;
-    } finally {
-      clearTimeout(ringTimer);
-    }
+    this.#cancellers.set(invitation.callId, () => cancel('inviter'));
+    return {
+      /** Sends the INVITE with our offer; resolves with the answered dialog. */
+      ring: async (offer: string): Promise<SipDialog> => {
+        let ringing = false;
+        const ringTimer = setTimeout(() => cancel('ringTimeout'), config.trunk.ringSeconds * 1000);
+        try {
+          const dialog = (await srf.createUAC(
+            trunkTarget(config.trunk.uri!, invitation.number),
+            {
+              localSdp: offer,
+              // "localhost" becomes our address on the way out, as drachtio-server does.
+              headers: { From: `<sip:${config.trunk.callerId}@localhost>`, 'User-Agent': 'telebridge' },
+              auth: config.trunk.auth,
+            },
+            {
+              // drachtio-srf calls this with (err, req), not as its types declare.
+              cbRequest: ((_error: unknown, req: Srf.SrfRequest) => {
+                invite = req;
+                if (cancelledBy) req.cancel(ignore); // cancelled before the INVITE was even out
+              }) as unknown as (req: Srf.SrfRequest) => void,
+              cbProvisional: (res: Srf.SrfResponse) => {
+                if ((res.status === 180 || res.status === 183) && !ringing) {
+                  ringing = true;
+                  report('ringing');
+                }
+              },
+            },
+          )) as SipDialog;
+          if (cancelledBy) {
+            // Answered as we cancelled: hang up at once.
+            dialog.destroy();
+            throw Object.assign(new Error('answered after cancel'), { status: 487 });
+          }
+          return dialog;
+        } finally {
+          clearTimeout(ringTimer);
+        }
+      },
+      /** What the inviter is told when no call came of it. */
+      outcome: (error: unknown): { state: ReportedState; reason: string } => {
+        if (error instanceof GatewayFullError) return { state: 'failed', reason: 'the gateway is at MAX_CALLS' };
+        if (error instanceof PortsExhaustedError) return { state: 'failed', reason: 'no RTP port free' };
+        if (error instanceof SdpError) return { state: 'failed', reason: `the callee's answer is unusable: ${error.message}` };
+        const status = (error as { status?: number }).status;
+        if (!status) return { state: 'failed', reason: String(error) };
+        const state = failureState(status, cancelledBy);
+        const reason = state === 'noAnswer' && cancelledBy ? `no answer within ${config.trunk.ringSeconds} s` : `${status} ${(error as { reason?: string }).reason ?? ''}`.trim();
+        return { state, reason };
+      },
+    };
   }
 }
 
