@@ -23,11 +23,13 @@ export class JitterBuffer {
     if (this.#next === undefined) this.#next = sequence;
     const ahead = sequenceDelta(sequence, this.#next);
     if (ahead < 0) {
-      // Before what we play next: late, or a sender that restarted its sequence.
+      // Before what we play next: late, reordered before playback began, or a sender that restarted its sequence.
       if (this.#playing && ahead > -100) return; // late
-      this.#packets.clear();
+      if (this.#playing || ahead <= -this.#maxFrames) {
+        this.#packets.clear();
+        this.#playing = false;
+      }
       this.#next = sequence;
-      this.#playing = false;
     }
     this.#packets.set(sequence, payload);
     while (sequenceDelta(sequence, this.#next) >= this.#maxFrames) {

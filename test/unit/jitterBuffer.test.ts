@@ -38,6 +38,12 @@ describe('jitter buffer', () => {
     expect(play(filled([1, 3, 2, 5, 4]), 5)).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('puts packets reordered before playback starts back in order', () => {
+    expect(play(filled([101, 100, 102]), 3)).toEqual([100, 101, 102]);
+    // Further back than maxFrames it is a new stream: what was queued goes.
+    expect(play(filled([20, 5, 6], 2, 10), 5)).toEqual([5, 6, 'lost', 'lost', 'silent']);
+  });
+
   it('reports a lost packet as null, in its place', () => {
     expect(play(filled([1, 2, 4, 5]), 5)).toEqual([1, 2, 'lost', 4, 5]);
   });
