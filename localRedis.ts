@@ -1,11 +1,12 @@
 // The Redis the all-in-one queues recordings on when REDIS_URL is unset:
 // whatever already answers on 127.0.0.1:6379 (Debian's redis-server service,
-// or one left running by an earlier start), else a redis-server of its own
-// there, persisting to data/redis and stopped with the server.
-import { spawn, type ChildProcess } from 'node:child_process';
+// or one someone else started), else a redis-server of its own there,
+// persisting to data/redis and stopped with the server (or, if the server is
+// killed, by the kernel: it gets SIGTERM and saves).
 import fs from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Logger } from './common/logger.ts';
+import { isInstalled, lastLines, SupervisedProcess } from './common/SupervisedProcess.ts';
 
 const HOST = '127.0.0.1';
 const PORT = 6379;
@@ -24,11 +25,10 @@ export class LocalRedisError extends Error {
 export class LocalRedis {
   readonly url = LOCAL_REDIS_URL;
   /** Ours to stop; null when someone else's server was already there. */
-  readonly #process: ChildProcess | null;
+  readonly #process: SupervisedProcess | null;
   readonly #logger: Logger;
-  #stopping = false;
 
-  private constructor(process: ChildProcess | null, logger: Logger) {
+  private constructor(process: SupervisedProcess | null, logger: Logger) {
     this.#process = process;
     this.#logger = logger;
   }
@@ -47,26 +47,26 @@ export class LocalRedis {
       );
     }
 
+    if (!isInstalled('redis-server')) {
+      throw new LocalRedisError(`redis-server is not installed: install it (apt install redis-server, or ./setup.sh), ${WAY_OUT}`);
+    }
     fs.mkdirSync(dir, { recursive: true });
-    // Its own process group: Ctrl-C in the terminal reaches us, not Redis,
-    // which must outlive the recorder's shutdown (it finishes its jobs there).
-    const child = spawn('redis-server', ['--port', String(PORT), '--bind', HOST, '--dir', dir, '--appendonly', 'yes'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = new SupervisedProcess({
+      command: 'redis-server',
+      args: ['--port', String(PORT), '--bind', HOST, '--dir', dir, '--appendonly', 'yes'],
+      stdout: 'log', // where it logs
+      // Its own process group: Ctrl-C in the terminal reaches us, not Redis,
+      // which must outlive the recorder's shutdown (it finishes its jobs there).
       detached: true,
+      // SIGTERM: Redis saves and exits.
+      graceMs: 10_000,
+      parentDeathSignal: 'SIGTERM',
     });
-    let log = '';
-    const keep = (chunk: Buffer) => (log = (log + chunk.toString()).slice(-2000));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
     let failure: LocalRedisError | undefined;
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      failure =
-        error.code === 'ENOENT'
-          ? new LocalRedisError(`redis-server is not installed: install it (apt install redis-server, or ./setup.sh), ${WAY_OUT}`)
-          : new LocalRedisError(`cannot run redis-server (${error.message}); ${WAY_OUT}`);
-    });
-    child.once('exit', (code, signal) => {
-      failure ??= new LocalRedisError(`redis-server exited (${signal ?? code}) before it answered: ${lastLines(log)}; ${WAY_OUT}`);
+    let answered = false;
+    child.once('died', (reason) => {
+      if (answered) logger.error({ reason }, 'redis-server ended: recording stops working until restarted');
+      else failure = new LocalRedisError(`redis-server ${reason} before it answered; ${WAY_OUT}`);
     });
 
     const deadline = Date.now() + 10_000;
@@ -74,25 +74,21 @@ export class LocalRedis {
       if (failure) throw failure;
       if ((await ping(LOCAL_REDIS_URL)).answered) break;
       if (Date.now() > deadline) {
-        await stopProcess(child);
-        throw new LocalRedisError(`redis-server did not answer PING within 10 s: ${lastLines(log)}; ${WAY_OUT}`);
+        await child.stop();
+        throw new LocalRedisError(`redis-server did not answer PING within 10 s: ${lastLines(child.tail) || '(no output)'}; ${WAY_OUT}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
-    const redis = new LocalRedis(child, logger);
-    child.once('exit', (code, signal) => {
-      if (!redis.#stopping) logger.error({ code, signal, log: lastLines(log) }, 'redis-server exited: recording stops working until restarted');
-    });
+    answered = true;
     logger.info({ redis: `${HOST}:${PORT}`, dir, pid: child.pid }, 'started redis-server');
-    return redis;
+    return new LocalRedis(child, logger);
   }
 
   /** Stops the server if it is ours (it writes its append-only file out first). */
   async stop(): Promise<void> {
     if (!this.#process) return;
-    this.#stopping = true;
-    await stopProcess(this.#process);
+    await this.#process.stop();
     this.#logger.info('redis-server stopped');
   }
 }
@@ -121,18 +117,4 @@ async function ping(url: string): Promise<Answer> {
   } finally {
     client.disconnect();
   }
-}
-
-/** SIGTERM (Redis saves and exits), then SIGKILL if it has not within 10 s. */
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function lastLines(log: string): string {
-  return log.trim().split('\n').slice(-3).join(' | ') || '(no output)';
 }

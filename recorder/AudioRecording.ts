@@ -1,7 +1,5 @@
-import { EventEmitter } from 'node:events';
-import { PassThrough } from 'node:stream';
-import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from '../common/logger.ts';
+import type { SupervisedProcess } from '../common/SupervisedProcess.ts';
 import { SIGNALING_PATH } from '../protocol/protocol.ts';
 import { FRAME_SAMPLES, MIX_RATE } from '../media/codecs.ts';
 import { MediaClock } from '../media/MediaClock.ts';
@@ -10,6 +8,8 @@ import { RoomAudio } from '../media/RoomAudio.ts';
 import type { RecordingJob } from '../queue/recordingJob.ts';
 import { CaptureParts } from './CaptureParts.ts';
 import type { RecorderConfig } from './config.ts';
+import { pcmEncoderArgs } from './ffmpegArgs.ts';
+import { ffmpegProcess } from './ffmpegProcess.ts';
 import type { ProblemReporter, RecordingSource, SourceOutputs, SourceStatus } from './RecordingSource.ts';
 
 export interface AudioRecordingOptions {
@@ -117,9 +117,8 @@ export class AudioRecording implements RecordingSource {
     const { config, job, outputs } = this.#options;
     const file = outputs.partPath!(this.#parts.number);
     const encoder = new PcmEncoder(config.ffmpegPath, file, job.outputs.file?.format === 'mp3' ? 'mp3' : 'm4a', this.#logger);
-    encoder.once('died', (reason) => void this.#onEncoderDeath(encoder, reason));
+    encoder.onDeath((reason) => void this.#onEncoderDeath(encoder, reason));
     this.#parts.begin(file);
-    encoder.start();
     this.#encoder = encoder;
   }
 
@@ -133,81 +132,38 @@ export class AudioRecording implements RecordingSource {
   }
 }
 
-interface PcmEncoderEvents {
-  /** ffmpeg ended without being asked to. */
-  died: [reason: string];
-}
+/** About 2 s of PCM may wait for a slow ffmpeg before frames are dropped. */
+const INPUT_BUFFER_BYTES = 32 * 1024;
 
-/** Per buffer of the input stream (it has two): about 2 s of PCM may wait for a slow ffmpeg before frames are dropped. */
-const INPUT_BUFFER_BYTES = 16 * 1024;
-
-/** One ffmpeg encoding raw PCM (s16le, mono, 8 kHz) from its stdin into a file. */
-class PcmEncoder extends EventEmitter<PcmEncoderEvents> {
-  readonly #input = new PassThrough({ highWaterMark: INPUT_BUFFER_BYTES });
-  readonly #command: ffmpeg.FfmpegCommand;
-  readonly #logger: Logger;
-  #exit: Promise<void> | undefined;
-  #stopping = false;
+/** One ffmpeg encoding raw PCM (s16le, mono) from its stdin into a file; its end finishes the file. */
+class PcmEncoder {
+  readonly #ffmpeg: SupervisedProcess;
 
   constructor(ffmpegPath: string, file: string, format: 'm4a' | 'mp3', logger: Logger) {
-    super();
-    this.#logger = logger;
-    this.#command = ffmpeg(this.#input)
-      .setFfmpegPath(ffmpegPath)
-      .inputFormat('s16le')
-      .inputOptions(['-ar', String(MIX_RATE), '-ac', '1'])
-      // Narrowband speech: 32 kbit/s is plenty. 16 kHz rather than 8 kHz because
-      // players handle it better (8 kHz MP3 is the rarely supported MPEG-2.5).
-      .outputOptions(['-ar', '16000', '-b:a', '32k', '-loglevel', 'warning'])
-      // Write out what is encoded at once: a few kbit/s would otherwise sit for many seconds
-      // in ffmpeg's output buffer, and be lost with it if ffmpeg were killed.
-      .outputOptions(['-flush_packets', '1'])
-      .outputOptions(
-        format === 'm4a'
-          ? // Fragmented, so a crash leaves a playable file up to the last 2 s fragment.
-            ['-c:a', 'aac', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '2000000']
-          : // No Xing header: it is only written at the end, and CBR needs none for duration or seeking.
-            ['-c:a', 'libmp3lame', '-write_xing', '0'],
-      )
-      .format(format === 'm4a' ? 'ipod' : 'mp3')
-      .output(file);
+    this.#ffmpeg = ffmpegProcess(ffmpegPath, pcmEncoderArgs({ inputRate: MIX_RATE, file, format }), {
+      stopWith: 'endInput',
+      graceMs: STOP_GRACE_MS,
+      onLine: (line) => logger.debug({ line }, 'ffmpeg'),
+    });
+    logger.debug({ pid: this.#ffmpeg.pid, file }, 'audio capture started');
+  }
+
+  /** ffmpeg ended without being asked to. */
+  onDeath(listener: (reason: string) => void): void {
+    this.#ffmpeg.once('died', (reason) => listener(`ffmpeg ${reason}`));
   }
 
   /** True while ffmpeg is not keeping up (or not reading): the frame should be skipped. */
   get backedUp(): boolean {
-    return this.#input.writableNeedDrain;
-  }
-
-  start(): void {
-    this.#exit = new Promise((resolve) => {
-      this.#command.on('start', (line: string) => this.#logger.debug({ command: line }, 'audio capture started'));
-      this.#command.on('stderr', (line: string) => this.#logger.debug({ line }, 'ffmpeg'));
-      this.#command.on('error', (error: Error) => {
-        resolve();
-        this.#ended(`ffmpeg: ${error.message.split('\n')[0]}`);
-      });
-      this.#command.on('end', () => {
-        resolve();
-        this.#ended('ffmpeg stopped by itself');
-      });
-    });
-    this.#command.run();
+    return (this.#ffmpeg.stdin?.writableLength ?? 0) > INPUT_BUFFER_BYTES;
   }
 
   write(pcm: Buffer): void {
-    this.#input.write(pcm);
+    if (this.#ffmpeg.stdin?.writable) this.#ffmpeg.stdin.write(pcm);
   }
 
   /** Ends ffmpeg's input: it encodes what is left, finishes the file and exits. */
   async stop(): Promise<void> {
-    this.#stopping = true;
-    this.#input.end();
-    const timer = setTimeout(() => this.#command.kill('SIGKILL'), STOP_GRACE_MS);
-    await this.#exit;
-    clearTimeout(timer);
-  }
-
-  #ended(reason: string): void {
-    if (!this.#stopping) this.emit('died', reason);
+    await this.#ffmpeg.stop();
   }
 }

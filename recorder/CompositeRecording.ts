@@ -7,7 +7,6 @@ import { PulseSink } from './capture/PulseSink.ts';
 import { chromiumTrustArgs } from '../protocol/bridgeTrust.ts';
 import { RecorderBrowser } from './capture/RecorderBrowser.ts';
 import { ScreenCapture } from './capture/ScreenCapture.ts';
-import { tiedFfmpeg } from './capture/tiedFfmpeg.ts';
 import { VirtualDisplay } from './capture/VirtualDisplay.ts';
 import type { RecorderConfig } from './config.ts';
 import type { ProblemReporter, RecordingSource, SourceOutputs, SourceStatus } from './RecordingSource.ts';
@@ -55,8 +54,6 @@ export class CompositeRecording implements RecordingSource {
   #broken = new Map<Piece, { reason: string; of: object }>();
   #recovery: Promise<void> | undefined;
   #launches = 0;
-  /** The capture's ffmpeg, tied to this worker's life. */
-  #ffmpeg: string | undefined;
 
   constructor(options: CompositeRecordingOptions) {
     this.#options = options;
@@ -66,7 +63,6 @@ export class CompositeRecording implements RecordingSource {
 
   async start(): Promise<number> {
     const { config, workDir, outputs, onProblem } = this.#options;
-    this.#ffmpeg = tiedFfmpeg(workDir, config.ffmpegPath);
     if (outputs.streams.length > 0) {
       this.#streams = await LiveStreams.open({
         urls: outputs.streams,
@@ -157,7 +153,7 @@ export class CompositeRecording implements RecordingSource {
     const { config, job, outputs } = this.#options;
     const file = outputs.partPath?.(this.#parts.number);
     const capture = new ScreenCapture({
-      ffmpegPath: this.#ffmpeg!,
+      ffmpegPath: config.ffmpegPath,
       display: this.#display!.name,
       pulseServer: this.#sink!.server,
       pulseSource: this.#sink!.monitor,

@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import ffmpeg from 'fluent-ffmpeg';
 import type { RecordingPart, RecordingResult } from '../queue/recordingJob.ts';
+import { joinPartsArgs } from './ffmpegArgs.ts';
+import { ffmpegProcess } from './ffmpegProcess.ts';
 
 const run = promisify(execFile);
 
@@ -25,17 +26,8 @@ export async function joinParts(ffmpegPath: string, parts: RecordingPart[], targ
   const list = `${target}.parts.txt`;
   await fs.writeFile(list, present.map((file) => `file '${file.replace(/'/g, "'\\''")}'`).join('\n'));
   try {
-    await new Promise<void>((resolve, reject) => {
-      ffmpeg()
-        .setFfmpegPath(ffmpegPath)
-        .input(list)
-        .inputOptions(['-f', 'concat', '-safe', '0'])
-        .outputOptions(['-c', 'copy', ...(target.endsWith('.mp3') ? [] : ['-movflags', '+faststart'])])
-        .output(target)
-        .on('error', (error: Error) => reject(new Error(`cannot join the parts: ${error.message.split('\n')[0]}`)))
-        .on('end', () => resolve())
-        .run();
-    });
+    const { code, reason } = await ffmpegProcess(ffmpegPath, joinPartsArgs({ list, target }), {}).exited;
+    if (code !== 0) throw new Error(`cannot join the parts: ffmpeg ${reason}`);
   } finally {
     await fs.rm(list, { force: true });
   }

@@ -1,5 +1,5 @@
 // Each job works in a scratch directory (Chromium profiles, the pulseaudio
-// socket, the tied ffmpeg script) named after the worker process that owns it,
+// socket) named after the worker process that owns it,
 // so a worker starting on the same host can remove those of workers that died
 // without cleaning up (killed with -9, out of memory).
 import fs from 'node:fs/promises';

@@ -9,13 +9,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import acme from 'acme-client';
+import { Backoff } from '../../common/backoff.ts';
 import type { Logger } from '../../common/logger.ts';
 import { readPair, writePrivate } from './selfSigned.ts';
 import { parseCertificatePair, type CertificatePair, type TlsIdentity } from './TlsIdentity.ts';
 
 const CHALLENGE_PATH = '/.well-known/acme-challenge/';
-const RETRY_FIRST_MS = 5_000;
-const RETRY_MAX_MS = 3600_000;
+/** Failed orders are retried after 5 s, doubling up to an hour. */
+const RETRY = { firstMs: 5_000, maxMs: 3600_000 };
 
 export interface AcmeSettings {
   hostname: string;
@@ -38,7 +39,7 @@ export class AcmeCertificates {
   /** token -> key authorization, while the CA validates. */
   readonly #challenges = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
-  #failures = 0;
+  readonly #backoff = new Backoff(RETRY);
   #stopped = false;
 
   private constructor(settings: AcmeSettings, identity: TlsIdentity, logger: Logger) {
@@ -139,12 +140,12 @@ export class AcmeCertificates {
       fs.mkdirSync(this.#settings.dir, { recursive: true, mode: 0o700 });
       writePrivate(this.#keyFile, pair.key);
       fs.writeFileSync(this.#certFile, pair.cert);
-      this.#failures = 0;
+      this.#backoff.reset();
       this.#logger.info({ certificate: this.#identity.summary }, 'ACME certificate obtained');
       this.#scheduleRenewal(pair);
     } catch (error) {
       if (this.#stopped) return;
-      const retryMs = Math.min(RETRY_FIRST_MS * 2 ** this.#failures++, RETRY_MAX_MS);
+      const retryMs = this.#backoff.next();
       this.#logger.error(
         { hostname, directoryUrl, reason: error instanceof Error ? error.message : String(error), retryInSeconds: retryMs / 1000, serving: this.#identity.source },
         'ACME certificate order failed; still serving the current certificate',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type Srf from 'drachtio-srf';
+import { Backoff } from '../../common/backoff.ts';
 import type { Logger } from '../../common/logger.ts';
 
 /** What /healthz and the bridge show about the trunk registration. */
@@ -46,8 +47,8 @@ type SendRequest = (
 
 /** Refresh at half the granted time, but not in a tight loop if the registrar grants almost nothing. */
 const MIN_REFRESH_MS = 2000;
-const RETRY_FIRST_MS = 5000;
-const RETRY_MAX_MS = 5 * 60_000;
+/** Failed registrations are retried after 5 s, doubling up to 5 minutes. */
+const RETRY = { firstMs: 5000, maxMs: 5 * 60_000 };
 /** The engine answers 408 after 32 s (timer F); this only catches a lost engine connection. */
 const REQUEST_TIMEOUT_MS = 40_000;
 /** stop() gives the un-REGISTER this long, so shutdown never hangs on the trunk. */
@@ -71,7 +72,7 @@ export class TrunkRegistration extends EventEmitter<TrunkRegistrationEvents> {
   #cseq = 0;
   #expiresSeconds: number;
   #status: TrunkRegistrationStatus;
-  #failures = 0;
+  readonly #backoff = new Backoff(RETRY);
   /** Until when the registrar may hold a binding of ours (decides whether stop() un-REGISTERs). */
   #boundUntil = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -198,15 +199,14 @@ export class TrunkRegistration extends EventEmitter<TrunkRegistrationEvents> {
     if (this.#status.state !== 'registered') {
       this.#logger.info({ registrar: this.#options.registrar, expires: grantedSeconds }, 'registered with the trunk');
     }
-    this.#failures = 0;
+    this.#backoff.reset();
     this.#setStatus({ state: 'registered', registrar: this.#options.registrar, expiresAt: this.#boundUntil, lastRegisteredAt: now });
     this.#schedule(Math.max(grantedSeconds * 500, MIN_REFRESH_MS));
   }
 
   #failed(reason: string): void {
     if (this.#stopped) return;
-    this.#failures++;
-    const retryMs = Math.min(RETRY_FIRST_MS * 2 ** (this.#failures - 1), RETRY_MAX_MS);
+    const retryMs = this.#backoff.next();
     this.#logger.warn({ registrar: this.#options.registrar, reason, retryInSeconds: retryMs / 1000 }, 'trunk registration failed');
     const { lastRegisteredAt } = this.#status;
     this.#setStatus({ state: 'failed', registrar: this.#options.registrar, lastError: reason, lastRegisteredAt });

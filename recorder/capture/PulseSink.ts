@@ -1,43 +1,41 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../../common/logger.ts';
-import { acceptsConnections, pollUntil, terminate } from './processes.ts';
+import { SupervisedProcess } from '../../common/SupervisedProcess.ts';
+import { acceptsConnections, pollUntil } from './processes.ts';
 
 const run = promisify(execFile);
 const SINK = 'recording';
 
 /**
  * A private PulseAudio server with one null sink for one recording: Chromium
- * plays the meeting into it, ffmpeg records its monitor. It exits by itself
- * 30 s after its last client leaves, so a killed worker leaves none behind.
+ * plays the meeting into it, ffmpeg records its monitor. It dies with the
+ * worker, and exits by itself 30 s after its last client leaves.
  */
 export class PulseSink extends EventEmitter<{ died: [reason: string] }> {
   /** PULSE_SERVER for Chromium and ffmpeg. */
   readonly server: string;
   /** The source ffmpeg records. */
   readonly monitor = `${SINK}.monitor`;
-  readonly #process: ChildProcess;
-  #stopping = false;
+  readonly #process: SupervisedProcess;
 
-  private constructor(server: string, process: ChildProcess) {
+  private constructor(server: string, process: SupervisedProcess) {
     super();
     this.server = server;
     this.#process = process;
-    process.once('exit', (code, signal) => {
-      if (!this.#stopping) this.emit('died', signal ? `killed by ${signal}` : `exited with code ${code}`);
-    });
+    process.once('died', (reason) => this.emit('died', reason));
   }
 
   static async start(dir: string, logger: Logger): Promise<PulseSink> {
     const runtime = path.join(dir, 'pulse');
     fs.mkdirSync(runtime, { recursive: true, mode: 0o700 });
     const socket = path.join(runtime, 'native');
-    const pulse = spawn(
-      'pulseaudio',
-      [
+    const pulse = new SupervisedProcess({
+      command: 'pulseaudio',
+      args: [
         '--daemonize=no',
         '--exit-idle-time=30',
         '-n',
@@ -50,18 +48,16 @@ export class PulseSink extends EventEmitter<{ died: [reason: string] }> {
         '-L',
         `module-null-sink sink_name=${SINK} rate=48000`,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: dir, XDG_RUNTIME_DIR: runtime, XDG_CONFIG_HOME: runtime } },
-    );
-    let log = '';
-    pulse.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-2000)));
-    let failure: Error | undefined;
-    pulse.once('error', (error) => (failure = new Error(`cannot run pulseaudio (apt install pulseaudio): ${error.message}`)));
-    pulse.once('exit', (code) => (failure ??= new Error(`pulseaudio exited (${code}): ${log.trim()}`)));
+      installHint: 'apt install pulseaudio',
+      env: { ...process.env, HOME: dir, XDG_RUNTIME_DIR: runtime, XDG_CONFIG_HOME: runtime },
+    });
+    let failure: string | undefined;
+    pulse.once('died', (reason) => (failure = reason));
     const server = `unix:${socket}`;
     try {
       await pollUntil(
         async () => {
-          if (failure) throw failure;
+          if (failure) throw new Error(`pulseaudio ${failure}`);
           if (!fs.existsSync(socket)) return false;
           return run('pactl', ['--server', server, 'info']).then(
             () => true,
@@ -69,11 +65,11 @@ export class PulseSink extends EventEmitter<{ died: [reason: string] }> {
           );
         },
         10_000,
-        `pulseaudio did not start within 10 s: ${log.trim()}`,
+        () => `pulseaudio did not start within 10 s: ${pulse.tail.trim()}`,
         50,
       );
     } catch (error) {
-      await terminate(pulse);
+      await pulse.stop();
       throw error;
     }
     logger.debug({ server }, 'audio sink ready');
@@ -86,7 +82,6 @@ export class PulseSink extends EventEmitter<{ died: [reason: string] }> {
   }
 
   async stop(): Promise<void> {
-    this.#stopping = true;
-    await terminate(this.#process);
+    await this.#process.stop();
   }
 }

@@ -1,10 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { Backoff } from '../../common/backoff.ts';
 import type { Logger } from '../../common/logger.ts';
+import type { SupervisedProcess } from '../../common/SupervisedProcess.ts';
 import type { StreamStatus } from '../../protocol/protocol.ts';
 import { redactStreamUrl } from '../../queue/recordingJob.ts';
 import type { ProblemReporter } from '../RecordingSource.ts';
+import { streamRelayArgs } from '../ffmpegArgs.ts';
+import { ffmpegProcess } from '../ffmpegProcess.ts';
 import { describeStreamFailure } from '../streamErrors.ts';
-import { exited } from './processes.ts';
 
 export interface StreamRelayOptions {
   url: string;
@@ -18,8 +20,7 @@ export interface StreamRelayOptions {
 /** A destination that has not taken what it was sent by then is stuck (~16 s of a 2.5 Mb/s stream): reconnect. */
 const MAX_BACKLOG_BYTES = 5_000_000;
 /** Reconnect attempts back off from 1 s to 30 s, and give up once the destination has been gone this long. */
-const RETRY_MIN_MS = 1000;
-const RETRY_MAX_MS = 30_000;
+const RETRY = { firstMs: 1000, maxMs: 30_000 };
 const GIVE_UP_AFTER_MS = 5 * 60_000;
 const STOP_GRACE_MS = 5000;
 
@@ -38,15 +39,15 @@ const JOINING_NOISE = /^\[h264 @|^\s+Last message repeated/;
 export class StreamRelay {
   readonly status: StreamStatus;
   readonly #options: StreamRelayOptions;
-  #child: ChildProcess | undefined;
+  #child: SupervisedProcess | undefined;
   #everLive = false;
   /** When the destination went away (null while live or never live). */
   #droppedAt: number | null = null;
-  #retries = 0;
+  readonly #backoff = new Backoff(RETRY);
   #retryTimer: NodeJS.Timeout | undefined;
   #stopping = false;
   /** A child killed because its destination stopped taking data. */
-  #stalled: ChildProcess | undefined;
+  #stalled: SupervisedProcess | undefined;
 
   constructor(options: StreamRelayOptions) {
     this.#options = options;
@@ -58,7 +59,7 @@ export class StreamRelay {
     if (this.#stopping || this.status.state === 'failed' || this.#retryTimer) return;
     const old = this.#child;
     this.#child = undefined; // its exit is no longer ours to report
-    if (old) void finish(old);
+    void old?.stop();
     this.#spawn();
   }
 
@@ -67,7 +68,7 @@ export class StreamRelay {
     if (!stdin?.writable) return;
     if (stdin.writableLength > MAX_BACKLOG_BYTES) {
       this.#stalled = this.#child;
-      this.#child!.kill('SIGKILL'); // reported as a drop by its exit
+      this.#child!.kill(); // reported as a drop by its exit
       return;
     }
     stdin.write(chunk);
@@ -78,46 +79,36 @@ export class StreamRelay {
     this.#stopping = true;
     clearTimeout(this.#retryTimer);
     if (this.status.state !== 'failed') this.status.state = 'ended';
-    if (this.#child) await finish(this.#child);
+    await this.#child?.stop();
   }
 
   #spawn(): void {
     const { url, ffmpegPath, caFile, logger } = this.#options;
-    // ffmpeg's TLS does not check the server's certificate unless told to: a stream key
-    // would go to whoever answers for the host.
-    const tls = url.startsWith('rtmps:') ? ['-tls_verify', '1', ...(caFile ? ['-ca_file', caFile] : [])] : [];
-    const child = spawn(
-      ffmpegPath,
-      // -c copy starts at the first keyframe it sees; no probing beyond what finds both streams.
-      [
-        ...['-hide_banner', '-loglevel', 'warning', '-stats', '-stats_period', '0.5', '-analyzeduration', '1500000'],
-        ...['-f', 'mpegts', '-i', 'pipe:0', '-map', '0', '-c', 'copy', '-f', 'flv', '-flvflags', 'no_duration_filesize', ...tls, url],
-      ],
-      { stdio: ['pipe', 'ignore', 'pipe'] },
-    );
-    this.#child = child;
-    child.stdin.on('error', () => undefined); // writes racing its exit
     let lastError = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => {
-      for (const line of text.split(/[\r\n]+/)) {
-        if (!line.trim() || JOINING_NOISE.test(line)) continue;
+    // Its input ended, ffmpeg closes the stream properly; one that hangs (a stuck destination) is killed.
+    const child = ffmpegProcess(ffmpegPath, streamRelayArgs({ url, caFile }), {
+      stopWith: 'endInput',
+      graceMs: STOP_GRACE_MS,
+      onLine: (line) => {
+        if (JOINING_NOISE.test(line)) return;
         const frames = FRAMES.exec(line);
         if (frames) {
           if (Number(frames[1]) > 0 && child === this.#child && !this.#stopping) this.#live();
-          continue;
+          return;
         }
         // ffmpeg names the output, key and all, in its final error: keep only what follows.
         const reason = line.startsWith(url) ? line.slice(url.length).replace(/^:\s*/, '') : ((PROTOCOL_ERROR.exec(line) ?? WRITE_ERROR.exec(line))?.[1] ?? '');
         if (reason) lastError = lastError && reason !== lastError ? `${lastError}: ${reason}` : reason;
         logger.debug({ line: line.replaceAll(url, this.status.url) }, 'stream relay');
-      }
+      },
     });
-    child.once('exit', (code, signal) => {
+    this.#child = child;
+    child.once('died', (reason, { code, signal }) => {
       if (child !== this.#child || this.#stopping) return;
       this.#child = undefined;
       const stalled = child === this.#stalled ? 'it stopped taking data' : '';
-      this.#ended(stalled || lastError || (signal ? `killed (${signal})` : `ffmpeg exited with code ${code}`));
+      // Not the exit's own reason: its log would name the URL, key and all.
+      this.#ended(stalled || lastError || (signal ? `killed (${signal})` : code === null ? reason : `ffmpeg exited with code ${code}`));
     });
   }
 
@@ -127,7 +118,7 @@ export class StreamRelay {
     delete this.status.error;
     this.#everLive = true;
     this.#droppedAt = null;
-    this.#retries = 0;
+    this.#backoff.reset();
   }
 
   #ended(reason: string): void {
@@ -147,8 +138,7 @@ export class StreamRelay {
       onProblem(this.status.error);
       return;
     }
-    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.#retries);
-    this.#retries += 1;
+    const delay = this.#backoff.next();
     const message = `${describeStreamFailure(url, reason, false)}; reconnecting`;
     if (this.status.error !== message) onProblem(message);
     this.status.state = 'connecting';
@@ -159,12 +149,4 @@ export class StreamRelay {
       if (!this.#stopping) this.#spawn();
     }, delay);
   }
-}
-
-/** Ends a relay's input so it closes the stream properly; one that hangs (a stuck destination) is killed. */
-async function finish(child: ChildProcess): Promise<void> {
-  child.stdin?.end();
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  await exited(child);
-  clearTimeout(timer);
 }

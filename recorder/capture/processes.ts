@@ -1,11 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
-
-/** Resolves when the process has exited (at once if it already has). */
-export function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
 /** Whether a process with this PID exists (one of another user counts). */
 export function isRunning(pid: number): boolean {
@@ -17,20 +10,11 @@ export function isRunning(pid: number): boolean {
   }
 }
 
-/** Asks a process to end, and kills it if it has not within `graceMs`. */
-export async function terminate(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited(child);
-  clearTimeout(timer);
-}
-
-/** Polls `check` until it returns true; rejects with `message` after `timeoutMs`. */
-export async function pollUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, message: string, everyMs = 100): Promise<void> {
+/** Polls `check` until it returns true; rejects with `message` (made then, when it is a function) after `timeoutMs`. */
+export async function pollUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, message: string | (() => string), everyMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(message);
+    if (Date.now() > deadline) throw new Error(typeof message === 'string' ? message : message());
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }

@@ -4,6 +4,7 @@
 // conditions, and a worker killed with -9 (audio-only and composite) whose job
 // another worker takes over.
 import { execFileSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { Queue, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { RECORDING_QUEUE, recordingResultSchema } from '../../queue/recordingJob.ts';
-import { exited, isRunning } from '../../recorder/capture/processes.ts';
+import { isRunning } from '../../recorder/capture/processes.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { codecs, probe } from '../helpers/media.ts';
 import { spawnRecorder, startRecorder } from '../helpers/recorder.ts';
@@ -155,7 +156,7 @@ describe('recording queue and workers', () => {
       first.kill('SIGKILL');
       // Its encoder ends with it (and so does the Xvfb it kept up), instead of growing part 1 beside part 2.
       await waitFor('the dead worker\'s ffmpeg to end', () => encoders.every((pid) => !isRunning(pid)), 10_000, 100);
-      await exited(first);
+      if (first.exitCode === null && first.signalCode === null) await once(first, 'exit');
       // Its scratch directory (Chromium profile, sockets) is left behind, until a worker starts on this host.
       const scratch = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith(`recorder-${first!.pid}-${recording.id}-`));
       expect(scratch()).toHaveLength(1);
