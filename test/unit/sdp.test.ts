@@ -1,0 +1,106 @@
+// SDP offer/answer for a phone leg (RFC 3264) beyond the codec matrix
+// (test/gateway/codecMatrix.test.ts): where the far end's audio goes, which of
+// its streams is taken, hold, our answer's origin and direction, and the
+// offers that get 488 (SdpError) instead of an answer.
+import sdpTransform from 'sdp-transform';
+import { describe, expect, it } from 'vitest';
+import { LocalSdp, readRemoteAudio, SdpError } from '../../gateway/media/sdp.ts';
+
+const ALL = ['PCMU', 'PCMA', 'opus'] as const;
+
+/** An SDP from its lines (CRLF-joined), as a phone writes it. */
+const sdp = (...lines: string[]) => `${lines.join('\r\n')}\r\n`;
+const HEAD = ['v=0', 'o=- 42 1 IN IP4 192.0.2.10', 's=-', 't=0 0'];
+const audioOffer = (...media: string[]) => sdp(...HEAD, 'c=IN IP4 192.0.2.10', ...media);
+
+describe('reading the far end audio', () => {
+  it('takes address, port and the first offered codec we support, with the far end payload type', () => {
+    const remote = readRemoteAudio(audioOffer('m=audio 4000 RTP/AVP 96 0 101', 'a=rtpmap:96 opus/48000/2', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/48000'), ALL);
+    expect(remote).toMatchObject({ address: '192.0.2.10', port: 4000, rtcpPort: 4001, direction: 'sendrecv', telephoneEventPayloadType: 101 });
+    expect(remote.codec).toMatchObject({ name: 'opus', payloadType: 96, clockRate: 48000 });
+  });
+
+  it('takes the media-level connection over the session one, and a=rtcp over port + 1', () => {
+    const remote = readRemoteAudio(audioOffer('m=audio 4000 RTP/AVP 8', 'c=IN IP4 198.51.100.7', 'a=rtcp:5001'), ALL);
+    expect(remote).toMatchObject({ address: '198.51.100.7', rtcpPort: 5001 });
+    expect(readRemoteAudio(sdp(...HEAD, 'm=audio 4000 RTP/AVP 8', 'c=IN IP6 2001:db8::7'), ALL).address).toBe('2001:db8::7');
+  });
+
+  it('knows static payload types without an rtpmap, but not dynamic ones', () => {
+    expect(readRemoteAudio(audioOffer('m=audio 4000 RTP/AVP 8 0'), ALL).codec.name).toBe('PCMA');
+    expect(() => readRemoteAudio(audioOffer('m=audio 4000 RTP/AVP 111'), ALL)).toThrow(SdpError);
+  });
+
+  it('matches codec names in any case, and only at their clock rate', () => {
+    expect(readRemoteAudio(audioOffer('m=audio 4000 RTP/AVP 0', 'a=rtpmap:0 pcmu/8000'), ALL).codec.name).toBe('PCMU');
+    expect(() => readRemoteAudio(audioOffer('m=audio 4000 RTP/AVP 97', 'a=rtpmap:97 PCMU/16000'), ALL)).toThrow(/no common codec/);
+  });
+
+  it('takes only the codecs it was told to', () => {
+    const offer = audioOffer('m=audio 4000 RTP/AVP 0 8');
+    expect(readRemoteAudio(offer, ['PCMA']).codec.name).toBe('PCMA');
+    expect(() => readRemoteAudio(offer, ['opus'])).toThrow(/we take opus/);
+  });
+
+  it('takes the first audio stream that is not rejected, after any video', () => {
+    const offer = audioOffer('m=video 5000 RTP/AVP 96', 'a=rtpmap:96 H264/90000', 'm=audio 0 RTP/AVP 0', 'm=audio 6000 RTP/AVP 8');
+    expect(readRemoteAudio(offer, ALL)).toMatchObject({ port: 6000, codec: { name: 'PCMA' } });
+  });
+
+  it('reads the far end direction from the stream or the session, and c=0.0.0.0 as hold', () => {
+    expect(readRemoteAudio(audioOffer('m=audio 4000 RTP/AVP 0', 'a=sendonly'), ALL).direction).toBe('sendonly');
+    expect(readRemoteAudio(sdp(...HEAD, 'c=IN IP4 192.0.2.10', 'a=recvonly', 'm=audio 4000 RTP/AVP 0'), ALL).direction).toBe('recvonly');
+    expect(readRemoteAudio(sdp(...HEAD, 'c=IN IP4 0.0.0.0', 'm=audio 4000 RTP/AVP 0'), ALL).direction).toBe('inactive');
+  });
+
+  it.each([
+    ['an empty body', ''],
+    ['text that is not SDP', 'hello, this is not a session description'],
+    ['no media', sdp(...HEAD, 'c=IN IP4 192.0.2.10')],
+    ['video only', audioOffer('m=video 5000 RTP/AVP 96')],
+    ['only rejected audio', audioOffer('m=audio 0 RTP/AVP 0')],
+    ['SRTP', audioOffer('m=audio 4000 RTP/SAVP 0')],
+    ['DTLS-SRTP', audioOffer('m=audio 4000 UDP/TLS/RTP/SAVPF 111', 'a=rtpmap:111 opus/48000/2')],
+    ['no connection address', sdp(...HEAD, 'm=audio 4000 RTP/AVP 0')],
+    ['no payload types', audioOffer('m=audio 4000 RTP/AVP')],
+    ['payload types that are not numbers', audioOffer('m=audio 4000 RTP/AVP x y')],
+    ['telephone-event alone', audioOffer('m=audio 4000 RTP/AVP 101', 'a=rtpmap:101 telephone-event/8000')],
+  ])('refuses %s with an SdpError (488)', (_what, offer) => {
+    expect(() => readRemoteAudio(offer, ALL)).toThrow(SdpError);
+  });
+});
+
+describe('our SDP', () => {
+  const offer = audioOffer('m=audio 4000 RTP/AVP 0 101', 'a=rtpmap:101 telephone-event/8000', 'a=sendonly');
+
+  it('answers from our address and port with the chosen codec, 20 ms packets and the opposite direction', () => {
+    const { sdp: answer } = new LocalSdp('203.0.113.5', 12000).answer(offer, ALL);
+    const parsed = sdpTransform.parse(answer);
+    expect(parsed.connection).toEqual({ version: 4, ip: '203.0.113.5' });
+    expect(parsed.origin).toMatchObject({ address: '203.0.113.5', ipVer: 4 });
+    const audio = parsed.media[0]!;
+    expect(audio).toMatchObject({ type: 'audio', port: 12000, protocol: 'RTP/AVP', payloads: '0 101', ptime: 20, direction: 'recvonly' });
+    expect(audio.fmtp).toEqual([{ payload: 101, config: '0-16' }]);
+  });
+
+  it('writes IPv6 addresses as IP6', () => {
+    const parsed = sdpTransform.parse(new LocalSdp('2001:db8::5', 12000).offer(['PCMU']));
+    expect(parsed.connection).toEqual({ version: 6, ip: '2001:db8::5' });
+    expect(parsed.origin?.ipVer).toBe(6);
+  });
+
+  it('keeps its session id and raises the version with each SDP it writes (RFC 3264 8)', () => {
+    const local = new LocalSdp('203.0.113.5', 12000);
+    const origins = [local.offer(['PCMU']), local.answer(offer, ALL).sdp, local.answer(offer, ALL).sdp].map((s) => sdpTransform.parse(s).origin!);
+    expect(new Set(origins.map((o) => o.sessionId)).size).toBe(1);
+    expect(origins.map((o) => o.sessionVersion)).toEqual([0, 1, 2]);
+  });
+
+  it('answers a hold with inactive, and a resume with sendrecv', () => {
+    const local = new LocalSdp('203.0.113.5', 12000);
+    const direction = (o: string) => sdpTransform.parse(local.answer(o, ALL).sdp).media[0]!.direction;
+    expect(direction(sdp(...HEAD, 'c=IN IP4 0.0.0.0', 'm=audio 4000 RTP/AVP 0'))).toBe('inactive');
+    expect(direction(audioOffer('m=audio 4000 RTP/AVP 0', 'a=inactive'))).toBe('inactive');
+    expect(direction(audioOffer('m=audio 4000 RTP/AVP 0'))).toBe('sendrecv');
+  });
+});
