@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
@@ -21,9 +22,14 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', ...FAST_ELSEWHERE],
-          // No servers and no shared state: files run side by side. In child processes,
-          // not worker threads: @evan/opus's native binding crashes a thread as it exits.
+          // No servers and no shared state: files run side by side, on every core (vitest's
+          // default leaves one idle: a single worker on 2 cores). In child processes, not
+          // worker threads: @evan/opus's native binding crashes a thread as it exits.
           pool: 'forks',
+          maxWorkers: os.availableParallelism(),
+          // Files share their worker's module cache, which makes the project 3-4 times faster;
+          // so a unit test must not vi.mock modules nor leave globals (timers, env) changed.
+          isolate: false,
           sequence: { groupOrder: 0 },
         },
       },
