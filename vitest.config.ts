@@ -8,6 +8,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const FAST_ELSEWHERE = [
   'test/bridge/config.test.ts',
+  'test/bridge/plainAddress.test.ts',
   'test/gateway/config.test.ts',
   'test/gateway/codecMatrix.test.ts',
   'test/recorder/config.test.ts',
