@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { count, defaultAnnouncedAddress, ip, parseEnv, port, redisUrl } from '../common/config.ts';
+import { JOIN_DEADLINE_MS, livenessProblem, PEER_TIMEOUT_MS, PING_INTERVAL_MS, type LivenessTimes } from '../protocol/liveness.ts';
 import { CertificateError, readCertificateFiles } from './tls/TlsIdentity.ts';
 
 const bridgeEnvObject = z.object({
@@ -61,6 +62,12 @@ const bridgeEnvObject = z.object({
     .transform((list) => list.split(',').map((n) => n.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^\+?[0-9 ()-]{3,32}$/, 'expected phone numbers such as +1 555 0100, comma-separated'))),
   SIGNALING_MAX_MESSAGE_BYTES: count(1024, 1 << 20).default(64 * 1024),
+  /** The bridge pings every signaling socket this often (WebSocket ping frames). */
+  SIGNALING_PING_INTERVAL_MS: count(100, 600_000).default(PING_INTERVAL_MS),
+  /** A peer whose socket has not answered for this long is removed from its room. */
+  SIGNALING_PEER_TIMEOUT_MS: count(200, 3_600_000).default(PEER_TIMEOUT_MS),
+  /** A socket that has neither joined a room nor registered as a gateway within this long is closed. */
+  SIGNALING_JOIN_DEADLINE_MS: count(100, 600_000).default(JOIN_DEADLINE_MS),
   /**
    * Shared with the SIP gateway and recorders: hidden peers (service,
    * recorder) and gateway registrations must present it. Unset: services are
@@ -78,6 +85,8 @@ const bridgeEnvObject = z.object({
 export const bridgeEnvSchema = bridgeEnvObject
   .superRefine((env, ctx) => {
     checkTls(env, (path, message) => ctx.addIssue({ code: 'custom', path: [path], message }));
+    const livenessIssue = livenessProblem(signalingLiveness(env));
+    if (livenessIssue) ctx.addIssue({ code: 'custom', path: ['SIGNALING_PEER_TIMEOUT_MS'], message: livenessIssue });
     if (env.MEDIA_PLAIN_PORT_MIN > env.MEDIA_PLAIN_PORT_MAX) {
       ctx.addIssue({ code: 'custom', path: ['MEDIA_PLAIN_PORT_MIN'], message: 'must not exceed MEDIA_PLAIN_PORT_MAX' });
     }
@@ -95,6 +104,10 @@ export const bridgeEnvSchema = bridgeEnvObject
   });
 
 type BridgeEnv = z.output<typeof bridgeEnvObject>;
+
+function signalingLiveness(env: BridgeEnv): LivenessTimes {
+  return { pingIntervalMs: env.SIGNALING_PING_INTERVAL_MS, timeoutMs: env.SIGNALING_PEER_TIMEOUT_MS };
+}
 
 /** Certificate settings that contradict each other, and a TLS_CERT/TLS_KEY pair that is missing or does not match. */
 function checkTls(env: BridgeEnv, issue: (variable: string, message: string) => void): void {
@@ -142,7 +155,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     rooms: { maxPeers: e.ROOM_MAX_PEERS, pinDigits: e.ROOM_PIN_DIGITS },
     dialInNumbers: e.DIAL_IN_NUMBERS,
-    signaling: { maxMessageBytes: e.SIGNALING_MAX_MESSAGE_BYTES },
+    signaling: { maxMessageBytes: e.SIGNALING_MAX_MESSAGE_BYTES, liveness: signalingLiveness(e), joinDeadlineMs: e.SIGNALING_JOIN_DEADLINE_MS },
     serviceSecret: e.SERVICE_SECRET,
     recording: { redisUrl: e.REDIS_URL, dir: path.resolve(e.RECORDINGS_DIR) },
     logLevel: e.LOG_LEVEL,

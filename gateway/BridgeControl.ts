@@ -1,6 +1,7 @@
+import { Backoff } from '../common/backoff.ts';
 import type { Logger } from '../common/logger.ts';
 import type { NotificationData, RequestData, TrunkRegistration } from '../protocol/protocol.ts';
-import { SignalingClient } from '../protocol/SignalingClient.ts';
+import { SignalingClient, type SignalingClientOptions } from '../protocol/SignalingClient.ts';
 
 export interface BridgeControlOptions {
   signalingUrl: string;
@@ -11,12 +12,11 @@ export interface BridgeControlOptions {
   /** Whether a trunk is configured for calling out. */
   dialOut: boolean;
   logger: Logger;
+  /** Timeouts of the connection (tests shorten them); default: SignalingClient's. */
+  signaling?: SignalingClientOptions;
   onDialOut(request: NotificationData<'dialOutRequested'>): void;
   onCancel(callId: string): void;
 }
-
-const RETRY_MIN_MS = 500;
-const RETRY_MAX_MS = 10_000;
 
 /**
  * The gateway's standing connection to the bridge: it offers the gateway for
@@ -28,7 +28,7 @@ export class BridgeControl {
   readonly #options: BridgeControlOptions;
   #client: SignalingClient | undefined;
   #trunkRegistration: TrunkRegistration | null = null;
-  #retryMs = RETRY_MIN_MS;
+  readonly #backoff = new Backoff({ firstMs: 500, maxMs: 10_000 });
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -59,7 +59,7 @@ export class BridgeControl {
     const options = this.#options;
     let client: SignalingClient | undefined;
     try {
-      client = await SignalingClient.connect(options.signalingUrl);
+      client = await SignalingClient.connect(options.signalingUrl, options.signaling);
       if (this.#stopped) return client.close();
       client.on('dialOutRequested', (request) => options.onDialOut(request));
       client.on('dialOutCancelled', ({ callId }) => options.onCancel(callId));
@@ -75,7 +75,7 @@ export class BridgeControl {
         trunkRegistration: registered,
       });
       this.#client = client;
-      this.#retryMs = RETRY_MIN_MS;
+      this.#backoff.reset();
       options.logger.info('registered with the bridge');
       // A state set during the round trip was stored with no connection to go out on.
       if (this.#trunkRegistration !== registered) this.#sendTrunkRegistration();
@@ -96,7 +96,6 @@ export class BridgeControl {
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       void this.#connect();
-    }, this.#retryMs);
-    this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
+    }, this.#backoff.next());
   }
 }

@@ -1,6 +1,7 @@
 // A typed client of the signaling protocol, for the browser and for services
 // (gateway, recorder, tests). It uses the standard WebSocket, which browsers
 // and Node 22+ both have, and validates everything the bridge sends.
+import { DEFAULT_LIVENESS, LIVENESS_CLOSE, livenessProblem, type LivenessTimes } from './liveness.ts';
 import {
   describeZodError,
   isNotificationName,
@@ -36,6 +37,8 @@ type NotificationHandler<N extends NotificationName> = (data: NotificationData<N
 export interface SignalingClientOptions {
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** How often the bridge is pinged, and how long its silence means it is gone (default: liveness.ts). */
+  liveness?: LivenessTimes;
 }
 
 export class SignalingClient {
@@ -44,27 +47,39 @@ export class SignalingClient {
   readonly #pending = new Map<number, Pending>();
   readonly #handlers = new Map<NotificationName, Set<(data: never) => void>>();
   readonly #closeHandlers = new Set<(code: number, reason: string) => void>();
+  readonly #liveness: LivenessTimes;
+  readonly #heartbeat: ReturnType<typeof setInterval>;
+  /** Runs out when the bridge has sent nothing for the liveness timeout; every message restarts it. */
+  #silence: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
   #nextId = 1;
 
-  private constructor(ws: WebSocket, requestTimeoutMs: number) {
+  private constructor(ws: WebSocket, requestTimeoutMs: number, liveness: LivenessTimes) {
     this.#ws = ws;
     this.#requestTimeoutMs = requestTimeoutMs;
+    this.#liveness = liveness;
     ws.addEventListener('message', (event) => this.#onMessage(event.data));
     ws.addEventListener('close', (event) => this.#onClose(event.code, event.reason));
+    // The bridge answers at once; a reply lost to a dead connection shows as silence.
+    this.#heartbeat = setInterval(() => void this.request('ping', {}).catch(() => {}), liveness.pingIntervalMs);
+    this.#heardFromBridge();
   }
 
   /** Opens the socket; rejects if it cannot be opened in time. */
   static connect(url: string, options: SignalingClientOptions = {}): Promise<SignalingClient> {
-    const { requestTimeoutMs = 10_000, connectTimeoutMs = 10_000 } = options;
+    const { requestTimeoutMs = 10_000, connectTimeoutMs = 10_000, liveness = DEFAULT_LIVENESS } = options;
+    const problem = livenessProblem(liveness);
+    if (problem) return Promise.reject(new RangeError(`signaling liveness: ${problem}`));
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       const timer = setTimeout(() => {
-        ws.close();
+        // Rejected first: closing a connecting socket fires its 'error' at once.
         reject(new SignalingError('timeout', `could not connect to ${url} within ${connectTimeoutMs} ms`));
+        ws.close();
       }, connectTimeoutMs);
       ws.addEventListener('open', () => {
         clearTimeout(timer);
-        resolve(new SignalingClient(ws, requestTimeoutMs));
+        resolve(new SignalingClient(ws, requestTimeoutMs, liveness));
       });
       ws.addEventListener('error', () => {
         clearTimeout(timer);
@@ -74,7 +89,7 @@ export class SignalingClient {
   }
 
   get isOpen(): boolean {
-    return this.#ws.readyState === WebSocket.OPEN;
+    return !this.#closed && this.#ws.readyState === WebSocket.OPEN;
   }
 
   request<M extends RequestMethod>(method: M, data: RequestData<M>): Promise<ResponseData<M>> {
@@ -103,10 +118,35 @@ export class SignalingClient {
   }
 
   close(): void {
+    this.#stopLiveness();
     this.#ws.close(1000, 'client closed');
   }
 
+  #heardFromBridge(): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return; // closing: its end is reported by the socket
+    clearTimeout(this.#silence);
+    this.#silence = setTimeout(() => this.#giveUpOnBridge(), this.#liveness.timeoutMs);
+  }
+
+  /**
+   * The bridge went silent: the connection is half open (or the bridge hung).
+   * Closing would wait for a handshake nobody answers, so the close is
+   * reported now and whatever the socket does later is ignored.
+   */
+  #giveUpOnBridge(): void {
+    const { code, reason } = LIVENESS_CLOSE.noAnswer;
+    this.#ws.close(code, reason);
+    this.#onClose(code, `${reason} (nothing for ${this.#liveness.timeoutMs} ms)`);
+  }
+
+  #stopLiveness(): void {
+    clearInterval(this.#heartbeat);
+    clearTimeout(this.#silence);
+  }
+
   #onMessage(raw: unknown): void {
+    if (this.#closed) return;
+    this.#heardFromBridge();
     let message;
     try {
       message = serverMessageSchema.parse(JSON.parse(String(raw)));
@@ -149,6 +189,9 @@ export class SignalingClient {
   }
 
   #onClose(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopLiveness();
     for (const pending of this.#pending.values()) {
       clearTimeout(pending.timer);
       pending.reject(new SignalingError('closed', `${pending.method}: connection closed`));

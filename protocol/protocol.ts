@@ -273,6 +273,8 @@ export const requests = {
     }),
   },
   leave: { request: z.object({}), response: z.object({}) },
+  /** A client's heartbeat (see liveness.ts): answered at once, before join too. */
+  ping: { request: z.object({}), response: z.object({}) },
 
   createWebRtcTransport: {
     request: z.object({ direction: z.enum(['send', 'recv']) }),

@@ -66,6 +66,8 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, record
     registry,
     logger,
     maxMessageBytes: config.signaling.maxMessageBytes,
+    liveness: config.signaling.liveness,
+    joinDeadlineMs: config.signaling.joinDeadlineMs,
     dialInNumbers: config.dialInNumbers,
     dialOuts,
     recordings,

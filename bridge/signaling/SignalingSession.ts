@@ -47,7 +47,7 @@ interface Joined {
 }
 
 type Handlers = {
-  [M in Exclude<RequestMethod, 'join' | 'leave' | GatewayMethod>]: (
+  [M in Exclude<RequestMethod, 'join' | 'leave' | 'ping' | GatewayMethod>]: (
     joined: Joined,
     data: ParsedRequestData<M>,
   ) => Promise<ResponseData<M>> | ResponseData<M>;
@@ -135,6 +135,8 @@ export class SignalingSession implements PeerChannel {
   #joining = false;
   /** Set when this socket is a SIP gateway's control connection. */
   #gateway: GatewayLink | undefined;
+  /** Joined a room or registered as a gateway once; leaving later does not undo it. */
+  #identified = false;
 
   constructor(socket: WebSocket, options: SignalingSessionOptions) {
     this.#socket = socket;
@@ -154,6 +156,11 @@ export class SignalingSession implements PeerChannel {
 
   send(encoded: string): void {
     if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(encoded);
+  }
+
+  /** Whether the socket took the protocol's first step (join or registerGateway), or is taking it: the join deadline spares it. */
+  get identified(): boolean {
+    return this.#identified || this.#joining;
   }
 
   disconnect(reason: DisconnectReason): void {
@@ -191,6 +198,7 @@ export class SignalingSession implements PeerChannel {
   }
 
   async #handle(method: RequestMethod, data: unknown): Promise<unknown> {
+    if (method === 'ping') return {};
     if (method === 'join') return this.#join(data as ParsedRequestData<'join'>);
     if ((GATEWAY_METHODS as readonly string[]).includes(method)) return this.#handleGateway(method as GatewayMethod, data);
     const joined = this.#joined;
@@ -211,6 +219,7 @@ export class SignalingSession implements PeerChannel {
       this.#checkServiceSecret(d.secret);
       this.#gateway = { channel: this, name: d.name, dialOut: d.dialOut, trunkRegistration: d.trunkRegistration, active: new Set() };
       dialOuts.addGateway(this.#gateway);
+      this.#identified = true;
       return {};
     }
     const gateway = this.#gateway;
@@ -236,6 +245,7 @@ export class SignalingSession implements PeerChannel {
       }
       const { dialOuts, recordings } = this.#options;
       this.#joined = { peer, room, reachedAt: this.#options.reachedAt, dialOuts, recordings };
+      this.#identified = true;
       return {
         peerId: peer.id,
         room: room.name,
