@@ -37,14 +37,18 @@ describe('bridge configuration', () => {
     expect(configError({ MEDIA_PORT_BASE: '65535', MEDIA_WORKERS: '4' })).toContain('MEDIA_PORT_BASE');
   });
 
+  // Loading the whole bridge takes about a second, many more on a busy machine: the
+  // test waits as long as the child may run, not the unit project's 5 s.
+  const STARTUP_MS = 20_000;
+
   it('stops the process at startup with a message naming the setting', () => {
     const result = spawnSync(process.execPath, ['bridge/main.ts'], {
       env: { ...process.env, HTTP_PORT: '99999' },
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: STARTUP_MS,
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('HTTP_PORT');
     expect(result.stderr).toContain('99999');
-  });
+  }, STARTUP_MS);
 });
