@@ -32,8 +32,8 @@ export interface ConnectionHandlers {
   joined(joined: ResponseData<'join'>, client: SignalingClient): Promise<void>;
   /** The connection dropped or ended: whatever ran over it is gone. */
   lost(): void;
-  /** The meeting is over for us, for good. */
-  ended(reason: EndReason): void;
+  /** The meeting is over for us, for good (why is in `endReason`). */
+  ended(): void;
 }
 
 export class BridgeConnection {
@@ -60,22 +60,22 @@ export class BridgeConnection {
       await this.#connect();
       this.status.value = 'connected';
     } catch (error) {
-      if (this.status.value !== 'ended') this.end(refusalOf(error) ?? 'failed');
+      if (this.status.value !== 'ended') this.#end(refusalOf(error) ?? 'failed');
       throw error;
     }
   }
 
   leave(): void {
     this.#client?.close();
-    this.end('left');
+    this.#end('left');
   }
 
-  end(reason: EndReason): void {
+  #end(reason: EndReason): void {
     if (this.status.value === 'ended') return;
     this.endReason.value = reason;
     this.status.value = 'ended';
     this.#handlers.lost();
-    this.#handlers.ended(reason);
+    this.#handlers.ended();
   }
 
   /** Sends a request on the current socket; undefined when there is none open (we are between connections). */
@@ -89,7 +89,7 @@ export class BridgeConnection {
     this.#client = client;
     this.#handlers.opened(client);
     // A restarting server is a dropped connection like any other: reconnect.
-    client.on('disconnected', ({ reason }) => reason !== 'shuttingDown' && this.end(reason));
+    client.on('disconnected', ({ reason }) => reason !== 'shuttingDown' && this.#end(reason));
     client.onClose(() => {
       if (this.#client === client && this.status.value !== 'ended') void this.#reconnect();
     });
@@ -110,7 +110,7 @@ export class BridgeConnection {
       } catch (error) {
         this.#client?.close();
         const refusal = refusalOf(error);
-        if (refusal) return this.end(refusal);
+        if (refusal) return this.#end(refusal);
       }
     }
   }

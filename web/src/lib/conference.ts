@@ -10,8 +10,8 @@ import { BridgeConnection } from './bridgeConnection.ts';
 import { ConferenceMedia } from './conferenceMedia.ts';
 import { initialRoomState, roomState, type RoomEvent, type RoomState } from './roomState.ts';
 
-export type { ConferenceStatus, EndReason } from './bridgeConnection.ts';
-export type { InboundStats, RemoteMedia } from './conferenceMedia.ts';
+export type { EndReason } from './bridgeConnection.ts';
+export type { InboundStats } from './conferenceMedia.ts';
 
 export interface ConferenceOptions {
   room: string;
@@ -34,6 +34,7 @@ export class Conference {
   readonly #connection: BridgeConnection;
   readonly #media: ConferenceMedia;
 
+  /** Our hand, which we keep: the bridge forgets it with the peer, and a rejoin is a new peer. */
   readonly handRaised = signal(false);
 
   constructor(options: ConferenceOptions) {
@@ -56,13 +57,9 @@ export class Conference {
         joined: async (joined, client) => {
           this.#dispatch({ type: 'joined', joined });
           await this.#media.setUp(joined.routerRtpCapabilities, client);
-          // A raised hand belongs to the peer, and a rejoin is a new peer.
           if (this.handRaised.value) await client.request('setHandRaised', { raised: true });
         },
-        lost: () => {
-          this.#media.tearDown();
-          this.#dispatch({ type: 'mediaStopped' });
-        },
+        lost: () => this.#stopMedia(),
         ended: () => this.#media.stopTracks(),
       },
     );
@@ -226,11 +223,17 @@ export class Conference {
     });
     client.on('newConsumer', ({ consumer }) => void this.#media.receive(consumer));
     client.on('consumerClosed', ({ consumerId }) => this.#media.dropConsumer(consumerId));
+    // The bridge replaced its media server: everything we had on the old one is gone.
     client.on('mediaRestart', ({ routerRtpCapabilities }) => {
-      // Nobody is heard while the media is rebuilt.
-      this.#dispatch({ type: 'mediaStopped' });
-      void this.#media.restart(routerRtpCapabilities, client);
+      this.#stopMedia();
+      this.#media.setUp(routerRtpCapabilities, client).catch((error: Error) => this.notice(`Could not restore media: ${error.message}`));
     });
+  }
+
+  /** Our media is gone (dropped, replaced, left), and with it what we heard of who speaks. */
+  #stopMedia(): void {
+    this.#media.tearDown();
+    this.#dispatch({ type: 'mediaStopped' });
   }
 
   /** A request whose failure is shown to the user rather than thrown. */

@@ -186,16 +186,6 @@ export class ConferenceMedia {
     if (this.screenTrack.value) await this.#produce('screen', this.screenTrack.value);
   }
 
-  /** The bridge replaced its media server: everything we had on the old one is gone. */
-  async restart(routerRtpCapabilities: RtpCapabilities, client: SignalingClient): Promise<void> {
-    this.tearDown();
-    try {
-      await this.setUp(routerRtpCapabilities, client);
-    } catch (error) {
-      this.#options.notice(`Could not restore media: ${(error as Error).message}`);
-    }
-  }
-
   tearDown(): void {
     this.#generation++;
     this.mediaProblem.value = null;
