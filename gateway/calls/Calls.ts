@@ -129,6 +129,7 @@ export class Calls extends EventEmitter<CallsEvents> {
     await Promise.all([...this.#calls].map((call) => call.hangUp(reason)));
   }
 
+  /** MAX_CALLS_PER_ROOM: calls joining the room count as well as those in it. */
   #admitToRoom(room: string): void {
     const max = this.#options.config.limits.callsPerRoom;
     let inRoom = 0;
