@@ -26,11 +26,11 @@ async function rawSocket(url: string, options: { autoPong: boolean }) {
     const message = JSON.parse(String(raw));
     if ('ok' in message) replies.push(message);
   });
-  const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) =>
-    ws.once('close', (code, reason) => resolve({ code, reason: String(reason), at: Date.now() })),
-  );
+  const socket = { ws, replies, openedAt: 0, closed: undefined as { code: number; reason: string; at: number } | undefined };
+  ws.once('close', (code, reason) => (socket.closed = { code, reason: String(reason), at: Date.now() }));
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  return { ws, replies, closed, openedAt: Date.now() };
+  socket.openedAt = Date.now();
+  return socket;
 }
 
 describe('signaling liveness', () => {
@@ -57,7 +57,7 @@ describe('signaling liveness', () => {
     expect(droppedAfter).toBeGreaterThanOrEqual(PEER_TIMEOUT_MS - 50);
     expect(droppedAfter).toBeLessThan(PEER_TIMEOUT_MS + SLACK_MS);
     // Its socket was cut, not closed politely (no one would have answered the handshake).
-    expect((await mute.closed).code).toBe(1006);
+    expect((await waitFor('Mute to see its socket closed', () => mute.closed)).code).toBe(1006);
 
     // Alice answered every ping for longer than the timeout, so she is still in.
     expect(alice.client.isOpen).toBe(true);
@@ -74,7 +74,7 @@ describe('signaling liveness', () => {
     expect(good).toEqual({ id: 1, ok: true, data: {} });
     expect(bad).toMatchObject({ id: 2, ok: false, error: { code: 'invalidData' } });
 
-    const closed = await idle.closed;
+    const closed = await waitFor('the idle socket closed', () => idle.closed, JOIN_DEADLINE_MS + SLACK_MS + 2000);
     expect(closed).toMatchObject(LIVENESS_CLOSE.joinDeadline);
     expect(closed.at - idle.openedAt).toBeGreaterThanOrEqual(JOIN_DEADLINE_MS - 50);
     expect(closed.at - idle.openedAt).toBeLessThan(JOIN_DEADLINE_MS + SLACK_MS);
@@ -84,7 +84,7 @@ describe('signaling liveness', () => {
     await mover.client.request('leave', {});
     // A clock: this later socket is closed at its deadline, so the mover's has passed.
     const later = await rawSocket(signalingUrl(bridge.url), { autoPong: true });
-    await later.closed;
+    await waitFor('the later socket closed', () => later.closed, JOIN_DEADLINE_MS + SLACK_MS + 2000);
     expect(mover.client.isOpen).toBe(true);
     mover.client.close();
   });
@@ -95,26 +95,26 @@ describe('signaling liveness', () => {
       const client = await SignalingClient.connect(`ws://${proxy.address}/ws`, {
         liveness: { pingIntervalMs: PING_INTERVAL_MS, timeoutMs: PEER_TIMEOUT_MS },
       });
-      const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) =>
-        client.onClose((code, reason) => resolve({ code, reason, at: Date.now() })),
-      );
+      let closed: { code: number; reason: string; at: number } | undefined;
+      client.onClose((code, reason) => (closed = { code, reason, at: Date.now() }));
       await client.request('join', { room: 'halfOpen', displayName: 'Client' });
       // A quiet room on a bridge that answers: the client's own pings keep it
       // up. (Only waiting shows that nothing happens; three timeouts of it.)
-      const outcome = await Promise.race([closed.then(() => 'closed'), delay(3 * PEER_TIMEOUT_MS).then(() => 'open')]);
-      expect(outcome).toBe('open');
+      await delay(3 * PEER_TIMEOUT_MS);
+      expect(closed).toBeUndefined();
 
       const frozenAt = Date.now();
       proxy.freeze();
-      const pending = client.request('setHandRaised', { raised: true });
-      const { code, reason, at } = await closed;
+      const pending = client.request('setHandRaised', { raised: true }).then(() => null, (error: unknown) => error);
+      const { code, reason, at } = await waitFor('the client to give up', () => closed, PEER_TIMEOUT_MS + SLACK_MS + 2000);
       expect(code).toBe(LIVENESS_CLOSE.noAnswer.code);
       expect(reason).toContain(LIVENESS_CLOSE.noAnswer.reason);
       expect(at - frozenAt).toBeLessThan(PEER_TIMEOUT_MS + SLACK_MS);
       expect(client.isOpen).toBe(false);
       // What was waiting on the dead connection fails now, not at its own timeout.
-      await expect(pending).rejects.toThrow(SignalingError);
-      await expect(pending).rejects.toMatchObject({ code: 'closed' });
+      const failure = await pending;
+      expect(failure).toBeInstanceOf(SignalingError);
+      expect(failure).toMatchObject({ code: 'closed' });
     } finally {
       await proxy.close();
     }
