@@ -37,6 +37,18 @@ describe('bridge configuration', () => {
     expect(configError({ MEDIA_PORT_BASE: '65535', MEDIA_WORKERS: '4' })).toContain('MEDIA_PORT_BASE');
   });
 
+  it('checks signaling liveness: the defaults, and a timeout too short for the ping interval', () => {
+    expect(loadBridgeConfig({}).signaling).toMatchObject({ liveness: { pingIntervalMs: 10_000, timeoutMs: 30_000 }, joinDeadlineMs: 10_000 });
+    expect(loadBridgeConfig({ SIGNALING_PING_INTERVAL_MS: '200', SIGNALING_PEER_TIMEOUT_MS: '400' }).signaling.liveness).toEqual({
+      pingIntervalMs: 200,
+      timeoutMs: 400,
+    });
+    const message = configError({ SIGNALING_PING_INTERVAL_MS: '20000' });
+    expect(message).toContain('SIGNALING_PEER_TIMEOUT_MS');
+    expect(message).toContain('at least twice the ping interval');
+    expect(configError({ SIGNALING_JOIN_DEADLINE_MS: '0' })).toContain('SIGNALING_JOIN_DEADLINE_MS');
+  });
+
   // Loading the whole bridge takes about a second, many more on a busy machine: the
   // test waits as long as the child may run, not the unit project's 5 s.
   const STARTUP_MS = 20_000;
