@@ -73,19 +73,21 @@ export class SupervisedProcess extends EventEmitter<{ died: [reason: string, exi
     this.#options = options;
     this.name = options.name ?? path.basename(options.command);
     this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
-    const executable = findExecutable(options.command, (options.env ?? process.env).PATH);
+    // Looked up here only to say clearly that it is missing: through setpriv, a missing command
+    // would be an exit code and a line in the log, not an error.
+    const installed = findExecutable(options.command, (options.env ?? process.env).PATH) !== undefined;
     // util-linux's setpriv sets the parent-death signal (prctl PR_SET_PDEATHSIG) and then
-    // execs the command in the same process: same PID, same argv for ps, no shell between.
+    // execs the command (looked up on PATH) in the same process: same PID, same argv for ps, no shell between.
     const setpriv = findExecutable('setpriv', process.env.PATH);
-    if (!executable || !setpriv) {
-      const missing = executable ? 'setpriv (util-linux) is not installed' : `${options.command} is not installed${options.installHint ? ` (${options.installHint})` : ''}`;
+    if (!installed || !setpriv) {
+      const missing = installed ? 'setpriv (util-linux) is not installed' : `${options.command} is not installed${options.installHint ? ` (${options.installHint})` : ''}`;
       // Reported like any other end, after the caller has had the chance to listen.
       process.nextTick(() => this.#end({ code: null, signal: null, reason: `cannot run ${this.name}: ${missing}` }));
       return;
     }
     const logOut = options.stdout === 'log';
     const stdout: 'pipe' | 'ignore' = logOut || options.stdout === 'pipe' ? 'pipe' : 'ignore';
-    const child: ChildProcess = spawn(setpriv, ['--pdeathsig', options.parentDeathSignal ?? 'SIGKILL', '--', executable, ...options.args], {
+    const child: ChildProcess = spawn(setpriv, ['--pdeathsig', options.parentDeathSignal ?? 'SIGKILL', '--', options.command, ...options.args], {
       stdio: [options.stdin ?? 'ignore', stdout, 'pipe', ...Array<'pipe'>(options.extraPipes ?? 0).fill('pipe')],
       env: options.env,
       detached: options.detached,
