@@ -149,7 +149,16 @@ export class Gateway {
   /** Every room decodes its speakers once, then every call sends its frame. */
   #tick(): void {
     for (const audio of this.#rooms.opened()) audio.mixer.mix();
-    for (const call of this.calls) call.tick();
+    // A call whose media fails (e.g. a socket closed under it) is hung up on
+    // its own, so it neither silences the calls after it nor logs every 20 ms.
+    for (const call of this.calls) {
+      try {
+        call.tick();
+      } catch (error) {
+        this.#logger.error({ err: error, callId: call.id }, 'media of a call failed; hanging it up');
+        void call.hangUp('media failed');
+      }
+    }
   }
 
   async #lookupPin(pin: string): Promise<string | null> {

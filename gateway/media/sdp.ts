@@ -1,6 +1,7 @@
 // SDP offer/answer for a phone leg (RFC 3264), with sdp-transform. One audio
 // stream; G.711 and Opus; telephone-event for DTMF, at the clock rate of the
 // codec it goes with (RFC 4733 2.1: a phone pairs Opus with telephone-event/48000).
+import net from 'node:net';
 import sdpTransform from 'sdp-transform';
 import { CODECS, type CodecDescription, type CodecName } from '../../media/codecs.ts';
 
@@ -131,6 +132,11 @@ export function readRemoteAudio(sdp: string, supported: readonly CodecName[]): R
   if (!/^RTP\/AVP/.test(audio.protocol)) throw new SdpError(`unsupported transport ${audio.protocol}`);
   const address = audio.connection?.ip ?? session.connection?.ip;
   if (!address) throw new SdpError('no connection address in the SDP');
+  // An address, not a host name: a name would cost a DNS lookup per packet sent.
+  if (!net.isIP(address)) throw new SdpError(`connection address ${JSON.stringify(address.slice(0, 64))} is not an IP address`);
+  // RTCP goes to the port after RTP unless a=rtcp says otherwise: both must be real ports.
+  const rtcpPort = audio.rtcp?.port ?? audio.port + 1;
+  if (!isPort(audio.port) || !isPort(rtcpPort)) throw new SdpError(`audio port ${audio.port} (RTCP ${rtcpPort}) is out of range`);
   const offered = String(audio.payloads ?? '')
     .split(/\s+/)
     .filter(Boolean)
@@ -164,9 +170,13 @@ export function readRemoteAudio(sdp: string, supported: readonly CodecName[]): R
   return {
     address,
     port: audio.port,
-    rtcpPort: audio.rtcp?.port ?? audio.port + 1,
+    rtcpPort,
     codec,
     telephoneEventPayloadType,
     direction,
   };
+}
+
+function isPort(value: number): boolean {
+  return Number.isInteger(value) && value >= 1 && value <= 65535;
 }

@@ -65,6 +65,11 @@ describe('reading the far end audio', () => {
     ['no payload types', audioOffer('m=audio 4000 RTP/AVP')],
     ['payload types that are not numbers', audioOffer('m=audio 4000 RTP/AVP x y')],
     ['telephone-event alone', audioOffer('m=audio 4000 RTP/AVP 101', 'a=rtpmap:101 telephone-event/8000')],
+    ['an RTP port out of range', audioOffer('m=audio 99999 RTP/AVP 0')],
+    ['RTCP out of range after the last port', audioOffer('m=audio 65535 RTP/AVP 0')],
+    ['an a=rtcp port out of range', audioOffer('m=audio 4000 RTP/AVP 0', 'a=rtcp:70000')],
+    ['a host name as connection address', sdp(...HEAD, 'c=IN IP4 not-an-address', 'm=audio 4000 RTP/AVP 0')],
+    ['an impossible IPv4 address', sdp(...HEAD, 'c=IN IP4 999.1.1.1', 'm=audio 4000 RTP/AVP 0')],
   ])('refuses %s with an SdpError (488)', (_what, offer) => {
     expect(() => readRemoteAudio(offer, ALL)).toThrow(SdpError);
   });
