@@ -5,6 +5,7 @@
 // without one, on a local Redis (localRedis.ts).
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { loadApiCredentials } from './bridge/auth/ApiCredentials.ts';
 import { Bridge, whereToOpen } from './bridge/Bridge.ts';
 import { loadBridgeConfig } from './bridge/config.ts';
 import { loadConfigOrExit, stopOnSignal } from './common/lifecycle.ts';
@@ -22,6 +23,7 @@ const env: NodeJS.ProcessEnv = { SERVICE_SECRET: randomBytes(24).toString('base6
 const ownRedis = !env.REDIS_URL;
 if (ownRedis) env.REDIS_URL = LOCAL_REDIS_URL;
 const bridgeConfig = loadConfigOrExit('bridge', () => loadBridgeConfig(env));
+const api = loadConfigOrExit('bridge', () => loadApiCredentials(bridgeConfig.api));
 // The gateway and the recorder reach the bridge over loopback, which the bridge keeps on plain
 // HTTP: nothing leaves this host, and the recorder's Chromium counts localhost as secure.
 const bridgeUrl = `http://127.0.0.1:${bridgeConfig.http.port}`;
@@ -45,7 +47,7 @@ if (ownRedis) {
 
 let bridge: Bridge;
 try {
-  bridge = await Bridge.start(bridgeConfig, logger.child({ service: 'bridge' }));
+  bridge = await Bridge.start(bridgeConfig, logger.child({ service: 'bridge' }), api);
 } catch (error) {
   await redis?.stop();
   throw error;

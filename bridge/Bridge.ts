@@ -1,3 +1,6 @@
+import type { LoadedCredentials } from './auth/ApiCredentials.ts';
+import { JoinTokens } from './auth/JoinTokens.ts';
+import { RestAuth } from './auth/RestAuth.ts';
 import type { BridgeConfig } from './config.ts';
 import { DialOuts } from './dialOut/DialOuts.ts';
 import type http from 'node:http';
@@ -39,8 +42,12 @@ export class Bridge {
     this.tls = tls;
   }
 
-  static async start(config: BridgeConfig, logger: Logger): Promise<Bridge> {
+  /** `api`: the operator's key and secret (loadApiCredentials), which REST checks and join tokens are signed with. */
+  static async start(config: BridgeConfig, logger: Logger, api: LoadedCredentials): Promise<Bridge> {
     const { media } = config;
+    if (api.created) logger.info({ apiKey: api.credentials.key, file: api.file }, 'made an API key and secret (the file is readable only by this user)');
+    const restAuth = new RestAuth(api.credentials, config.serviceSecret);
+    const joinTokens = await JoinTokens.create(api.credentials, config.auth.provider);
     const pool = await WorkerPool.create({
       count: media.workers,
       listenIp: media.listenIp,
@@ -67,7 +74,7 @@ export class Bridge {
     try {
       const loaded = config.tls && (await loadTlsIdentity(config.tls, [media.announcedAddress]));
       if (loaded?.created) logger.info({ certificate: loaded.identity.summary }, 'made a self-signed certificate');
-      http = await buildHttpServer({ config, pool, registry, dialOuts, recordings, logger, tls: loaded?.identity });
+      http = await buildHttpServer({ config, pool, registry, dialOuts, recordings, restAuth, joinTokens, logger, tls: loaded?.identity });
       const address = await http.listen({ host: config.http.host, port: config.tls?.port ?? config.http.port });
       if (config.tls && loaded) {
         const redirect = httpsRedirectServer(http, config.tls.port);

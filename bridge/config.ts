@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { count, defaultAnnouncedAddress, ip, parseEnv, port, redisUrl } from '../common/config.ts';
 import { JOIN_DEADLINE_MS, livenessProblem, PEER_TIMEOUT_MS, PING_INTERVAL_MS, type LivenessTimes } from '../protocol/liveness.ts';
+import { apiKeySchema, apiSecretSchema, DEFAULT_API_KEYS_FILE } from './auth/ApiCredentials.ts';
+import { parseHostPattern, type HostPattern } from './streaming/StreamDestinations.ts';
 import { CertificateError, readCertificateFiles } from './tls/TlsIdentity.ts';
 
 const bridgeEnvObject = z.object({
@@ -74,6 +76,62 @@ const bridgeEnvObject = z.object({
    * not authenticated (a warning is logged).
    */
   SERVICE_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** The operator's API key and secret (REST, and signing join tokens). Unset: made on first start in API_KEYS_FILE. */
+  API_KEY: apiKeySchema.optional(),
+  API_SECRET: apiSecretSchema.optional(),
+  API_KEYS_FILE: z.string().min(1).default(DEFAULT_API_KEYS_FILE),
+  /** A bearer token /metrics requires. Unset: /metrics is open (it tells load, not who is where). */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** REST requests per minute from one address. */
+  REST_RATE_LIMIT_PER_MINUTE: count(1, 100_000).default(300),
+  /**
+   * Who may enter a room: `open` (anyone; the first in is its moderator),
+   * `token` (everyone needs a join token), `secure` (moderators need a
+   * token; guests enter only while a moderator is present).
+   */
+  AUTH_MODE: z.enum(['open', 'token', 'secure']).default('open'),
+  /** An identity provider's public key (PEM) whose signed join tokens are accepted too. */
+  AUTH_PUBLIC_KEY_FILE: z.string().min(1).optional(),
+  /** An identity provider's JWKS URL whose signed join tokens are accepted too. */
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The iss an identity provider puts in its tokens (checked when set). */
+  AUTH_ISSUER: z.string().min(1).optional(),
+  /** Rooms this bridge hosts at most. */
+  ROOMS_MAX: count(1, 100_000).default(500),
+  /** Signaling sockets one source address may hold (an office behind one NAT counts once). */
+  SIGNALING_MAX_SOCKETS_PER_ADDRESS: count(1, 10_000).default(50),
+  /** Signaling messages a socket may send per second, with bursts up to SIGNALING_MESSAGE_BURST. */
+  SIGNALING_MESSAGES_PER_SECOND: count(1, 10_000).default(20),
+  SIGNALING_MESSAGE_BURST: count(1, 10_000).default(100),
+  /**
+   * Web origins whose pages may open the signaling WebSocket (comma-separated,
+   * e.g. https://meet.example.com). Unset: the server's own origin only.
+   * Clients that send no Origin (services, not browsers) are not affected.
+   */
+  ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ protocol: /^https?$/, error: 'expected origins such as https://meet.example.com, comma-separated' }))),
+  /**
+   * Where meetings may be streamed besides public addresses: host names,
+   * *.domains, addresses or CIDR ranges (comma-separated). Loopback, private,
+   * link-local and metadata addresses are refused unless listed here.
+   */
+  STREAM_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((list, ctx) => {
+      const patterns: HostPattern[] = [];
+      for (const entry of list.split(',').map((e) => e.trim()).filter(Boolean)) {
+        try {
+          patterns.push(parseHostPattern(entry));
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }
+      return patterns;
+    }),
   /** Where recordings are queued (BullMQ). Unset: recording is off. */
   REDIS_URL: redisUrl.optional(),
   /** Where recorders write `<room>/<timestamp>.mp4` and its metadata; the bridge lists and serves them. */
@@ -87,6 +145,12 @@ export const bridgeEnvSchema = bridgeEnvObject
     checkTls(env, (path, message) => ctx.addIssue({ code: 'custom', path: [path], message }));
     const livenessIssue = livenessProblem(signalingLiveness(env));
     if (livenessIssue) ctx.addIssue({ code: 'custom', path: ['SIGNALING_PEER_TIMEOUT_MS'], message: livenessIssue });
+    if (!!env.API_KEY !== !!env.API_SECRET) {
+      ctx.addIssue({ code: 'custom', path: [env.API_KEY ? 'API_SECRET' : 'API_KEY'], message: 'set both API_KEY and API_SECRET, or neither' });
+    }
+    if (env.AUTH_PUBLIC_KEY_FILE && env.AUTH_JWKS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_JWKS_URL'], message: 'set AUTH_PUBLIC_KEY_FILE or AUTH_JWKS_URL, not both' });
+    }
     if (env.MEDIA_PLAIN_PORT_MIN > env.MEDIA_PLAIN_PORT_MAX) {
       ctx.addIssue({ code: 'custom', path: ['MEDIA_PLAIN_PORT_MIN'], message: 'must not exceed MEDIA_PLAIN_PORT_MAX' });
     }
@@ -157,6 +221,17 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
     dialInNumbers: e.DIAL_IN_NUMBERS,
     signaling: { maxMessageBytes: e.SIGNALING_MAX_MESSAGE_BYTES, liveness: signalingLiveness(e), joinDeadlineMs: e.SIGNALING_JOIN_DEADLINE_MS },
     serviceSecret: e.SERVICE_SECRET,
+    api: { key: e.API_KEY, secret: e.API_SECRET, file: path.resolve(e.API_KEYS_FILE), restPerMinute: e.REST_RATE_LIMIT_PER_MINUTE },
+    metricsToken: e.METRICS_TOKEN,
+    auth: { mode: e.AUTH_MODE, provider: { publicKeyFile: e.AUTH_PUBLIC_KEY_FILE, jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER } },
+    limits: {
+      rooms: e.ROOMS_MAX,
+      socketsPerAddress: e.SIGNALING_MAX_SOCKETS_PER_ADDRESS,
+      messagesPerSecond: e.SIGNALING_MESSAGES_PER_SECOND,
+      messageBurst: e.SIGNALING_MESSAGE_BURST,
+    },
+    allowedOrigins: e.ALLOWED_ORIGINS,
+    streamAllowedHosts: e.STREAM_ALLOWED_HOSTS,
     recording: { redisUrl: e.REDIS_URL, dir: path.resolve(e.RECORDINGS_DIR) },
     logLevel: e.LOG_LEVEL,
     webDistDir: path.resolve(e.WEB_DIST_DIR),

@@ -255,9 +255,13 @@ export const requests = {
       password: z.string().max(64).optional(),
       /** The bridge's SERVICE_SECRET; needed by hidden kinds (service, recorder). */
       secret: z.string().max(256).optional(),
+      /** A join token (JWT, see accessTokens.ts): the web client's ?jwt=. Required unless AUTH_MODE is open. */
+      token: z.string().max(8192).optional(),
     }),
     response: z.object({
       peerId: entityId,
+      /** For REST calls about this room (its recordings): Authorization: Bearer, or ?access_token= on links. */
+      accessToken: z.string(),
       room: roomNameSchema,
       routerRtpCapabilities: rtpCapabilitiesSchema,
       peers: z.array(peerInfoSchema),
@@ -496,6 +500,8 @@ export const errorCodeSchema = z.enum([
   'roomFull',
   'passwordRequired', // the room is locked: join with its password
   'unavailable', // nothing can serve this now (e.g. no SIP gateway for dial-out)
+  'rateLimited', // too many messages or attempts: slow down (the message says when to try again)
+  'unauthorized', // a join token is missing, expired, tampered or for another room (the message says which)
   'mediaError', // mediasoup refused the parameters
   'internal',
 ]);

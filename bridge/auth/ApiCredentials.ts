@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { ConfigError } from '../../common/config.ts';
 
 export interface ApiCredentials {
   /** Public: names the key (the JWT issuer), may appear in logs. */
@@ -25,7 +26,8 @@ export const apiKeySchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected 
 export const apiSecretSchema = z.string().min(API_SECRET_MIN_LENGTH, `at least ${API_SECRET_MIN_LENGTH} characters`).max(256);
 const fileSchema = z.object({ key: apiKeySchema, secret: apiSecretSchema });
 
-export class ApiCredentialsError extends Error {
+/** A key file that cannot be used: a configuration problem, so startup stops naming it. */
+export class ApiCredentialsError extends ConfigError {
   constructor(message: string) {
     super(message);
     this.name = 'ApiCredentialsError';

@@ -5,6 +5,8 @@ import http from 'node:http';
 import https from 'node:https';
 import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { JoinTokens } from '../auth/JoinTokens.ts';
+import type { RestAuth } from '../auth/RestAuth.ts';
 import type { BridgeConfig } from '../config.ts';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -25,6 +27,10 @@ export interface HttpServerDeps {
   registry: RoomRegistry;
   dialOuts: DialOuts;
   recordings: Recordings;
+  /** Who may call REST (operator, services, room members). */
+  restAuth: RestAuth;
+  /** Verifies the join tokens signaling clients present. */
+  joinTokens: JoinTokens;
   logger: Logger;
   /** Serve HTTPS with this certificate (it follows the identity's changes); unset: plain HTTP. */
   tls?: TlsIdentity;
@@ -33,7 +39,7 @@ export interface HttpServerDeps {
 /** The bridge's HTTP face: signaling WebSocket, REST with OpenAPI docs, health, metrics, web client. */
 export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
 
-export async function buildHttpServer({ config, pool, registry, dialOuts, recordings, logger, tls }: HttpServerDeps) {
+export async function buildHttpServer({ config, pool, registry, dialOuts, recordings, restAuth, joinTokens, logger, tls }: HttpServerDeps) {
   const app = Fastify({
     // Fastify's types know http.Server only; an https.Server serves the same requests.
     ...(tls && { serverFactory: (handler: http.RequestListener) => httpsServer(tls, handler) as unknown as http.Server }),
@@ -72,6 +78,8 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, record
     dialOuts,
     recordings,
     serviceSecret: config.serviceSecret,
+    restAuth,
+    joinTokens,
   });
   if (!config.serviceSecret) logger.warn('SERVICE_SECRET is not set: anyone can join rooms as a hidden service or register as a SIP gateway');
   await app.register(roomRoutes, { registry, dialOuts, dialInNumbers: config.dialInNumbers });

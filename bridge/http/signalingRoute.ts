@@ -2,6 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../../common/logger.ts';
+import type { JoinTokens } from '../auth/JoinTokens.ts';
+import type { RestAuth } from '../auth/RestAuth.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import { LIVENESS_CLOSE, type LivenessTimes } from '../../protocol/liveness.ts';
 import { SIGNALING_PATH } from '../../protocol/protocol.ts';
@@ -16,6 +18,9 @@ export interface SignalingRouteOptions {
   dialOuts: DialOuts;
   recordings: Recordings;
   serviceSecret: string | undefined;
+  /** Issues each joined peer its token for REST about its room. */
+  restAuth: RestAuth;
+  joinTokens: JoinTokens;
   /** How often sockets are pinged and how long one may stay silent. */
   liveness: LivenessTimes;
   /** How long a socket may stay without joining a room or registering. */

@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import type { DialOuts, GatewayLink } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../../common/logger.ts';
+import type { JoinTokens } from '../auth/JoinTokens.ts';
+import type { RestAuth } from '../auth/RestAuth.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import {
   describeZodError,
@@ -34,6 +36,10 @@ export interface SignalingSessionOptions {
   recordings: Recordings;
   /** What services must present (SERVICE_SECRET); undefined: not checked. */
   serviceSecret: string | undefined;
+  /** Issues each joined peer its token for REST about its room. */
+  restAuth: RestAuth;
+  /** Verifies join tokens. */
+  joinTokens: JoinTokens;
   /** The address of ours this client connected to (it can reach us there). */
   reachedAt: string | undefined;
 }
@@ -248,6 +254,7 @@ export class SignalingSession implements PeerChannel {
       this.#identified = true;
       return {
         peerId: peer.id,
+        accessToken: await this.#options.restAuth.memberToken(room.name, peer.id),
         room: room.name,
         routerRtpCapabilities: room.routerRtpCapabilities,
         peers: room.visiblePeers(peer),

@@ -1,3 +1,4 @@
+import { loadApiCredentials } from '../../bridge/auth/ApiCredentials.ts';
 import { Bridge } from '../../bridge/Bridge.ts';
 import { loadBridgeConfig } from '../../bridge/config.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
@@ -5,6 +6,8 @@ import { freePort, freePortRange } from './ports.ts';
 
 /** What test services (gateways, hidden peers) present to test bridges. */
 export const TEST_SERVICE_SECRET = 'test-service-secret-0123456789';
+/** The operator's API key and secret of test bridges. */
+export const TEST_API = { key: 'TBtestoperator', secret: 'test-api-secret-0123456789-0123456789-abcdef' };
 
 /** A real bridge in this process, on free ports, announcing loopback (logging to `logger` if given). */
 export async function startBridge(env: Record<string, string> = {}, logger?: Logger): Promise<Bridge> {
@@ -21,7 +24,9 @@ export async function startBridge(env: Record<string, string> = {}, logger?: Log
     MEDIA_WORKERS: String(workers),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     SERVICE_SECRET: TEST_SERVICE_SECRET,
+    API_KEY: TEST_API.key,
+    API_SECRET: TEST_API.secret,
     ...env,
   });
-  return Bridge.start(config, logger ?? createLogger(config.logLevel, 'bridge'));
+  return Bridge.start(config, logger ?? createLogger(config.logLevel, 'bridge'), loadApiCredentials(config.api));
 }

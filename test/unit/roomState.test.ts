@@ -11,6 +11,7 @@ function peer(id: string, displayName: string, changes: Partial<PeerInfo> = {}):
 function joined(peerId: string, changes: Partial<ResponseData<'join'>> = {}): ResponseData<'join'> {
   return {
     peerId,
+    accessToken: 'member-token',
     room: 'standup',
     routerRtpCapabilities: { codecs: [] },
     peers: [],
