@@ -10,6 +10,7 @@ import type { Logger } from '../common/logger.ts';
 import { WorkerPool } from './media/WorkerPool.ts';
 import { Recordings } from './recording/Recordings.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
+import { StreamDestinations } from './streaming/StreamDestinations.ts';
 import { AcmeCertificates } from './tls/AcmeCertificates.ts';
 import { loadTlsIdentity } from './tls/loadTlsIdentity.ts';
 import type { TlsIdentity } from './tls/TlsIdentity.ts';
@@ -68,7 +69,12 @@ export class Bridge {
       logger: logger.child({ component: 'rooms' }),
     });
     const dialOuts = new DialOuts(logger.child({ component: 'dial-out' }));
-    const recordings = new Recordings(config.recording.redisUrl, registry, logger.child({ component: 'recording' }));
+    const recordings = new Recordings(
+      config.recording.redisUrl,
+      registry,
+      new StreamDestinations(config.streamAllowedHosts),
+      logger.child({ component: 'recording' }),
+    );
     let tls: BridgeTls | undefined;
     let http: HttpServer | undefined;
     try {

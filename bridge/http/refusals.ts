@@ -1,8 +1,9 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RequestError } from '../signaling/RequestError.ts';
 
-/** A refusal (unknown participant or recording, nothing to serve it) as an HTTP status. */
-function statusOf(error: RequestError): 404 | 409 | 503 {
+/** A refusal (unknown room, participant or recording; a destination not allowed; nothing to serve it) as an HTTP status. */
+function statusOf(error: RequestError): 403 | 404 | 409 | 503 {
+  if (error.code === 'forbidden') return 403;
   if (error.code === 'notFound') return 404;
   if (error.code === 'unavailable') return 503;
   return 409;

@@ -2,6 +2,7 @@ import type { Logger } from '../../common/logger.ts';
 import { FINAL_RECORDING_STATES, type ParsedRequestData, type RecordingInfo } from '../../protocol/protocol.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import { RequestError } from '../signaling/RequestError.ts';
+import { StreamDestinationRefused, type StreamDestinations } from '../streaming/StreamDestinations.ts';
 import { RecordingQueue, RecordingUnavailableError } from '../../queue/RecordingQueue.ts';
 
 export type RecordingRequest = ParsedRequestData<'startRecording'>;
@@ -9,16 +10,20 @@ export type RecordingRequest = ParsedRequestData<'startRecording'>;
 /**
  * The bridge's side of recording: starts and stops jobs on the queue, and
  * shows each job's progress to its room (late joiners get the ones under way).
+ * REST and signaling both start recordings here, so the preconditions (a live
+ * room, allowed stream destinations) hold for both.
  */
 export class Recordings {
   readonly #queue: RecordingQueue | null;
   readonly #registry: RoomRegistry;
+  readonly #destinations: StreamDestinations;
   readonly #logger: Logger;
   /** Recordings not yet final, by room then id. */
   readonly #current = new Map<string, Map<string, RecordingInfo>>();
 
-  constructor(redisUrl: string | undefined, registry: RoomRegistry, logger: Logger) {
+  constructor(redisUrl: string | undefined, registry: RoomRegistry, destinations: StreamDestinations, logger: Logger) {
     this.#registry = registry;
+    this.#destinations = destinations;
     this.#logger = logger;
     this.#queue = redisUrl ? new RecordingQueue(redisUrl, logger) : null;
     this.#queue?.on('update', (info) => this.#publish(info));
@@ -34,6 +39,10 @@ export class Recordings {
   }
 
   async start(room: string, requestedBy: string, request: RecordingRequest): Promise<RecordingInfo> {
+    // A recorder joining a room nobody is in would create it and wait there for nobody.
+    const live = this.#registry.get(room);
+    if (!live || live.closed || live.visiblePeers().length === 0) throw new RequestError('notFound', `no live room ${room}`);
+    for (const url of request.streams) await this.#checkDestination(room, url);
     const audio = request.audioOnly;
     const info = await this.#call((queue) =>
       queue.start({
@@ -62,6 +71,17 @@ export class Recordings {
 
   async close(): Promise<void> {
     await this.#queue?.close();
+  }
+
+  /** The URL holds the stream key, a secret: only the refusal's reason (which names the host) is logged and returned. */
+  async #checkDestination(room: string, url: string): Promise<void> {
+    try {
+      await this.#destinations.check(url);
+    } catch (error) {
+      if (!(error instanceof StreamDestinationRefused)) throw error;
+      this.#logger.warn({ room, reason: error.message }, 'stream destination refused');
+      throw new RequestError('forbidden', error.message);
+    }
   }
 
   async #call<T>(work: (queue: RecordingQueue) => Promise<T>): Promise<T> {

@@ -22,6 +22,7 @@ export type HostPattern = { kind: 'name'; name: string } | { kind: 'suffix'; suf
 export function parseHostPattern(entry: string): HostPattern {
   const text = entry.trim().toLowerCase();
   if (text.startsWith('*.') && isHostName(text.slice(2))) return { kind: 'suffix', suffix: text.slice(1) };
+  if (text.includes('://')) throw new Error(`${JSON.stringify(entry)} is a URL; list its host alone`);
   if (text.includes('/')) {
     try {
       return { kind: 'range', range: ipaddr.parseCIDR(text) };

@@ -49,6 +49,20 @@ describe('bridge configuration', () => {
     expect(configError({ SIGNALING_JOIN_DEADLINE_MS: '0' })).toContain('SIGNALING_JOIN_DEADLINE_MS');
   });
 
+  it('reads STREAM_ALLOWED_HOSTS (none by default) and names the setting and the entry it cannot read', () => {
+    expect(loadBridgeConfig({}).streamAllowedHosts).toEqual([]);
+    expect(loadBridgeConfig({ STREAM_ALLOWED_HOSTS: ' ingest.example.com, *.live.example, 127.0.0.1,10.0.0.0/8 ' }).streamAllowedHosts.map((p) => p.kind)).toEqual([
+      'name',
+      'suffix',
+      'range',
+      'range',
+    ]);
+    const message = configError({ STREAM_ALLOWED_HOSTS: '127.0.0.1,rtmp://ingest.example.com/live' });
+    expect(message).toContain('STREAM_ALLOWED_HOSTS');
+    expect(message).toContain('"rtmp://ingest.example.com/live" is a URL; list its host alone');
+    expect(configError({ STREAM_ALLOWED_HOSTS: '10.0.0.0/33' })).toContain('"10.0.0.0/33" is not a CIDR range');
+  });
+
   // Loading the whole bridge takes about a second, many more on a busy machine: the
   // test waits as long as the child may run, not the unit project's 5 s.
   const STARTUP_MS = 20_000;
