@@ -51,6 +51,8 @@ describe('the all-in-one server (npm start), from another host', () => {
     product = ServiceProcess.start(server, 'npm start', 'npm', ['start', '--silent'], {
       SIP_TRUNK_URI: `sip:${clients.address}:${TRUNK_PORT}`,
       SIP_ALLOWED_SOURCES: '198.18.0.0/15',
+      // The journeys' live stream goes to nginx-rtmp on the clients host, which is not a public address.
+      STREAM_ALLOWED_HOSTS: clients.address,
       RECORDINGS_DIR: recordings,
       TLS_DIR: tlsDir,
     });

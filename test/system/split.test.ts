@@ -74,7 +74,9 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
       {},
     );
     const bridgeService = ServiceProcess.start(bridge, 'bridge', process.execPath, ['bridge/main.ts'], {
-      ...composeEnvironment('bridge', variables),
+      // The journeys stream to nginx-rtmp on the clients host, an address of the test network (198.18.0.0/15, reserved
+      // for benchmarks): refused unless allowed, as an operator allows an ingest of their own through compose.
+      ...composeEnvironment('bridge', { ...variables, STREAM_ALLOWED_HOSTS: clients.address }),
       RECORDINGS_DIR: recordings,
       TLS_DIR: path.join(caDir, 'bridge-tls'),
     });
