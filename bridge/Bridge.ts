@@ -66,6 +66,7 @@ export class Bridge {
       },
       maxPeers: config.rooms.maxPeers,
       pinDigits: config.rooms.pinDigits,
+      maxRooms: config.limits.rooms,
       logger: logger.child({ component: 'rooms' }),
     });
     const dialOuts = new DialOuts(logger.child({ component: 'dial-out' }));

@@ -100,9 +100,14 @@ const bridgeEnvObject = z.object({
   ROOMS_MAX: count(1, 100_000).default(500),
   /** Signaling sockets one source address may hold (an office behind one NAT counts once). */
   SIGNALING_MAX_SOCKETS_PER_ADDRESS: count(1, 10_000).default(50),
-  /** Signaling messages a socket may send per second, with bursts up to SIGNALING_MESSAGE_BURST. */
+  /**
+   * Signaling messages a socket may send per second, with bursts up to
+   * SIGNALING_MESSAGE_BURST. The burst covers a browser joining a full room
+   * (ROOM_MAX_PEERS): a resumeConsumer for each stream it receives and a layer
+   * choice for each video tile, all at once.
+   */
   SIGNALING_MESSAGES_PER_SECOND: count(1, 10_000).default(20),
-  SIGNALING_MESSAGE_BURST: count(1, 10_000).default(100),
+  SIGNALING_MESSAGE_BURST: count(1, 10_000).default(500),
   /**
    * Web origins whose pages may open the signaling WebSocket (comma-separated,
    * e.g. https://meet.example.com). Unset: the server's own origin only.

@@ -80,6 +80,9 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, record
     serviceSecret: config.serviceSecret,
     restAuth,
     joinTokens,
+    allowedOrigins: config.allowedOrigins,
+    socketsPerAddress: config.limits.socketsPerAddress,
+    messageBudget: { perSecond: config.limits.messagesPerSecond, burst: config.limits.messageBurst },
   });
   if (!config.serviceSecret) logger.warn('SERVICE_SECRET is not set: anyone can join rooms as a hidden service or register as a SIP gateway');
   await app.register(roomRoutes, { registry, dialOuts, dialInNumbers: config.dialInNumbers });

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -7,8 +7,9 @@ import type { RestAuth } from '../auth/RestAuth.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import { LIVENESS_CLOSE, type LivenessTimes } from '../../protocol/liveness.ts';
 import { SIGNALING_PATH } from '../../protocol/protocol.ts';
+import { ConnectionsPerAddress } from '../limits/ConnectionsPerAddress.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
-import { SignalingSession } from '../signaling/SignalingSession.ts';
+import { SignalingSession, type MessageBudget } from '../signaling/SignalingSession.ts';
 
 export interface SignalingRouteOptions {
   registry: RoomRegistry;
@@ -21,27 +22,80 @@ export interface SignalingRouteOptions {
   /** Issues each joined peer its token for REST about its room. */
   restAuth: RestAuth;
   joinTokens: JoinTokens;
+  /** Messages each socket may send per second, and in a burst. */
+  messageBudget: MessageBudget;
   /** How often sockets are pinged and how long one may stay silent. */
   liveness: LivenessTimes;
   /** How long a socket may stay without joining a room or registering. */
   joinDeadlineMs: number;
+  /** Web origins whose pages may connect; empty: the server's own origin only. */
+  allowedOrigins: readonly string[];
+  /** Signaling sockets one source address may hold. */
+  socketsPerAddress: number;
 }
+
+/** Policy violations (RFC 6455): the client is refused, with the reason. */
+const POLICY_CLOSE = 1008;
 
 /** Every peer (browser or service) talks to the bridge over one WebSocket here. */
 export const signalingRoute: FastifyPluginAsync<SignalingRouteOptions> = async (app, options) => {
-  const { liveness, joinDeadlineMs, ...sessionOptions } = options;
-  app.get(SIGNALING_PATH, { websocket: true, schema: { hide: true } }, (socket, request) => {
-    const logger = options.logger.child({ remote: request.ip });
-    const session = new SignalingSession(socket, { ...sessionOptions, reachedAt: request.socket.localAddress, logger });
-    dropWhenSilent(socket, liveness, logger);
-    const deadline = setTimeout(() => {
-      if (session.identified) return;
-      logger.debug({ joinDeadlineMs }, 'signaling socket closed: no join in time');
-      socket.close(LIVENESS_CLOSE.joinDeadline.code, LIVENESS_CLOSE.joinDeadline.reason);
-    }, joinDeadlineMs);
-    socket.once('close', () => clearTimeout(deadline));
-  });
+  const { liveness, joinDeadlineMs, allowedOrigins, socketsPerAddress, ...sessionOptions } = options;
+  const allowed = new Set(allowedOrigins.map((origin) => new URL(origin).origin));
+  const connections = new ConnectionsPerAddress(socketsPerAddress);
+  app.get(
+    SIGNALING_PATH,
+    {
+      websocket: true,
+      schema: { hide: true },
+      // Before the upgrade, so another site's page gets a plain 403 and no socket.
+      preValidation: async (request, reply) => {
+        const origin = request.headers.origin;
+        if (origin === undefined || originAllowed(origin, request, allowed)) return;
+        options.logger.warn({ remote: request.ip, origin }, 'signaling WebSocket refused: origin not allowed (see ALLOWED_ORIGINS)');
+        await reply.code(403).type('text/plain').send(`origin ${origin} may not open this bridge's signaling socket (ALLOWED_ORIGINS)`);
+      },
+    },
+    (socket, request) => {
+      const logger = options.logger.child({ remote: request.ip });
+      // After the upgrade, so the client can read why (a browser sees no HTTP refusal's body).
+      if (!connections.open(request.ip)) {
+        logger.warn({ socketsPerAddress }, 'signaling socket refused: too many from this address');
+        socket.close(POLICY_CLOSE, `too many connections from your address (at most ${socketsPerAddress})`);
+        return;
+      }
+      socket.once('close', () => connections.close(request.ip));
+      const session = new SignalingSession(socket, { ...sessionOptions, reachedAt: request.socket.localAddress, logger });
+      dropWhenSilent(socket, liveness, logger);
+      const deadline = setTimeout(() => {
+        if (session.identified) return;
+        logger.debug({ joinDeadlineMs }, 'signaling socket closed: no join in time');
+        socket.close(LIVENESS_CLOSE.joinDeadline.code, LIVENESS_CLOSE.joinDeadline.reason);
+      }, joinDeadlineMs);
+      socket.once('close', () => clearTimeout(deadline));
+    },
+  );
 };
+
+/**
+ * A browser names the page that opens a WebSocket in Origin, and nothing else
+ * stops another site's page from opening ours with its visitor's network
+ * position. Allowed: the listed origins or, with none listed, the origin this
+ * request was made to (its Host, by HTTPS or, over plain HTTP, by either
+ * scheme: a TLS proxy in front keeps the Host while the browser speaks HTTPS).
+ */
+function originAllowed(origin: string, request: FastifyRequest, allowed: ReadonlySet<string>): boolean {
+  let normalized: string;
+  try {
+    normalized = new URL(origin).origin;
+  } catch {
+    return false; // 'null' (a sandboxed page or a file) and garbage
+  }
+  if (allowed.size > 0) return allowed.has(normalized);
+  const host = request.headers.host;
+  if (!host) return false;
+  const schemes = request.protocol === 'https' ? ['https'] : ['http', 'https'];
+  return schemes.some((scheme) => URL.parse(`${scheme}://${host}`)?.origin === normalized);
+}
 
 /**
  * Pings the socket and destroys it once it has not answered for the timeout

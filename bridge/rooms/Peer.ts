@@ -34,6 +34,12 @@ export interface Subscription {
 }
 
 const MAX_TRANSPORTS_PER_PEER = 16;
+/**
+ * Plain transports take ports from the shared MEDIA_PLAIN_PORT range and send
+ * where their peer says; a service needs one each way (a phone call sends on
+ * one, the gateway's and recorder's room audio receives on one).
+ */
+const MAX_PLAIN_TRANSPORTS_PER_PEER = 2;
 
 /**
  * One participant's (or service's) presence in a room and its media objects.
@@ -117,9 +123,13 @@ export class Peer {
   // Transports
 
   /** Refuses before the room asks mediasoup for yet another transport. */
-  checkTransportLimit(): void {
+  checkTransportLimit(type: 'webrtc' | 'plain'): void {
     if (this.#transports.size >= MAX_TRANSPORTS_PER_PEER) {
       throw new RequestError('forbidden', `at most ${MAX_TRANSPORTS_PER_PEER} transports per peer`);
+    }
+    const plain = [...this.#transports.values()].filter((t) => t.type === 'plain' && !t.closed).length;
+    if (type === 'plain' && plain >= MAX_PLAIN_TRANSPORTS_PER_PEER) {
+      throw new RequestError('forbidden', `at most ${MAX_PLAIN_TRANSPORTS_PER_PEER} plain RTP transports per peer (one to send, one to receive)`);
     }
   }
 

@@ -240,7 +240,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   // Transports
 
   async createWebRtcTransport(peer: Peer, direction: 'send' | 'recv'): Promise<ResponseData<'createWebRtcTransport'>> {
-    peer.checkTransportLimit();
+    peer.checkTransportLimit('webrtc');
     const transport = await this.#router.createWebRtcTransport({
       webRtcServer: this.#mediaWorker.webRtcServer,
       enableUdp: true,
@@ -307,8 +307,9 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     options: { comedia: boolean; rtcpMux: boolean },
     reachedAt: string | undefined,
   ): Promise<ResponseData<'createPlainTransport'>> {
-    if (peer.kind === 'web') throw new RequestError('forbidden', 'plain RTP transports are for services');
-    peer.checkTransportLimit();
+    // Every other kind presented SERVICE_SECRET to join.
+    if (peer.kind === 'web') throw new RequestError('forbidden', 'plain RTP transports are for services (which present SERVICE_SECRET)');
+    peer.checkTransportLimit('plain');
     const { listenIp, plainPortRange } = this.#options.network;
     const transport = await this.#router.createPlainTransport({
       listenInfo: { protocol: 'udp', ip: listenIp, announcedAddress: plainAddress(this.#options.network, reachedAt), portRange: plainPortRange },

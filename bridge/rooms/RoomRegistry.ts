@@ -1,5 +1,6 @@
 import type { Logger } from '../../common/logger.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
+import { RequestError } from '../signaling/RequestError.ts';
 import { Room, type MediaNetwork } from './Room.ts';
 import { RoomPins } from './RoomPins.ts';
 
@@ -9,6 +10,8 @@ export interface RoomRegistryOptions {
   maxPeers: number;
   /** Length of each room's dial-in PIN. */
   pinDigits: number;
+  /** Rooms this bridge hosts at most (ROOMS_MAX). */
+  maxRooms: number;
   logger: Logger;
 }
 
@@ -46,13 +49,20 @@ export class RoomRegistry {
     return [...this.#rooms.values()];
   }
 
-  /** The live room of that name, created on the least-loaded worker if there is none. */
+  /**
+   * The live room of that name, created on the least-loaded worker if there
+   * is none and the bridge hosts fewer than its maximum (rooms being created
+   * count, so a burst of joins cannot overshoot it).
+   */
   async getOrCreate(name: string): Promise<Room> {
     const existing = this.#rooms.get(name);
     if (existing && !existing.closed) return existing;
     let creating = this.#creating.get(name);
     if (!creating) {
-      const { pool, network, maxPeers, logger } = this.#options;
+      const { pool, network, maxPeers, maxRooms, logger } = this.#options;
+      if (this.#rooms.size + this.#creating.size >= maxRooms) {
+        throw new RequestError('unavailable', `this bridge hosts its maximum of ${maxRooms} rooms`);
+      }
       const pin = this.#pins.reserve();
       creating = Room.create({ name, pin, mediaWorker: pool.leastLoaded(), network, maxPeers, logger })
         .catch((error: unknown) => {

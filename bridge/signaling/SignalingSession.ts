@@ -4,6 +4,7 @@ import type { DialOuts, GatewayLink } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { JoinTokens } from '../auth/JoinTokens.ts';
 import type { RestAuth } from '../auth/RestAuth.ts';
+import { TokenBucket } from '../limits/TokenBucket.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import {
   describeZodError,
@@ -42,7 +43,17 @@ export interface SignalingSessionOptions {
   joinTokens: JoinTokens;
   /** The address of ours this client connected to (it can reach us there). */
   reachedAt: string | undefined;
+  messageBudget: MessageBudget;
 }
+
+/** Messages a socket may send per second, with bursts up to `burst`. */
+export interface MessageBudget {
+  perSecond: number;
+  burst: number;
+}
+
+/** Policy violation (RFC 6455): the socket kept sending over its budget. */
+const FLOOD_CLOSE = { code: 1008, reason: 'too many messages: kept sending after rateLimited replies' } as const;
 
 interface Joined {
   peer: Peer;
@@ -143,11 +154,21 @@ export class SignalingSession implements PeerChannel {
   #gateway: GatewayLink | undefined;
   /** Joined a room or registered as a gateway once; leaving later does not undo it. */
   #identified = false;
+  /** Messages this socket may still send now. */
+  readonly #budget: TokenBucket;
+  /**
+   * Over-budget messages it may still send: a client that slows down on the
+   * rateLimited replies keeps its connection, one that floods on loses it.
+   */
+  readonly #refusals: TokenBucket;
 
   constructor(socket: WebSocket, options: SignalingSessionOptions) {
     this.#socket = socket;
     this.#options = options;
     this.#logger = options.logger;
+    const { perSecond, burst } = options.messageBudget;
+    this.#budget = new TokenBucket(perSecond, burst);
+    this.#refusals = new TokenBucket(perSecond, burst);
     socket.on('message', (raw, isBinary) => void this.#onMessage(raw, isBinary));
     socket.on('close', () => {
       this.#leave();
@@ -177,6 +198,7 @@ export class SignalingSession implements PeerChannel {
 
   async #onMessage(raw: RawData, isBinary: boolean): Promise<void> {
     const bytes = rawToBuffer(raw);
+    if (!this.#budget.take()) return this.#refuseOverBudget(bytes, isBinary);
     if (bytes.length > this.#options.maxMessageBytes) {
       return this.#reply(null, error('tooLarge', `message exceeds ${this.#options.maxMessageBytes} bytes`));
     }
@@ -189,8 +211,7 @@ export class SignalingSession implements PeerChannel {
     }
     const envelope = requestEnvelopeSchema.safeParse(json);
     if (!envelope.success) {
-      const id = typeof (json as { id?: unknown })?.id === 'number' ? (json as { id: number }).id : null;
-      return this.#reply(id, error('malformed', `not a request: ${describeZodError(envelope.error)}`));
+      return this.#reply(requestId(json), error('malformed', `not a request: ${describeZodError(envelope.error)}`));
     }
     const { id, method } = envelope.data;
     if (!isRequestMethod(method)) return this.#reply(id, error('unknownMethod', `unknown method "${method}"`));
@@ -201,6 +222,26 @@ export class SignalingSession implements PeerChannel {
     } catch (failure) {
       this.#reply(id, this.#toError(method, failure));
     }
+  }
+
+  /** Not processed: an error reply (to the request, when it is one) or, once the refusals run out too, a close. */
+  #refuseOverBudget(bytes: Buffer, isBinary: boolean): void {
+    if (!this.#refusals.take()) {
+      if (this.#socket.readyState !== this.#socket.OPEN) return;
+      this.#logger.warn({ budget: this.#options.messageBudget }, 'signaling socket closed: it kept flooding messages');
+      this.#socket.close(FLOOD_CLOSE.code, FLOOD_CLOSE.reason);
+      return;
+    }
+    let id: number | null = null;
+    if (!isBinary && bytes.length <= this.#options.maxMessageBytes) {
+      try {
+        id = requestId(JSON.parse(bytes.toString('utf8')));
+      } catch {
+        // Not JSON: the refusal goes unaddressed, as any malformed message's reply does.
+      }
+    }
+    const { perSecond, burst } = this.#options.messageBudget;
+    this.#reply(id, error('rateLimited', `slow down: at most ${perSecond} messages per second (bursts of ${burst}); this one was not processed`));
   }
 
   async #handle(method: RequestMethod, data: unknown): Promise<unknown> {
@@ -307,6 +348,12 @@ interface ReplyError {
 
 function error(code: ErrorCode, message: string): ReplyError {
   return { ok: false, error: { code, message } };
+}
+
+/** The id of what looks like a request, to address its error reply. */
+function requestId(json: unknown): number | null {
+  const id = (json as { id?: unknown } | null)?.id;
+  return typeof id === 'number' ? id : null;
 }
 
 function rawToBuffer(raw: RawData): Buffer {
