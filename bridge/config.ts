@@ -90,6 +90,8 @@ const bridgeEnvObject = z.object({
    * token; guests enter only while a moderator is present).
    */
   AUTH_MODE: z.enum(['open', 'token', 'secure']).default('open'),
+  /** AUTH_MODE=secure: how long a guest's join waits for a moderator before it is refused. */
+  LOBBY_TIMEOUT_SECONDS: count(1, 24 * 3600).default(300),
   /** An identity provider's public key (PEM) whose signed join tokens are accepted too. */
   AUTH_PUBLIC_KEY_FILE: z.string().min(1).optional(),
   /** An identity provider's JWKS URL whose signed join tokens are accepted too. */
@@ -228,7 +230,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
     serviceSecret: e.SERVICE_SECRET,
     api: { key: e.API_KEY, secret: e.API_SECRET, file: path.resolve(e.API_KEYS_FILE), restPerMinute: e.REST_RATE_LIMIT_PER_MINUTE },
     metricsToken: e.METRICS_TOKEN,
-    auth: { mode: e.AUTH_MODE, provider: { publicKeyFile: e.AUTH_PUBLIC_KEY_FILE, jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER } },
+    auth: { mode: e.AUTH_MODE, lobbyTimeoutSeconds: e.LOBBY_TIMEOUT_SECONDS, provider: { publicKeyFile: e.AUTH_PUBLIC_KEY_FILE, jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER } },
     limits: {
       rooms: e.ROOMS_MAX,
       socketsPerAddress: e.SIGNALING_MAX_SOCKETS_PER_ADDRESS,

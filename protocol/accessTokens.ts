@@ -3,7 +3,7 @@
 // verifies them, so their claims are part of the protocol. The audience says
 // what a token is for: a token made for one purpose never passes for another.
 import { z } from 'zod';
-import { displayNameSchema, roomNameSchema } from './protocol.ts';
+import { displayNameSchema, grantsSchema, roleSchema, roomNameSchema } from './protocol.ts';
 
 export const TOKEN_AUDIENCE = {
   /** REST as the operator (HS256 with the API secret, issuer: the API key). */
@@ -21,25 +21,6 @@ export const memberClaimsSchema = z.object({
 });
 export type MemberClaims = z.infer<typeof memberClaimsSchema>;
 
-export const ROLES = ['moderator', 'participant'] as const;
-export type Role = (typeof ROLES)[number];
-
-/**
- * What a join token allows beyond entering. A moderator may do every
- * moderator action except those a grant here turns off (record, stream,
- * dialOut); publish and subscribe apply to everyone.
- */
-export const grantsSchema = z
-  .object({
-    publish: z.boolean().default(true),
-    subscribe: z.boolean().default(true),
-    record: z.boolean().default(true),
-    stream: z.boolean().default(true),
-    dialOut: z.boolean().default(true),
-  })
-  .strict();
-export type Grants = z.infer<typeof grantsSchema>;
-
 /**
  * Claims of a join token (besides iss, aud, exp and nbf, which jose checks):
  * the room, or '*' for any; the name to show; the role; the grants.
@@ -47,7 +28,7 @@ export type Grants = z.infer<typeof grantsSchema>;
 export const joinClaimsSchema = z.object({
   room: z.union([roomNameSchema, z.literal('*')]),
   name: displayNameSchema.optional(),
-  role: z.enum(ROLES).default('participant'),
+  role: roleSchema.default('participant'),
   grants: grantsSchema.default(grantsSchema.parse({})),
 });
 export type JoinClaims = z.infer<typeof joinClaimsSchema>;

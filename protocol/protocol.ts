@@ -41,6 +41,29 @@ export const displayNameSchema = z.string().trim().min(1).max(64);
 export const peerKindSchema = z.enum(['web', 'phone', 'recorder', 'service']);
 export type PeerKind = z.infer<typeof peerKindSchema>;
 
+/** What a web peer may do in its room: moderators take the moderator-only actions (see ACCESS_RULES on the bridge). */
+export const ROLES = ['moderator', 'participant'] as const;
+export const roleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof roleSchema>;
+
+/**
+ * What a peer may do beyond its role, from its join token (all allowed
+ * without one). A moderator may take every moderator action except those a
+ * grant here turns off (record, stream, dialOut); publish and subscribe
+ * apply to everyone.
+ */
+export const grantsSchema = z
+  .object({
+    publish: z.boolean().default(true),
+    subscribe: z.boolean().default(true),
+    record: z.boolean().default(true),
+    stream: z.boolean().default(true),
+    dialOut: z.boolean().default(true),
+  })
+  .strict();
+export type Grants = z.infer<typeof grantsSchema>;
+export type Grant = keyof Grants;
+
 export const mediaKindSchema = z.enum(['audio', 'video']);
 export type MediaKind = z.infer<typeof mediaKindSchema>;
 
@@ -96,6 +119,7 @@ export const peerInfoSchema = z.object({
   id: entityId,
   displayName: z.string(),
   kind: peerKindSchema,
+  role: roleSchema,
   handRaised: z.boolean(),
   joinedAt: int,
   producers: z.array(producerInfoSchema),
@@ -253,13 +277,19 @@ export const requests = {
       kind: peerKindSchema.default('web'),
       /** Needed when the room is locked. */
       password: z.string().max(64).optional(),
-      /** The bridge's SERVICE_SECRET; needed by hidden kinds (service, recorder). */
+      /** The bridge's SERVICE_SECRET; needed by every kind but web (phone, service, recorder). */
       secret: z.string().max(256).optional(),
-      /** A join token (JWT, see accessTokens.ts): the web client's ?jwt=. Required unless AUTH_MODE is open. */
+      /**
+       * A join token (JWT, see accessTokens.ts): the web client's ?jwt=. Sets the role, name and grants.
+       * AUTH_MODE=token: required; secure: required of moderators (a guest without one waits for a moderator,
+       * told by `waitingForHost`); open: optional, but checked when given.
+       */
       token: z.string().max(8192).optional(),
     }),
     response: z.object({
       peerId: entityId,
+      role: roleSchema,
+      grants: grantsSchema,
       /** For REST calls about this room (its recordings): Authorization: Bearer, or ?access_token= on links. */
       accessToken: z.string(),
       room: roomNameSchema,
@@ -376,9 +406,15 @@ export const requests = {
   setHandRaised: { request: z.object({ raised: z.boolean() }), response: z.object({}) },
   setDisplayName: { request: z.object({ displayName: displayNameSchema }), response: z.object({}) },
 
-  // Moderation. Anyone in an open room is a moderator until auth exists.
+  // Moderation: moderators only (others get `forbidden` naming the action).
   /** Mutes another participant's microphone; only they can unmute it. */
   muteParticipant: { request: z.object({ peerId: entityId }), response: z.object({}) },
+  /** Takes a participant out of the room (told `disconnected: kicked`). */
+  removeParticipant: { request: z.object({ peerId: entityId }), response: z.object({}) },
+  /** Makes a participant a moderator too (everyone sees the role in peerUpdated; they get `roleChanged`). */
+  promote: { request: z.object({ peerId: entityId }), response: z.object({}) },
+  /** Ends the meeting for everyone (each is told `disconnected: meetingEnded`). */
+  endMeeting: { request: z.object({}), response: z.object({}) },
   /** Locks the room with a password (null unlocks). Who is inside stays. */
   setRoomPassword: { request: z.object({ password: roomPasswordSchema.nullable() }), response: z.object({}) },
 
@@ -445,7 +481,7 @@ export type ResponseData<M extends RequestMethod> = z.output<(typeof requests)[M
 // ---------------------------------------------------------------------------
 // Notifications: bridge -> client.
 
-export const disconnectReasonSchema = z.enum(['kicked', 'roomClosed', 'shuttingDown']);
+export const disconnectReasonSchema = z.enum(['kicked', 'roomClosed', 'meetingEnded', 'shuttingDown']);
 export type DisconnectReason = z.infer<typeof disconnectReasonSchema>;
 
 export const notifications = {
@@ -466,6 +502,13 @@ export const notifications = {
   mediaRestart: z.object({ routerRtpCapabilities: rtpCapabilitiesSchema }),
   /** A moderator paused this peer's microphone. */
   mutedByModerator: z.object({ by: z.string() }),
+  /** This peer's own role changed (a promotion, or the last moderator left); `by` is who promoted, if anyone. */
+  roleChanged: z.object({ role: roleSchema, by: z.string().nullable() }),
+  /**
+   * AUTH_MODE=secure: the join waits until a moderator is in the room (it is answered then, or refused after
+   * `timeoutSeconds`). The waiting client gets nothing of the room meanwhile.
+   */
+  waitingForHost: z.object({ room: roomNameSchema, timeoutSeconds: int }),
   roomLocked: z.object({ locked: z.boolean(), by: z.string() }),
   dialOutUpdated: z.object({ call: dialOutCallSchema }),
   /** To a registered gateway: call `number` into `room` (password: the room's, if locked). */

@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import { ApiCredentialsError, DEFAULT_API_KEYS_FILE, loadApiCredentials } from '../bridge/auth/ApiCredentials.ts';
 import { signToken } from '../bridge/auth/signToken.ts';
-import { grantsSchema, joinClaimsSchema, TOKEN_AUDIENCE } from '../protocol/accessTokens.ts';
+import { joinClaimsSchema, TOKEN_AUDIENCE } from '../protocol/accessTokens.ts';
+import { grantsSchema } from '../protocol/protocol.ts';
 
 const usage = `usage: npm run token -- (--room <name|*> [--moderator] [--name <display name>] [--no-publish] [--no-record] [--no-stream] [--no-dial-out] | --operator) [--ttl 2h]`;
 

@@ -80,11 +80,13 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, record
     serviceSecret: config.serviceSecret,
     restAuth,
     joinTokens,
+    authMode: config.auth.mode,
+    hostWaitMs: config.auth.lobbyTimeoutSeconds * 1000,
     allowedOrigins: config.allowedOrigins,
     socketsPerAddress: config.limits.socketsPerAddress,
     messageBudget: { perSecond: config.limits.messagesPerSecond, burst: config.limits.messageBurst },
   });
-  if (!config.serviceSecret) logger.warn('SERVICE_SECRET is not set: anyone can join rooms as a hidden service or register as a SIP gateway');
+  if (!config.serviceSecret) logger.warn('SERVICE_SECRET is not set: phone, service and recorder peers and SIP gateways are refused (web participants only)');
   await app.register(roomRoutes, { registry, dialOuts, dialInNumbers: config.dialInNumbers });
   await app.register(recordingRoutes, { recordings, dir: config.recording.dir });
   await app.register(healthRoutes, { pool, registry, dialOuts });

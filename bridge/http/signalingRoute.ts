@@ -8,7 +8,9 @@ import type { Recordings } from '../recording/Recordings.ts';
 import { LIVENESS_CLOSE, type LivenessTimes } from '../../protocol/liveness.ts';
 import { SIGNALING_PATH } from '../../protocol/protocol.ts';
 import { ConnectionsPerAddress } from '../limits/ConnectionsPerAddress.ts';
+import { PasswordAttempts } from '../limits/PasswordAttempts.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
+import { HostWaits } from '../signaling/HostWaits.ts';
 import { SignalingSession, type MessageBudget } from '../signaling/SignalingSession.ts';
 
 export interface SignalingRouteOptions {
@@ -22,6 +24,10 @@ export interface SignalingRouteOptions {
   /** Issues each joined peer its token for REST about its room. */
   restAuth: RestAuth;
   joinTokens: JoinTokens;
+  /** Who may enter (AUTH_MODE). */
+  authMode: 'open' | 'token' | 'secure';
+  /** AUTH_MODE=secure: how long a guest's join waits for a moderator (LOBBY_TIMEOUT_SECONDS). */
+  hostWaitMs: number;
   /** Messages each socket may send per second, and in a burst. */
   messageBudget: MessageBudget;
   /** How often sockets are pinged and how long one may stay silent. */
@@ -42,6 +48,8 @@ export const signalingRoute: FastifyPluginAsync<SignalingRouteOptions> = async (
   const { liveness, joinDeadlineMs, allowedOrigins, socketsPerAddress, ...sessionOptions } = options;
   const allowed = new Set(allowedOrigins.map((origin) => new URL(origin).origin));
   const connections = new ConnectionsPerAddress(socketsPerAddress);
+  const hostWaits = new HostWaits();
+  const passwordAttempts = new PasswordAttempts();
   app.get(
     SIGNALING_PATH,
     {
@@ -64,7 +72,14 @@ export const signalingRoute: FastifyPluginAsync<SignalingRouteOptions> = async (
         return;
       }
       socket.once('close', () => connections.close(request.ip));
-      const session = new SignalingSession(socket, { ...sessionOptions, reachedAt: request.socket.localAddress, logger });
+      const session = new SignalingSession(socket, {
+        ...sessionOptions,
+        hostWaits,
+        passwordAttempts,
+        address: request.ip,
+        reachedAt: request.socket.localAddress,
+        logger,
+      });
       dropWhenSilent(socket, liveness, logger);
       const deadline = setTimeout(() => {
         if (session.identified) return;

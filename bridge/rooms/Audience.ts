@@ -1,4 +1,4 @@
-import type { NotificationData, NotificationName } from '../../protocol/protocol.ts';
+import type { DisconnectReason, NotificationData, NotificationName } from '../../protocol/protocol.ts';
 import type { Peer } from './Peer.ts';
 
 /**
@@ -14,8 +14,12 @@ export interface Audience {
   announce(peer: Peer): void;
   /** Anyone in the room, hidden peers included. */
   getPeer(peerId: string): Peer | undefined;
+  /** Everyone in the room, hidden peers included. */
+  members(): Iterable<Peer>;
   /** Takes the peer out of the room (its connection stays). */
   leave(peer: Peer): void;
+  /** Disconnects everyone, telling them why, and closes the room. */
+  close(reason: DisconnectReason): void;
 }
 
 /** Who acts on the room: a participant, or the operator over REST. Others see the name. */

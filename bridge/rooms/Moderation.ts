@@ -1,12 +1,15 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../common/logger.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 import type { Actor, Audience } from './Audience.ts';
+import type { Peer } from './Peer.ts';
 
 /**
  * Who may enter a room and what moderators do to the people in it: the lock
- * (a digit password, so phone callers can type it), muting and removing.
- * Moderator roles, the lobby and join tokens belong here too: entry is
- * decided in `checkEntry`, and every action names the `Actor` taking it.
+ * (a digit password, so phone callers can type it), moderator roles, muting,
+ * removing and ending the meeting. Entry is decided in `checkEntry`, and
+ * every action names the `Actor` taking it. Whether a peer may take an action
+ * at all is decided before, in one table (bridge/signaling/accessRules.ts).
  */
 export class Moderation {
   readonly #room: Audience;
@@ -27,9 +30,9 @@ export class Moderation {
     return this.#password;
   }
 
-  /** Refuses entry to a locked room without its password. */
+  /** Refuses entry to a locked room without its password (compared in constant time). */
   checkEntry(password: string | undefined): void {
-    if (this.#password === null || password === this.#password) return;
+    if (this.#password === null || (password !== undefined && sameText(password, this.#password))) return;
     throw new RequestError(
       'passwordRequired',
       password ? 'wrong password for this locked room' : `room ${this.#room.name} is locked; join with its password`,
@@ -52,6 +55,45 @@ export class Moderation {
     target.channel.notify('mutedByModerator', { by: by.displayName });
   }
 
+  /** Whether a moderator is in the room (AUTH_MODE=secure lets guests in only then). */
+  get hasModerator(): boolean {
+    return [...this.#room.members()].some((peer) => peer.role === 'moderator');
+  }
+
+  /** The room's to call as a peer enters, before the others hear of it: the first auto-moderator peer in leads. */
+  joined(peer: Peer): void {
+    if (peer.autoModerator && peer.role !== 'moderator' && !this.hasModerator) peer.setRole('moderator');
+  }
+
+  /** The room's to call once a peer left: without a moderator, the longest present auto-moderator peer becomes one. */
+  left(peer: Peer): void {
+    if (peer.role !== 'moderator' || this.hasModerator) return;
+    const successor = [...this.#room.members()]
+      .filter((p) => p.autoModerator && !p.hidden)
+      .sort((a, b) => a.joinedAt - b.joinedAt)[0];
+    if (successor) this.#makeModerator(successor, null);
+  }
+
+  /** Makes a web participant a moderator too; it and everyone else are told. */
+  promote(by: Actor, targetId: string): void {
+    const target = this.#room.getPeer(targetId);
+    if (!target || target.kind !== 'web') throw new RequestError('notFound', `no web participant ${targetId} (only web participants can moderate)`);
+    if (target.role !== 'moderator') this.#makeModerator(target, by.displayName);
+  }
+
+  #makeModerator(peer: Peer, by: string | null): void {
+    peer.setRole('moderator');
+    this.#logger.info({ peer: peer.id, by }, 'moderator appointed');
+    this.#room.announce(peer);
+    peer.channel.notify('roleChanged', { role: 'moderator', by });
+  }
+
+  /** Ends the meeting: everyone is disconnected, told it ended. */
+  end(by: Actor): void {
+    this.#logger.info({ by: by.displayName }, 'meeting ended by a moderator');
+    this.#room.close('meetingEnded');
+  }
+
   /** Takes anyone (services too) out of the room and closes their connection, telling them why. */
   remove(by: Actor, targetId: string): void {
     const target = this.#room.getPeer(targetId);
@@ -60,4 +102,11 @@ export class Moderation {
     target.channel.disconnect('kicked');
     this.#logger.info({ peer: target.id, by: by.displayName }, 'participant removed');
   }
+}
+
+/** Equal length and content, in time that does not depend on where they differ. */
+function sameText(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

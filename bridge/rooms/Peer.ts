@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Producer, Transport } from 'mediasoup/types';
 import type { RtpCapabilities } from 'mediasoup-client/types';
-import type {
-  DisconnectReason,
-  MediaKind,
-  MediaSource,
-  NotificationData,
-  NotificationName,
-  PeerInfo,
-  PeerKind,
+import {
+  grantsSchema,
+  type DisconnectReason,
+  type Grants,
+  type MediaKind,
+  type MediaSource,
+  type NotificationData,
+  type NotificationName,
+  type PeerInfo,
+  type PeerKind,
+  type Role,
 } from '../../protocol/protocol.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 
@@ -41,6 +44,20 @@ const MAX_TRANSPORTS_PER_PEER = 16;
  */
 const MAX_PLAIN_TRANSPORTS_PER_PEER = 2;
 
+/** What a peer may do in its room; the signaling session decides it at join (from the token and AUTH_MODE). */
+export interface PeerAccess {
+  role: Role;
+  grants: Grants;
+  /**
+   * Whether the room may make this peer a moderator by itself: the first in, or the longest present when the
+   * last moderator leaves. AUTH_MODE=open, for web peers without a token (a token's role is kept).
+   */
+  autoModerator: boolean;
+}
+
+/** Services, phones and anyone the session says nothing about: a participant with the default grants. */
+export const PARTICIPANT: PeerAccess = { role: 'participant', grants: grantsSchema.parse({}), autoModerator: false };
+
 /**
  * One participant's (or service's) presence in a room and its media objects.
  * The peer owns its transports, producers and consumers: it adds them, looks
@@ -53,6 +70,9 @@ export class Peer {
   readonly kind: PeerKind;
   readonly joinedAt = Date.now();
   readonly channel: PeerChannel;
+  readonly grants: Grants;
+  readonly autoModerator: boolean;
+  #role: Role;
   #displayName: string;
   #handRaised = false;
   readonly #transports = new Map<string, Transport>();
@@ -60,10 +80,13 @@ export class Peer {
   readonly #consumers = new Map<string, Consumer>();
   #subscription: Subscription | undefined;
 
-  constructor(displayName: string, kind: PeerKind, channel: PeerChannel) {
+  constructor(displayName: string, kind: PeerKind, channel: PeerChannel, access: PeerAccess = PARTICIPANT) {
     this.#displayName = displayName;
     this.kind = kind;
     this.channel = channel;
+    this.#role = access.role;
+    this.grants = access.grants;
+    this.autoModerator = access.autoModerator;
   }
 
   /** Recorders and services (a gateway's room listener) take part invisibly: not listed, not counted as company. */
@@ -73,6 +96,15 @@ export class Peer {
 
   get displayName(): string {
     return this.#displayName;
+  }
+
+  get role(): Role {
+    return this.#role;
+  }
+
+  /** Moderation's to call: it tells the peer and the others. */
+  setRole(role: Role): void {
+    this.#role = role;
   }
 
   get handRaised(): boolean {
@@ -94,6 +126,7 @@ export class Peer {
       id: this.id,
       displayName: this.#displayName,
       kind: this.kind,
+      role: this.#role,
       handRaised: this.#handRaised,
       joinedAt: this.joinedAt,
       producers: [...this.#producers.values()].map((p) => ({

@@ -118,7 +118,9 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
       broadcast: (name, data, except) => this.broadcast(name, data, except),
       announce: (peer) => this.#announce(peer),
       getPeer: (peerId) => this.getPeer(peerId),
+      members: () => this.#peers.values(),
       leave: (peer) => this.leave(peer),
+      close: (reason) => this.close(reason),
     };
     this.presence = new Presence(audience);
     this.moderation = new Moderation(audience, this.#logger);
@@ -190,8 +192,9 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     if (!peer.hidden && this.visiblePeers().length >= this.#options.maxPeers) {
       throw new RequestError('roomFull', `room ${this.name} is full (${this.#options.maxPeers} participants)`);
     }
+    this.moderation.joined(peer);
     this.#peers.set(peer.id, peer);
-    this.#logger.info({ peer: peer.id, kind: peer.kind, displayName: peer.displayName }, 'peer joined');
+    this.#logger.info({ peer: peer.id, kind: peer.kind, role: peer.role, displayName: peer.displayName }, 'peer joined');
     if (!peer.hidden) this.broadcast('peerJoined', { peer: peer.info() }, peer);
   }
 
@@ -200,6 +203,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     peer.closeMedia();
     this.#logger.info({ peer: peer.id }, 'peer left');
     if (!peer.hidden) this.broadcast('peerLeft', { peerId: peer.id });
+    this.moderation.left(peer);
     if (this.#activeSpeakerId === peer.id) this.#setActiveSpeaker(null);
     if (this.#peers.size === 0) this.close();
   }

@@ -1,10 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import type { DialOuts, GatewayLink } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../../common/logger.ts';
-import type { JoinTokens } from '../auth/JoinTokens.ts';
+import { JoinRefused, type JoinTokens, type VerifiedJoin } from '../auth/JoinTokens.ts';
 import type { RestAuth } from '../auth/RestAuth.ts';
 import { TokenBucket } from '../limits/TokenBucket.ts';
+import { TooManyAttempts, type PasswordAttempts } from '../limits/PasswordAttempts.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import {
   describeZodError,
@@ -19,12 +20,15 @@ import {
   type NotificationData,
   type NotificationName,
   type ParsedRequestData,
+  type PeerKind,
   type RequestMethod,
   type ResponseData,
 } from '../../protocol/protocol.ts';
-import { Peer, type PeerChannel } from '../rooms/Peer.ts';
+import { accessRefusal } from '../../protocol/accessRules.ts';
+import { Peer, PARTICIPANT, type PeerAccess, type PeerChannel } from '../rooms/Peer.ts';
 import type { Room } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
+import type { HostWaits } from './HostWaits.ts';
 import { RequestError } from './RequestError.ts';
 
 export interface SignalingSessionOptions {
@@ -35,8 +39,18 @@ export interface SignalingSessionOptions {
   dialInNumbers: readonly string[];
   dialOuts: DialOuts;
   recordings: Recordings;
-  /** What services must present (SERVICE_SECRET); undefined: not checked. */
+  /** What services (phone, service and recorder peers, gateways) must present; undefined: services are refused. */
   serviceSecret: string | undefined;
+  /** Who may enter (AUTH_MODE). */
+  authMode: 'open' | 'token' | 'secure';
+  /** AUTH_MODE=secure: how long a guest's join waits for a moderator. */
+  hostWaitMs: number;
+  /** Shared by the bridge's sockets: guests waiting for a moderator. */
+  hostWaits: HostWaits;
+  /** Shared by the bridge's sockets: wrong room passwords, counted. */
+  passwordAttempts: PasswordAttempts;
+  /** The client's address (request.ip: behind a trusted proxy, the forwarded one). */
+  address: string;
   /** Issues each joined peer its token for REST about its room. */
   restAuth: RestAuth;
   /** Verifies join tokens. */
@@ -58,6 +72,7 @@ const FLOOD_CLOSE = { code: 1008, reason: 'too many messages: kept sending after
 interface Joined {
   peer: Peer;
   room: Room;
+  hostWaits: HostWaits;
   reachedAt: string | undefined;
   dialOuts: DialOuts;
   recordings: Recordings;
@@ -122,6 +137,19 @@ const handlers: Handlers = {
     await room.moderation.mute(peer, d.peerId);
     return {};
   },
+  removeParticipant: ({ room, peer }, d) => {
+    room.moderation.remove(peer, d.peerId);
+    return {};
+  },
+  promote: ({ room, peer, hostWaits }, d) => {
+    room.moderation.promote(peer, d.peerId);
+    hostWaits.arrived(room.name);
+    return {};
+  },
+  endMeeting: ({ room, peer }) => {
+    room.moderation.end(peer);
+    return {};
+  },
   setRoomPassword: ({ room, peer }, d) => {
     room.moderation.setPassword(peer, d.password);
     return {};
@@ -138,7 +166,10 @@ const handlers: Handlers = {
   },
 };
 
-const CLOSE_CODES: Record<DisconnectReason, number> = { kicked: 4001, roomClosed: 4002, shuttingDown: 1001 };
+const CLOSE_CODES: Record<DisconnectReason, number> = { kicked: 4001, roomClosed: 4002, meetingEnded: 4003, shuttingDown: 1001 };
+
+/** Kinds that are the bridge's own services, not people with a browser: they present SERVICE_SECRET, not a token. */
+const SERVICE_KINDS: ReadonlySet<PeerKind> = new Set(['phone', 'service', 'recorder']);
 
 /**
  * One client's WebSocket. Validates every message, keeps the peer's place in
@@ -148,6 +179,8 @@ export class SignalingSession implements PeerChannel {
   readonly #socket: WebSocket;
   readonly #options: SignalingSessionOptions;
   readonly #logger: Logger;
+  /** Names this socket to the password attempt counters. */
+  readonly #id = randomUUID();
   #joined: Joined | undefined;
   #joining = false;
   /** Set when this socket is a SIP gateway's control connection. */
@@ -254,6 +287,8 @@ export class SignalingSession implements PeerChannel {
       this.#leave();
       return {};
     }
+    const refusal = accessRefusal(joined.peer.role, joined.peer.grants, method, data as ParsedRequestData<typeof method>);
+    if (refusal) throw new RequestError('forbidden', refusal);
     const handler = handlers[method as keyof Handlers] as (joined: Joined, data: unknown) => unknown;
     return handler(joined, data);
   }
@@ -276,25 +311,47 @@ export class SignalingSession implements PeerChannel {
     return {};
   }
 
+  /**
+   * Every check that needs no room comes first (the service secret, the
+   * token, a secure room's host, password attempts), so a refused join never
+   * makes a room. The waiting guest of a secure room holds none either.
+   */
   async #join(request: ParsedRequestData<'join'>): Promise<ResponseData<'join'>> {
     if (this.#joined || this.#joining || this.#gateway) throw new RequestError('alreadyJoined', 'this connection already joined a room');
     this.#joining = true;
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    this.#socket.once('close', onClose);
     try {
+      const access = await this.#admit(request, gone.signal);
+      const attempt = { socket: this.#id, address: this.#options.address, room: request.room };
+      const locked = this.#options.registry.get(request.room)?.moderation.locked;
+      if (locked && request.password !== undefined) await this.#checkAttempts(attempt);
       let room = await this.#options.registry.getOrCreate(request.room);
       // The last peer may have left (closing the room) meanwhile: a fresh room is made.
       if (room.closed) room = await this.#options.registry.getOrCreate(request.room);
-      const peer = new Peer(request.displayName, request.kind, this);
-      if (peer.hidden) this.#checkServiceSecret(request.secret);
-      room.join(peer, request.password);
+      const peer = new Peer(access.displayName ?? request.displayName, request.kind, this, access);
+      try {
+        room.join(peer, request.password);
+      } catch (refusal) {
+        if (refusal instanceof RequestError && refusal.code === 'passwordRequired' && request.password !== undefined) {
+          await this.#options.passwordAttempts.failed(attempt);
+        }
+        if (room.load === 0) room.close(); // made for this join (it was not locked when we looked): leave nothing behind
+        throw refusal;
+      }
       if (this.#socket.readyState !== this.#socket.OPEN) {
         room.leave(peer); // the client went away while the room was being made
         throw new RequestError('notJoined', 'connection closed during join');
       }
-      const { dialOuts, recordings } = this.#options;
-      this.#joined = { peer, room, reachedAt: this.#options.reachedAt, dialOuts, recordings };
+      if (peer.role === 'moderator') this.#options.hostWaits.arrived(room.name);
+      const { dialOuts, recordings, hostWaits } = this.#options;
+      this.#joined = { peer, room, hostWaits, reachedAt: this.#options.reachedAt, dialOuts, recordings };
       this.#identified = true;
       return {
         peerId: peer.id,
+        role: peer.role,
+        grants: peer.grants,
         accessToken: await this.#options.restAuth.memberToken(room.name, peer.id),
         room: room.name,
         routerRtpCapabilities: room.routerRtpCapabilities,
@@ -308,17 +365,80 @@ export class SignalingSession implements PeerChannel {
         recordings: recordings.current(room.name),
       };
     } finally {
+      this.#socket.off('close', onClose);
       this.#joining = false;
+    }
+  }
+
+  /**
+   * Who this peer is allowed to be, by AUTH_MODE: services present the
+   * SERVICE_SECRET; web peers a join token (required in `token` mode, of
+   * moderators in `secure` mode, where a guest waits for a moderator).
+   */
+  async #admit(request: ParsedRequestData<'join'>, gone: AbortSignal): Promise<PeerAccess & { displayName?: string }> {
+    if (SERVICE_KINDS.has(request.kind)) {
+      this.#checkServiceSecret(request.secret);
+      return PARTICIPANT;
+    }
+    const { authMode } = this.#options;
+    if (request.token !== undefined) {
+      const verified = await this.#verifyToken(request.token, request.room);
+      return { role: verified.role, grants: verified.grants, autoModerator: false, displayName: verified.name };
+    }
+    if (authMode === 'token') {
+      throw new RequestError('unauthorized', 'this bridge admits only with a join token (AUTH_MODE=token): open the link you were given, with its ?jwt=');
+    }
+    if (authMode === 'secure') {
+      await this.#waitForHost(request.room, gone);
+      return PARTICIPANT;
+    }
+    return { ...PARTICIPANT, autoModerator: true };
+  }
+
+  async #verifyToken(token: string, room: string): Promise<VerifiedJoin> {
+    try {
+      return await this.#options.joinTokens.verify(token, room);
+    } catch (refusal) {
+      if (refusal instanceof JoinRefused) throw new RequestError('unauthorized', `join token refused: ${refusal.message}`);
+      throw refusal;
+    }
+  }
+
+  /** A secure room's guest enters only while a moderator is in; until one arrives the client is told it waits. */
+  async #waitForHost(room: string, gone: AbortSignal): Promise<void> {
+    const { registry, hostWaits, hostWaitMs } = this.#options;
+    const hosted = () => registry.get(room)?.moderation.hasModerator === true;
+    if (hosted()) return;
+    this.notify('waitingForHost', { room, timeoutSeconds: Math.round(hostWaitMs / 1000) });
+    const deadline = Date.now() + hostWaitMs;
+    // A moderator may arrive and leave again before this guest looks: wait on until the deadline.
+    while (!hosted()) {
+      const left = deadline - Date.now();
+      if (left <= 0 || !(await hostWaits.wait(room, left, gone))) {
+        if (gone.aborted) throw new RequestError('notJoined', 'connection closed while waiting for the host');
+        throw new RequestError('unavailable', `no moderator arrived in ${room} within ${Math.round(hostWaitMs / 1000)} s; try again later`);
+      }
+    }
+  }
+
+  async #checkAttempts(attempt: { socket: string; address: string; room: string }): Promise<void> {
+    try {
+      await this.#options.passwordAttempts.check(attempt);
+    } catch (refusal) {
+      if (refusal instanceof TooManyAttempts) throw new RequestError('rateLimited', refusal.message);
+      throw refusal;
     }
   }
 
   #checkServiceSecret(given: string | undefined): void {
     const expected = this.#options.serviceSecret;
-    if (expected === undefined) return;
+    if (expected === undefined) {
+      throw new RequestError('forbidden', 'this bridge has no SERVICE_SECRET set, so it admits no services (phone, service and recorder peers, SIP gateways)');
+    }
     // Compared as digests: equal length, constant time.
     const digest = (value: string) => createHash('sha256').update(value).digest();
     if (given === undefined || !timingSafeEqual(digest(given), digest(expected))) {
-      throw new RequestError('forbidden', 'services (hidden peers, gateways) must present the bridge SERVICE_SECRET');
+      throw new RequestError('forbidden', 'services (phone, service and recorder peers, SIP gateways) must present the bridge SERVICE_SECRET');
     }
   }
 

@@ -164,6 +164,7 @@ export class Call extends EventEmitter<CallEvents> {
         displayName: this.callerName,
         codec: this.rtp.remote.codec,
         password,
+        secret: this.#ctx.config.bridge.serviceSecret,
       });
     } catch (error) {
       if (!this.#isEnded()) {

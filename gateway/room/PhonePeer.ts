@@ -36,6 +36,8 @@ export interface PhonePeerOptions {
   codec: CodecDescription;
   /** The room's password, if it is locked. */
   password?: string;
+  /** The bridge's SERVICE_SECRET: phone peers are a service's. */
+  secret: string | undefined;
 }
 
 /**
@@ -110,6 +112,7 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
         displayName: options.displayName,
         kind: 'phone',
         password: options.password,
+        secret: options.secret,
       });
       peer = new PhonePeer(client, options.room, options.codec, joined);
       await peer.#publish();

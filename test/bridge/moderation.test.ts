@@ -75,8 +75,8 @@ describe('moderation', () => {
     phone.client.close();
   });
 
-  it('admits hidden peers and gateways only with the SERVICE_SECRET', async () => {
-    const attempt = async (data: { kind?: 'service' | 'recorder' | 'web'; secret?: string; gateway?: boolean }) => {
+  it('admits phone, service and recorder peers and gateways only with the SERVICE_SECRET', async () => {
+    const attempt = async (data: { kind?: 'phone' | 'service' | 'recorder' | 'web'; secret?: string; gateway?: boolean }) => {
       const client = await SignalingClient.connect(signalingUrl(bridge.url));
       try {
         if (data.gateway) return await client.request('registerGateway', { name: 'gw', dialOut: false, trunkRegistration: null, secret: data.secret });
@@ -85,7 +85,7 @@ describe('moderation', () => {
         client.close();
       }
     };
-    for (const kind of ['service', 'recorder'] as const) {
+    for (const kind of ['phone', 'service', 'recorder'] as const) {
       await expect(attempt({ kind })).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('SERVICE_SECRET') });
       await expect(attempt({ kind, secret: 'guessed-secret-guessed' })).rejects.toMatchObject({ code: 'forbidden' });
       await expect(attempt({ kind, secret: TEST_SERVICE_SECRET })).resolves.toMatchObject({ room: 'guarded' });

@@ -1,20 +1,33 @@
-import { SIGNALING_PATH, type NotificationData, type NotificationName, type PeerKind } from '../../protocol/protocol.ts';
+import { signToken } from '../../bridge/auth/signToken.ts';
+import { TOKEN_AUDIENCE, type JoinClaims } from '../../protocol/accessTokens.ts';
+import { SIGNALING_PATH, type NotificationData, type NotificationName, type PeerKind, type RequestData } from '../../protocol/protocol.ts';
 import { SignalingClient } from '../../protocol/SignalingClient.ts';
-import { TEST_SERVICE_SECRET } from './bridge.ts';
+import { TEST_API, TEST_SERVICE_SECRET } from './bridge.ts';
 import { RtpSender } from './rtp.ts';
 
 export function signalingUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/, 'ws') + SIGNALING_PATH;
 }
 
-/** A signaling client that has joined a room, recording every notification it gets. */
-export async function joinRoom(httpUrl: string, room: string, displayName: string, kind: PeerKind = 'phone') {
+/** A join token for test bridges (signed with TEST_API), as `npm run token` mints them. */
+export function joinToken(claims: Partial<Omit<JoinClaims, 'grants'>> & { grants?: Partial<JoinClaims['grants']> }, expiresIn: string | number = '5m'): Promise<string> {
+  return signToken(TEST_API, claims, { audience: TOKEN_AUDIENCE.join, expiresIn });
+}
+
+/** A signaling client that has joined a room, recording every notification it gets. Services present the secret. */
+export async function joinRoom(
+  httpUrl: string,
+  room: string,
+  displayName: string,
+  kind: PeerKind = 'phone',
+  extra: Pick<RequestData<'join'>, 'token' | 'password'> = {},
+) {
   const client = await SignalingClient.connect(signalingUrl(httpUrl));
   const received: { name: NotificationName; data: unknown }[] = [];
-  const names = ['peerJoined', 'peerLeft', 'peerUpdated', 'newConsumer', 'consumerClosed', 'chat', 'mediaRestart', 'disconnected', 'activeSpeaker'] as const;
+  const names = ['peerJoined', 'peerLeft', 'peerUpdated', 'newConsumer', 'consumerClosed', 'chat', 'mediaRestart', 'disconnected', 'activeSpeaker', 'roleChanged', 'waitingForHost'] as const;
   for (const name of names) client.on(name, (data) => received.push({ name, data }));
-  const hidden = kind === 'service' || kind === 'recorder';
-  const joined = await client.request('join', { room, displayName, kind, secret: hidden ? TEST_SERVICE_SECRET : undefined });
+  const service = kind !== 'web';
+  const joined = await client.request('join', { room, displayName, kind, secret: service ? TEST_SERVICE_SECRET : undefined, ...extra });
   const notificationsOf = <N extends NotificationName>(name: N) =>
     received.filter((r) => r.name === name).map((r) => r.data as NotificationData<N>);
   return { client, joined, received, notificationsOf };

@@ -3,7 +3,7 @@ import { createLogger } from '../../common/logger.ts';
 import type { DisconnectReason, NotificationData, NotificationName, PeerKind } from '../../protocol/protocol.ts';
 import type { Audience } from '../../bridge/rooms/Audience.ts';
 import { Moderation } from '../../bridge/rooms/Moderation.ts';
-import { Peer } from '../../bridge/rooms/Peer.ts';
+import { Peer, PARTICIPANT, type PeerAccess } from '../../bridge/rooms/Peer.ts';
 import { CHAT_HISTORY, Presence } from '../../bridge/rooms/Presence.ts';
 
 /** A peer whose client is a record of what it was told. */
@@ -19,16 +19,18 @@ interface FakeRoom extends Audience {
   broadcasts: { name: NotificationName; data: unknown; except: Peer | undefined }[];
   announced: Peer[];
   left: Peer[];
+  closed: DisconnectReason[];
 }
 
-function fakeRoom(kinds: PeerKind[]): FakeRoom {
+/** Web peers come with `webAccess` (as AUTH_MODE=open gives them by default); the others as services. */
+function fakeRoom(kinds: PeerKind[], webAccess: PeerAccess = { ...PARTICIPANT, autoModerator: true }): FakeRoom {
   const peers = kinds.map((kind, i): FakeClient => {
     const client: Omit<FakeClient, 'peer'> = { notifications: [], disconnected: [] };
     const peer = new Peer(`${kind} ${i}`, kind, {
       notify: <N extends NotificationName>(name: N, data: NotificationData<N>) => client.notifications.push({ name, data }),
       send: () => {},
       disconnect: (reason) => client.disconnected.push(reason),
-    });
+    }, kind === 'web' ? webAccess : PARTICIPANT);
     return { ...client, peer };
   });
   const room: FakeRoom = {
@@ -37,10 +39,13 @@ function fakeRoom(kinds: PeerKind[]): FakeRoom {
     broadcasts: [],
     announced: [],
     left: [],
+    closed: [],
     broadcast: (name, data, except) => room.broadcasts.push({ name, data, except }),
     announce: (peer) => room.announced.push(peer),
     getPeer: (peerId) => peers.find((c) => c.peer.id === peerId)?.peer,
+    members: () => peers.map((c) => c.peer).filter((peer) => !room.left.includes(peer)),
     leave: (peer) => room.left.push(peer),
+    close: (reason) => room.closed.push(reason),
   };
   return room;
 }
@@ -99,6 +104,58 @@ describe('moderation', () => {
     expect(recorder!.disconnected).toEqual(['kicked']);
     expect(web!.disconnected).toEqual(['kicked']);
     expect(() => moderation.remove({ displayName: 'the operator' }, 'nobody')).toThrow(expect.objectContaining({ code: 'notFound' }));
+  });
+});
+
+describe('moderator roles', () => {
+  const setUp = (kinds: PeerKind[], webAccess?: PeerAccess) => {
+    const room = fakeRoom(kinds, webAccess);
+    const moderation = new Moderation(room, createLogger('silent', 'test'));
+    for (const { peer } of room.peers) moderation.joined(peer);
+    return { room, moderation, roles: () => room.peers.map((c) => c.peer.role) };
+  };
+
+  it('makes the first auto-moderator web peer in the moderator, and only it', () => {
+    const { moderation, roles } = setUp(['phone', 'web', 'web']);
+    expect(roles()).toEqual(['participant', 'moderator', 'participant']);
+    expect(moderation.hasModerator).toBe(true);
+  });
+
+  it('hands over to the longest present auto-moderator peer when the last moderator leaves, telling it', () => {
+    const { room, moderation, roles } = setUp(['web', 'phone', 'web', 'web']);
+    const [first, , second] = room.peers;
+    room.left.push(first!.peer);
+    moderation.left(first!.peer);
+    expect(roles().slice(1)).toEqual(['participant', 'moderator', 'participant']);
+    expect(second!.notifications).toEqual([{ name: 'roleChanged', data: { role: 'moderator', by: null } }]);
+    expect(room.announced).toEqual([second!.peer]);
+  });
+
+  it('hands over to nobody whose role came from a token (AUTH_MODE token and secure)', () => {
+    const token = { ...PARTICIPANT, autoModerator: false };
+    const { room, moderation, roles } = setUp(['web', 'web'], token);
+    expect(roles()).toEqual(['participant', 'participant']);
+    room.peers[0]!.peer.setRole('moderator');
+    room.left.push(room.peers[0]!.peer);
+    moderation.left(room.peers[0]!.peer);
+    expect(room.peers[1]!.peer.role).toBe('participant');
+    expect(moderation.hasModerator).toBe(false);
+  });
+
+  it('promotes a web participant, telling it who did; phones cannot moderate', () => {
+    const { room, moderation } = setUp(['web', 'web', 'phone']);
+    const [, bob, phone] = room.peers;
+    moderation.promote({ displayName: 'Alice' }, bob!.peer.id);
+    expect(bob!.peer.info().role).toBe('moderator');
+    expect(bob!.notifications).toEqual([{ name: 'roleChanged', data: { role: 'moderator', by: 'Alice' } }]);
+    expect(() => moderation.promote({ displayName: 'Alice' }, phone!.peer.id)).toThrow(expect.objectContaining({ code: 'notFound' }));
+    expect(() => moderation.promote({ displayName: 'Alice' }, 'nobody')).toThrow(expect.objectContaining({ code: 'notFound' }));
+  });
+
+  it('ends the meeting for everyone', () => {
+    const { room, moderation } = setUp(['web']);
+    moderation.end({ displayName: 'Alice' });
+    expect(room.closed).toEqual(['meetingEnded']);
   });
 });
 

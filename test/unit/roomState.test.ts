@@ -5,12 +5,14 @@ import type { PeerInfo, RecordingInfo, ResponseData } from '../../protocol/proto
 import { initialRoomState, roomState, type RoomEvent, type RoomState } from '../../web/src/lib/roomState.ts';
 
 function peer(id: string, displayName: string, changes: Partial<PeerInfo> = {}): PeerInfo {
-  return { id, displayName, kind: 'web', handRaised: false, joinedAt: 1_700_000_000_000, producers: [], ...changes };
+  return { id, displayName, kind: 'web', role: 'participant', handRaised: false, joinedAt: 1_700_000_000_000, producers: [], ...changes };
 }
 
 function joined(peerId: string, changes: Partial<ResponseData<'join'>> = {}): ResponseData<'join'> {
   return {
     peerId,
+    role: 'participant',
+    grants: { publish: true, subscribe: true, record: true, stream: true, dialOut: true },
     accessToken: 'member-token',
     room: 'standup',
     routerRtpCapabilities: { codecs: [] },

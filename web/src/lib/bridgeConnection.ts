@@ -9,13 +9,15 @@ import type { RequestData, RequestMethod, ResponseData } from '../../../protocol
 import { SIGNALING_PATH } from '../../../protocol/protocol.ts';
 import { SignalingClient, SignalingError } from '../../../protocol/SignalingClient.ts';
 
-export type ConferenceStatus = 'connecting' | 'connected' | 'reconnecting' | 'ended';
-export type EndReason = 'left' | 'kicked' | 'roomClosed' | 'roomFull' | 'passwordRequired' | 'failed';
+/** `waitingForHost`: a secure room's guest, let in once a moderator arrives. */
+export type ConferenceStatus = 'connecting' | 'waitingForHost' | 'connected' | 'reconnecting' | 'ended';
+export type EndReason = 'left' | 'kicked' | 'roomClosed' | 'meetingEnded' | JoinRefusal | 'failed';
 
-/** Join refusals that end the attempt for good (others are retried). */
-const REFUSALS: ReadonlySet<string> = new Set(['roomFull', 'passwordRequired']);
-function refusalOf(error: unknown): 'roomFull' | 'passwordRequired' | undefined {
-  return error instanceof SignalingError && REFUSALS.has(error.code) ? (error.code as 'roomFull' | 'passwordRequired') : undefined;
+/** Join refusals that end the attempt for good (others are retried); `unavailable` at join: no host came. */
+const REFUSALS = ['roomFull', 'passwordRequired', 'unauthorized', 'rateLimited', 'unavailable'] as const;
+type JoinRefusal = (typeof REFUSALS)[number];
+function refusalOf(error: unknown): JoinRefusal | undefined {
+  return error instanceof SignalingError && (REFUSALS as readonly string[]).includes(error.code) ? (error.code as JoinRefusal) : undefined;
 }
 
 /**
@@ -39,6 +41,8 @@ export interface ConnectionHandlers {
 export class BridgeConnection {
   readonly status = signal<ConferenceStatus>('connecting');
   readonly endReason = signal<EndReason | null>(null);
+  /** The bridge's words for a refused join (why a token was refused, when to try a password again). */
+  readonly endDetail = signal<string | null>(null);
 
   readonly #join: RequestData<'join'>;
   readonly #handlers: ConnectionHandlers;
@@ -60,7 +64,7 @@ export class BridgeConnection {
       await this.#connect();
       this.status.value = 'connected';
     } catch (error) {
-      if (this.status.value !== 'ended') this.#end(refusalOf(error) ?? 'failed');
+      if (this.status.value !== 'ended') this.#end(refusalOf(error) ?? 'failed', error);
       throw error;
     }
   }
@@ -70,9 +74,10 @@ export class BridgeConnection {
     this.#end('left');
   }
 
-  #end(reason: EndReason): void {
+  #end(reason: EndReason, error?: unknown): void {
     if (this.status.value === 'ended') return;
     this.endReason.value = reason;
+    if (error instanceof SignalingError) this.endDetail.value = error.message;
     this.status.value = 'ended';
     this.#handlers.lost();
     this.#handlers.ended();
@@ -90,6 +95,7 @@ export class BridgeConnection {
     this.#handlers.opened(client);
     // A restarting server is a dropped connection like any other: reconnect.
     client.on('disconnected', ({ reason }) => reason !== 'shuttingDown' && this.#end(reason));
+    client.on('waitingForHost', () => (this.status.value = 'waitingForHost'));
     client.onClose(() => {
       if (this.#client === client && this.status.value !== 'ended') void this.#reconnect();
     });
@@ -99,9 +105,11 @@ export class BridgeConnection {
   async #reconnect(): Promise<void> {
     this.status.value = 'reconnecting';
     this.#handlers.lost();
-    while (this.status.value === 'reconnecting') {
+    // Waiting for the host again counts as still reconnecting.
+    const reconnecting = () => this.status.value === 'reconnecting' || this.status.value === 'waitingForHost';
+    while (reconnecting()) {
       await delay(this.#backoff.next());
-      if (this.status.value !== 'reconnecting') return;
+      if (!reconnecting()) return;
       try {
         await this.#connect();
         this.#backoff.reset();
@@ -110,7 +118,7 @@ export class BridgeConnection {
       } catch (error) {
         this.#client?.close();
         const refusal = refusalOf(error);
-        if (refusal) return this.#end(refusal);
+        if (refusal) return this.#end(refusal, error);
       }
     }
   }

@@ -4,7 +4,8 @@
 // signals the UI renders from. It routes each notification to the part it
 // concerns and turns failed requests into notices.
 import { computed, signal, type Signal } from '@preact/signals';
-import type { RequestData, RequestMethod, ResponseData } from '../../../protocol/protocol.ts';
+import { accessRefusal } from '../../../protocol/accessRules.ts';
+import type { ParsedRequestData, RequestData, RequestMethod, ResponseData } from '../../../protocol/protocol.ts';
 import { SignalingError, type SignalingClient } from '../../../protocol/SignalingClient.ts';
 import { BridgeConnection } from './bridgeConnection.ts';
 import { ConferenceMedia } from './conferenceMedia.ts';
@@ -23,6 +24,8 @@ export interface ConferenceOptions {
   /** A recorder joins hidden, with the bridge's service secret, and only receives. */
   kind?: 'web' | 'recorder';
   secret?: string;
+  /** A join token (the page's ?jwt=): our name, role and grants. */
+  token?: string;
 }
 
 export class Conference {
@@ -36,6 +39,8 @@ export class Conference {
 
   /** Our hand, which we keep: the bridge forgets it with the peer, and a rejoin is a new peer. */
   readonly handRaised = signal(false);
+  /** What we show the room's REST (its recordings list and downloads): the bridge's token from our latest join. */
+  readonly accessToken = signal<string | null>(null);
 
   constructor(options: ConferenceOptions) {
     this.room = options.room;
@@ -51,11 +56,19 @@ export class Conference {
       isConnected: () => this.#connection.isConnected,
     });
     this.#connection = new BridgeConnection(
-      { room: options.room, displayName: options.displayName, kind: this.kind, password: options.password, secret: options.secret },
+      {
+        room: options.room,
+        displayName: options.displayName,
+        kind: this.kind,
+        password: options.password,
+        secret: options.secret,
+        token: options.token,
+      },
       {
         opened: (client) => this.#listen(client),
         joined: async (joined, client) => {
           this.#dispatch({ type: 'joined', joined });
+          this.accessToken.value = joined.accessToken;
           await this.#media.setUp(joined.routerRtpCapabilities, client);
           if (this.handRaised.value) await client.request('setHandRaised', { raised: true });
         },
@@ -73,6 +86,10 @@ export class Conference {
   }
   get endReason() {
     return this.#connection.endReason;
+  }
+  /** The bridge's words for a refused join. */
+  get endDetail() {
+    return this.#connection.endDetail;
   }
   get micOn() {
     return this.#media.micOn;
@@ -93,6 +110,14 @@ export class Conference {
     return this.#media.hasMicrophone;
   }
   readonly selfId = computed(() => this.#state.value.selfId);
+  readonly role = computed(() => this.#state.value.role);
+
+  /** Whether we may take this action (the bridge's own rules): the UI shows only the controls we may use. */
+  may<M extends RequestMethod>(method: M, data = {} as ParsedRequestData<M>): boolean {
+    const { role, grants } = this.#state.value;
+    return accessRefusal(role, grants, method, data) === null;
+  }
+
   readonly participants = computed(() => this.#state.value.participants);
   readonly activeSpeakerId = computed(() => this.#state.value.activeSpeakerId);
   /** Loudness 0..1 of each peer currently speaking. */
@@ -162,6 +187,20 @@ export class Conference {
     await this.#request('muteParticipant', { peerId });
   }
 
+  async removeParticipant(peerId: string): Promise<void> {
+    await this.#request('removeParticipant', { peerId });
+  }
+
+  /** Makes a participant a moderator too. */
+  async promote(peerId: string): Promise<void> {
+    await this.#request('promote', { peerId });
+  }
+
+  /** Ends the meeting for everyone (we are told so too, and the end screen says it). */
+  async endMeeting(): Promise<void> {
+    await this.#request('endMeeting', {});
+  }
+
   /** Rings a phone into the room; progress arrives in `dialOuts`. */
   async dialOut(number: string): Promise<boolean> {
     const response = await this.#request('dialOut', { number });
@@ -215,6 +254,7 @@ export class Conference {
     client.on('audioLevels', (data) => room({ type: 'audioLevels', ...data }));
     client.on('chat', (data) => room({ type: 'chat', ...data }));
     client.on('roomLocked', (data) => room({ type: 'roomLocked', ...data }));
+    client.on('roleChanged', (data) => room({ type: 'roleChanged', ...data }));
     client.on('dialOutUpdated', (data) => room({ type: 'dialOutUpdated', ...data }));
     client.on('recordingUpdated', (data) => room({ type: 'recordingUpdated', ...data }));
     client.on('mutedByModerator', (data) => {

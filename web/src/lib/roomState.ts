@@ -8,10 +8,12 @@ import type {
   ChatMessage,
   DialIn,
   DialOutCall,
+  Grants,
   NotificationData,
   PeerInfo,
   RecordingInfo,
   ResponseData,
+  Role,
 } from '../../../protocol/protocol.ts';
 import { FINAL_RECORDING_STATES, recordingStateSchema } from '../../../protocol/protocol.ts';
 
@@ -25,6 +27,9 @@ export interface RoomState {
   readonly selfName: string;
   /** Our peer id in the room, new on every join. */
   readonly selfId: string | null;
+  /** What we may do: moderators see the moderator controls, narrowed by the grants of our join token. */
+  readonly role: Role;
+  readonly grants: Grants;
   /** The other peers, by id. */
   readonly participants: ReadonlyMap<string, PeerInfo>;
   readonly activeSpeakerId: string | null;
@@ -60,6 +65,7 @@ type RoomNotification =
   | 'audioLevels'
   | 'chat'
   | 'mutedByModerator'
+  | 'roleChanged'
   | 'roomLocked'
   | 'dialOutUpdated'
   | 'recordingUpdated';
@@ -86,6 +92,9 @@ export function initialRoomState(selfName: string): RoomState {
   return {
     selfName,
     selfId: null,
+    // Nothing to moderate with until the bridge says so at join.
+    role: 'participant',
+    grants: { publish: true, subscribe: true, record: false, stream: false, dialOut: false },
     participants: new Map(),
     activeSpeakerId: null,
     levels: new Map(),
@@ -113,6 +122,8 @@ export function roomState(state: RoomState, event: RoomEvent): RoomState {
       return {
         ...state,
         selfId: joined.peerId,
+        role: joined.role,
+        grants: joined.grants,
         participants: new Map(joined.peers.map((p) => [p.id, p])),
         chat: joined.chat,
         activeSpeakerId: joined.activeSpeakerId,
@@ -142,6 +153,11 @@ export function roomState(state: RoomState, event: RoomEvent): RoomState {
       return { ...state, chat: [...state.chat, event.message] };
     case 'mutedByModerator':
       return withNotice(state, `${event.by} muted your microphone`);
+    case 'roleChanged':
+      return withNotice(
+        { ...state, role: event.role },
+        event.role === 'moderator' ? (event.by ? `${event.by} made you a moderator` : 'You are now a moderator: the last one left') : 'You are no longer a moderator',
+      );
     case 'roomLocked': {
       const next = { ...state, locked: event.locked };
       return event.by === state.selfName ? next : withNotice(next, `${event.by} ${event.locked ? 'locked' : 'unlocked'} the meeting`);

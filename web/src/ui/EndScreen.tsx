@@ -16,6 +16,22 @@ const MESSAGES: Record<EndReason, { title: string; detail: string; rejoin: boole
     detail: 'Its password changed while you were away. Rejoin and enter the new one.',
     rejoin: true,
   },
+  meetingEnded: { title: 'The meeting has ended', detail: 'A moderator ended the meeting for everyone.', rejoin: false },
+  unauthorized: {
+    title: 'You cannot join this meeting',
+    detail: 'Your invitation link was not accepted. Ask the host for a new link.',
+    rejoin: false,
+  },
+  rateLimited: {
+    title: 'Too many attempts',
+    detail: 'Too many wrong passwords were tried. Wait a moment, then try again.',
+    rejoin: true,
+  },
+  unavailable: {
+    title: 'The host did not arrive',
+    detail: 'Nobody let you in while you waited. Try again later.',
+    rejoin: true,
+  },
   failed: {
     title: 'Could not connect',
     detail: 'The meeting server could not be reached. Check your connection and try again.',
@@ -31,6 +47,11 @@ export function EndScreen({ conference, onRejoin }: { conference: Conference; on
       <Brand />
       <h1>{message.title}</h1>
       <p class="lead">{message.detail}</p>
+      {conference.endDetail.value && (
+        <p class="hint" data-testid="end-detail">
+          {conference.endDetail.value}
+        </p>
+      )}
       <div class="end-actions">
         {message.rejoin && (
           <button class="button primary" onClick={onRejoin}>
