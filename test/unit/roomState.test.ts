@@ -188,4 +188,24 @@ describe('roomState', () => {
     state = roomState(state, { type: 'recordingUpdated', recording: recording('r1', { state: 'failed', error: 'no space left' }) });
     expect(texts(state)).toEqual(['Recording failed: no space left']);
   });
+
+  it('keeps our role and grants from the join, a promotion and a handover, and shows others\' roles', () => {
+    let state = initialRoomState('Alice');
+    expect(state.role).toBe('participant');
+    expect(state.grants.record).toBe(false); // nothing to moderate with before the bridge says so
+    const noRecord = { publish: true, subscribe: true, record: false, stream: true, dialOut: true };
+    state = roomState(state, { type: 'joined', joined: joined('alice1', { role: 'participant', grants: noRecord, peers: [peer('bob1', 'Bob', { role: 'moderator' })] }) });
+    expect(state.role).toBe('participant');
+    expect(state.grants).toEqual(noRecord);
+    expect(state.participants.get('bob1')!.role).toBe('moderator');
+
+    state = roomState(state, { type: 'roleChanged', role: 'moderator', by: 'Bob' });
+    expect(state.role).toBe('moderator');
+    state = roomState(state, { type: 'roleChanged', role: 'moderator', by: null });
+    expect(state.notices.map((n) => n.text)).toEqual(['Bob made you a moderator', 'You are now a moderator: the last one left']);
+
+    // A rejoin is a new peer: the bridge decides again.
+    state = roomState(state, { type: 'joined', joined: joined('alice2', { role: 'participant' }) });
+    expect(state.role).toBe('participant');
+  });
 });

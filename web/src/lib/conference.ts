@@ -112,10 +112,14 @@ export class Conference {
   readonly selfId = computed(() => this.#state.value.selfId);
   readonly role = computed(() => this.#state.value.role);
 
-  /** Whether we may take this action (the bridge's own rules): the UI shows only the controls we may use. */
-  may<M extends RequestMethod>(method: M, data = {} as ParsedRequestData<M>): boolean {
+  /**
+   * Whether we may take this action (the bridge's own rules): the UI shows
+   * only the controls we may use. `data`: what the rule looks at, such as
+   * whether a recording writes a file or streams.
+   */
+  may<M extends RequestMethod>(method: M, data: Partial<ParsedRequestData<M>> = {}): boolean {
     const { role, grants } = this.#state.value;
-    return accessRefusal(role, grants, method, data) === null;
+    return accessRefusal(role, grants, method, data as ParsedRequestData<M>) === null;
   }
 
   readonly participants = computed(() => this.#state.value.participants);

@@ -3,6 +3,7 @@ import type { Conference } from '../lib/conference.ts';
 import { AudioSink } from './AudioSink.tsx';
 import { ChatPanel } from './ChatPanel.tsx';
 import { EndScreen } from './EndScreen.tsx';
+import { WaitingForHost } from './WaitingForHost.tsx';
 import { Notices } from './Notices.tsx';
 import { ParticipantsPanel } from './ParticipantsPanel.tsx';
 import { RecordingsPanel } from './RecordingsPanel.tsx';
@@ -18,6 +19,7 @@ export function Meeting({ conference, onRejoin }: { conference: Conference; onRe
 
   const status = conference.status.value;
   if (status === 'ended') return <EndScreen conference={conference} onRejoin={onRejoin} />;
+  if (status === 'waitingForHost') return <WaitingForHost conference={conference} />;
 
   return (
     <div class={`meeting ${panel ? 'with-panel' : ''}`}>

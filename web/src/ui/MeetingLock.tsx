@@ -7,26 +7,32 @@ export function MeetingLock({ conference }: { conference: Conference }) {
   const [editing, setEditing] = useState(false);
   const [password, setPassword] = useState('');
   const valid = /^[0-9]{4,12}$/.test(password);
+  // Others see whether the meeting is locked, without the controls.
+  const mayChange = conference.may('setRoomPassword');
 
   if (conference.locked.value) {
     return (
       <div class="panel-section lock-row" data-testid="meeting-lock">
         <Lock size={16} class="locked" />
         <span class="grow">Locked: newcomers need the password</span>
-        <button class="button secondary small" onClick={() => void conference.setRoomPassword(null)}>
-          Unlock
-        </button>
+        {mayChange && (
+          <button class="button secondary small" onClick={() => void conference.setRoomPassword(null)}>
+            Unlock
+          </button>
+        )}
       </div>
     );
   }
-  if (!editing) {
+  if (!editing || !mayChange) {
     return (
       <div class="panel-section lock-row" data-testid="meeting-lock">
         <LockOpen size={16} />
         <span class="grow">Anyone with the link or PIN can join</span>
-        <button class="button secondary small" id="lock-button" onClick={() => setEditing(true)}>
-          Lock
-        </button>
+        {mayChange && (
+          <button class="button secondary small" id="lock-button" onClick={() => setEditing(true)}>
+            Lock
+          </button>
+        )}
       </div>
     );
   }

@@ -13,6 +13,7 @@ interface Row {
   cameraOn: boolean;
   hand: boolean;
   self: boolean;
+  moderator: boolean;
 }
 
 export function ParticipantsPanel({ conference, onClose }: { conference: Conference; onClose: () => void }) {
@@ -25,6 +26,7 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
       cameraOn: !!conference.cameraTrack.value,
       hand: conference.handRaised.value,
       self: true,
+      moderator: conference.role.value === 'moderator',
     },
     ...[...conference.participants.value.values()].map((p) => ({
       id: p.id,
@@ -34,6 +36,7 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
       cameraOn: p.producers.some((x) => x.source === 'camera' && !x.paused),
       hand: p.handRaised,
       self: false,
+      moderator: p.role === 'moderator',
     })),
   ];
   // Raised hands first, in the order they joined otherwise.
@@ -42,23 +45,34 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
   return (
     <SidePanel title={`Participants (${rows.length})`} onClose={onClose}>
       <MeetingLock conference={conference} />
-      <PhoneInvite conference={conference} />
+      {conference.may('dialOut') && <PhoneInvite conference={conference} />}
       <ul class="participant-list">
         {rows.map((row) => (
-          <li key={row.id} class="participant" data-testid="participant" data-kind={row.kind}>
+          <li key={row.id} class="participant" data-testid="participant" data-kind={row.kind} data-role={row.moderator ? 'moderator' : 'participant'}>
             <span class="participant-kind">{row.kind === 'phone' ? <Phone size={16} aria-label="phone" /> : null}</span>
             <span class="participant-name">
               {row.name}
               {row.self ? ' (you)' : ''}
+              {row.moderator && <span class="role-badge">moderator</span>}
             </span>
             <span class="participant-state">
               {row.hand && <Hand size={16} class="hand" aria-label="hand raised" />}
               {row.kind !== 'phone' && (row.cameraOn ? <Video size={16} /> : <VideoOff size={16} class="dim" />)}
               {row.micOn ? <Mic size={16} /> : <MicOff size={16} class="dim" />}
             </span>
-            {!row.self && row.micOn && (
+            {!row.self && row.micOn && conference.may('muteParticipant') && (
               <button class="button secondary small" onClick={() => void conference.muteParticipant(row.id)} aria-label={`Mute ${row.name}`}>
                 Mute
+              </button>
+            )}
+            {!row.self && row.kind === 'web' && !row.moderator && conference.may('promote') && (
+              <button class="button secondary small" onClick={() => void conference.promote(row.id)} aria-label={`Make ${row.name} a moderator`}>
+                Make moderator
+              </button>
+            )}
+            {!row.self && conference.may('removeParticipant') && (
+              <button class="button secondary small" onClick={() => void conference.removeParticipant(row.id)} aria-label={`Remove ${row.name}`}>
+                Remove
               </button>
             )}
           </li>

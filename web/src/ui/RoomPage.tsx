@@ -15,7 +15,9 @@ export function RoomPage({ room }: { room: string }) {
   const [lock, setLock] = useState<LockState | null>(null);
 
   const join = (choice: JoinChoice) => {
-    const next = new Conference({ room, ...choice });
+    // A join token, as Jitsi takes it: our role, name and grants (AUTH_MODE token and secure need one for moderators).
+    const token = new URLSearchParams(location.search).get('jwt') ?? undefined;
+    const next = new Conference({ room, ...choice, token });
     window.conference = next;
     setConference(next);
     next.start().catch(() => {

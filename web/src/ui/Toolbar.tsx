@@ -90,6 +90,10 @@ export function Toolbar({
   const [liveDialog, setLiveDialog] = useState(false);
   const fileRecording = stoppableFileRecording(conference.recordings.value);
   const liveStream = stoppableLiveStream(conference.recordings.value);
+  // Moderator controls, for those whose role and grants allow them.
+  const mayRecord = conference.may('startRecording', { file: true, streams: [] });
+  const mayStream = conference.may('startRecording', { file: false, streams: ['rtmp://'] });
+  const mayEnd = conference.may('endMeeting');
 
   const guarded = (action: () => Promise<void>) => async () => {
     if (busy) return;
@@ -165,12 +169,16 @@ export function Toolbar({
         </ToolButton>
       </div>
       <div class="toolbar-group">
-        <ToolButton id="record-button" label={fileRecording ? 'Stop recording' : 'Record'} active={!!fileRecording} onClick={toggleRecording}>
-          {fileRecording ? <CircleStop size={20} /> : <CircleDot size={20} />}
-        </ToolButton>
-        <ToolButton id="live-button" label={liveStream ? 'Stop live' : 'Go live'} active={!!liveStream} onClick={toggleLive}>
-          {liveStream ? <RadioTower size={20} /> : <Radio size={20} />}
-        </ToolButton>
+        {mayRecord && (
+          <ToolButton id="record-button" label={fileRecording ? 'Stop recording' : 'Record'} active={!!fileRecording} onClick={toggleRecording}>
+            {fileRecording ? <CircleStop size={20} /> : <CircleDot size={20} />}
+          </ToolButton>
+        )}
+        {mayStream && (
+          <ToolButton id="live-button" label={liveStream ? 'Stop live' : 'Go live'} active={!!liveStream} onClick={toggleLive}>
+            {liveStream ? <RadioTower size={20} /> : <Radio size={20} />}
+          </ToolButton>
+        )}
         <ToolButton
           id="toggle-chat"
           label="Chat"
@@ -209,6 +217,16 @@ export function Toolbar({
         <button id="leave" class="leave" onClick={() => conference.leave()} title="Leave the meeting">
           <PhoneOff size={20} /> <span class="leave-label">Leave</span>
         </button>
+        {mayEnd && (
+          <button
+            id="end-meeting"
+            class="leave"
+            onClick={() => window.confirm('End the meeting for everyone?') && void conference.endMeeting()}
+            title="End the meeting for everyone"
+          >
+            <span class="leave-label">End for all</span>
+          </button>
+        )}
       </div>
       {liveDialog && !liveStream && <LiveDialog onStart={startLive} onClose={() => setLiveDialog(false)} />}
     </footer>

@@ -1,0 +1,85 @@
+// Access control in the real web client against a real bridge in
+// AUTH_MODE=secure: a guest waits for the host and joins when a moderator
+// with a token (?jwt=) arrives; only moderators see moderator controls; a
+// moderator promotes the guest from the participants panel; a refused token
+// says why.
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bridge } from '../../bridge/Bridge.ts';
+import { startBridge } from '../helpers/bridge.ts';
+import { joinThroughUi, launchBrowser } from '../helpers/browser.ts';
+import { joinToken } from '../helpers/signaling.ts';
+
+const MODERATOR_CONTROLS = ['#record-button', '#live-button', '#end-meeting'];
+
+/** The prejoin screen, up to clicking Join (the join itself may wait). */
+async function knock(page: Page, url: string, displayName: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForSelector('#display-name');
+  await page.$eval('#display-name', (el) => ((el as HTMLInputElement).value = ''));
+  await page.type('#display-name', displayName);
+  await page.waitForSelector('#join-button:not([disabled])');
+  await page.click('#join-button');
+}
+
+/** Which of the moderator controls the page shows (the participants panel open). */
+async function controlsShown(page: Page): Promise<string[]> {
+  const shown: string[] = [];
+  for (const selector of MODERATOR_CONTROLS) if (await page.$(selector)) shown.push(selector);
+  if (await page.$('#lock-button')) shown.push('lock');
+  for (const label of ['Remove', 'Make moderator']) {
+    if (await page.$$eval('.participant button', (buttons, l) => buttons.some((b) => b.textContent?.trim() === l), label)) shown.push(label);
+  }
+  return shown;
+}
+
+describe('access control in the browser', () => {
+  let bridge: Bridge;
+  const browsers: Browser[] = [];
+  const page = async () => {
+    const browser = await launchBrowser();
+    browsers.push(browser);
+    return browser.newPage();
+  };
+
+  beforeAll(async () => {
+    bridge = await startBridge({ MEDIA_WORKERS: '1', AUTH_MODE: 'secure', LOBBY_TIMEOUT_SECONDS: '60' });
+  });
+  afterAll(async () => {
+    for (const browser of browsers) await browser.close().catch(() => undefined);
+    await bridge?.stop();
+  });
+
+  it('lets a guest wait for the host, then in; only moderators see moderator controls, and one promotes the guest', async () => {
+    const guest = await page();
+    await knock(guest, `${bridge.url}/secure`, 'Guest');
+    await guest.waitForSelector('[data-testid="waiting-for-host"]', { timeout: 15_000 });
+    expect(await guest.$eval('[data-testid="waiting-for-host"] h1', (h) => h.textContent)).toBe('Waiting for the host');
+    expect(bridge.registry.get('secure')).toBeUndefined();
+
+    const host = await page();
+    const token = await joinToken({ room: 'secure', role: 'moderator' });
+    await joinThroughUi(host, `${bridge.url}/secure?jwt=${token}`, 'Host');
+    await guest.waitForFunction(() => window.conference?.status.value === 'connected', { timeout: 15_000 });
+
+    for (const p of [guest, host]) {
+      await p.click('#toggle-participants');
+      await p.waitForFunction(() => document.querySelectorAll('[data-testid="participant"]').length === 2);
+    }
+    expect(await controlsShown(host)).toEqual([...MODERATOR_CONTROLS, 'lock', 'Remove', 'Make moderator']);
+    expect(await controlsShown(guest)).toEqual([]);
+
+    await host.click('.participant button[aria-label="Make Guest a moderator"]');
+    await guest.waitForSelector('#end-meeting', { timeout: 10_000 });
+    expect(await controlsShown(guest)).toEqual([...MODERATOR_CONTROLS, 'lock', 'Remove']);
+    await host.waitForSelector('[data-testid="participant"][data-role="moderator"]:not(:first-child)');
+  }, 120_000);
+
+  it('says why a token was refused', async () => {
+    const stranger = await page();
+    const token = await joinToken({ room: 'elsewhere', role: 'moderator' });
+    await knock(stranger, `${bridge.url}/secure?jwt=${token}`, 'Stranger');
+    await stranger.waitForSelector('[data-end-reason="unauthorized"]', { timeout: 15_000 });
+    expect(await stranger.$eval('[data-testid="end-detail"]', (p) => p.textContent)).toContain('token is for room elsewhere, not secure');
+  }, 60_000);
+});
