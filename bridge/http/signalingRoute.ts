@@ -71,13 +71,22 @@ export const signalingRoute: FastifyPluginAsync<SignalingRouteOptions> = async (
         socket.close(POLICY_CLOSE, `too many connections from your address (at most ${socketsPerAddress})`);
         return;
       }
-      socket.once('close', () => connections.close(request.ip));
+      // A gateway carries a socket per call and a recorder one per recording,
+      // from one address: once a socket proves it is a service, it is not a
+      // stranger's and stops counting.
+      let counted = true;
+      const uncount = () => {
+        if (counted) connections.close(request.ip);
+        counted = false;
+      };
+      socket.once('close', uncount);
       const session = new SignalingSession(socket, {
         ...sessionOptions,
         hostWaits,
         passwordAttempts,
         address: request.ip,
         reachedAt: request.socket.localAddress,
+        servicePresented: uncount,
         logger,
       });
       dropWhenSilent(socket, liveness, logger);

@@ -58,6 +58,8 @@ export interface SignalingSessionOptions {
   /** The address of ours this client connected to (it can reach us there). */
   reachedAt: string | undefined;
   messageBudget: MessageBudget;
+  /** Called each time the socket presents the SERVICE_SECRET (the route then stops counting it as a stranger's). */
+  servicePresented: () => void;
 }
 
 /** Messages a socket may send per second, with bursts up to `burst`. */
@@ -440,6 +442,7 @@ export class SignalingSession implements PeerChannel {
     if (given === undefined || !timingSafeEqual(digest(given), digest(expected))) {
       throw new RequestError('forbidden', 'services (phone, service and recorder peers, SIP gateways) must present the bridge SERVICE_SECRET');
     }
+    this.#options.servicePresented();
   }
 
   #leave(): void {

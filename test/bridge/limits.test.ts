@@ -83,7 +83,10 @@ describe('signaling limits', () => {
   });
   afterAll(() => bridge?.stop());
 
-  it('refuses a socket beyond the per-address cap with the reason, and takes one again once another closed', async () => {
+  it('refuses a socket beyond the per-address cap with the reason, and takes one again once another closed; services do not count', async () => {
+    // A gateway's socket per call: once they present the SERVICE_SECRET, they are not a stranger's.
+    const services = [];
+    for (let i = 0; i < SOCKETS_PER_ADDRESS + 5; i++) services.push(await joinRoom(bridge.url, 'calls', `Call ${i}`, 'service'));
     const sockets = Array.from({ length: SOCKETS_PER_ADDRESS }, () => rawSocket(url));
     expect(await Promise.all(sockets.map(served))).toEqual(sockets.map(() => true));
 
@@ -99,6 +102,8 @@ describe('signaling limits', () => {
       return false;
     });
     await closeAll(sockets);
+    for (const service of services) service.client.close();
+    await waitFor('the room to close', () => bridge.registry.size === 0);
   });
 
   it("refuses another site's Origin before the upgrade; no Origin and the bridge's own origin pass", async () => {
@@ -119,6 +124,23 @@ describe('signaling limits', () => {
       expect(foreign.ws.readyState).not.toBe(WebSocket.OPEN);
     }
     await closeAll([own, ownBehindTls, service]);
+  });
+
+  it('with ALLOWED_ORIGINS set, lets those origins in and no other, its own included', async () => {
+    const listed = await startBridge({ MEDIA_WORKERS: '1', ALLOWED_ORIGINS: 'https://meet.example.com, https://intranet.example.com:8443/' });
+    try {
+      const listedUrl = signalingUrl(listed.url);
+      const sockets = ['https://meet.example.com', 'https://intranet.example.com:8443'].map((origin) => rawSocket(listedUrl, origin));
+      expect(await Promise.all(sockets.map(served))).toEqual([true, true]);
+      for (const origin of ['http://meet.example.com', 'https://intranet.example.com', new URL(listed.url).origin]) {
+        const socket = rawSocket(listedUrl, origin);
+        const refused = await waitFor(`the upgrade from ${origin} to be refused`, () => socket.refused);
+        expect(refused.status, origin).toBe(403);
+      }
+      await closeAll(sockets);
+    } finally {
+      await listed.stop();
+    }
   });
 
   it('answers a flooding socket with rateLimited, then closes it, while two others in its room keep their media and requests', async () => {
