@@ -5,7 +5,7 @@
 // without one, on a local Redis (localRedis.ts).
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { loadApiCredentials } from './bridge/auth/ApiCredentials.ts';
+import { DEFAULT_API_KEYS_FILE, loadApiCredentials } from './bridge/auth/ApiCredentials.ts';
 import { Bridge, whereToOpen } from './bridge/Bridge.ts';
 import { loadBridgeConfig } from './bridge/config.ts';
 import { loadConfigOrExit, stopOnSignal } from './common/lifecycle.ts';
@@ -53,6 +53,17 @@ try {
   throw error;
 }
 logger.info({ ...whereToOpen(bridgeConfig, bridge), workers: bridgeConfig.media.workers }, 'bridge ready');
+// How to call REST from this host. The example mints a short-lived token from the key file
+// when it runs, so neither the secret nor a token lands in this log or the shell history.
+const keyFileEnv = api.file && api.file !== DEFAULT_API_KEYS_FILE ? `API_KEYS_FILE=${api.file} ` : '';
+logger.info(
+  {
+    apiKeys: api.file ?? 'API_KEY and API_SECRET (environment)',
+    apiKey: api.credentials.key,
+    example: `curl -H "Authorization: Bearer $(${keyFileEnv}npm run --silent token -- --operator --ttl 5m)" ${bridgeUrl}/api/rooms`,
+  },
+  'REST API: operator key',
+);
 let gateway: Gateway;
 try {
   gateway = await Gateway.start(gatewayConfig, logger.child({ service: 'gateway' }));

@@ -9,6 +9,7 @@ import { createInboundGuard } from './calls/trunkSecurity.ts';
 import type { GatewayConfig } from './config.ts';
 import { MediaClock } from '../media/MediaClock.ts';
 import { PortPool } from '../media/PortPool.ts';
+import { serviceAuthorization } from '../protocol/serviceAuth.ts';
 import { loadPrompts, type Prompts } from './media/prompts.ts';
 import { RoomLinks } from './room/RoomLinks.ts';
 import { SipEngine } from './sip-engine/SipEngine.ts';
@@ -163,9 +164,13 @@ export class Gateway {
 
   async #lookupPin(pin: string): Promise<string | null> {
     const response = await fetch(`${this.#config.bridge.httpUrl}/api/dial-in/${encodeURIComponent(pin)}`, {
+      headers: serviceAuthorization(this.#config.bridge.serviceSecret),
       signal: AbortSignal.timeout(5000),
     });
     if (response.status === 404 || response.status === 400) return null;
+    if (response.status === 401 || response.status === 403) {
+      throw new Error(`PIN lookup refused (HTTP ${response.status}): SERVICE_SECRET must be the bridge's`);
+    }
     if (!response.ok) throw new Error(`PIN lookup failed: HTTP ${response.status}`);
     const { room } = (await response.json()) as { room: string };
     return room;

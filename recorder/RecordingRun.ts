@@ -62,7 +62,7 @@ export async function runRecording(job: Job, context: RunContext): Promise<Recor
   let startedAt: number | null = previous?.startedAt ?? null;
   let fatal: string | undefined;
   let source: RecordingSource | undefined;
-  const watch = new RoomWatch(config.bridgeUrl, data.room, logger);
+  const watch = new RoomWatch(config.bridgeUrl, config.serviceSecret, data.room, logger);
 
   // Delivered frame rate, over the time since the previous measurement.
   let rate = { frames: 0, at: Date.now(), fps: 0 };

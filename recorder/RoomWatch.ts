@@ -1,5 +1,6 @@
 import type { Logger } from '../common/logger.ts';
 import { peerInfoSchema } from '../protocol/protocol.ts';
+import { serviceAuthorization } from '../protocol/serviceAuth.ts';
 import { z } from 'zod';
 
 const roomSchema = z.object({ participants: z.array(peerInfoSchema) });
@@ -16,14 +17,18 @@ export class RoomWatch {
   #emptySince: number | null;
   #lastMediaAt: number;
   readonly #url: string;
+  readonly #headers: Record<string, string>;
+  #refusalSaid = false;
   readonly #logger: Logger;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(bridgeUrl: string, room: string, logger: Logger, everyMs = 1000) {
+  /** `serviceSecret`: the bridge's SERVICE_SECRET, which the room's REST answer requires. */
+  constructor(bridgeUrl: string, serviceSecret: string | undefined, room: string, logger: Logger, everyMs = 1000) {
     const now = Date.now();
     this.#emptySince = now;
     this.#lastMediaAt = now;
     this.#url = `${bridgeUrl}/api/rooms/${encodeURIComponent(room)}`;
+    this.#headers = serviceAuthorization(serviceSecret);
     this.#logger = logger;
     this.#timer = setInterval(() => void this.#poll(), everyMs);
     void this.#poll();
@@ -45,7 +50,13 @@ export class RoomWatch {
 
   async #poll(): Promise<void> {
     try {
-      const response = await fetch(this.#url, { signal: AbortSignal.timeout(3000) });
+      const response = await fetch(this.#url, { headers: this.#headers, signal: AbortSignal.timeout(3000) });
+      if (response.status === 401 || response.status === 403) {
+        // Not transient: the empty-room and no-media checks see nobody until the secrets match, so say it once, loudly.
+        if (!this.#refusalSaid) this.#logger.warn({ status: response.status }, "the bridge refuses to show the room: SERVICE_SECRET must be the bridge's");
+        this.#refusalSaid = true;
+        return;
+      }
       // A room with nobody left is closed by the bridge: 404 means empty.
       const participants = response.status === 404 ? [] : roomSchema.parse(await response.json()).participants;
       const now = Date.now();

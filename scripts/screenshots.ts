@@ -4,12 +4,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { RecordingFile, RecordingInfo } from '../protocol/protocol.ts';
 import { startBridge } from '../test/helpers/bridge.ts';
 import { joinThroughUi, launchBrowser } from '../test/helpers/browser.ts';
 import { startGateway } from '../test/helpers/gateway.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { startRecorder } from '../test/helpers/recorder.ts';
+import { recordingsApi } from '../test/helpers/recordings.ts';
 import { TestRedis } from '../test/helpers/redis.ts';
 import { startSipp } from '../test/helpers/sipp.ts';
 import { expectAck, expectBye, expectInvite, playAudio, respond, writeScenario } from '../test/helpers/sippScenario.ts';
@@ -70,16 +70,11 @@ try {
   // Recording: the indicator everyone sees, then the finished file in the Recordings panel,
   // and a frame of the recording itself (the recorder layout).
   await maya.click('#record-button');
-  await waitFor('the recording to capture', async () => {
-    const body = (await (await fetch(`${bridge.url}/api/rooms/design-review/recordings`)).json()) as { current: RecordingInfo[] };
-    return body.current.some((r) => r.state === 'active');
-  }, 45_000, 200);
+  const api = recordingsApi(bridge.url, 'design-review');
+  await waitFor('the recording to capture', async () => (await api.listing()).current.some((r) => r.state === 'active'), 45_000, 200);
   await new Promise((resolve) => setTimeout(resolve, 6000)); // the meeting being recorded
   await maya.click('#record-button');
-  const file = await waitFor('the recording file', async () => {
-    const body = (await (await fetch(`${bridge.url}/api/rooms/design-review/recordings`)).json()) as { files: RecordingFile[] };
-    return body.files[0];
-  }, 30_000, 300);
+  const file = await waitFor('the recording file', async () => (await api.listing()).files[0], 30_000, 300);
   await maya.click('#toggle-recordings');
   await maya.waitForSelector('[data-testid=recording-file]');
   await maya.screenshot({ path: path.join(docs, 'recording.png') });

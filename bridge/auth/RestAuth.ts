@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import { errors, jwtVerify } from 'jose';
 import { memberClaimsSchema, TOKEN_AUDIENCE } from '../../protocol/accessTokens.ts';
+import { SERVICE_USER } from '../../protocol/serviceAuth.ts';
 import type { ApiCredentials } from './ApiCredentials.ts';
 import { signToken } from './signToken.ts';
 
@@ -51,8 +52,6 @@ export type RestCaller = { kind: 'operator' } | { kind: 'service' } | { kind: 'm
 const SERVICE_PERMISSIONS: ReadonlySet<Permission> = new Set(['rooms:read', 'dialIn:resolve']);
 const MEMBER_PERMISSIONS: ReadonlySet<Permission> = new Set(['recordings:list', 'recordings:download']);
 
-/** The user name services present with SERVICE_SECRET as password. */
-export const SERVICE_USER = 'service';
 /** How long a member token lasts: a meeting's length, not a credential to keep. */
 const MEMBER_TOKEN_TTL = '12h';
 
@@ -160,7 +159,7 @@ export function describeJwtError(error: unknown): string {
 }
 
 /** Compared as digests, so the time taken tells neither the secret nor its length. */
-function sameSecret(given: string, expected: string): boolean {
+export function sameSecret(given: string, expected: string): boolean {
   const digest = (text: string) => crypto.createHash('sha256').update(text).digest();
   return crypto.timingSafeEqual(digest(given), digest(expected));
 }

@@ -1,3 +1,5 @@
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
@@ -17,6 +19,7 @@ import type { TlsIdentity } from '../tls/TlsIdentity.ts';
 import { healthRoutes } from './healthRoutes.ts';
 import { metricsRoute } from './metricsRoute.ts';
 import { recordingRoutes } from './recordingRoutes.ts';
+import { installRestAccess, replyToRateLimit, restRateLimit, restSecuritySchemes } from './restAccess.ts';
 import { roomRoutes } from './roomRoutes.ts';
 import { signalingRoute } from './signalingRoute.ts';
 import { webClient } from './webClient.ts';
@@ -36,6 +39,34 @@ export interface HttpServerDeps {
   tls?: TlsIdentity;
 }
 
+/**
+ * What the web client's pages may load and reach: its own origin only (the
+ * signaling WebSocket included: 'self' covers ws: and wss: of the same host).
+ * Camera, microphone and remote media are MediaStreams set as srcObject,
+ * which no directive governs.
+ */
+const WEB_CLIENT_CSP = {
+  defaultSrc: ["'self'"],
+  baseUri: ["'self'"],
+  connectSrc: ["'self'"],
+  fontSrc: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'self'"],
+  imgSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'"],
+};
+
+/** Swagger UI injects <style> elements and draws icons from data: URLs, which the web client's policy refuses: /docs alone allows them. */
+const DOCS_CSP_OVERRIDES: Record<string, string> = { 'style-src': "'self' 'unsafe-inline'", 'img-src': "'self' data:" };
+
+function docsCsp(header: string): string {
+  const kept = header.split(';').filter((directive) => !(directive.trim().split(/\s/)[0]! in DOCS_CSP_OVERRIDES));
+  return [...kept, ...Object.entries(DOCS_CSP_OVERRIDES).map(([name, sources]) => `${name} ${sources}`)].join(';');
+}
+
 /** The bridge's HTTP face: signaling WebSocket, REST with OpenAPI docs, health, metrics, web client. */
 export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
 
@@ -50,13 +81,21 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, record
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: WEB_CLIENT_CSP },
+    // Browsers heed HSTS only over HTTPS; on plain HTTP it would only mislead.
+    strictTransportSecurity: tls ? undefined : false,
+  });
+  installRestAccess(app, restAuth);
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'Bridge API', description: 'Rooms and participants of the conferencing bridge', version: '1' },
+      components: { securitySchemes: restSecuritySchemes },
+      security: Object.keys(restSecuritySchemes).map((scheme) => ({ [scheme]: [] })),
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', transformStaticCSP: docsCsp });
   // ws closes a connection above maxPayload; below it, oversized messages get an error reply instead.
   await app.register(fastifyWebsocket, {
     options: { maxPayload: Math.max(1 << 20, 4 * config.signaling.maxMessageBytes) },
@@ -87,10 +126,15 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, record
     messageBudget: { perSecond: config.limits.messagesPerSecond, burst: config.limits.messageBurst },
   });
   if (!config.serviceSecret) logger.warn('SERVICE_SECRET is not set: phone, service and recorder peers and SIP gateways are refused (web participants only)');
-  await app.register(roomRoutes, { registry, dialOuts, dialInNumbers: config.dialInNumbers });
-  await app.register(recordingRoutes, { recordings, dir: config.recording.dir });
+  // The REST routes in a context of their own, so the rate limit is theirs alone.
+  await app.register(async (api) => {
+    await api.register(fastifyRateLimit, restRateLimit(config.api.restPerMinute));
+    api.setErrorHandler(replyToRateLimit);
+    await api.register(roomRoutes, { registry, dialOuts, dialInNumbers: config.dialInNumbers });
+    await api.register(recordingRoutes, { recordings, dir: config.recording.dir });
+  });
   await app.register(healthRoutes, { pool, registry, dialOuts });
-  await app.register(metricsRoute, { pool });
+  await app.register(metricsRoute, { pool, token: config.metricsToken });
   await app.register(webClient, { distDir: config.webDistDir });
   return app;
 }

@@ -28,7 +28,8 @@ export const healthRoutes: FastifyPluginAsync<{ pool: WorkerPool; registry: Room
 ) => {
   fastify.withTypeProvider<ZodTypeProvider>().get(
     '/healthz',
-    { schema: { tags: ['operations'], summary: 'Readiness', response: { 200: healthSchema, 503: healthSchema } } },
+    // Open to anyone (load balancers, orchestrators): no security requirement.
+    { schema: { tags: ['operations'], summary: 'Readiness', security: [], response: { 200: healthSchema, 503: healthSchema } } },
     async (_request, reply) => {
       const alive = pool.aliveCount;
       const configured = pool.workers.length;

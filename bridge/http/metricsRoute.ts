@@ -1,10 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WorkerPool } from '../media/WorkerPool.ts';
+import { sameSecret } from '../auth/RestAuth.ts';
 import { Room } from '../rooms/Room.ts';
 
-/** Prometheus metrics: what each media worker carries and the CPU it uses. */
-export const metricsRoute: FastifyPluginAsync<{ pool: WorkerPool }> = async (app, { pool }) => {
+/**
+ * Prometheus metrics: what each media worker carries and the CPU it uses.
+ * `token` (METRICS_TOKEN): scrapers must send `Authorization: Bearer <token>`;
+ * unset, /metrics is open.
+ */
+export const metricsRoute: FastifyPluginAsync<{ pool: WorkerPool; token: string | undefined }> = async (app, { pool, token }) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'bridge_' });
 
@@ -43,7 +48,16 @@ export const metricsRoute: FastifyPluginAsync<{ pool: WorkerPool }> = async (app
     },
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (token) {
+      const [scheme, given] = (request.headers.authorization ?? '').split(/\s+/, 2);
+      if (!/^bearer$/i.test(scheme ?? '') || !given || !sameSecret(given, token)) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="telebridge metrics"')
+          .send({ error: request.headers.authorization ? 'wrong metrics token' : 'metrics token required: Authorization: Bearer <METRICS_TOKEN>' });
+      }
+    }
     reply.type(registry.contentType);
     return registry.metrics();
   });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { SignalingClient } from '../../protocol/SignalingClient.ts';
 import { startBridge, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
+import { operatorFetch } from '../helpers/rest.ts';
 import { joinRoom, signalingUrl } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -35,7 +36,7 @@ describe('moderation', () => {
     await expect(knock()).rejects.toMatchObject({ code: 'passwordRequired', message: expect.stringContaining('locked') });
     await expect(knock('1111')).rejects.toMatchObject({ code: 'passwordRequired', message: expect.stringContaining('wrong password') });
     expect(await knock('7531')).toMatchObject({ locked: true });
-    expect((await (await fetch(`${bridge.url}/api/rooms/locked`)).json()).locked).toBe(true);
+    expect((await (await operatorFetch(`${bridge.url}/api/rooms/locked`)).json()).locked).toBe(true);
 
     await alice.client.request('setRoomPassword', { password: null });
     await waitFor('Bob sees the unlock', () => seen.includes(false));
@@ -67,7 +68,7 @@ describe('moderation', () => {
 
     // Only they can unmute.
     await phone.client.request('setProducerPaused', { producerId, paused: false });
-    const api = (path: string) => fetch(`${bridge.url}${path}`, { method: 'POST' });
+    const api = (path: string) => operatorFetch(`${bridge.url}${path}`, { method: 'POST' });
     expect((await api(`/api/rooms/mute/participants/${phone.joined.peerId}/mute`)).status).toBe(204);
     await waitFor('the operator named', () => told.includes('the operator'));
     expect((await api('/api/rooms/mute/participants/nobody/mute')).status).toBe(404);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { startBridge } from '../helpers/bridge.ts';
+import { operatorFetch } from '../helpers/rest.ts';
 import { joinRoom } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -12,7 +13,7 @@ describe('REST, health and metrics', () => {
   });
   afterAll(() => bridge?.stop());
 
-  const api = (path: string, init?: RequestInit) => fetch(`${bridge.url}${path}`, init);
+  const api = (path: string, init?: RequestInit) => operatorFetch(`${bridge.url}${path}`, init);
 
   it('lists rooms with their participants, and 404s rooms that do not exist', async () => {
     const alice = await joinRoom(bridge.url, 'weekly', 'Alice', 'web');

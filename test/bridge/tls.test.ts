@@ -18,6 +18,7 @@ import { certificateNames, parseCertificatePair, TlsIdentity } from '../../bridg
 import { startBridge } from '../helpers/bridge.ts';
 import { configError } from '../helpers/config.ts';
 import { freePort } from '../helpers/ports.ts';
+import { operatorAuthorization } from '../helpers/rest.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tls-test-'));
@@ -35,10 +36,10 @@ function presented(port: number, servername = 'localhost'): Promise<crypto.X509C
 }
 
 /** A plain HTTP GET from `localAddress` (not following redirects). */
-function get(url: string, localAddress?: string): Promise<{ status: number; location?: string }> {
+function get(url: string, localAddress?: string, headers?: http.OutgoingHttpHeaders): Promise<{ status: number; location?: string }> {
   return new Promise((resolve, reject) => {
     http
-      .get(url, { localAddress }, (res) => {
+      .get(url, { localAddress, headers }, (res) => {
         res.resume();
         resolve({ status: res.statusCode!, location: res.headers.location });
       })
@@ -136,7 +137,7 @@ describe('a bridge serving HTTPS', () => {
     const certificate = await presented(httpsPort);
     expect(certificate.fingerprint256).toBe(bridge.tls!.identity.summary.sha256);
     expect(certificate.fingerprint256).toBe(new crypto.X509Certificate(fs.readFileSync(path.join(dir, 'self-signed.crt'))).fingerprint256);
-    const agent = { ca: fs.readFileSync(path.join(dir, 'self-signed.crt'), 'utf8') };
+    const agent = { ca: fs.readFileSync(path.join(dir, 'self-signed.crt'), 'utf8'), headers: operatorAuthorization() };
     const status = await new Promise<number>((resolve, reject) => {
       https
         .get(`https://localhost:${httpsPort}/api/rooms`, agent, (res) => {
@@ -152,7 +153,7 @@ describe('a bridge serving HTTPS', () => {
     expect(lan).not.toBe('127.0.0.1');
     expect(await get(`http://${lan}:${httpPort}/standup?x=1`, lan)).toEqual({ status: 308, location: `https://${lan}:${httpsPort}/standup?x=1` });
     expect((await get(`http://${lan}:${httpPort}/healthz`, lan)).status).toBe(200);
-    expect((await get(`http://127.0.0.1:${httpPort}/api/rooms`)).status).toBe(200);
+    expect((await get(`http://127.0.0.1:${httpPort}/api/rooms`, undefined, operatorAuthorization())).status).toBe(200);
   });
 
   it('gives new connections a replaced certificate without a restart', async () => {

@@ -9,6 +9,7 @@ import { SignalingClient } from '../../protocol/SignalingClient.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
+import { operatorFetch } from '../helpers/rest.ts';
 import { signalingUrl } from '../helpers/signaling.ts';
 import { type SippProcess, startListeningSipp } from '../helpers/sipp.ts';
 import { expectAck, expectBye, expectInvite, pause, playAudio, respond, writeScenario } from '../helpers/sippScenario.ts';
@@ -47,14 +48,14 @@ describe('dial-out through a SIP trunk', () => {
     });
 
   const callState = async (room: string, id: string) => {
-    const response = await fetch(`${bridge.url}/api/rooms/${room}/dial-out`);
+    const response = await operatorFetch(`${bridge.url}/api/rooms/${room}/dial-out`);
     const { calls } = (await response.json()) as { calls: DialOutCall[] };
     return calls.find((c) => c.id === id);
   };
 
   it('refuses invitations while no gateway with a trunk is connected', async () => {
     await host.request('join', { room: 'sales', displayName: 'Host', kind: 'web' });
-    const response = await fetch(`${bridge.url}/api/rooms/sales/dial-out`, {
+    const response = await operatorFetch(`${bridge.url}/api/rooms/sales/dial-out`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ number: NUMBER }),
@@ -101,7 +102,7 @@ describe('dial-out through a SIP trunk', () => {
 
   it('reports busy to a REST inviter', async () => {
     const callee = await trunk('busy', [expectInvite(`sip:${NUMBER}@`), respond(486, 'Busy Here'), expectAck]);
-    const response = await fetch(`${bridge.url}/api/rooms/sales/dial-out`, {
+    const response = await operatorFetch(`${bridge.url}/api/rooms/sales/dial-out`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ number: NUMBER }),

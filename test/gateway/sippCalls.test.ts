@@ -8,6 +8,7 @@ import { SignalingClient } from '../../protocol/SignalingClient.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, withGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
+import { operatorFetch } from '../helpers/rest.ts';
 import { startSipp } from '../helpers/sipp.ts';
 import { audioOffer, bye, expectBye, infoDigit, invite, inviteWithDigest, optionsPing, pause, playAudio, writeScenario } from '../helpers/sippScenario.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -97,7 +98,7 @@ describe('calls from sipp', () => {
     const call = await sipp('removed', [invite(), playAudio, expectBye(15_000)], { service: 'board' });
     const reason = endReasonOfNextCall();
     const phone = await waitFor('the caller in the room', () => bridge.registry.get('board')?.visiblePeers().find(inRoom), 10_000, 0);
-    const removed = await fetch(`${bridge.url}/api/rooms/board/participants/${phone.id}`, { method: 'DELETE' });
+    const removed = await operatorFetch(`${bridge.url}/api/rooms/board/participants/${phone.id}`, { method: 'DELETE' });
     expect(removed.status).toBe(204);
     expect(await reason).toBe('removed by a moderator');
     const result = await call.done;
@@ -264,7 +265,7 @@ describe('calls from sipp', () => {
       const phone = await waitFor('the authenticated caller in the room', () =>
         bridge.registry.get('board')?.visiblePeers().find((p) => p.kind === 'phone'),
       );
-      await fetch(`${bridge.url}/api/rooms/board/participants/${phone.id}`, { method: 'DELETE' });
+      await operatorFetch(`${bridge.url}/api/rooms/board/participants/${phone.id}`, { method: 'DELETE' });
       const result = await admitted.done;
       expect(result.code, result.stderr).toBe(0);
       const refused = await (await sipp('digest-bad', [inviteWithDigest(403)], { service: 'board', to: guarded, args: ['-au', 'pbx', '-ap', 'guess'] })).done;

@@ -88,8 +88,8 @@ describe('recording a meeting', () => {
     expect(listing.stopReason).toBe('stopped');
     expect(listing.parts).toBe(1);
 
-    // Downloaded through REST, as a user would.
-    const response = await fetch(`${bridge.url}${listing.url}`);
+    // Downloaded through REST, as the operator.
+    const response = await api.download(listing.url);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('video/mp4');
     const downloaded = path.join(recorder.dir, 'downloaded.mp4');
@@ -109,10 +109,15 @@ describe('recording a meeting', () => {
     expect(metadata).toMatchObject({ room, stopReason: 'stopped', mode: 'composite', parts: [] });
     expect(metadata.participants.sort()).toEqual(['Alice', 'Bob']);
     expect(metadata.errors).toEqual([]);
-    // The page shows it in its list with a download link.
+    // The page shows it in its list with a download link, which carries Alice's token (a link sends no header).
     await alice.click('#toggle-recordings');
     const link = await alice.waitForSelector(`[data-testid=recording-file][data-recording-id="${active.id}"] a[download]`);
-    expect(await link!.evaluate((a) => (a as HTMLAnchorElement).getAttribute('href'))).toBe(listing.url);
+    const href = await link!.evaluate((a) => (a as HTMLAnchorElement).getAttribute('href')!);
+    expect(href).toMatch(new RegExp(`^${listing.url}\\?access_token=`));
+    const followed = await fetch(`${bridge.url}${href}`);
+    expect([followed.status, Number(followed.headers.get('content-length'))]).toEqual([200, listing.bytes]);
+    await followed.body?.cancel();
+    expect((await fetch(`${bridge.url}${listing.url}`)).status).toBe(401);
   }, 150_000);
 
   it('streams to two RTMP destinations at once from Go live; a refused one is reported, a dropped one reconnects, and neither stops the other', async () => {

@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../helpers/browser.ts';
 import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
+import { readApiKeyFile } from '../helpers/rest.ts';
 import { ServiceProcess } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { meetingJourneys } from './journeys.ts';
@@ -32,6 +33,8 @@ describe('the all-in-one server (npm start), from another host', () => {
   let portHolder: ServiceProcess;
   const recordings = fs.mkdtempSync(path.join(os.tmpdir(), 'aio-recordings-'));
   const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aio-tls-'));
+  /** Where the server keeps the API key it makes on first start (data/api-key.json by default). */
+  const apiKeyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aio-keys-')), 'api-key.json');
   /** The server's self-signed certificate, as it made it on first start. */
   let certificate: crypto.X509Certificate;
 
@@ -55,8 +58,12 @@ describe('the all-in-one server (npm start), from another host', () => {
       STREAM_ALLOWED_HOSTS: clients.address,
       RECORDINGS_DIR: recordings,
       TLS_DIR: tlsDir,
+      API_KEYS_FILE: apiKeyFile,
     });
     await product.waitForLog('recorder ready', 60_000);
+    await product.waitForLog('REST API: operator key');
+    // Made on first start, readable by the server's user only.
+    expect(fs.statSync(apiKeyFile).mode & 0o777).toBe(0o600);
     certificate = new crypto.X509Certificate(fs.readFileSync(path.join(tlsDir, 'self-signed.crt')));
     expect(certificate.checkIP(server.address)).toBe(server.address);
     // This process (REST calls, downloads) trusts it as a user who accepted it would.
@@ -70,6 +77,7 @@ describe('the all-in-one server (npm start), from another host', () => {
     await portHolder?.stop();
     fs.rmSync(recordings, { recursive: true, force: true });
     fs.rmSync(tlsDir, { recursive: true, force: true });
+    fs.rmSync(path.dirname(apiKeyFile), { recursive: true, force: true });
     await network?.destroy();
   });
 
@@ -96,6 +104,7 @@ describe('the all-in-one server (npm start), from another host', () => {
 
   meetingJourneys({
     webUrl: () => `https://${server.address}:8443`,
+    operator: () => readApiKeyFile(apiKeyFile),
     // Trust the server's certificate as a user who accepted the browser's warning.
     browserArgs: () => [`--ignore-certificate-errors-spki-list=${spkiSha256(certificate)}`],
     sipHost: () => server.address,

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ApiCredentials } from '../../bridge/auth/ApiCredentials.ts';
 import type { RecordingFile, RecordingInfo } from '../../protocol/protocol.ts';
 import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
@@ -29,6 +30,8 @@ const PARTIES = Object.keys(TONES) as Party[];
 export interface Deployment {
   /** Where users open the web client and operators call REST: https://<address>:8443, or http://<address>:8080 */
   webUrl: () => string;
+  /** The operator's API key and secret, as the bridge made them on first start (REST calls). */
+  operator: () => ApiCredentials;
   /** What the client hosts' Chromium needs to give that page camera and microphone (trust its certificate, or treat HTTP as secure). */
   browserArgs: () => string[];
   /** The SIP gateway's address (port 5060). */
@@ -99,7 +102,7 @@ export function meetingJourneys(deployment: Deployment): void {
   let nginx: NginxRtmp | undefined;
   let callee: SippProcess | undefined;
   const stunnels: Stunnel[] = [];
-  const api = () => recordingsApi(deployment.webUrl(), ROOM);
+  const api = () => recordingsApi(deployment.webUrl(), ROOM, deployment.operator());
 
   beforeAll(() => {
     for (const party of PARTIES) {
@@ -119,7 +122,7 @@ export function meetingJourneys(deployment: Deployment): void {
 
   async function recordingFile(id: string): Promise<string> {
     const file: RecordingFile = await waitFor(`the file of recording ${id}`, async () => (await api().listing()).files.find((f) => f.id === id), 60_000, 250);
-    const response = await fetch(`${deployment.webUrl()}${file.url}`);
+    const response = await api().download(file.url);
     expect(response.status).toBe(200);
     const local = path.join(dir, file.name);
     fs.writeFileSync(local, Buffer.from(await response.arrayBuffer()));

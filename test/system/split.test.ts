@@ -12,6 +12,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { composeEnvironment } from '../helpers/compose.ts';
 import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
+import { readApiKeyFile } from '../helpers/rest.ts';
 import { ServiceProcess } from '../helpers/service.ts';
 import { TestCa } from '../helpers/testCa.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -30,6 +31,8 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
   // The recorders write where the bridge lists and serves files (compose's shared volume).
   const recordings = fs.mkdtempSync(path.join(os.tmpdir(), 'split-recordings-'));
   const caDir = fs.mkdtempSync(path.join(os.tmpdir(), 'split-ca-'));
+  /** Where the bridge keeps the API key it makes on first start (removed with caDir). */
+  const apiKeyFile = path.join(caDir, 'api-key.json');
   // The CA of a private ingest server the recorder streams to over RTMPS.
   let ingestCa: TestCa;
   // The site's own CA, which signed the bridge's certificate: the services are told to trust it.
@@ -79,6 +82,7 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
       ...composeEnvironment('bridge', { ...variables, STREAM_ALLOWED_HOSTS: clients.address }),
       RECORDINGS_DIR: recordings,
       TLS_DIR: path.join(caDir, 'bridge-tls'),
+      API_KEYS_FILE: apiKeyFile,
     });
     services.push(redis, bridgeService);
     await bridgeService.waitForLog('bridge ready');
@@ -117,6 +121,7 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
 
   meetingJourneys({
     webUrl: () => `https://${hosts.bridge.address}:8443`,
+    operator: () => readApiKeyFile(apiKeyFile),
     browserArgs: () => [`--ignore-certificate-errors-spki-list=${bridgeSpki}`],
     sipHost: () => hosts.gateway.address,
     clients: () => hosts.clients,

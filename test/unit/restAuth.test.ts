@@ -4,8 +4,9 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiCredentialsError, loadApiCredentials } from '../../bridge/auth/ApiCredentials.ts';
-import { mayCall, RestAuth, SERVICE_USER, Unauthenticated } from '../../bridge/auth/RestAuth.ts';
+import { mayCall, RestAuth, Unauthenticated } from '../../bridge/auth/RestAuth.ts';
 import { TOKEN_AUDIENCE } from '../../protocol/accessTokens.ts';
+import { SERVICE_USER } from '../../protocol/serviceAuth.ts';
 
 const credentials = { key: 'TBtestkey01', secret: 'a'.repeat(43) };
 const serviceSecret = 's'.repeat(32);

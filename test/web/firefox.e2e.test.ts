@@ -12,6 +12,7 @@ import { defaultAnnouncedAddress } from '../../common/config.ts';
 import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { inboundStats, joinThroughUi, launchBrowser, launchFirefox, receivedAudio } from '../helpers/browser.ts';
+import { contentSecurityViolations, watchContentSecurity } from '../helpers/contentSecurity.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const FIREFOX_TONE = 523;
@@ -47,6 +48,7 @@ describe('Firefox and Chromium in one meeting', () => {
 
   async function join(name: string, browser: Browser): Promise<Participant> {
     const page = await browser.newPage();
+    await watchContentSecurity(page);
     // Original sound: a noise suppressor would remove a steady tone.
     await joinThroughUi(page, `${bridge.url}/${room}?audioProcessing=off`, name);
     return { name, browser, page, peerId: await page.evaluate(() => window.conference!.selfId.value!) };
@@ -118,6 +120,10 @@ describe('Firefox and Chromium in one meeting', () => {
       );
       await reader.page.click('#toggle-chat');
     }
+  });
+
+  it('breaks no rule of the Content-Security-Policy the server sends, in either browser', async () => {
+    for (const p of [firefox, chromium]) expect(await contentSecurityViolations(p.page), p.name).toEqual([]);
   });
 });
 

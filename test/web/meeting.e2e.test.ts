@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
+import { contentSecurityViolations, watchContentSecurity } from '../helpers/contentSecurity.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 interface Participant {
@@ -44,6 +45,7 @@ describe('meeting in the browser', () => {
     for (const name of ['Alice', 'Bob', 'Carol']) {
       const browser = await launchBrowser();
       const page = await browser.newPage();
+      await watchContentSecurity(page);
       await joinThroughUi(page, `${bridge.url}/${room}`, name);
       const peerId = await page.evaluate(() => window.conference!.selfId.value!);
       people.push({ name, browser, page, peerId });
@@ -228,6 +230,10 @@ describe('meeting in the browser', () => {
     await waitFor('the room unlocked', () => !bridge.registry.get(room)!.moderation.locked);
     await bob.page.waitForSelector('[data-testid=room-locked]', { hidden: true });
     await alice.page.click('#toggle-participants');
+  });
+
+  it('breaks no rule of the Content-Security-Policy the server sends', async () => {
+    for (const p of people) expect(await contentSecurityViolations(p.page), p.name).toEqual([]);
   });
 
   it('removes the tile of someone who leaves', async () => {

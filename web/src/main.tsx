@@ -1,3 +1,4 @@
+import './zodConfig.ts';
 import { render } from 'preact';
 import { App } from './ui/App.tsx';
 import './styles.css';

@@ -55,11 +55,19 @@ export function parseStreamTargets(text: string): { streams: string[]; error?: s
 
 const recordingListSchema = z.object({ current: z.array(recordingInfoSchema), files: z.array(recordingFileSchema) });
 
-/** The room's finished recordings, newest first. */
-export async function fetchRecordingFiles(room: string): Promise<RecordingFile[]> {
-  const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/recordings`);
-  if (!response.ok) throw new Error(`the server answered ${response.status}`);
+/** The room's finished recordings, newest first; `accessToken`: the bridge's token from our join. */
+export async function fetchRecordingFiles(room: string, accessToken: string): Promise<RecordingFile[]> {
+  const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/recordings`, { headers: { authorization: `Bearer ${accessToken}` } });
+  if (!response.ok) {
+    const problem = (await response.json().catch(() => null)) as { error?: unknown } | null;
+    throw new Error(typeof problem?.error === 'string' ? problem.error : `the server answered ${response.status}`);
+  }
   const parsed = recordingListSchema.safeParse(await response.json());
   if (!parsed.success) throw new Error(`unexpected answer (${describeZodError(parsed.error)})`);
   return parsed.data.files.toSorted((a, b) => b.startedAt - a.startedAt);
+}
+
+/** A download link: a browser following a link sends no Authorization header, so the token goes in the query. */
+export function downloadUrl(file: RecordingFile, accessToken: string): string {
+  return `${file.url}?access_token=${encodeURIComponent(accessToken)}`;
 }

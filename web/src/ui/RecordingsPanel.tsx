@@ -2,7 +2,7 @@ import { Download } from 'lucide-preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { RecordingFile } from '../../../protocol/protocol.ts';
 import type { Conference } from '../lib/conference.ts';
-import { fetchRecordingFiles } from '../lib/recordings.ts';
+import { downloadUrl, fetchRecordingFiles } from '../lib/recordings.ts';
 import { SidePanel } from './SidePanel.tsx';
 
 function formatDuration(seconds: number): string {
@@ -22,10 +22,12 @@ export function RecordingsPanel({ conference, onClose }: { conference: Conferenc
   const [error, setError] = useState<string | null>(null);
   // A failed recording may still have left a file, so any end reloads.
   const lastEnded = conference.lastEndedRecording.value?.id;
+  const accessToken = conference.accessToken.value;
 
   useEffect(() => {
+    if (!accessToken) return;
     let current = true;
-    fetchRecordingFiles(conference.room).then(
+    fetchRecordingFiles(conference.room, accessToken).then(
       (loaded) => {
         if (!current) return;
         setFiles(loaded);
@@ -36,16 +38,16 @@ export function RecordingsPanel({ conference, onClose }: { conference: Conferenc
     return () => {
       current = false;
     };
-  }, [conference, lastEnded]);
+  }, [conference, lastEnded, accessToken]);
 
   return (
     <SidePanel title="Recordings" onClose={onClose}>
       {error && <p class="panel-section hint error">{error}</p>}
       {files?.length === 0 && <p class="panel-section hint">No recordings yet. Finished recordings appear here.</p>}
-      {files && files.length > 0 && (
+      {files && files.length > 0 && accessToken && (
         <ul class="recording-list">
           {files.map((file) => (
-            <RecordingFileRow key={file.id} file={file} />
+            <RecordingFileRow key={file.id} file={file} href={downloadUrl(file, accessToken)} />
           ))}
         </ul>
       )}
@@ -53,7 +55,7 @@ export function RecordingsPanel({ conference, onClose }: { conference: Conferenc
   );
 }
 
-function RecordingFileRow({ file }: { file: RecordingFile }) {
+function RecordingFileRow({ file, href }: { file: RecordingFile; href: string }) {
   const date = new Date(file.startedAt).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
   return (
     <li class="recording-file" data-testid="recording-file" data-recording-id={file.id}>
@@ -64,7 +66,7 @@ function RecordingFileRow({ file }: { file: RecordingFile }) {
           {file.mode === 'audio' ? ' · audio only' : ''}
         </span>
       </span>
-      <a class="icon-button" href={file.url} download={file.name} title="Download" aria-label={`Download the recording of ${date}`}>
+      <a class="icon-button" href={href} download={file.name} title="Download" aria-label={`Download the recording of ${date}`}>
         <Download size={16} />
       </a>
     </li>
