@@ -60,21 +60,23 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
               {row.kind !== 'phone' && (row.cameraOn ? <Video size={16} /> : <VideoOff size={16} class="dim" />)}
               {row.micOn ? <Mic size={16} /> : <MicOff size={16} class="dim" />}
             </span>
-            {!row.self && row.micOn && conference.may('muteParticipant') && (
-              <button class="button secondary small" onClick={() => void conference.muteParticipant(row.id)} aria-label={`Mute ${row.name}`}>
-                Mute
-              </button>
-            )}
-            {!row.self && row.kind === 'web' && !row.moderator && conference.may('promote') && (
-              <button class="button secondary small" onClick={() => void conference.promote(row.id)} aria-label={`Make ${row.name} a moderator`}>
-                Make moderator
-              </button>
-            )}
-            {!row.self && conference.may('removeParticipant') && (
-              <button class="button secondary small" onClick={() => void conference.removeParticipant(row.id)} aria-label={`Remove ${row.name}`}>
-                Remove
-              </button>
-            )}
+            <span class="participant-actions">
+              {!row.self && row.micOn && conference.may('muteParticipant') && (
+                <button class="button secondary small" onClick={() => void conference.muteParticipant(row.id)} aria-label={`Mute ${row.name}`}>
+                  Mute
+                </button>
+              )}
+              {!row.self && row.kind === 'web' && !row.moderator && conference.may('promote') && (
+                <button class="button secondary small" onClick={() => void conference.promote(row.id)} aria-label={`Make ${row.name} a moderator`}>
+                  Make moderator
+                </button>
+              )}
+              {!row.self && conference.may('removeParticipant') && (
+                <button class="button secondary small" onClick={() => void conference.removeParticipant(row.id)} aria-label={`Remove ${row.name}`}>
+                  Remove
+                </button>
+              )}
+            </span>
           </li>
         ))}
       </ul>
