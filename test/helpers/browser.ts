@@ -93,8 +93,8 @@ export async function launchFirefox({ toneFrequency = 1000, screen = false }: Fi
   }
 }
 
-/** Goes through the real prejoin screen and joins. */
-export async function joinThroughUi(page: Page, url: string, displayName: string): Promise<void> {
+/** Fills in the real prejoin screen and clicks Join (the join itself may still wait or be refused). */
+export async function clickJoin(page: Page, url: string, displayName: string): Promise<void> {
   await page.goto(url);
   await page.waitForSelector('#display-name');
   await page.$eval('#display-name', (el) => ((el as HTMLInputElement).value = ''));
@@ -102,6 +102,11 @@ export async function joinThroughUi(page: Page, url: string, displayName: string
   // The button is enabled once the camera and microphone have started.
   await page.waitForSelector('#join-button:not([disabled])');
   await page.click('#join-button');
+}
+
+/** Goes through the real prejoin screen and joins. */
+export async function joinThroughUi(page: Page, url: string, displayName: string): Promise<void> {
+  await clickJoin(page, url, displayName);
   await page.waitForSelector('.meeting');
   await page.waitForFunction(() => window.conference?.status.value === 'connected', { timeout: 15_000 });
 }

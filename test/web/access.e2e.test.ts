@@ -7,20 +7,10 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { startBridge } from '../helpers/bridge.ts';
-import { joinThroughUi, launchBrowser } from '../helpers/browser.ts';
+import { clickJoin, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
 import { joinToken } from '../helpers/signaling.ts';
 
 const MODERATOR_CONTROLS = ['#record-button', '#live-button', '#end-meeting'];
-
-/** The prejoin screen, up to clicking Join (the join itself may wait). */
-async function knock(page: Page, url: string, displayName: string): Promise<void> {
-  await page.goto(url);
-  await page.waitForSelector('#display-name');
-  await page.$eval('#display-name', (el) => ((el as HTMLInputElement).value = ''));
-  await page.type('#display-name', displayName);
-  await page.waitForSelector('#join-button:not([disabled])');
-  await page.click('#join-button');
-}
 
 /** Which of the moderator controls the page shows (the participants panel open). */
 async function controlsShown(page: Page): Promise<string[]> {
@@ -52,7 +42,7 @@ describe('access control in the browser', () => {
 
   it('lets a guest wait for the host, then in; only moderators see moderator controls, and one promotes the guest', async () => {
     const guest = await page();
-    await knock(guest, `${bridge.url}/secure`, 'Guest');
+    await clickJoin(guest, `${bridge.url}/secure`, 'Guest');
     await guest.waitForSelector('[data-testid="waiting-for-host"]', { timeout: 15_000 });
     expect(await guest.$eval('[data-testid="waiting-for-host"] h1', (h) => h.textContent)).toBe('Waiting for the host');
     expect(bridge.registry.get('secure')).toBeUndefined();
@@ -78,7 +68,7 @@ describe('access control in the browser', () => {
   it('says why a token was refused', async () => {
     const stranger = await page();
     const token = await joinToken({ room: 'elsewhere', role: 'moderator' });
-    await knock(stranger, `${bridge.url}/secure?jwt=${token}`, 'Stranger');
+    await clickJoin(stranger, `${bridge.url}/secure?jwt=${token}`, 'Stranger');
     await stranger.waitForSelector('[data-end-reason="unauthorized"]', { timeout: 15_000 });
     expect(await stranger.$eval('[data-testid="end-detail"]', (p) => p.textContent)).toContain('token is for room elsewhere, not secure');
   }, 60_000);
