@@ -22,6 +22,7 @@ export const ACCESS_RULES: AccessRules = {
   subscribe: { action: 'receive the room', grants: always('subscribe') },
   consume: { action: 'receive media', grants: always('subscribe') },
   muteParticipant: { action: 'mute a participant', moderator: true },
+  muteAll: { action: 'mute everyone', moderator: true },
   removeParticipant: { action: 'remove a participant', moderator: true },
   setRoomPassword: { action: 'lock or unlock the room', moderator: true },
   promote: { action: 'make someone a moderator', moderator: true },

@@ -409,6 +409,8 @@ export const requests = {
   // Moderation: moderators only (others get `forbidden` naming the action).
   /** Mutes another participant's microphone; only they can unmute it. */
   muteParticipant: { request: z.object({ peerId: entityId }), response: z.object({}) },
+  /** Mutes every other participant's microphone (each is told, as with muteParticipant); answers how many were muted. */
+  muteAll: { request: z.object({}), response: z.object({ muted: int }) },
   /** Takes a participant out of the room (told `disconnected: kicked`). */
   removeParticipant: { request: z.object({ peerId: entityId }), response: z.object({}) },
   /** Makes a participant a moderator too (everyone sees the role in peerUpdated; they get `roleChanged`). */

@@ -1,8 +1,8 @@
 // Who is calling REST, and what each caller may do. Deny by default: every
 // /api route must be listed in ROUTE_PERMISSIONS (an unlisted one stops the
 // server at startup), and a caller gets only what its kind allows.
-import crypto from 'node:crypto';
 import { errors, jwtVerify } from 'jose';
+import { sameSecret } from '../../common/sameSecret.ts';
 import { memberClaimsSchema, TOKEN_AUDIENCE } from '../../protocol/accessTokens.ts';
 import { SERVICE_USER } from '../../protocol/serviceAuth.ts';
 import type { ApiCredentials } from './ApiCredentials.ts';
@@ -156,10 +156,4 @@ export function describeJwtError(error: unknown): string {
   if (error instanceof errors.JOSEAlgNotAllowed) return 'token algorithm not allowed';
   if (error instanceof errors.JOSEError) return 'malformed token';
   return 'invalid token';
-}
-
-/** Compared as digests, so the time taken tells neither the secret nor its length. */
-export function sameSecret(given: string, expected: string): boolean {
-  const digest = (text: string) => crypto.createHash('sha256').update(text).digest();
-  return crypto.timingSafeEqual(digest(given), digest(expected));
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WorkerPool } from '../media/WorkerPool.ts';
-import { sameSecret } from '../auth/RestAuth.ts';
+import { sameSecret } from '../../common/sameSecret.ts';
 import { Room } from '../rooms/Room.ts';
 
 /**

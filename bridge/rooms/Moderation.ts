@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../common/logger.ts';
+import { sameSecret } from '../../common/sameSecret.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 import type { Actor, Audience } from './Audience.ts';
 import type { Peer } from './Peer.ts';
@@ -32,7 +32,7 @@ export class Moderation {
 
   /** Refuses entry to a locked room without its password (compared in constant time). */
   checkEntry(password: string | undefined): void {
-    if (this.#password === null || (password !== undefined && sameText(password, this.#password))) return;
+    if (this.#password === null || (password !== undefined && sameSecret(password, this.#password))) return;
     throw new RequestError(
       'passwordRequired',
       password ? 'wrong password for this locked room' : `room ${this.#room.name} is locked; join with its password`,
@@ -53,6 +53,14 @@ export class Moderation {
     await target.pauseAudio();
     this.#room.announce(target);
     target.channel.notify('mutedByModerator', { by: by.displayName });
+  }
+
+  /** Mutes every visible participant but the moderator asking (phones too); each is told. Returns how many were live. */
+  async muteAll(by: Peer): Promise<number> {
+    const targets = [...this.#room.members()].filter((peer) => peer !== by && !peer.hidden && peer.micLive);
+    await Promise.all(targets.map((peer) => this.mute(by, peer.id)));
+    this.#logger.info({ by: by.displayName, muted: targets.length }, 'everyone muted');
+    return targets.length;
   }
 
   /** Whether a moderator is in the room (AUTH_MODE=secure lets guests in only then). */
@@ -102,11 +110,4 @@ export class Moderation {
     target.channel.disconnect('kicked');
     this.#logger.info({ peer: target.id, by: by.displayName }, 'participant removed');
   }
-}
-
-/** Equal length and content, in time that does not depend on where they differ. */
-function sameText(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }

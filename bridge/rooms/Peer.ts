@@ -213,6 +213,11 @@ export class Peer {
     this.#producers.delete(producerId);
   }
 
+  /** Whether a microphone of this peer is sending. */
+  get micLive(): boolean {
+    return [...this.#producers.values()].some((p) => p.kind === 'audio' && !p.paused);
+  }
+
   /** Pauses every live microphone (a moderator's mute; only the peer resumes them). */
   async pauseAudio(): Promise<void> {
     const live = [...this.#producers.values()].filter((p) => p.kind === 'audio' && !p.paused);

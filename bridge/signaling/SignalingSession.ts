@@ -1,7 +1,8 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import type { DialOuts, GatewayLink } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../../common/logger.ts';
+import { sameSecret } from '../../common/sameSecret.ts';
 import { JoinRefused, type JoinTokens, type VerifiedJoin } from '../auth/JoinTokens.ts';
 import type { RestAuth } from '../auth/RestAuth.ts';
 import { TokenBucket } from '../limits/TokenBucket.ts';
@@ -139,6 +140,7 @@ const handlers: Handlers = {
     await room.moderation.mute(peer, d.peerId);
     return {};
   },
+  muteAll: async ({ room, peer }) => ({ muted: await room.moderation.muteAll(peer) }),
   removeParticipant: ({ room, peer }, d) => {
     room.moderation.remove(peer, d.peerId);
     return {};
@@ -437,9 +439,7 @@ export class SignalingSession implements PeerChannel {
     if (expected === undefined) {
       throw new RequestError('forbidden', 'this bridge has no SERVICE_SECRET set, so it admits no services (phone, service and recorder peers, SIP gateways)');
     }
-    // Compared as digests: equal length, constant time.
-    const digest = (value: string) => createHash('sha256').update(value).digest();
-    if (given === undefined || !timingSafeEqual(digest(given), digest(expected))) {
+    if (given === undefined || !sameSecret(given, expected)) {
       throw new RequestError('forbidden', 'services (phone, service and recorder peers, SIP gateways) must present the bridge SERVICE_SECRET');
     }
     this.#options.servicePresented();

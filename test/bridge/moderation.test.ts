@@ -76,6 +76,37 @@ describe('moderation', () => {
     phone.client.close();
   });
 
+  it('mutes everyone but the moderator asking, each told, and only those whose microphone was live', async () => {
+    const alice = await joinRoom(bridge.url, 'mute-all', 'Alice', 'web');
+    const phones = await Promise.all(['Phone 1', 'Phone 2', 'Phone 3'].map((name) => joinRoom(bridge.url, 'mute-all', name)));
+    const told = new Map<string, string[]>();
+    const producers = await Promise.all(
+      phones.map(async (phone, i) => {
+        const transport = await phone.client.request('createPlainTransport', { comedia: true });
+        told.set(phone.joined.peerId, []);
+        phone.client.on('mutedByModerator', ({ by }) => told.get(phone.joined.peerId)!.push(by));
+        const { producerId } = await phone.client.request('produce', {
+          transportId: transport.id,
+          kind: 'audio',
+          source: 'mic',
+          rtpParameters: { codecs: [{ mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0 }], encodings: [{ ssrc: 2000 + i }] },
+        });
+        return producerId;
+      }),
+    );
+    // The third phone muted itself already: it is not muted again, nor told.
+    await phones[2]!.client.request('setProducerPaused', { producerId: producers[2]!, paused: true });
+
+    expect(await alice.client.request('muteAll', {})).toEqual({ muted: 2 });
+    for (const phone of phones.slice(0, 2)) {
+      await waitFor(`${phone.joined.peerId} told`, () => told.get(phone.joined.peerId)!.includes('Alice'));
+      await waitFor('Alice sees it muted', () => alice.notificationsOf('peerUpdated').some((u) => u.peer.id === phone.joined.peerId && u.peer.producers[0]?.paused));
+    }
+    expect(told.get(phones[2]!.joined.peerId)).toEqual([]);
+    expect(await alice.client.request('muteAll', {})).toEqual({ muted: 0 });
+    for (const client of [alice, ...phones]) client.client.close();
+  });
+
   it('admits phone, service and recorder peers and gateways only with the SERVICE_SECRET', async () => {
     const attempt = async (data: { kind?: 'phone' | 'service' | 'recorder' | 'web'; secret?: string; gateway?: boolean }) => {
       const client = await SignalingClient.connect(signalingUrl(bridge.url));

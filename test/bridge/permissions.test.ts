@@ -43,6 +43,7 @@ const NO_GRANTS = { publish: false, record: false, stream: false, dialOut: false
 /** Each action, taken on a room with a target participant in it. */
 const ACTIONS: Record<string, { method: RequestMethod; data: (targetId: string) => object; expected: Record<Actor, 'allowed' | 'forbidden'> }> = {
   'mute someone': { method: 'muteParticipant', data: (peerId) => ({ peerId }), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
+  'mute everyone': { method: 'muteAll', data: () => ({}), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
   remove: { method: 'removeParticipant', data: (peerId) => ({ peerId }), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
   lock: { method: 'setRoomPassword', data: () => ({ password: '2468' }), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
   unlock: { method: 'setRoomPassword', data: () => ({ password: null }), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },

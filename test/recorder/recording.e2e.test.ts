@@ -168,7 +168,7 @@ describe('recording a meeting', () => {
 
   it('survives kill -9 of ffmpeg, Chromium, Xvfb and pulseaudio in turn: the parts are joined and everyone is told', async () => {
     const recording = await api.start({ file: true });
-    const activeAt = (await activeNow(recording.id)).startedAt!;
+    await activeNow(recording.id);
     const processes = () =>
       execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
         .split('\n')
@@ -178,15 +178,18 @@ describe('recording a meeting', () => {
     const ffmpegOf = (part: number) => processes().find((p) => p.args.startsWith('/usr/bin/ffmpeg') && p.args.includes(`.part${part}.mp4`));
     const chromium = () => processes().find((p) => p.args.includes(`recorder-${process.pid}-${recording.id}-`) && p.args.includes('--user-data-dir') && !p.args.includes('--type='));
 
-    await new Promise((resolve) => setTimeout(resolve, 4000)); // part 1's length, not a check
-    const first = ffmpegOf(1)!;
-    const killedAt = Date.now();
+    const first = await waitFor('the capture of part 1', () => ffmpegOf(1), 10_000);
+    const part1File = /\](\S+\.part1\.mp4)/.exec(first.args)![1]!;
+    // Part 1's length: until 3 s are in the file, however far behind a loaded encoder runs.
+    const writtenBeforeKill = await waitFor('3 s of part 1 written', async () => {
+      const duration = Number((await probe(part1File)).format.duration);
+      return duration >= 3 ? duration : undefined;
+    }, 30_000, 250);
     process.kill(first.pid, 'SIGKILL');
-    // What was captured so far is playable as it is: H.264 and AAC, all but the unflushed last fragment
-    // (1 s) and what a loaded encoder had not reached yet (up to 2.5 s in a CI run with extra load beside it).
-    const part1 = await probe(/\](\S+\.part1\.mp4)/.exec(first.args)![1]!);
+    // What was written before the kill is all still there and playable: H.264 and AAC.
+    const part1 = await probe(part1File);
     expect(codecs(part1)).toEqual(['audio:aac', 'video:h264']);
-    expect(Number(part1.format.duration)).toBeGreaterThan((killedAt - activeAt) / 1000 - 4);
+    expect(Number(part1.format.duration)).toBeGreaterThanOrEqual(writtenBeforeKill);
     await waitFor('part 2 recording', async () => (await api.listing()).current.find((r) => r.id === recording.id && r.parts === 2 && r.state === 'active'), 15_000, 100);
     await waitFor('a new ffmpeg', () => ffmpegOf(2), 10_000);
     const toldOf = (pattern: RegExp) => waitFor(`a notice matching ${pattern}`, async () => (await notices(pages[0]!)).some((text) => pattern.test(text)), 10_000, 100);

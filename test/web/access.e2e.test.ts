@@ -17,6 +17,7 @@ async function controlsShown(page: Page): Promise<string[]> {
   const shown: string[] = [];
   for (const selector of MODERATOR_CONTROLS) if (await page.$(selector)) shown.push(selector);
   if (await page.$('#lock-button')) shown.push('lock');
+  if (await page.$('#mute-all')) shown.push('mute everyone');
   for (const label of ['Remove', 'Make moderator']) {
     if (await page.$$eval('.participant button', (buttons, l) => buttons.some((b) => b.textContent?.trim() === l), label)) shown.push(label);
   }
@@ -56,13 +57,20 @@ describe('access control in the browser', () => {
       await p.click('#toggle-participants');
       await p.waitForFunction(() => document.querySelectorAll('[data-testid="participant"]').length === 2);
     }
-    expect(await controlsShown(host)).toEqual([...MODERATOR_CONTROLS, 'lock', 'Remove', 'Make moderator']);
+    await host.waitForSelector('#mute-all', { timeout: 10_000 }); // once the guest's microphone is in
+    expect(await controlsShown(host)).toEqual([...MODERATOR_CONTROLS, 'lock', 'mute everyone', 'Remove', 'Make moderator']);
     expect(await controlsShown(guest)).toEqual([]);
 
     await host.click('.participant button[aria-label="Make Guest a moderator"]');
     await guest.waitForSelector('#end-meeting', { timeout: 10_000 });
-    expect(await controlsShown(guest)).toEqual([...MODERATOR_CONTROLS, 'lock', 'Remove']);
+    await guest.waitForSelector('#mute-all', { timeout: 10_000 });
+    expect(await controlsShown(guest)).toEqual([...MODERATOR_CONTROLS, 'lock', 'mute everyone', 'Remove']);
     await host.waitForSelector('[data-testid="participant"][data-role="moderator"]:not(:first-child)');
+
+    // Mute everyone: the guest's microphone goes off, the host's stays on.
+    await host.click('#mute-all');
+    await guest.waitForFunction(() => window.conference?.micOn.value === false, { timeout: 10_000 });
+    expect(await host.evaluate(() => window.conference?.micOn.value)).toBe(true);
   }, 120_000);
 
   it('says why a token was refused', async () => {

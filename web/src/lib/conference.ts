@@ -191,6 +191,11 @@ export class Conference {
     await this.#request('muteParticipant', { peerId });
   }
 
+  /** Mutes every other participant's microphone. */
+  async muteAll(): Promise<void> {
+    await this.#request('muteAll', {});
+  }
+
   async removeParticipant(peerId: string): Promise<void> {
     await this.#request('removeParticipant', { peerId });
   }

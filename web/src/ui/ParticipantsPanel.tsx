@@ -46,6 +46,11 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
     <SidePanel title={`Participants (${rows.length})`} onClose={onClose}>
       <MeetingLock conference={conference} />
       {conference.may('dialOut') && <PhoneInvite conference={conference} />}
+      {conference.may('muteAll') && rows.some((row) => !row.self && row.micOn) && (
+        <button id="mute-all" class="button secondary small" onClick={() => void conference.muteAll()}>
+          <MicOff size={16} /> Mute everyone
+        </button>
+      )}
       <ul class="participant-list">
         {rows.map((row) => (
           <li key={row.id} class="participant" data-testid="participant" data-kind={row.kind} data-role={row.moderator ? 'moderator' : 'participant'}>
