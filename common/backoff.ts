@@ -27,11 +27,6 @@ export class Backoff {
     this.#options = { jitter: 0, ...options };
   }
 
-  /** Failures since the last success. */
-  get failures(): number {
-    return this.#failures;
-  }
-
   /** Counts a failure and returns how long to wait before the next attempt. */
   next(random: () => number = Math.random): number {
     const { firstMs, maxMs, jitter } = this.#options;

@@ -18,12 +18,9 @@ export interface Attempt {
 }
 
 export class TooManyAttempts extends Error {
-  readonly retryAfterSeconds: number;
   constructor(retryAfterMs: number) {
-    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-    super(`too many wrong passwords: try again in ${seconds} s`);
+    super(`too many wrong passwords: try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`);
     this.name = 'TooManyAttempts';
-    this.retryAfterSeconds = seconds;
   }
 }
 
