@@ -26,26 +26,36 @@ export async function audioVolume(file: string): Promise<{ mean: number; max: nu
 }
 
 /**
- * How much the picture moves: the share of consecutive samples (4 per
- * second, 64x36 grey) that differ visibly. A frozen video scores 0.
+ * How much the picture moves: the share of the file's seconds in which it
+ * changed visibly at least once (sampled 4 times a second, 64x36 grey). A
+ * frozen video scores 0; a loaded encoder that gets one fresh frame a second
+ * still scores 1, so the check tells a freeze from a low frame rate.
  */
 export async function motionShare(file: string): Promise<number> {
+  const perSecond = 4;
   const width = 64;
   const height = 36;
   const { stdout } = await run(
     'ffmpeg',
-    ['-hide_banner', '-nostats', '-loglevel', 'error', '-i', file, '-an', '-vf', `fps=4,scale=${width}:${height},format=gray`, '-f', 'rawvideo', 'pipe:1'],
+    ['-hide_banner', '-nostats', '-loglevel', 'error', '-i', file, '-an', '-vf', `fps=${perSecond},scale=${width}:${height},format=gray`, '-f', 'rawvideo', 'pipe:1'],
     { encoding: 'buffer', maxBuffer: 64 << 20 },
   );
   const size = width * height;
   const frames = Math.floor(stdout.length / size);
+  const seconds = Math.floor((frames - 1) / perSecond);
+  if (seconds < 1) return 0;
   let moving = 0;
-  for (let i = 1; i < frames; i++) {
-    let difference = 0;
-    for (let p = 0; p < size; p++) difference += Math.abs(stdout[i * size + p]! - stdout[(i - 1) * size + p]!);
-    if (difference / size > 0.5) moving++;
+  for (let second = 0; second < seconds; second++) {
+    for (let i = second * perSecond + 1; i <= (second + 1) * perSecond; i++) {
+      let difference = 0;
+      for (let p = 0; p < size; p++) difference += Math.abs(stdout[i * size + p]! - stdout[(i - 1) * size + p]!);
+      if (difference / size > 0.5) {
+        moving++;
+        break;
+      }
+    }
   }
-  return frames > 1 ? moving / (frames - 1) : 0;
+  return moving / seconds;
 }
 
 /** A stretch of a file's audio as mono 16-bit samples at 16 kHz (for tone checks). */
