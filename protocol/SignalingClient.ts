@@ -29,7 +29,7 @@ interface Pending {
   method: RequestMethod;
   resolve: (data: unknown) => void;
   reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 type NotificationHandler<N extends NotificationName> = (data: NotificationData<N>) => void;
@@ -96,13 +96,20 @@ export class SignalingClient {
     if (!this.isOpen) return Promise.reject(new SignalingError('closed', `${method}: connection is closed`));
     const id = this.#nextId++;
     return new Promise<ResponseData<M>>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new SignalingError('timeout', `${method}: no response within ${this.#requestTimeoutMs} ms`));
-      }, this.#requestTimeoutMs);
-      this.#pending.set(id, { method, resolve: resolve as (data: unknown) => void, reject, timer });
+      const pending: Pending = { method, resolve: resolve as (data: unknown) => void, reject, timer: undefined };
+      this.#pending.set(id, pending);
+      this.#armTimeout(id, pending, this.#requestTimeoutMs);
       this.#ws.send(JSON.stringify({ id, method, data }));
     });
+  }
+
+  /** (Re)starts the wait for a request's reply. */
+  #armTimeout(id: number, pending: Pending, ms: number): void {
+    clearTimeout(pending.timer);
+    pending.timer = setTimeout(() => {
+      this.#pending.delete(id);
+      pending.reject(new SignalingError('timeout', `${pending.method}: no response within ${ms} ms`));
+    }, ms);
   }
 
   on<N extends NotificationName>(name: N, handler: NotificationHandler<N>): () => void {
@@ -181,7 +188,15 @@ export class SignalingClient {
       this.#protocolProblem(`bad ${name} notification: ${describeZodError(parsed.error)}`);
       return;
     }
+    if (name === 'waitingForHost' || name === 'waitingInLobby') this.#joinWaits((parsed.data as NotificationData<typeof name>).timeoutSeconds);
     for (const handler of this.#handlers.get(name) ?? []) handler(parsed.data as never);
+  }
+
+  /** The bridge holds our join (for a host, or in a lobby) up to `seconds`: its answer is awaited that long. */
+  #joinWaits(seconds: number): void {
+    for (const [id, pending] of this.#pending) {
+      if (pending.method === 'join') this.#armTimeout(id, pending, seconds * 1000 + this.#requestTimeoutMs);
+    }
   }
 
   #protocolProblem(message: string): void {

@@ -115,6 +115,19 @@ export const producerInfoSchema = z.object({
 });
 export type ProducerInfo = z.infer<typeof producerInfoSchema>;
 
+/** Someone waiting in a room's lobby, as its moderators see them: a browser's name or a phone's caller ID. */
+export const knockSchema = z.object({
+  id: entityId,
+  displayName: displayNameSchema,
+  kind: z.enum(['web', 'phone']),
+  /** When they knocked (ms since the epoch). */
+  since: int,
+});
+export type Knock = z.infer<typeof knockSchema>;
+
+/** A room's lobby: whether it is on, and (to moderators only) who waits in it. */
+export const lobbySchema = z.object({ enabled: z.boolean(), knocks: z.array(knockSchema) });
+
 export const peerInfoSchema = z.object({
   id: entityId,
   displayName: z.string(),
@@ -285,6 +298,11 @@ export const requests = {
        * told by `waitingForHost`); open: optional, but checked when given.
        */
       token: z.string().max(8192).optional(),
+      /**
+       * A phone answering a dial-out invitation names it: a moderator invited it, so it skips the lobby.
+       * The bridge checks that the invitation is this room's and still under way.
+       */
+      dialOutCallId: entityId.optional(),
     }),
     response: z.object({
       peerId: entityId,
@@ -299,6 +317,8 @@ export const requests = {
       activeSpeakerId: entityId.nullable(),
       dialIn: dialInSchema,
       locked: z.boolean(),
+      /** Moderators see who waits; others see only whether the lobby is on. */
+      lobby: lobbySchema,
       /** Whether a SIP gateway can call phones into the room right now. */
       dialOutAvailable: z.boolean(),
       dialOuts: z.array(dialOutCallSchema),
@@ -419,6 +439,16 @@ export const requests = {
   endMeeting: { request: z.object({}), response: z.object({}) },
   /** Locks the room with a password (null unlocks). Who is inside stays. */
   setRoomPassword: { request: z.object({ password: roomPasswordSchema.nullable() }), response: z.object({}) },
+  /**
+   * Turns the lobby on or off. While it is on, everyone but moderators and the bridge's own services
+   * knocks (told `waitingInLobby`) and waits for a moderator to admit or deny them. Turning it off
+   * admits everyone waiting.
+   */
+  setLobby: { request: z.object({ enabled: z.boolean() }), response: z.object({}) },
+  /** Lets one knock in (`knockId`), or everyone waiting (no `knockId`); answers how many. */
+  admit: { request: z.object({ knockId: entityId.optional() }), response: z.object({ admitted: int }) },
+  /** Turns one knock away (their join fails with `notAdmitted`), or everyone waiting; answers how many. */
+  deny: { request: z.object({ knockId: entityId.optional() }), response: z.object({ denied: int }) },
 
   /** Calls a phone number into the room through a SIP gateway. */
   dialOut: { request: z.object({ number: phoneNumberSchema }), response: z.object({ call: dialOutCallSchema }) },
@@ -512,6 +542,17 @@ export const notifications = {
    */
   waitingForHost: z.object({ room: roomNameSchema, timeoutSeconds: int }),
   roomLocked: z.object({ locked: z.boolean(), by: z.string() }),
+  /**
+   * The room has a lobby and this join knocked: it waits until a moderator admits it (answered then),
+   * denies it (`notAdmitted`) or `timeoutSeconds` pass (`unavailable`). Nothing of the room reaches it meanwhile.
+   */
+  waitingInLobby: z.object({ room: roomNameSchema, timeoutSeconds: int }),
+  /** To everyone in the room: a moderator turned the lobby on or off. */
+  lobbyChanged: z.object({ enabled: z.boolean(), by: z.string() }),
+  /** To moderators: someone knocks (also sent, one per waiting knock, to a peer just made moderator). */
+  knocking: z.object({ knock: knockSchema }),
+  /** To moderators: a knock is no longer waiting, and why; `by` names the moderator who decided. */
+  knockEnded: z.object({ knockId: entityId, outcome: z.enum(['admitted', 'denied', 'left', 'timedOut']), by: z.string().nullable() }),
   dialOutUpdated: z.object({ call: dialOutCallSchema }),
   /** To a registered gateway: call `number` into `room` (password: the room's, if locked). */
   dialOutRequested: z.object({ callId: entityId, room: roomNameSchema, number: z.string(), password: z.string().nullable() }),
@@ -544,6 +585,7 @@ export const errorCodeSchema = z.enum([
   'forbidden',
   'roomFull',
   'passwordRequired', // the room is locked: join with its password
+  'notAdmitted', // a moderator turned this knock away from the lobby
   'unavailable', // nothing can serve this now (e.g. no SIP gateway for dial-out)
   'rateLimited', // too many messages or attempts: slow down (the message says when to try again)
   'unauthorized', // a join token is missing, expired, tampered or for another room (the message says which)

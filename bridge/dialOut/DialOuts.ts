@@ -56,6 +56,12 @@ export class DialOuts {
   }
 
   /** A room's invitations: those under way and the latest finished ones. */
+  /** Whether `callId` is one of the room's invitations, still under way (its phone may skip the lobby). */
+  invited(room: Room, callId: string): boolean {
+    const call = this.#calls.get(room)?.get(callId);
+    return call !== undefined && !FINAL_DIAL_OUT_STATES.has(call.state);
+  }
+
   list(room: Room): DialOutCall[] {
     return [...(this.#calls.get(room)?.values() ?? [])];
   }

@@ -120,7 +120,7 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, record
     restAuth,
     joinTokens,
     authMode: config.auth.mode,
-    hostWaitMs: config.auth.lobbyTimeoutSeconds * 1000,
+    lobbyTimeoutMs: config.auth.lobbyTimeoutSeconds * 1000,
     allowedOrigins: config.allowedOrigins,
     socketsPerAddress: config.limits.socketsPerAddress,
     messageBudget: { perSecond: config.limits.messagesPerSecond, burst: config.limits.messageBurst },

@@ -26,8 +26,8 @@ export interface SignalingRouteOptions {
   joinTokens: JoinTokens;
   /** Who may enter (AUTH_MODE). */
   authMode: 'open' | 'token' | 'secure';
-  /** AUTH_MODE=secure: how long a guest's join waits for a moderator (LOBBY_TIMEOUT_SECONDS). */
-  hostWaitMs: number;
+  /** How long a join waits for a moderator (AUTH_MODE=secure) or in a room's lobby (LOBBY_TIMEOUT_SECONDS). */
+  lobbyTimeoutMs: number;
   /** Messages each socket may send per second, and in a burst. */
   messageBudget: MessageBudget;
   /** How often sockets are pinged and how long one may stay silent. */

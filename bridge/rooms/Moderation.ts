@@ -2,11 +2,12 @@ import type { Logger } from '../../common/logger.ts';
 import { sameSecret } from '../../common/sameSecret.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 import type { Actor, Audience } from './Audience.ts';
+import { Lobby } from './Lobby.ts';
 import type { Peer } from './Peer.ts';
 
 /**
  * Who may enter a room and what moderators do to the people in it: the lock
- * (a digit password, so phone callers can type it), moderator roles, muting,
+ * (a digit password, so phone callers can type it), the lobby, moderator roles, muting,
  * removing and ending the meeting. Entry is decided in `checkEntry`, and
  * every action names the `Actor` taking it. Whether a peer may take an action
  * at all is decided before, in one table (bridge/signaling/accessRules.ts).
@@ -15,10 +16,13 @@ export class Moderation {
   readonly #room: Audience;
   readonly #logger: Logger;
   #password: string | null = null;
+  /** Where joins wait while a moderator keeps it on. */
+  readonly lobby: Lobby;
 
   constructor(room: Audience, logger: Logger) {
     this.#room = room;
     this.#logger = logger;
+    this.lobby = new Lobby(room, logger);
   }
 
   get locked(): boolean {
@@ -94,6 +98,7 @@ export class Moderation {
     this.#logger.info({ peer: peer.id, by }, 'moderator appointed');
     this.#room.announce(peer);
     peer.channel.notify('roleChanged', { role: 'moderator', by });
+    this.lobby.promoted(peer);
   }
 
   /** Ends the meeting: everyone is disconnected, told it ended. */

@@ -212,6 +212,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   close(reason: DisconnectReason = 'roomClosed'): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.moderation.lobby.close();
     for (const peer of this.#peers.values()) {
       peer.closeMedia();
       peer.channel.disconnect(reason);

@@ -44,8 +44,8 @@ export interface SignalingSessionOptions {
   serviceSecret: string | undefined;
   /** Who may enter (AUTH_MODE). */
   authMode: 'open' | 'token' | 'secure';
-  /** AUTH_MODE=secure: how long a guest's join waits for a moderator. */
-  hostWaitMs: number;
+  /** How long a join waits for a moderator (AUTH_MODE=secure) or in a room's lobby (LOBBY_TIMEOUT_SECONDS). */
+  lobbyTimeoutMs: number;
   /** Shared by the bridge's sockets: guests waiting for a moderator. */
   hostWaits: HostWaits;
   /** Shared by the bridge's sockets: wrong room passwords, counted. */
@@ -151,13 +151,20 @@ const handlers: Handlers = {
     return {};
   },
   endMeeting: ({ room, peer }) => {
-    room.moderation.end(peer);
+    // After the reply: ending closes the asker's socket too, which would leave its request unanswered.
+    setImmediate(() => room.moderation.end(peer));
     return {};
   },
   setRoomPassword: ({ room, peer }, d) => {
     room.moderation.setPassword(peer, d.password);
     return {};
   },
+  setLobby: ({ room, peer }, d) => {
+    room.moderation.lobby.setEnabled(peer, d.enabled);
+    return {};
+  },
+  admit: ({ room, peer }, d) => ({ admitted: room.moderation.lobby.admit(peer, d.knockId) }),
+  deny: ({ room, peer }, d) => ({ denied: room.moderation.lobby.deny(peer, d.knockId) }),
   dialOut: ({ room, peer, dialOuts }, d) => ({ call: dialOuts.start(room, peer.displayName, d.number) }),
   cancelDialOut: ({ room, dialOuts }, d) => {
     dialOuts.cancel(room, d.callId);
@@ -328,19 +335,23 @@ export class SignalingSession implements PeerChannel {
     this.#socket.once('close', onClose);
     try {
       const access = await this.#admit(request, gone.signal);
+      const displayName = access.displayName ?? request.displayName;
       const attempt = { socket: this.#id, address: this.#options.address, room: request.room };
-      const locked = this.#options.registry.get(request.room)?.moderation.locked;
-      if (locked && request.password !== undefined) await this.#checkAttempts(attempt);
+      const existing = this.#options.registry.get(request.room);
+      if (existing?.moderation.locked && request.password !== undefined) await this.#checkAttempts(attempt);
+      if (existing && this.#mustKnock(existing, request, access)) {
+        // The password first: a moderator is not asked to admit someone the lock would turn away.
+        await this.#countingWrongPasswords(attempt, request.password, () => existing.moderation.checkEntry(request.password));
+        this.notify('waitingInLobby', { room: existing.name, timeoutSeconds: Math.round(this.#options.lobbyTimeoutMs / 1000) });
+        await existing.moderation.lobby.knock({ displayName, kind: request.kind as 'web' | 'phone' }, this.#options.lobbyTimeoutMs, gone.signal);
+      }
       let room = await this.#options.registry.getOrCreate(request.room);
       // The last peer may have left (closing the room) meanwhile: a fresh room is made.
       if (room.closed) room = await this.#options.registry.getOrCreate(request.room);
-      const peer = new Peer(access.displayName ?? request.displayName, request.kind, this, access);
+      const peer = new Peer(displayName, request.kind, this, access);
       try {
-        room.join(peer, request.password);
+        await this.#countingWrongPasswords(attempt, request.password, () => room.join(peer, request.password));
       } catch (refusal) {
-        if (refusal instanceof RequestError && refusal.code === 'passwordRequired' && request.password !== undefined) {
-          await this.#options.passwordAttempts.failed(attempt);
-        }
         if (room.load === 0) room.close(); // made for this join (it was not locked when we looked): leave nothing behind
         throw refusal;
       }
@@ -364,6 +375,7 @@ export class SignalingSession implements PeerChannel {
         activeSpeakerId: room.activeSpeakerId,
         dialIn: { pin: room.pin, numbers: [...this.#options.dialInNumbers] },
         locked: room.moderation.locked,
+        lobby: room.moderation.lobby.viewFor(peer),
         dialOutAvailable: dialOuts.available,
         dialOuts: dialOuts.list(room),
         recordings: recordings.current(room.name),
@@ -399,6 +411,30 @@ export class SignalingSession implements PeerChannel {
     return { ...PARTICIPANT, autoModerator: true };
   }
 
+  /**
+   * While a room's lobby is on, everyone knocks but moderators, the bridge's
+   * own services, and a phone answering one of the room's invitations (a
+   * moderator asked for it).
+   */
+  #mustKnock(room: Room, request: ParsedRequestData<'join'>, access: PeerAccess): boolean {
+    if (!room.moderation.lobby.enabled || access.role === 'moderator') return false;
+    if (request.kind === 'web') return true;
+    if (request.kind !== 'phone') return false;
+    return request.dialOutCallId === undefined || !this.#options.dialOuts.invited(room, request.dialOutCallId);
+  }
+
+  /** Runs an entry check; a wrong password it refuses counts against the attempt limits. */
+  async #countingWrongPasswords(attempt: { socket: string; address: string; room: string }, password: string | undefined, check: () => void): Promise<void> {
+    try {
+      check();
+    } catch (refusal) {
+      if (refusal instanceof RequestError && refusal.code === 'passwordRequired' && password !== undefined) {
+        await this.#options.passwordAttempts.failed(attempt);
+      }
+      throw refusal;
+    }
+  }
+
   async #verifyToken(token: string, room: string): Promise<VerifiedJoin> {
     try {
       return await this.#options.joinTokens.verify(token, room);
@@ -410,17 +446,17 @@ export class SignalingSession implements PeerChannel {
 
   /** A secure room's guest enters only while a moderator is in; until one arrives the client is told it waits. */
   async #waitForHost(room: string, gone: AbortSignal): Promise<void> {
-    const { registry, hostWaits, hostWaitMs } = this.#options;
+    const { registry, hostWaits, lobbyTimeoutMs } = this.#options;
     const hosted = () => registry.get(room)?.moderation.hasModerator === true;
     if (hosted()) return;
-    this.notify('waitingForHost', { room, timeoutSeconds: Math.round(hostWaitMs / 1000) });
-    const deadline = Date.now() + hostWaitMs;
+    this.notify('waitingForHost', { room, timeoutSeconds: Math.round(lobbyTimeoutMs / 1000) });
+    const deadline = Date.now() + lobbyTimeoutMs;
     // A moderator may arrive and leave again before this guest looks: wait on until the deadline.
     while (!hosted()) {
       const left = deadline - Date.now();
       if (left <= 0 || !(await hostWaits.wait(room, left, gone))) {
         if (gone.aborted) throw new RequestError('notJoined', 'connection closed while waiting for the host');
-        throw new RequestError('unavailable', `no moderator arrived in ${room} within ${Math.round(hostWaitMs / 1000)} s; try again later`);
+        throw new RequestError('unavailable', `no moderator arrived in ${room} within ${Math.round(lobbyTimeoutMs / 1000)} s; try again later`);
       }
     }
   }

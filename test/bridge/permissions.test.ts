@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import type { RequestData, RequestMethod } from '../../protocol/protocol.ts';
+import { ACCESS_RULES } from '../../protocol/accessRules.ts';
 import { SignalingClient, SignalingError } from '../../protocol/SignalingClient.ts';
 import { startBridge, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
 import { joinRoom, joinToken, signalingUrl, type Joined } from '../helpers/signaling.ts';
@@ -47,6 +48,10 @@ const ACTIONS: Record<string, { method: RequestMethod; data: (targetId: string) 
   remove: { method: 'removeParticipant', data: (peerId) => ({ peerId }), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
   lock: { method: 'setRoomPassword', data: () => ({ password: '2468' }), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
   unlock: { method: 'setRoomPassword', data: () => ({ password: null }), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
+  'lobby on': { method: 'setLobby', data: () => ({ enabled: true }), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
+  'lobby off': { method: 'setLobby', data: () => ({ enabled: false }), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
+  'admit from the lobby': { method: 'admit', data: () => ({}), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
+  'deny from the lobby': { method: 'deny', data: () => ({}), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
   promote: { method: 'promote', data: (peerId) => ({ peerId }), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
   'end the meeting': { method: 'endMeeting', data: () => ({}), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
   record: { method: 'startRecording', data: () => ({ file: true }), expected: { participant: 'forbidden', 'moderator without the grant': 'forbidden', 'moderator with it': 'allowed' } },
@@ -100,6 +105,8 @@ describe('access control', () => {
         }
       }
       expect(seen).toEqual(expected);
+      const moderatorRules = Object.entries(ACCESS_RULES).filter(([, rule]) => rule.moderator).map(([method]) => method);
+      expect(new Set(Object.values(ACTIONS).map((a) => a.method)), 'every moderator action has a row').toEqual(new Set([...moderatorRules, 'produce']));
     });
 
     it('makes the first in a moderator, lets it promote, and hands over when the last moderator leaves', async () => {
