@@ -41,13 +41,18 @@ export function parseHostPattern(entry: string): HostPattern {
 type Lookup = (host: string) => Promise<string[]>;
 const systemLookup: Lookup = async (host) => (await dns.lookup(host, { all: true })).map((entry) => entry.address);
 
+/** How long a destination's DNS lookup may take: the REST request or signaling reply waits on it. */
+const LOOKUP_TIMEOUT_MS = 5000;
+
 export class StreamDestinations {
   readonly #allowed: readonly HostPattern[];
   readonly #lookup: Lookup;
+  readonly #lookupTimeoutMs: number;
 
-  constructor(allowed: readonly HostPattern[], lookup: Lookup = systemLookup) {
+  constructor(allowed: readonly HostPattern[], lookup: Lookup = systemLookup, lookupTimeoutMs = LOOKUP_TIMEOUT_MS) {
     this.#allowed = allowed;
     this.#lookup = lookup;
+    this.#lookupTimeoutMs = lookupTimeoutMs;
   }
 
   /** Resolves when a recorder may stream to `url`; throws StreamDestinationRefused saying why not. */
@@ -55,12 +60,7 @@ export class StreamDestinations {
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
     const literal = ipaddr.isValid(host) ? [host] : undefined;
     if (!literal && this.#allowed.some((p) => (p.kind === 'name' ? p.name === host : p.kind === 'suffix' && host.endsWith(p.suffix)))) return;
-    let addresses: string[];
-    try {
-      addresses = literal ?? (await this.#lookup(host));
-    } catch {
-      throw new StreamDestinationRefused(`stream host ${host} does not resolve`);
-    }
+    const addresses = literal ?? (await this.#resolve(host));
     if (addresses.length === 0) throw new StreamDestinationRefused(`stream host ${host} does not resolve`);
     for (const text of addresses) {
       const address = unmapped(ipaddr.parse(text));
@@ -71,6 +71,22 @@ export class StreamDestinations {
           `stream host ${host}${literal ? '' : ` (${text})`} is a ${range} address; add it to STREAM_ALLOWED_HOSTS to stream there`,
         );
       }
+    }
+  }
+
+  /** The host's addresses; refused when it does not resolve, or not in time (dns.lookup itself cannot be given a deadline). */
+  async #resolve(host: string): Promise<string[]> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StreamDestinationRefused(`stream host ${host} did not resolve within ${this.#lookupTimeoutMs} ms`)), this.#lookupTimeoutMs);
+    });
+    try {
+      return await Promise.race([this.#lookup(host), late]);
+    } catch (failure) {
+      if (failure instanceof StreamDestinationRefused) throw failure;
+      throw new StreamDestinationRefused(`stream host ${host} does not resolve`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

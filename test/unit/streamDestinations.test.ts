@@ -43,6 +43,11 @@ describe('stream destinations', () => {
     expect(await verdict(closed, 'rtmp://nowhere.example/live/x')).toBe('stream host nowhere.example does not resolve');
   });
 
+  it('refuses a name whose lookup hangs, after its deadline', async () => {
+    const hanging = new StreamDestinations([], () => new Promise<string[]>(() => {}), 20);
+    expect(await verdict(hanging, 'rtmp://slow.example/live/x')).toBe('stream host slow.example did not resolve within 20 ms');
+  });
+
   it('allows what STREAM_ALLOWED_HOSTS lists: names, *.domains, addresses and ranges', async () => {
     const policy = new StreamDestinations(['nginx.test', '*.internal.example', '198.18.0.0/15', '::1'].map(parseHostPattern), lookup);
     expect(await verdict(policy, 'rtmp://nginx.test/live/x')).toBe('allowed');
