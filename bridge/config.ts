@@ -4,6 +4,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { count, defaultAnnouncedAddress, ip, parseEnv, port, redisUrl } from '../common/config.ts';
 import { JOIN_DEADLINE_MS, livenessProblem, PEER_TIMEOUT_MS, PING_INTERVAL_MS, type LivenessTimes } from '../protocol/liveness.ts';
@@ -120,6 +121,17 @@ const bridgeEnvObject = z.object({
     .default('')
     .transform((list) => list.split(',').map((o) => o.trim()).filter(Boolean))
     .pipe(z.array(z.url({ protocol: /^https?$/, error: 'expected origins such as https://meet.example.com, comma-separated' }))),
+  /**
+   * Reverse proxies in front of the bridge (addresses or CIDR ranges,
+   * comma-separated), whose X-Forwarded-For and X-Forwarded-Proto are
+   * believed. Unset: nobody's; behind a proxy every browser then shares the
+   * proxy's address for the per-address limits.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine((entry) => ipaddr.isValid(entry) || isCidr(entry), { error: 'expected addresses or CIDR ranges, comma-separated' }))),
   /**
    * Where meetings may be streamed besides public addresses: host names,
    * *.domains, addresses or CIDR ranges (comma-separated). Loopback, private,
@@ -238,9 +250,19 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
       messageBurst: e.SIGNALING_MESSAGE_BURST,
     },
     allowedOrigins: e.ALLOWED_ORIGINS,
+    trustedProxies: e.TRUST_PROXY,
     streamAllowedHosts: e.STREAM_ALLOWED_HOSTS,
     recording: { redisUrl: e.REDIS_URL, dir: path.resolve(e.RECORDINGS_DIR) },
     logLevel: e.LOG_LEVEL,
     webDistDir: path.resolve(e.WEB_DIST_DIR),
   };
+}
+
+function isCidr(text: string): boolean {
+  try {
+    ipaddr.parseCIDR(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -77,6 +77,8 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, record
     // Per-request logs only when debugging; errors always.
     loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }),
     bodyLimit: 64 * 1024,
+    // request.ip (the per-address limits, logs) is the forwarded client's only behind a listed proxy.
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

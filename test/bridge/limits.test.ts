@@ -22,8 +22,8 @@ interface Reply {
 }
 
 /** A raw signaling socket (the ws client sends an Origin only when given one), its replies and how it ended. */
-function rawSocket(url: string, origin?: string) {
-  const ws = new WebSocket(url, origin === undefined ? {} : { origin });
+function rawSocket(url: string, origin?: string, forwardedFor?: string) {
+  const ws = new WebSocket(url, { ...(origin !== undefined && { origin }), ...(forwardedFor !== undefined && { headers: { 'x-forwarded-for': forwardedFor } }) });
   const socket = {
     ws,
     replies: [] as Reply[],
@@ -93,6 +93,9 @@ describe('signaling limits', () => {
     const over = rawSocket(url);
     const closed = await waitFor('the socket over the cap to be closed', () => over.closed);
     expect(closed).toEqual({ code: 1008, reason: `too many connections from your address (at most ${SOCKETS_PER_ADDRESS})` });
+    // Without TRUST_PROXY, nobody's X-Forwarded-For is believed: a forged one does not escape the cap.
+    const forged = rawSocket(url, undefined, '198.51.100.9');
+    expect(await waitFor('the forged socket to be closed', () => forged.closed)).toMatchObject({ code: 1008 });
 
     sockets[0]!.ws.close();
     // The bridge counts the close when it sees it: a retry soon after is served.
@@ -104,6 +107,22 @@ describe('signaling limits', () => {
     await closeAll(sockets);
     for (const service of services) service.client.close();
     await waitFor('the room to close', () => bridge.registry.size === 0);
+  });
+
+  it('behind a proxy listed in TRUST_PROXY, counts each forwarded client on its own', async () => {
+    const proxied = await startBridge({ MEDIA_WORKERS: '1', TRUST_PROXY: '127.0.0.0/8', SIGNALING_MAX_SOCKETS_PER_ADDRESS: '2' });
+    try {
+      const proxiedUrl = signalingUrl(proxied.url);
+      const first = [rawSocket(proxiedUrl, undefined, '203.0.113.1'), rawSocket(proxiedUrl, undefined, '203.0.113.1')];
+      expect(await Promise.all(first.map(served))).toEqual([true, true]);
+      const third = rawSocket(proxiedUrl, undefined, '203.0.113.1');
+      expect(await waitFor('the client over its cap to be closed', () => third.closed)).toMatchObject({ code: 1008 });
+      const other = rawSocket(proxiedUrl, undefined, '203.0.113.2'); // another browser behind the same proxy
+      expect(await served(other)).toBe(true);
+      await closeAll([...first, other]);
+    } finally {
+      await proxied.stop();
+    }
   });
 
   it("refuses another site's Origin before the upgrade; no Origin and the bridge's own origin pass", async () => {
