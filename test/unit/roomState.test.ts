@@ -1,7 +1,7 @@
 // The web client's room reducer driven through a meeting as the bridge tells
 // it: no browser, no bridge, just the events in the order they arrive.
 import { describe, expect, it } from 'vitest';
-import type { PeerInfo, RecordingInfo, ResponseData } from '../../protocol/protocol.ts';
+import type { Knock, PeerInfo, RecordingInfo, ResponseData } from '../../protocol/protocol.ts';
 import { initialRoomState, roomState, type RoomEvent, type RoomState } from '../../web/src/lib/roomState.ts';
 
 function peer(id: string, displayName: string, changes: Partial<PeerInfo> = {}): PeerInfo {
@@ -21,6 +21,7 @@ function joined(peerId: string, changes: Partial<ResponseData<'join'>> = {}): Re
     activeSpeakerId: null,
     dialIn: { pin: '123456', numbers: ['+15550100'] },
     locked: false,
+    lobby: { enabled: false, knocks: [] },
     dialOutAvailable: true,
     dialOuts: [],
     recordings: [],
@@ -207,5 +208,53 @@ describe('roomState', () => {
     // A rejoin is a new peer: the bridge decides again.
     state = roomState(state, { type: 'joined', joined: joined('alice2', { role: 'participant' }) });
     expect(state.role).toBe('participant');
+  });
+
+  it('follows the lobby: whether it is on, who knocks and when they stop waiting, for moderators only', () => {
+    const knock = (id: string, displayName: string, kind: Knock['kind'] = 'web'): Knock => ({ id, displayName, kind, since: 1_700_000_000_000 });
+    const moderator = { role: 'moderator' as const };
+    let state = run(initialRoomState('Alice'), {
+      type: 'joined',
+      joined: joined('alice1', { ...moderator, lobby: { enabled: true, knocks: [knock('k1', 'Bob')] } }),
+    });
+    expect(state.lobbyEnabled).toBe(true);
+    expect([...state.knocks.keys()]).toEqual(['k1']);
+    expect(texts(state)).toEqual([]); // waiting before we came: the list shows them, no toast
+
+    // A browser and a phone knock; each is told once (the bridge replays knocks to a new moderator).
+    state = run(
+      state,
+      { type: 'knocking', knock: knock('k2', 'Carol') },
+      { type: 'knocking', knock: knock('k3', '+15550123', 'phone') },
+      { type: 'knocking', knock: knock('k2', 'Carol') },
+    );
+    expect([...state.knocks.keys()]).toEqual(['k1', 'k2', 'k3']);
+    expect(texts(state)).toEqual(['Carol is waiting in the lobby', 'A phone caller (+15550123) is waiting in the lobby']);
+
+    // Admitted, turned away, gone: no longer waiting, whoever decided.
+    state = run(
+      state,
+      { type: 'knockEnded', knockId: 'k1', outcome: 'admitted', by: 'Alice' },
+      { type: 'knockEnded', knockId: 'k3', outcome: 'denied', by: 'Dave' },
+    );
+    expect([...state.knocks.keys()]).toEqual(['k2']);
+
+    // Our own switch is not announced back to us; another moderator's is.
+    state = run(state, { type: 'lobbyChanged', enabled: false, by: 'Alice' }, { type: 'lobbyChanged', enabled: true, by: 'Dave' });
+    expect(state.lobbyEnabled).toBe(true);
+    expect(texts(state)).toEqual(['Carol is waiting in the lobby', 'A phone caller (+15550123) is waiting in the lobby', 'Dave turned the lobby on']);
+
+    // No longer a moderator: no longer told who stops waiting, so nobody is listed.
+    state = run(state, { type: 'roleChanged', role: 'participant', by: 'Dave' });
+    expect(state.knocks.size).toBe(0);
+    expect(state.lobbyEnabled).toBe(true);
+    // Made one again: told of each waiting knock, after or before the role change.
+    state = run(state, { type: 'knocking', knock: knock('k4', 'Erin') }, { type: 'roleChanged', role: 'moderator', by: 'Dave' });
+    expect([...state.knocks.keys()]).toEqual(['k4']);
+
+    // A rejoin takes the lobby as it is now.
+    state = run(state, { type: 'joined', joined: joined('alice2') });
+    expect(state.lobbyEnabled).toBe(false);
+    expect(state.knocks.size).toBe(0);
   });
 });

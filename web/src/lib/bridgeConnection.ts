@@ -9,15 +9,30 @@ import type { RequestData, RequestMethod, ResponseData } from '../../../protocol
 import { SIGNALING_PATH } from '../../../protocol/protocol.ts';
 import { SignalingClient, SignalingError } from '../../../protocol/SignalingClient.ts';
 
-/** `waitingForHost`: a secure room's guest, let in once a moderator arrives. */
-export type ConferenceStatus = 'connecting' | 'waitingForHost' | 'connected' | 'reconnecting' | 'ended';
-export type EndReason = 'left' | 'kicked' | 'roomClosed' | 'meetingEnded' | JoinRefusal | 'failed';
+/**
+ * Waiting to be let in, named after the bridge's notification that says so: a
+ * secure room's guest until a moderator arrives, or a knock in a room's lobby
+ * until a moderator admits it.
+ */
+const WAITS = ['waitingForHost', 'waitingInLobby'] as const;
+export type Wait = (typeof WAITS)[number];
+export type ConferenceStatus = 'connecting' | Wait | 'connected' | 'reconnecting' | 'ended';
+export type EndReason = 'left' | 'kicked' | 'roomClosed' | 'meetingEnded' | JoinRefusal | WaitEnd | 'failed';
 
-/** Join refusals that end the attempt for good (others are retried); `unavailable` at join: no host came. */
-const REFUSALS = ['roomFull', 'passwordRequired', 'unauthorized', 'rateLimited', 'unavailable'] as const;
+export function isWaiting(status: ConferenceStatus): status is Wait {
+  return (WAITS as readonly string[]).includes(status);
+}
+
+/** Join refusals that end the attempt for good (others are retried). */
+const REFUSALS = ['roomFull', 'passwordRequired', 'unauthorized', 'rateLimited', 'notAdmitted', 'unavailable'] as const;
 type JoinRefusal = (typeof REFUSALS)[number];
-function refusalOf(error: unknown): JoinRefusal | undefined {
-  return error instanceof SignalingError && (REFUSALS as readonly string[]).includes(error.code) ? (error.code as JoinRefusal) : undefined;
+/** `unavailable` after a wait: nobody let us in in time (or the room closed meanwhile). */
+const WAIT_ENDS = { waitingForHost: 'noHost', waitingInLobby: 'lobbyTimedOut' } as const satisfies Record<Wait, string>;
+type WaitEnd = (typeof WAIT_ENDS)[Wait];
+
+function refusalOf(error: unknown, waited: Wait | null): JoinRefusal | WaitEnd | undefined {
+  if (!(error instanceof SignalingError) || !(REFUSALS as readonly string[]).includes(error.code)) return undefined;
+  return error.code === 'unavailable' && waited ? WAIT_ENDS[waited] : (error.code as JoinRefusal);
 }
 
 /**
@@ -48,6 +63,8 @@ export class BridgeConnection {
   readonly #handlers: ConnectionHandlers;
   readonly #backoff = new Backoff(RECONNECT_BACKOFF);
   #client: SignalingClient | undefined;
+  /** What the current join attempt was told to wait for, if anything: a refusal after it means nobody let us in. */
+  #waited: Wait | null = null;
 
   constructor(join: RequestData<'join'>, handlers: ConnectionHandlers) {
     this.#join = join;
@@ -64,7 +81,7 @@ export class BridgeConnection {
       await this.#connect();
       this.status.value = 'connected';
     } catch (error) {
-      if (this.status.value !== 'ended') this.#end(refusalOf(error) ?? 'failed', error);
+      if (this.status.value !== 'ended') this.#end(refusalOf(error, this.#waited) ?? 'failed', error);
       throw error;
     }
   }
@@ -92,10 +109,16 @@ export class BridgeConnection {
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${SIGNALING_PATH}`;
     const client = await SignalingClient.connect(url);
     this.#client = client;
+    this.#waited = null;
     this.#handlers.opened(client);
     // A restarting server is a dropped connection like any other: reconnect.
     client.on('disconnected', ({ reason }) => reason !== 'shuttingDown' && this.#end(reason));
-    client.on('waitingForHost', () => (this.status.value = 'waitingForHost'));
+    for (const wait of WAITS) {
+      client.on(wait, () => {
+        this.#waited = wait;
+        this.status.value = wait;
+      });
+    }
     client.onClose(() => {
       if (this.#client === client && this.status.value !== 'ended') void this.#reconnect();
     });
@@ -105,8 +128,8 @@ export class BridgeConnection {
   async #reconnect(): Promise<void> {
     this.status.value = 'reconnecting';
     this.#handlers.lost();
-    // Waiting for the host again counts as still reconnecting.
-    const reconnecting = () => this.status.value === 'reconnecting' || this.status.value === 'waitingForHost';
+    // Waiting again (for the host, or in the lobby: we knock like anyone else) counts as still reconnecting.
+    const reconnecting = () => this.status.value === 'reconnecting' || isWaiting(this.status.value);
     while (reconnecting()) {
       await delay(this.#backoff.next());
       if (!reconnecting()) return;
@@ -117,7 +140,7 @@ export class BridgeConnection {
         return;
       } catch (error) {
         this.#client?.close();
-        const refusal = refusalOf(error);
+        const refusal = refusalOf(error, this.#waited);
         if (refusal) return this.#end(refusal, error);
       }
     }

@@ -11,7 +11,7 @@ import { BridgeConnection } from './bridgeConnection.ts';
 import { ConferenceMedia } from './conferenceMedia.ts';
 import { initialRoomState, roomState, type RoomEvent, type RoomState } from './roomState.ts';
 
-export type { EndReason } from './bridgeConnection.ts';
+export { isWaiting, type EndReason, type Wait } from './bridgeConnection.ts';
 export type { InboundStats } from './conferenceMedia.ts';
 
 export interface ConferenceOptions {
@@ -130,6 +130,10 @@ export class Conference {
   /** Phone numbers and PIN that reach this room, once joined. */
   readonly dialIn = computed(() => this.#state.value.dialIn);
   readonly locked = computed(() => this.#state.value.locked);
+  /** Whether newcomers knock and wait to be let in. */
+  readonly lobbyEnabled = computed(() => this.#state.value.lobbyEnabled);
+  /** Who waits in the lobby, by knock id (moderators only; others are not told). */
+  readonly knocks = computed(() => this.#state.value.knocks);
   /** Whether phones can be invited (a SIP gateway with a trunk is connected). */
   readonly dialOutAvailable = computed(() => this.#state.value.dialOutAvailable);
   /** Phone invitations, under way and recently finished, by id. */
@@ -185,6 +189,21 @@ export class Conference {
   /** Locks the room with a digit password, or unlocks it (null). */
   async setRoomPassword(password: string | null): Promise<boolean> {
     return (await this.#request('setRoomPassword', { password })) !== undefined;
+  }
+
+  /** Turns the lobby on or off (off lets everyone waiting in). */
+  async setLobby(enabled: boolean): Promise<void> {
+    await this.#request('setLobby', { enabled });
+  }
+
+  /** Lets one knock in, or (no id) everyone waiting. */
+  async admit(knockId?: string): Promise<void> {
+    await this.#request('admit', { knockId });
+  }
+
+  /** Turns one knock away, or (no id) everyone waiting. */
+  async deny(knockId?: string): Promise<void> {
+    await this.#request('deny', { knockId });
   }
 
   async muteParticipant(peerId: string): Promise<void> {
@@ -264,6 +283,9 @@ export class Conference {
     client.on('chat', (data) => room({ type: 'chat', ...data }));
     client.on('roomLocked', (data) => room({ type: 'roomLocked', ...data }));
     client.on('roleChanged', (data) => room({ type: 'roleChanged', ...data }));
+    client.on('lobbyChanged', (data) => room({ type: 'lobbyChanged', ...data }));
+    client.on('knocking', (data) => room({ type: 'knocking', ...data }));
+    client.on('knockEnded', (data) => room({ type: 'knockEnded', ...data }));
     client.on('dialOutUpdated', (data) => room({ type: 'dialOutUpdated', ...data }));
     client.on('recordingUpdated', (data) => room({ type: 'recordingUpdated', ...data }));
     client.on('mutedByModerator', (data) => {

@@ -1,6 +1,6 @@
 // What the room looks like to us: who is in it, what they send, who speaks,
-// the chat, phone invitations, recordings and streams, the lock, and the
-// problems worth telling the user. A pure reducer, (state, event) -> state,
+// the chat, phone invitations, recordings and streams, the lock, the lobby
+// and who knocks at it, and the problems worth telling the user. A pure reducer, (state, event) -> state,
 // with no DOM and no signals, so the rules (late recording updates, problems
 // said once, a rejoin replacing the room) are unit-tested without a browser;
 // the conference keeps one signal of it and derives what the UI reads.
@@ -9,6 +9,7 @@ import type {
   DialIn,
   DialOutCall,
   Grants,
+  Knock,
   NotificationData,
   PeerInfo,
   RecordingInfo,
@@ -39,6 +40,10 @@ export interface RoomState {
   /** Phone numbers and PIN that reach this room, once joined. */
   readonly dialIn: DialIn | null;
   readonly locked: boolean;
+  /** Whether newcomers knock and wait for a moderator to let them in. */
+  readonly lobbyEnabled: boolean;
+  /** Who waits in the lobby, by knock id, in the order they knocked: only moderators are told. */
+  readonly knocks: ReadonlyMap<string, Knock>;
   /** Whether phones can be invited (a SIP gateway with a trunk is connected). */
   readonly dialOutAvailable: boolean;
   /** Phone invitations, under way and recently finished, by id. */
@@ -67,6 +72,9 @@ type RoomNotification =
   | 'mutedByModerator'
   | 'roleChanged'
   | 'roomLocked'
+  | 'lobbyChanged'
+  | 'knocking'
+  | 'knockEnded'
   | 'dialOutUpdated'
   | 'recordingUpdated';
 
@@ -101,6 +109,8 @@ export function initialRoomState(selfName: string): RoomState {
     chat: [],
     dialIn: null,
     locked: false,
+    lobbyEnabled: false,
+    knocks: new Map(),
     dialOutAvailable: false,
     dialOuts: new Map(),
     recordings: new Map(),
@@ -129,6 +139,8 @@ export function roomState(state: RoomState, event: RoomEvent): RoomState {
         activeSpeakerId: joined.activeSpeakerId,
         dialIn: joined.dialIn,
         locked: joined.locked,
+        lobbyEnabled: joined.lobby.enabled,
+        knocks: new Map(joined.lobby.knocks.map((k) => [k.id, k])),
         dialOutAvailable: joined.dialOutAvailable,
         dialOuts: new Map(joined.dialOuts.map((c) => [c.id, c])),
         recordings: new Map(joined.recordings.map((r) => [r.id, r])),
@@ -155,12 +167,28 @@ export function roomState(state: RoomState, event: RoomEvent): RoomState {
       return withNotice(state, `${event.by} muted your microphone`);
     case 'roleChanged':
       return withNotice(
-        { ...state, role: event.role },
+        // A new moderator is told of each waiting knock (knocking); a former one no longer hears when they end.
+        { ...state, role: event.role, knocks: event.role === 'moderator' ? state.knocks : new Map() },
         event.role === 'moderator' ? (event.by ? `${event.by} made you a moderator` : 'You are now a moderator: the last one left') : 'You are no longer a moderator',
       );
     case 'roomLocked': {
       const next = { ...state, locked: event.locked };
       return event.by === state.selfName ? next : withNotice(next, `${event.by} ${event.locked ? 'locked' : 'unlocked'} the meeting`);
+    }
+    case 'lobbyChanged': {
+      const next = { ...state, lobbyEnabled: event.enabled };
+      return event.by === state.selfName ? next : withNotice(next, `${event.by} turned the lobby ${event.enabled ? 'on' : 'off'}`);
+    }
+    case 'knocking': {
+      // Known already when the bridge replays it (a promotion right after a join that listed it).
+      if (state.knocks.has(event.knock.id)) return state;
+      const who = event.knock.kind === 'phone' ? `A phone caller (${event.knock.displayName})` : event.knock.displayName;
+      return withNotice({ ...state, knocks: withEntry(state.knocks, event.knock.id, event.knock) }, `${who} is waiting in the lobby`);
+    }
+    case 'knockEnded': {
+      const knocks = new Map(state.knocks);
+      knocks.delete(event.knockId);
+      return { ...state, knocks };
     }
     case 'dialOutUpdated':
       return { ...state, dialOuts: withEntry(state.dialOuts, event.call.id, event.call) };

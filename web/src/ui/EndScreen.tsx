@@ -27,9 +27,20 @@ const MESSAGES: Record<EndReason, { title: string; detail: string; rejoin: boole
     detail: 'Too many wrong passwords were tried. Wait a moment, then try again.',
     rejoin: true,
   },
-  unavailable: {
+  notAdmitted: { title: 'You were not admitted', detail: 'A moderator turned down your request to join.', rejoin: false },
+  noHost: {
     title: 'The host did not arrive',
     detail: 'Nobody let you in while you waited. Try again later.',
+    rejoin: true,
+  },
+  lobbyTimedOut: {
+    title: 'Nobody let you in',
+    detail: 'You waited in the lobby, but no moderator let you in in time. Try again later.',
+    rejoin: true,
+  },
+  unavailable: {
+    title: 'The meeting is unavailable',
+    detail: 'The server cannot take you into this meeting right now. Try again later.',
     rejoin: true,
   },
   failed: {

@@ -1,9 +1,8 @@
 import { useState } from 'preact/hooks';
-import type { Conference } from '../lib/conference.ts';
+import { isWaiting, type Conference } from '../lib/conference.ts';
 import { AudioSink } from './AudioSink.tsx';
 import { ChatPanel } from './ChatPanel.tsx';
 import { EndScreen } from './EndScreen.tsx';
-import { WaitingForHost } from './WaitingForHost.tsx';
 import { Notices } from './Notices.tsx';
 import { ParticipantsPanel } from './ParticipantsPanel.tsx';
 import { RecordingsPanel } from './RecordingsPanel.tsx';
@@ -11,6 +10,7 @@ import { TileArea } from './TileArea.tsx';
 import { Toolbar, type Panel } from './Toolbar.tsx';
 import { TopBar } from './TopBar.tsx';
 import { useTiles } from './useTiles.ts';
+import { Waiting } from './Waiting.tsx';
 
 export function Meeting({ conference, onRejoin }: { conference: Conference; onRejoin: () => void }) {
   const tiles = useTiles(conference);
@@ -19,7 +19,7 @@ export function Meeting({ conference, onRejoin }: { conference: Conference; onRe
 
   const status = conference.status.value;
   if (status === 'ended') return <EndScreen conference={conference} onRejoin={onRejoin} />;
-  if (status === 'waitingForHost') return <WaitingForHost conference={conference} />;
+  if (isWaiting(status)) return <Waiting conference={conference} wait={status} />;
 
   return (
     <div class={`meeting ${panel ? 'with-panel' : ''}`}>

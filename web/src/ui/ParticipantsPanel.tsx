@@ -1,6 +1,7 @@
 import { Hand, Mic, MicOff, Phone, Video, VideoOff } from 'lucide-preact';
 import type { PeerInfo } from '../../../protocol/protocol.ts';
 import type { Conference } from '../lib/conference.ts';
+import { Lobby } from './Lobby.tsx';
 import { MeetingLock } from './MeetingLock.tsx';
 import { PhoneInvite } from './PhoneInvite.tsx';
 import { SidePanel } from './SidePanel.tsx';
@@ -45,6 +46,7 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
   return (
     <SidePanel title={`Participants (${rows.length})`} onClose={onClose}>
       <MeetingLock conference={conference} />
+      <Lobby conference={conference} />
       {conference.may('dialOut') && <PhoneInvite conference={conference} />}
       {conference.may('muteAll') && rows.some((row) => !row.self && row.micOn) && (
         <button id="mute-all" class="button secondary small" onClick={() => void conference.muteAll()}>

@@ -192,6 +192,8 @@ export function Toolbar({
           id="toggle-participants"
           label="Participants"
           active={panel === 'participants'}
+          // Knocks wait for a moderator: seen even with the panel closed.
+          badge={conference.knocks.value.size}
           onClick={() => onPanel(panel === 'participants' ? null : 'participants')}
         >
           <Users size={20} />

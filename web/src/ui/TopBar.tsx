@@ -1,20 +1,12 @@
-import { Check, Link, Lock, Phone, Radio, Users } from 'lucide-preact';
-import { useEffect, useState } from 'preact/hooks';
+import { Check, DoorClosed, Link, Lock, Phone, Radio, Users } from 'lucide-preact';
+import { useState } from 'preact/hooks';
 import type { Conference } from '../lib/conference.ts';
 import { isLive, isRecordingFile } from '../lib/recordings.ts';
 import { Brand } from './Brand.tsx';
-
-function useClock(): string {
-  const [now, setNow] = useState(() => new Date());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(new Date()), 10_000);
-    return () => clearInterval(timer);
-  }, []);
-  return now.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
+import { useNow } from './useNow.ts';
 
 export function TopBar({ conference }: { conference: Conference }) {
-  const clock = useClock();
+  const clock = new Date(useNow(10_000)).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   const [copied, setCopied] = useState(false);
   const count = conference.participants.value.size + 1;
 
@@ -37,6 +29,11 @@ export function TopBar({ conference }: { conference: Conference }) {
         {conference.locked.value && (
           <span class="chip quiet locked" data-testid="room-locked" title="Newcomers need the meeting password">
             <Lock size={14} /> Locked
+          </span>
+        )}
+        {conference.lobbyEnabled.value && (
+          <span class="chip quiet lobby-on" data-testid="lobby-on" title="Newcomers wait in the lobby until a moderator lets them in">
+            <DoorClosed size={14} /> Lobby
           </span>
         )}
       </div>
