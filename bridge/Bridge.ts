@@ -2,6 +2,8 @@ import type { LoadedCredentials } from './auth/ApiCredentials.ts';
 import { JoinTokens } from './auth/JoinTokens.ts';
 import { RestAuth } from './auth/RestAuth.ts';
 import type { BridgeConfig } from './config.ts';
+import { DialOutAudit } from './dialOut/DialOutAudit.ts';
+import { DialOutPolicy } from './dialOut/DialOutPolicy.ts';
 import { DialOuts } from './dialOut/DialOuts.ts';
 import type http from 'node:http';
 import { buildHttpServer, type HttpServer } from './http/app.ts';
@@ -69,7 +71,8 @@ export class Bridge {
       maxRooms: config.limits.rooms,
       logger: logger.child({ component: 'rooms' }),
     });
-    const dialOuts = new DialOuts(logger.child({ component: 'dial-out' }));
+    const dialOutLogger = logger.child({ component: 'dial-out' });
+    const dialOuts = new DialOuts(dialOutLogger, new DialOutPolicy(config.dialOut), new DialOutAudit(dialOutLogger));
     const recordings = new Recordings(
       config.recording.redisUrl,
       registry,

@@ -9,8 +9,26 @@ import { z } from 'zod';
 import { count, defaultAnnouncedAddress, ip, parseEnv, port, redisUrl } from '../common/config.ts';
 import { JOIN_DEADLINE_MS, livenessProblem, PEER_TIMEOUT_MS, PING_INTERVAL_MS, type LivenessTimes } from '../protocol/liveness.ts';
 import { apiKeySchema, apiSecretSchema, DEFAULT_API_KEYS_FILE } from './auth/ApiCredentials.ts';
+import type { DialOutPolicyConfig } from './dialOut/DialOutPolicy.ts';
+import { builtInDenial, isCountryCode, parsePrefix } from './dialOut/NumberRules.ts';
 import { parseHostPattern, type HostPattern } from './streaming/StreamDestinations.ts';
 import { CertificateError, readCertificateFiles } from './tls/TlsIdentity.ts';
+
+/** Phone-number prefixes (+44, +1 212), comma-separated; each must start with a country calling code. */
+const prefixList = z
+  .string()
+  .default('')
+  .transform((list, ctx) => {
+    const prefixes: string[] = [];
+    for (const entry of list.split(',').map((e) => e.trim()).filter(Boolean)) {
+      try {
+        prefixes.push(parsePrefix(entry));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }
+    return prefixes;
+  });
 
 const bridgeEnvObject = z.object({
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
@@ -64,6 +82,26 @@ const bridgeEnvObject = z.object({
     .default('')
     .transform((list) => list.split(',').map((n) => n.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^\+?[0-9 ()-]{3,32}$/, 'expected phone numbers such as +1 555 0100, comma-separated'))),
+  /** Numbers invited without a leading + are read as this country's (ISO 3166 code, e.g. US, GB). Unset: they are refused. */
+  DIAL_OUT_DEFAULT_COUNTRY: z
+    .string()
+    .transform((code) => code.toUpperCase())
+    .refine(isCountryCode, 'expected a two-letter country code such as US or GB')
+    .optional(),
+  /** The only numbers dial-out may call, by E.164 prefix (e.g. +44,+1 212). Unset: dial-out is refused (no allow-all default). */
+  DIAL_OUT_ALLOWED_PREFIXES: prefixList,
+  /** Prefixes refused even where allowed, on top of the built-in deny list (satellite, shared-cost, premium network codes). */
+  DIAL_OUT_DENIED_PREFIXES: prefixList,
+  /** Dial-out calls under way at once (ringing or answered). */
+  DIAL_OUT_MAX_CALLS_PER_ROOM: count(1, 1000).default(5),
+  DIAL_OUT_MAX_CALLS_PER_INVITER: count(1, 1000).default(3),
+  DIAL_OUT_MAX_CALLS: count(1, 10_000).default(20),
+  /** Dial-out calls placed in any hour. */
+  DIAL_OUT_ATTEMPTS_PER_HOUR_PER_ROOM: count(1, 100_000).default(30),
+  DIAL_OUT_ATTEMPTS_PER_HOUR_PER_INVITER: count(1, 100_000).default(20),
+  DIAL_OUT_ATTEMPTS_PER_HOUR: count(1, 1_000_000).default(200),
+  /** Answered dial-out minutes per UTC day, all rooms together; when they run out, calls are ended and new ones refused. */
+  DIAL_OUT_DAILY_MINUTES: count(1, 10_000_000).default(600),
   SIGNALING_MAX_MESSAGE_BYTES: count(1024, 1 << 20).default(64 * 1024),
   /** The bridge pings every signaling socket this often (WebSocket ping frames). */
   SIGNALING_PING_INTERVAL_MS: count(100, 600_000).default(PING_INTERVAL_MS),
@@ -170,6 +208,12 @@ export const bridgeEnvSchema = bridgeEnvObject
     if (env.AUTH_PUBLIC_KEY_FILE && env.AUTH_JWKS_URL) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_JWKS_URL'], message: 'set AUTH_PUBLIC_KEY_FILE or AUTH_JWKS_URL, not both' });
     }
+    for (const prefix of env.DIAL_OUT_ALLOWED_PREFIXES) {
+      const denied = builtInDenial(prefix);
+      if (denied) {
+        ctx.addIssue({ code: 'custom', path: ['DIAL_OUT_ALLOWED_PREFIXES'], message: `${prefix} is ${denied.what}, on the built-in deny list: it cannot be allowed` });
+      }
+    }
     if (env.MEDIA_PLAIN_PORT_MIN > env.MEDIA_PLAIN_PORT_MAX) {
       ctx.addIssue({ code: 'custom', path: ['MEDIA_PLAIN_PORT_MIN'], message: 'must not exceed MEDIA_PLAIN_PORT_MAX' });
     }
@@ -238,6 +282,18 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     rooms: { maxPeers: e.ROOM_MAX_PEERS, pinDigits: e.ROOM_PIN_DIGITS },
     dialInNumbers: e.DIAL_IN_NUMBERS,
+    dialOut: {
+      numbers: { defaultCountry: e.DIAL_OUT_DEFAULT_COUNTRY, allowedPrefixes: e.DIAL_OUT_ALLOWED_PREFIXES, deniedPrefixes: e.DIAL_OUT_DENIED_PREFIXES },
+      limits: {
+        callsPerRoom: e.DIAL_OUT_MAX_CALLS_PER_ROOM,
+        callsPerInviter: e.DIAL_OUT_MAX_CALLS_PER_INVITER,
+        calls: e.DIAL_OUT_MAX_CALLS,
+        attemptsPerHourPerRoom: e.DIAL_OUT_ATTEMPTS_PER_HOUR_PER_ROOM,
+        attemptsPerHourPerInviter: e.DIAL_OUT_ATTEMPTS_PER_HOUR_PER_INVITER,
+        attemptsPerHour: e.DIAL_OUT_ATTEMPTS_PER_HOUR,
+      },
+      dailyMinutes: e.DIAL_OUT_DAILY_MINUTES,
+    } satisfies DialOutPolicyConfig,
     signaling: { maxMessageBytes: e.SIGNALING_MAX_MESSAGE_BYTES, liveness: signalingLiveness(e), joinDeadlineMs: e.SIGNALING_JOIN_DEADLINE_MS },
     serviceSecret: e.SERVICE_SECRET,
     api: { key: e.API_KEY, secret: e.API_SECRET, file: path.resolve(e.API_KEYS_FILE), restPerMinute: e.REST_RATE_LIMIT_PER_MINUTE },

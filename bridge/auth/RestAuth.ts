@@ -17,6 +17,7 @@ export type Permission =
   | 'dialOut:list'
   | 'dialOut:start'
   | 'dialOut:stop'
+  | 'dialOut:audit'
   | 'dialIn:resolve'
   | 'recordings:list'
   | 'recordings:start'
@@ -33,6 +34,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/rooms/:room/dial-out': 'dialOut:list',
   'POST /api/rooms/:room/dial-out': 'dialOut:start',
   'DELETE /api/rooms/:room/dial-out/:callId': 'dialOut:stop',
+  'GET /api/dial-outs': 'dialOut:audit',
   'GET /api/dial-in/:pin': 'dialIn:resolve',
   'GET /api/rooms/:room/recordings': 'recordings:list',
   'POST /api/rooms/:room/recordings': 'recordings:start',

@@ -9,6 +9,8 @@ import {
 import type { PeerChannel } from '../rooms/Peer.ts';
 import type { Room } from '../rooms/Room.ts';
 import { RequestError } from '../signaling/RequestError.ts';
+import type { DialOutAudit, Inviter } from './DialOutAudit.ts';
+import { BUDGET_RULE, type DialOutPolicy } from './DialOutPolicy.ts';
 
 /** A SIP gateway connected to this bridge for dial-out (Jicofo's Jigasi brewery, in one map). */
 export interface GatewayLink {
@@ -24,17 +26,19 @@ export interface GatewayLink {
 interface Underway {
   room: Room;
   gateway: GatewayLink;
+  /** Why the bridge itself is ending it (it outranks the gateway's "hung up"). */
+  endReason?: string;
 }
 
-/** Invitations under way per room, against a runaway inviter. */
-const MAX_ACTIVE_PER_ROOM = 10;
 /** Finished invitations each room keeps for its list (the newest). */
 const FINISHED_KEPT = 20;
 
 /**
- * Phone invitations: picks a gateway for each, relays cancellation to it,
- * keeps each live room's invitations (those under way and the latest
- * finished) and shows every change to the room.
+ * Phone invitations: admits each by the dial-out policy (a refused one never
+ * reaches a gateway), picks a gateway for it, relays cancellation to it, ends
+ * calls when the day's minutes run out, audits every attempt, keeps each live
+ * room's invitations (those under way and the latest finished) and shows
+ * every change to the room.
  */
 export class DialOuts {
   readonly #gateways = new Set<GatewayLink>();
@@ -42,9 +46,15 @@ export class DialOuts {
   /** Each live room's invitations in update order: the one record of a call's state. */
   readonly #calls = new Map<Room, Map<string, DialOutCall>>();
   readonly #logger: Logger;
+  readonly #policy: DialOutPolicy;
+  readonly audit: DialOutAudit;
+  /** Fires when the calls under way will have used up the day's minutes. */
+  #budgetTimer: NodeJS.Timeout | undefined;
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, policy: DialOutPolicy, audit: DialOutAudit) {
     this.#logger = logger;
+    this.#policy = policy;
+    this.audit = audit;
   }
 
   get available(): boolean {
@@ -69,6 +79,9 @@ export class DialOuts {
   addGateway(gateway: GatewayLink): void {
     this.#gateways.add(gateway);
     this.#logger.info({ gateway: gateway.name, dialOut: gateway.dialOut }, 'SIP gateway registered');
+    if (gateway.dialOut && !this.#policy.numbers.configured) {
+      this.#logger.warn({ gateway: gateway.name }, 'a SIP gateway offers dial-out, but DIAL_OUT_ALLOWED_PREFIXES is not set: every number is refused');
+    }
   }
 
   /** The gateway went away: what it was calling has failed. */
@@ -78,17 +91,28 @@ export class DialOuts {
     for (const callId of gateway.active) this.#finish(callId, 'failed', 'the SIP gateway disconnected');
   }
 
-  start(room: Room, requestedBy: string, number: string): DialOutCall {
+  /** Places a call, or refuses it (`forbidden`, naming the rule; `unavailable` with no gateway). Audited either way. */
+  start(room: Room, inviter: Inviter, number: string): DialOutCall {
     if (room.closed) throw new RequestError('notFound', `room ${room.name} has closed`);
-    const active = [...this.#underway.values()].filter((i) => i.room === room).length;
-    if (active >= MAX_ACTIVE_PER_ROOM) throw new RequestError('forbidden', `at most ${MAX_ACTIVE_PER_ROOM} phone invitations at once per room`);
+    const attempt = { id: randomUUID(), at: Date.now(), room: room.name, inviter: { id: inviter.id, name: inviter.displayName }, number };
     const gateway = this.#pickGateway();
-    if (!gateway) throw new RequestError('unavailable', 'phone invitations are unavailable: no SIP gateway with a trunk is connected');
-    const call: DialOutCall = { id: randomUUID(), number, state: 'calling', requestedBy, startedAt: Date.now() };
+    if (!gateway) {
+      const reason = 'phone invitations are unavailable: no SIP gateway with a trunk is connected';
+      this.audit.refused({ ...attempt, outcome: 'unavailable', reason });
+      throw new RequestError('unavailable', reason);
+    }
+    const admission = this.#policy.admit(room.name, inviter.id, number);
+    if (!admission.admitted) {
+      this.audit.refused({ ...attempt, number: admission.e164 ?? number, outcome: 'refused', rule: admission.rule, reason: admission.message });
+      throw new RequestError('forbidden', `${admission.message} [rule: ${admission.rule}]`);
+    }
+    const call: DialOutCall = { id: attempt.id, number: admission.e164, state: 'calling', requestedBy: inviter.displayName, startedAt: attempt.at };
+    this.#policy.placed(call.id, room.name, inviter.id);
+    this.audit.placed({ ...attempt, number: call.number });
     this.#underway.set(call.id, { room, gateway });
     gateway.active.add(call.id);
     this.#publish(room, call);
-    gateway.channel.notify('dialOutRequested', { callId: call.id, room: room.name, number, password: room.moderation.password });
+    gateway.channel.notify('dialOutRequested', { callId: call.id, room: room.name, number: call.number, password: room.moderation.password });
     this.#logger.info({ room: room.name, call: call.id, gateway: gateway.name }, 'dialing out');
     return call;
   }
@@ -107,6 +131,11 @@ export class DialOuts {
       this.#finish(report.callId, report.state, report.reason);
       return;
     }
+    this.audit.updated(report.callId, report.state, report.reason);
+    if (report.state === 'answered') {
+      this.#policy.answered(report.callId);
+      this.#watchBudget();
+    }
     const call = this.#calls.get(invitation.room)?.get(report.callId);
     if (!call) return; // the room has closed: nobody to show it to
     this.#publish(invitation.room, { ...call, state: report.state, reason: report.reason, peerId: report.peerId ?? call.peerId });
@@ -117,9 +146,36 @@ export class DialOuts {
     if (!invitation) return;
     this.#underway.delete(callId);
     invitation.gateway.active.delete(callId);
+    const finalReason = invitation.endReason ?? reason;
+    this.audit.updated(callId, state, finalReason, this.#policy.finished(callId));
+    this.#watchBudget();
     const call = this.#calls.get(invitation.room)?.get(callId);
-    if (call) this.#publish(invitation.room, { ...call, state, reason });
-    this.#logger.info({ room: invitation.room.name, call: callId, state, reason }, 'dial-out finished');
+    if (call) this.#publish(invitation.room, { ...call, state, reason: finalReason });
+  }
+
+  /** Sets the timer for when the calls under way will have used up the day's minutes (none while nobody talks). */
+  #watchBudget(): void {
+    clearTimeout(this.#budgetTimer);
+    this.#budgetTimer = undefined;
+    const ms = this.#policy.budget.msUntilSpent;
+    if (ms === undefined) return;
+    this.#budgetTimer = setTimeout(() => {
+      if (this.#policy.budget.spent) this.#endAllForBudget();
+      else this.#watchBudget();
+    }, ms);
+    // Calls under way keep the process alive through their sockets; the timer alone must not.
+    this.#budgetTimer.unref();
+  }
+
+  /** Today's minutes are used up: every call under way is ended through its gateway, saying why. */
+  #endAllForBudget(): void {
+    const reason = `today's ${this.#policy.budget.dailyMinutes} dial-out minutes are used up (${BUDGET_RULE})`;
+    this.#logger.warn({ calls: this.#underway.size }, 'dial-out budget used up: ending the calls under way');
+    for (const [callId, invitation] of this.#underway) {
+      if (invitation.endReason) continue; // asked already: its gateway's report is on its way
+      invitation.endReason = reason;
+      invitation.gateway.channel.notify('dialOutCancelled', { callId });
+    }
   }
 
   /** The gateway with a trunk and the fewest calls under way. */

@@ -16,6 +16,7 @@ import type { Recordings } from '../recording/Recordings.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import type { TlsIdentity } from '../tls/TlsIdentity.ts';
+import { dialOutRoutes } from './dialOutRoutes.ts';
 import { healthRoutes } from './healthRoutes.ts';
 import { metricsRoute } from './metricsRoute.ts';
 import { recordingRoutes } from './recordingRoutes.ts';
@@ -133,10 +134,11 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, record
     await api.register(fastifyRateLimit, restRateLimit(config.api.restPerMinute));
     api.setErrorHandler(replyToRateLimit);
     await api.register(roomRoutes, { registry, dialOuts, dialInNumbers: config.dialInNumbers });
+    await api.register(dialOutRoutes, { audit: dialOuts.audit });
     await api.register(recordingRoutes, { recordings, dir: config.recording.dir });
   });
   await app.register(healthRoutes, { pool, registry, dialOuts });
-  await app.register(metricsRoute, { pool, token: config.metricsToken });
+  await app.register(metricsRoute, { pool, dialOutTotals: dialOuts.audit.totals, token: config.metricsToken });
   await app.register(webClient, { distDir: config.webDistDir });
   return app;
 }

@@ -1,15 +1,20 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DialOutTotals } from '../dialOut/DialOutAudit.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import { sameSecret } from '../../common/sameSecret.ts';
 import { Room } from '../rooms/Room.ts';
 
 /**
- * Prometheus metrics: what each media worker carries and the CPU it uses.
+ * Prometheus metrics: what each media worker carries and the CPU it uses;
+ * dial-out attempts, refusals, outcomes and minutes.
  * `token` (METRICS_TOKEN): scrapers must send `Authorization: Bearer <token>`;
  * unset, /metrics is open.
  */
-export const metricsRoute: FastifyPluginAsync<{ pool: WorkerPool; token: string | undefined }> = async (app, { pool, token }) => {
+export const metricsRoute: FastifyPluginAsync<{ pool: WorkerPool; dialOutTotals: DialOutTotals; token: string | undefined }> = async (
+  app,
+  { pool, dialOutTotals, token },
+) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'bridge_' });
 
@@ -45,6 +50,30 @@ export const metricsRoute: FastifyPluginAsync<{ pool: WorkerPool; token: string 
           this.set({ worker: String(w.index) }, (usage.ru_utime + usage.ru_stime) / 1000);
         }),
       );
+    },
+  });
+
+  const fromTotals = (name: string, help: string, label: string, counts: Map<string, number>) =>
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [value, n] of counts) this.inc({ [label]: value }, n);
+      },
+    });
+  fromTotals('bridge_dial_out_attempts_total', 'Dial-out attempts by outcome: placed, refused (by a rule), unavailable (no gateway)', 'outcome', dialOutTotals.attempts);
+  fromTotals('bridge_dial_out_refusals_total', 'Dial-out attempts refused, by the rule that refused them', 'rule', dialOutTotals.refusals);
+  fromTotals('bridge_dial_out_calls_total', 'Placed dial-out calls that ended, by final state', 'state', dialOutTotals.calls);
+  new Counter({
+    name: 'bridge_dial_out_seconds_total',
+    help: 'Answered time of ended dial-out calls',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(dialOutTotals.seconds);
     },
   });
 

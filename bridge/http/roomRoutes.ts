@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Inviter } from '../dialOut/DialOutAudit.ts';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
 import { dialInSchema, dialOutCallSchema, peerInfoSchema, phoneNumberSchema, roomNameSchema } from '../../protocol/protocol.ts';
 import { RequestError } from '../signaling/RequestError.ts';
@@ -23,8 +24,8 @@ const problemSchema = z.object({ error: z.string() });
 const roomParams = z.object({ room: roomNameSchema });
 const participantParams = roomParams.extend({ peerId: z.string().min(1).max(64) });
 
-/** REST callers act as the operator. */
-const OPERATOR: Actor = { displayName: 'the operator' };
+/** REST callers act as the operator (one inviter for the dial-out caps). */
+const OPERATOR: Actor & Inviter = { id: 'operator', displayName: 'the operator' };
 
 /**
  * REST for operators and integrations: list rooms, close a room, mute or
@@ -149,12 +150,16 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialOuts: 
       schema: {
         tags: ['dial-out'],
         summary: 'Call a phone number into the room; follow its state in GET .../dial-out',
+        description:
+          'The number is read as E.164 (DIAL_OUT_DEFAULT_COUNTRY for national forms) and must pass the dial-out policy: ' +
+          'DIAL_OUT_ALLOWED_PREFIXES, DIAL_OUT_DENIED_PREFIXES, the built-in deny list, no premium numbers, the caps and the daily minutes. ' +
+          'A refusal (403) names the rule that stopped it.',
         params: roomParams,
         body: z.object({ number: phoneNumberSchema }),
-        response: { 202: z.object({ call: dialOutCallSchema }), 404: problemSchema, 409: problemSchema, 503: problemSchema },
+        response: { 202: z.object({ call: dialOutCallSchema }), 403: problemSchema, 404: problemSchema, 409: problemSchema, 503: problemSchema },
       },
     },
-    async (request, reply) => reply.code(202).send({ call: dialOuts.start(roomNamed(request.params.room), OPERATOR.displayName, request.body.number) }),
+    async (request, reply) => reply.code(202).send({ call: dialOuts.start(roomNamed(request.params.room), OPERATOR, request.body.number) }),
   );
 
   app.delete(

@@ -165,7 +165,7 @@ const handlers: Handlers = {
   },
   admit: ({ room, peer }, d) => ({ admitted: room.moderation.lobby.admit(peer, d.knockId) }),
   deny: ({ room, peer }, d) => ({ denied: room.moderation.lobby.deny(peer, d.knockId) }),
-  dialOut: ({ room, peer, dialOuts }, d) => ({ call: dialOuts.start(room, peer.displayName, d.number) }),
+  dialOut: ({ room, peer, dialOuts }, d) => ({ call: dialOuts.start(room, peer, d.number) }),
   cancelDialOut: ({ room, dialOuts }, d) => {
     dialOuts.cancel(room, d.callId);
     return {};

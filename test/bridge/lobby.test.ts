@@ -40,7 +40,7 @@ describe('the lobby', () => {
   let bridge: Bridge;
 
   beforeAll(async () => {
-    bridge = await startBridge({ MEDIA_WORKERS: '1' });
+    bridge = await startBridge({ MEDIA_WORKERS: '1', DIAL_OUT_ALLOWED_PREFIXES: '+1555', DIAL_OUT_DEFAULT_COUNTRY: 'US' });
   });
   afterAll(() => bridge?.stop());
 

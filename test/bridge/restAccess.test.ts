@@ -63,6 +63,7 @@ describe('REST access', () => {
     // No SIP gateway is connected: a call that passes is refused for that, 503.
     { route: 'POST /api/rooms/:room/dial-out', path: () => `/api/rooms/${ROOM}/dial-out`, body: { number: '+15550100199' }, room: ROOM, allowed: operator(503) },
     { route: 'DELETE /api/rooms/:room/dial-out/:callId', path: () => `/api/rooms/${ROOM}/dial-out/nocall`, room: ROOM, allowed: operator(404) },
+    { route: 'GET /api/dial-outs', path: () => '/api/dial-outs', room: ROOM, allowed: operator(200) },
     { route: 'GET /api/dial-in/:pin', path: () => `/api/dial-in/${pin}`, room: ROOM, allowed: { ...operator(200), service: 200 } },
     { route: 'GET /api/rooms/:room/recordings', path: () => `/api/rooms/${ROOM}/recordings`, room: ROOM, allowed: { ...operator(200), memberOfRoom: 200 } },
     // No Redis (REDIS_URL unset): a start that passes is refused for that, 503.

@@ -11,7 +11,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
 import { operatorFetch } from '../helpers/rest.ts';
 import { signalingUrl } from '../helpers/signaling.ts';
-import { type SippProcess, startListeningSipp } from '../helpers/sipp.ts';
+import { type SippProcess, startSippTrunk } from '../helpers/sipp.ts';
 import { expectAck, expectBye, expectInvite, pause, playAudio, respond, writeScenario } from '../helpers/sippScenario.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -25,7 +25,7 @@ describe('dial-out through a SIP trunk', () => {
   const updates: DialOutCall[] = [];
 
   beforeAll(async () => {
-    bridge = await startBridge();
+    bridge = await startBridge({ DIAL_OUT_ALLOWED_PREFIXES: '+1555' });
     trunkPort = await freePort();
     host = await SignalingClient.connect(signalingUrl(bridge.url));
     host.on('dialOutUpdated', ({ call }) => updates.push(call));
@@ -38,14 +38,7 @@ describe('dial-out through a SIP trunk', () => {
   });
 
   /** sipp answering as the trunk, one call: steps for a scenario, or a scenario file; bound before we dial. */
-  const trunk = async (name: string, steps?: string[]): Promise<SippProcess> =>
-    startListeningSipp({
-      scenario: steps ? writeScenario(name, steps) : name,
-      localPort: trunkPort,
-      calls: 1,
-      timeoutSeconds: 30,
-      args: ['-mp', String(await freePort())],
-    });
+  const trunk = (name: string, steps?: string[]): Promise<SippProcess> => startSippTrunk(trunkPort, steps ? writeScenario(name, steps) : name);
 
   const callState = async (room: string, id: string) => {
     const response = await operatorFetch(`${bridge.url}/api/rooms/${room}/dial-out`);

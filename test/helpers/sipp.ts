@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TestHost } from './hosts.ts';
+import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 
 const execFileAsync = promisify(execFile);
@@ -125,4 +126,9 @@ export async function startListeningSipp(opts: SippOptions, timeoutMs = 10_000):
     throw new Error(`sipp exited (${result.code}) before binding port ${opts.localPort}: ${result.stderr}`);
   }
   return sipp;
+}
+
+/** sipp answering as a dial-out trunk on `port`, for `calls` calls of `scenario` (an XML file); bound before anyone dials. */
+export async function startSippTrunk(port: number, scenario: string, { calls = 1, timeoutSeconds = 30 } = {}): Promise<SippProcess> {
+  return startListeningSipp({ scenario, localPort: port, calls, timeoutSeconds, args: ['-mp', String(await freePort())] });
 }

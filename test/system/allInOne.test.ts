@@ -48,11 +48,13 @@ describe('the all-in-one server (npm start), from another host', () => {
     await portHolder.waitForLog('holding');
     // The shipped defaults: HTTPS 8443 with a self-signed certificate, HTTP 8080, SIP 5060, a
     // redis-server of its own. Settings only where a real site has its own: the trunk for
-    // dial-out, the network phones call from (the test network's range is not among the private
+    // dial-out and the numbers it may call, the network phones call from (the test network's range is not among the private
     // ones allowed by default), and scratch folders for recordings and the certificate rather
     // than the repository's.
     product = ServiceProcess.start(server, 'npm start', 'npm', ['start', '--silent'], {
       SIP_TRUNK_URI: `sip:${clients.address}:${TRUNK_PORT}`,
+      // The numbers the dial-out journey calls (no number is allowed by default).
+      DIAL_OUT_ALLOWED_PREFIXES: '+1555',
       SIP_ALLOWED_SOURCES: '198.18.0.0/15',
       // The journeys' live stream goes to nginx-rtmp on the clients host, which is not a public address.
       STREAM_ALLOWED_HOSTS: clients.address,
