@@ -2,9 +2,11 @@ import { EventEmitter } from 'node:events';
 import type Srf from 'drachtio-srf';
 import type { Logger } from '../../common/logger.ts';
 import type { DisconnectReason } from '../../protocol/protocol.ts';
+import { SignalingError } from '../../protocol/SignalingClient.ts';
 import type { GatewayConfig } from '../config.ts';
 import { FRAME_SAMPLES } from '../../media/codecs.ts';
 import { digitFromInfo } from '../media/dtmf.ts';
+import { HOLD_MUSIC } from '../media/HoldMusic.ts';
 import type { PhoneRtp } from '../media/PhoneRtp.ts';
 import { PromptPlayer } from '../media/PromptPlayer.ts';
 import { tone, type PromptName, type Prompts } from '../media/prompts.ts';
@@ -35,6 +37,15 @@ interface CallEvents {
 /** In-call keys: a star, then a digit within this time. */
 const CONTROL_WINDOW_MS = 3000;
 
+/** On hold in a lobby, the caller is reminded why this often, between stretches of music. */
+const LOBBY_REMINDER_MS = 30_000;
+
+/** How a call enters a room: a locked room's password, or the dial-out invitation it answers (no lobby then). */
+export interface JoinAccess {
+  password?: string;
+  dialOutCallId?: string;
+}
+
 /**
  * One answered phone call: its dialog, its RTP, what it hears each tick,
  * the digits it sends and, once it has entered a room, its participant.
@@ -55,6 +66,10 @@ export class Call extends EventEmitter<CallEvents> {
   #roomName: string | undefined;
   #peer: PhonePeer | undefined;
   #digitListener: ((digit: string) => void) | undefined;
+  /** Aborted when the call ends: a join under way (perhaps waiting in a lobby) is abandoned. */
+  readonly #ended = new AbortController();
+  /** Hold music plays while this is set: from a lobby's knock until its answer (or the call's end). */
+  #onHold = false;
   #starAt = 0;
   #handRaised = false;
 
@@ -146,8 +161,13 @@ export class Call extends EventEmitter<CallEvents> {
     });
   }
 
-  /** Enters the room as a participant; throws if the bridge refuses (full or locked room, bridge down). */
-  async join(room: string, password?: string): Promise<void> {
+  /**
+   * Enters the room as a participant; throws if the bridge refuses (full or locked room, bridge down).
+   * A room with a lobby puts the caller on hold until a moderator decides: denied or left waiting,
+   * the caller is told so and hung up.
+   */
+  async join(room: string, access: JoinAccess = {}): Promise<void> {
+    const { password } = access;
     if (this.#isEnded()) return;
     this.#ctx.admitToRoom(room);
     if (!this.#setState('joining')) return;
@@ -165,21 +185,29 @@ export class Call extends EventEmitter<CallEvents> {
         codec: this.rtp.remote.codec,
         password,
         secret: this.#ctx.config.bridge.serviceSecret,
+        dialOutCallId: access.dialOutCallId,
+        onWaitingInLobby: () => this.#waitInLobby(),
+        signal: this.#ended.signal,
       });
     } catch (error) {
-      if (!this.#isEnded()) {
-        this.#room = undefined;
-        this.#roomName = undefined;
-        this.#ctx.rooms.release(room);
-        this.#setState('ivr');
-      }
+      if (this.#isEnded()) throw error;
+      this.#endHold();
+      const waited = this.state === 'inLobby';
+      this.#room = undefined;
+      this.#roomName = undefined;
+      this.#ctx.rooms.release(room);
       if (error instanceof DisconnectedWhileJoining) return this.hangUp(endReason(error.reason));
+      const refusal = lobbyRefusal(error, waited);
+      if (refusal) return this.hangUp(refusal.reason, refusal.prompt);
+      // Only a refusal before the lobby (a wrong password) goes back to the prompt; a wait ends the call.
+      if (!waited) this.#setState('ivr');
       throw error;
     }
     if (this.#isEnded()) {
       peer.leave();
       return;
     }
+    this.#endHold(); // admitted
     this.#peer = peer;
     peer.on('peerJoined', () => void this.#player.play(tone('joined')));
     peer.on('peerLeft', () => void this.#player.play(tone('left')));
@@ -190,6 +218,32 @@ export class Call extends EventEmitter<CallEvents> {
     this.#logger.info({ room, peer: peer.id }, 'caller joined the room');
     if (peer.recorded) void this.say('recording');
     if (peer.others === 0) void this.say('onlyParticipant');
+  }
+
+  /**
+   * The bridge holds the join in the room's lobby: the caller hears why, then
+   * music, reminded now and then, until the join is answered or the call ends.
+   */
+  #waitInLobby(): void {
+    if (this.#isEnded() || !this.#setState('inLobby')) return;
+    this.#logger.info({ room: this.#roomName }, 'caller waits in the lobby');
+    this.#onHold = true;
+    void this.#holdMusic();
+  }
+
+  async #holdMusic(): Promise<void> {
+    while (this.#onHold) {
+      await this.say('waitingInLobby');
+      const remindAt = Date.now() + LOBBY_REMINDER_MS;
+      while (this.#onHold && Date.now() < remindAt) await this.#player.play(HOLD_MUSIC);
+    }
+  }
+
+  /** The lobby answered (or the call ends): the music and the reminder stop at once. */
+  #endHold(): void {
+    if (!this.#onHold) return;
+    this.#onHold = false;
+    this.#player.interrupt();
   }
 
   /**
@@ -218,6 +272,8 @@ export class Call extends EventEmitter<CallEvents> {
     // Ending twice is normal (a BYE while our goodbye plays), not a bad transition.
     if (this.#isEnded() || !this.#setState('ended')) return;
     for (const timer of this.#timers) clearTimeout(timer);
+    this.#ended.abort();
+    this.#endHold();
     this.#player.interrupt();
     this.#leaveRoom();
     this.rtp.close();
@@ -302,6 +358,17 @@ export class Call extends EventEmitter<CallEvents> {
     const silentMs = Date.now() - this.rtp.lastReceivedAt;
     if (silentMs > this.#ctx.config.limits.rtpTimeoutSeconds * 1000) void this.hangUp('no RTP from the caller');
   }
+}
+
+/**
+ * A lobby's final answer, and what the caller hears before the hang-up: denied
+ * (`notAdmitted`), or, after waiting, `unavailable` (the wait timed out or the room closed).
+ */
+function lobbyRefusal(error: unknown, waited: boolean): { reason: string; prompt: PromptName } | undefined {
+  if (!(error instanceof SignalingError)) return undefined;
+  if (error.code === 'notAdmitted') return { reason: 'not admitted from the lobby', prompt: 'notAdmitted' };
+  if (error.code === 'unavailable' && waited) return { reason: `not let in from the lobby (${error.message})`, prompt: 'notLetIn' };
+  return undefined;
 }
 
 /** Why a call ended when the bridge ended its participant. */

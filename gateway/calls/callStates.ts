@@ -2,17 +2,20 @@ import type { Logger } from '../../common/logger.ts';
 
 /**
  * Where an answered call stands: talking to the gateway (PIN or password
- * prompt, or a callee hearing the invitation), joining a room, in it, or over.
+ * prompt, or a callee hearing the invitation), joining a room, on hold in its
+ * lobby until a moderator decides, in it, or over.
  */
-export type CallState = 'ivr' | 'joining' | 'inRoom' | 'ended';
+export type CallState = 'ivr' | 'joining' | 'inLobby' | 'inRoom' | 'ended';
 
 /**
  * Every move a call may make. A refused join (wrong password, room locked)
- * goes back to the prompt; nothing comes back from 'ended'.
+ * goes back to the prompt; a lobby's refusal is final (the caller is told
+ * and hung up); nothing comes back from 'ended'.
  */
 const TRANSITIONS: Readonly<Record<CallState, readonly CallState[]>> = {
   ivr: ['joining', 'ended'],
-  joining: ['ivr', 'inRoom', 'ended'],
+  joining: ['ivr', 'inLobby', 'inRoom', 'ended'],
+  inLobby: ['inRoom', 'ended'],
   inRoom: ['ended'],
   ended: [],
 };

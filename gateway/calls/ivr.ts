@@ -52,7 +52,7 @@ export async function joinAskingPassword(call: Call, room: string, options: IvrO
 /** False when the room wants a (different) password; other refusals are thrown. */
 async function joined(call: Call, room: string, password?: string): Promise<boolean> {
   try {
-    await call.join(room, password);
+    await call.join(room, { password });
     return true;
   } catch (error) {
     if (error instanceof SignalingError && error.code === 'passwordRequired') return false;

@@ -82,7 +82,7 @@ export class DialOutCalls {
     });
     await call.putInRoom(async () => {
       void call.say('invited');
-      await call.join(invitation.room, invitation.password ?? undefined);
+      await call.join(invitation.room, { password: invitation.password ?? undefined, dialOutCallId: invitation.callId });
       if (call.state === 'inRoom') report('answered', { peerId: call.peerId });
     });
   }

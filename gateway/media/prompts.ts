@@ -22,6 +22,9 @@ export const PROMPT_TEXTS = {
   help: 'Press star six to mute or unmute. Press star nine to raise or lower your hand. Press star zero to hear these options again.',
   recording: 'This meeting is being recorded.',
   invited: 'You have been invited to a meeting. Connecting you now.',
+  waitingInLobby: 'Please wait, the host will let you in.',
+  notAdmitted: 'You were not admitted.',
+  notLetIn: 'Nobody let you in. Goodbye.',
 } as const;
 
 export type PromptName = keyof typeof PROMPT_TEXTS;

@@ -38,6 +38,12 @@ export interface PhonePeerOptions {
   password?: string;
   /** The bridge's SERVICE_SECRET: phone peers are a service's. */
   secret: string | undefined;
+  /** The dial-out invitation this callee answers: a moderator invited it, so it skips the lobby. */
+  dialOutCallId?: string;
+  /** The room's lobby holds the join until a moderator decides (or it times out): the caller is put on hold. */
+  onWaitingInLobby?: () => void;
+  /** Abandons the join (the caller hung up): the socket closes, so the bridge drops a waiting knock. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -104,15 +110,22 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
   }
 
   static async join(options: PhonePeerOptions): Promise<PhonePeer> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const client = await SignalingClient.connect(options.bridgeUrl);
+    const abandon = () => client.close();
+    signal?.addEventListener('abort', abandon, { once: true });
     let peer: PhonePeer | undefined;
     try {
+      signal?.throwIfAborted();
+      if (options.onWaitingInLobby) client.on('waitingInLobby', options.onWaitingInLobby);
       const joined = await client.request('join', {
         room: options.room.room,
         displayName: options.displayName,
         kind: 'phone',
         password: options.password,
         secret: options.secret,
+        dialOutCallId: options.dialOutCallId,
       });
       peer = new PhonePeer(client, options.room, options.codec, joined);
       await peer.#publish();
@@ -122,6 +135,8 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
       // Visible in the room from 'join' on, the caller can be removed before publishing has finished.
       if (peer && peer.#endedBy) throw new DisconnectedWhileJoining(peer.#endedBy);
       throw error;
+    } finally {
+      signal?.removeEventListener('abort', abandon);
     }
   }
 

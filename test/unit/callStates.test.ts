@@ -35,6 +35,8 @@ describe('call state transitions', () => {
     { path: ['ended'] }, // hung up at the prompt
     { path: ['joining', 'ended'] }, // hung up while joining
     { path: ['joining', 'ivr', 'ended'] },
+    { path: ['joining', 'inLobby', 'inRoom', 'ended'] }, // knocked, admitted
+    { path: ['joining', 'inLobby', 'ended'] }, // denied, timed out, or hung up while waiting
   ])('allows $path', ({ path }) => {
     const { states, moved, logger } = walk(...path);
     expect(moved.every(Boolean)).toBe(true);
@@ -49,6 +51,10 @@ describe('call state transitions', () => {
     [['joining', 'inRoom'], 'ivr'],
     [['ended'], 'ivr'],
     [['ended'], 'joining'],
+    [[], 'inLobby'], // in the lobby without joining
+    [['joining', 'inLobby'], 'ivr'], // a lobby's refusal ends the call, no second try
+    [['joining', 'inLobby'], 'joining'],
+    [['joining', 'inRoom'], 'inLobby'],
     [['ended'], 'ended'],
   ])('after %j refuses %s, logged as a bug', (before, to) => {
     const { states, logger } = walk(...before);
