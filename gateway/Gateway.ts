@@ -78,7 +78,7 @@ export class Gateway {
     const onInvite = handleInvite({
       srf,
       config,
-      guard: createInboundGuard(config.inbound),
+      guard: createInboundGuard(config.inbound, callLogger),
       logger: callLogger,
       calls: gateway.calls,
       lookupPin: (pin) => gateway.#lookupPin(pin),

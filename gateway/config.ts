@@ -50,6 +50,8 @@ export const gatewayEnvSchema = z
     SIP_AUTH_USERNAME: z.string().min(1).optional(),
     SIP_AUTH_PASSWORD: z.string().min(1).optional(),
     SIP_AUTH_REALM: z.string().min(1).default('telebridge'),
+    /** How long a digest challenge's nonce may be answered; later answers get a fresh one (stale=true). */
+    SIP_AUTH_NONCE_TTL_SECONDS: count(5, 3600).default(300),
     /** Numbers that lead straight into a room: 15550100=standup,15550101=sales */
     SIP_DID_ROOMS: list(
       z.string().regex(/^\+?[0-9]{3,32}=[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'expected NUMBER=room pairs such as 15550100=standup'),
@@ -119,7 +121,9 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
     codecs: e.SIP_CODECS as CodecName[],
     inbound: {
       allowedSources: e.SIP_ALLOWED_SOURCES,
-      auth: e.SIP_AUTH_USERNAME ? { username: e.SIP_AUTH_USERNAME, password: e.SIP_AUTH_PASSWORD!, realm: e.SIP_AUTH_REALM } : undefined,
+      auth: e.SIP_AUTH_USERNAME
+        ? { username: e.SIP_AUTH_USERNAME, password: e.SIP_AUTH_PASSWORD!, realm: e.SIP_AUTH_REALM, nonceTtlSeconds: e.SIP_AUTH_NONCE_TTL_SECONDS }
+        : undefined,
       didRooms: new Map(
         e.SIP_DID_ROOMS.map((pair) => {
           const [number, room] = pair.split('=') as [string, string];

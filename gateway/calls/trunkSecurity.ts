@@ -1,44 +1,38 @@
 import net from 'node:net';
 import type Srf from 'drachtio-srf';
-import digestAuth from 'drachtio-mw-digest-auth';
+import type { Logger } from '../../common/logger.ts';
 import { parseCidr, type GatewayConfig } from '../config.ts';
+import { DigestAuthenticator } from './DigestAuthenticator.ts';
 
 /**
  * Who may call in: trunks and PBXs at allowed addresses, or anyone with the
- * configured digest credentials. Returns true to go on; otherwise it has
- * already answered (401 challenge, or 403).
+ * configured digest credentials. `admit` returns true to go on; otherwise it
+ * has already answered (401 challenge, or 403).
  */
-export function createInboundGuard(inbound: GatewayConfig['inbound']) {
+export function createInboundGuard(inbound: GatewayConfig['inbound'], logger: Logger) {
   const allowed = new net.BlockList();
   for (const entry of inbound.allowedSources) {
     const cidr = parseCidr(entry)!;
     allowed.addSubnet(cidr.address, cidr.prefix, cidr.family);
   }
-  const challenge = inbound.auth
-    ? digestAuth({
-        realm: inbound.auth.realm,
-        passwordLookup: (username, _realm, callback) =>
-          callback(null, username === inbound.auth!.username ? inbound.auth!.password : null),
-      })
-    : undefined;
+  const digest = inbound.auth ? new DigestAuthenticator(inbound.auth, { nonceTtlMs: inbound.auth.nonceTtlSeconds * 1000 }) : undefined;
+  const isTrusted = (address: string) => allowed.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4');
 
   return {
     /** Callers from allowed addresses are trunks we trust (e.g. their X-Room header). */
-    isTrusted(address: string): boolean {
-      const family = net.isIPv6(address) ? 'ipv6' : 'ipv4';
-      return allowed.check(address, family);
-    },
-    admit(req: Srf.SrfRequest, res: Srf.SrfResponse): Promise<boolean> {
-      if (this.isTrusted(req.source_address)) return Promise.resolve(true);
-      if (!challenge) {
+    isTrusted,
+    async admit(req: Srf.SrfRequest, res: Srf.SrfResponse): Promise<boolean> {
+      if (isTrusted(req.source_address)) return true;
+      if (!digest) {
         res.send(403, 'Forbidden - source not allowed', {});
-        return Promise.resolve(false);
+        return false;
       }
-      return new Promise((resolve) => {
-        // Responding (challenge or refusal) finishes the response; admitting calls next.
-        (res as unknown as NodeJS.EventEmitter).once('finish', () => resolve(false));
-        challenge(req, res, () => resolve(true));
-      });
+      const verdict = digest.verify({ method: req.method, uri: req.uri, authorization: req.has('Authorization') ? req.get('Authorization') : undefined });
+      if (verdict.ok) return true;
+      logger.info({ from: req.source_address, why: verdict.why }, 'digest authentication refused')
+      if (verdict.status === 401) res.send(401, { headers: { 'WWW-Authenticate': verdict.challenge } });
+      else res.send(403, 'Forbidden - wrong credentials', {});
+      return false;
     },
   };
 }

@@ -8,6 +8,7 @@ import { SignalingClient } from '../../protocol/SignalingClient.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, withGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
+import { digestAnswer, RawUac } from '../helpers/rawUac.ts';
 import { operatorFetch } from '../helpers/rest.ts';
 import { startSipp } from '../helpers/sipp.ts';
 import { audioOffer, bye, expectBye, infoDigit, invite, inviteWithDigest, optionsPing, pause, playAudio, writeScenario } from '../helpers/sippScenario.ts';
@@ -255,21 +256,41 @@ describe('calls from sipp', () => {
     });
   });
 
-  it('lets a caller from elsewhere in with the digest credentials, and refuses wrong ones', async () => {
-    await withGateway(bridge, { SIP_ALLOWED_SOURCES: '10.99.0.0/16', SIP_AUTH_USERNAME: 'pbx', SIP_AUTH_PASSWORD: 'pass-1234' }, async (guarded) => {
-      const admitted = await sipp('digest-ok', [inviteWithDigest(200), playAudio, expectBye(15_000)], {
+  it('lets a caller from elsewhere in with the digest credentials (a stale nonce re-challenged), refuses wrong ones, and a replayed header', async () => {
+    const env = { SIP_ALLOWED_SOURCES: '10.99.0.0/16', SIP_AUTH_USERNAME: 'pbx', SIP_AUTH_PASSWORD: 'pass-1234', SIP_AUTH_NONCE_TTL_SECONDS: '5' };
+    await withGateway(bridge, env, async (guarded) => {
+      const authUri = ['-auth_uri', `board@127.0.0.1:${guarded.sipPort}`]; // sipp puts sip: in front
+      // The caller answers the first challenge 6 s late: stale=true, a fresh nonce, and in.
+      const admitted = await sipp('digest-ok', [inviteWithDigest(200, { staleAfterMs: 6000 }), playAudio, expectBye(15_000)], {
         service: 'board',
         to: guarded,
-        args: ['-au', 'pbx', '-ap', 'pass-1234'],
+        args: ['-au', 'pbx', '-ap', 'pass-1234', ...authUri],
       });
-      const phone = await waitFor('the authenticated caller in the room', () =>
-        bridge.registry.get('board')?.visiblePeers().find((p) => p.kind === 'phone'),
+      const phone = await waitFor(
+        'the authenticated caller in the room',
+        () => bridge.registry.get('board')?.visiblePeers().find((p) => p.kind === 'phone'),
+        20_000,
       );
       await operatorFetch(`${bridge.url}/api/rooms/board/participants/${phone.id}`, { method: 'DELETE' });
       const result = await admitted.done;
       expect(result.code, result.stderr).toBe(0);
-      const refused = await (await sipp('digest-bad', [inviteWithDigest(403)], { service: 'board', to: guarded, args: ['-au', 'pbx', '-ap', 'guess'] })).done;
+      const refused = await (await sipp('digest-bad', [inviteWithDigest(403)], { service: 'board', to: guarded, args: ['-au', 'pbx', '-ap', 'guess', ...authUri] })).done;
       expect(refused.code, refused.stderr + refused.stdout.slice(-600)).toBe(0);
+
+      // A captured Authorization header, sent again in a new call: challenged, not let in.
+      const uac = await RawUac.open(guarded.sipPort);
+      try {
+        const challenge = await uac.invite('board');
+        expect(challenge.status).toBe(401);
+        const authorization = digestAnswer(challenge.headers['www-authenticate']!, 'INVITE', uac.uri('board'), 'pbx', 'pass-1234');
+        const first = await uac.invite('board', authorization);
+        expect(first.status).toBe(200);
+        await uac.bye(first);
+        const replayed = await uac.invite('board', authorization);
+        expect(replayed.status).toBe(401);
+      } finally {
+        uac.close();
+      }
       await waitFor('no call left', () => guarded.gateway.calls.size === 0 && guarded.gateway.ports.inUse === 0);
     });
   });

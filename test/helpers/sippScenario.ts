@@ -93,11 +93,14 @@ export function invite(expect: 200 | 403 | 404 | 488 | 503 = 200, sdp = PCMA_OFF
 }
 
 /**
- * INVITE, 401 challenge, INVITE again with digest credentials (sipp's -au/-ap),
- * then `expect`: 200 (ACKed in the dialog, CSeq 2) or 403. sipp keeps the
- * 401's To tag for the dialog, so follow with expectBye(), not bye().
+ * INVITE, 401 challenge, INVITE again with digest credentials (sipp's -au/-ap,
+ * and -auth_uri <user>@<host>:<port>: sipp otherwise digests
+ * sip:<remote_ip>:<remote_port>, not the Request-URI), then `expect`: 200 (ACKed in the dialog) or 403. sipp keeps
+ * the 401's To tag for the dialog, so follow with expectBye(), not bye().
+ * `staleAfterMs`: the caller answers the challenge only that much later, must
+ * get a fresh one with stale=true, and answers that.
  */
-export function inviteWithDigest(expect: 200 | 403): string {
+export function inviteWithDigest(expect: 200 | 403, { staleAfterMs }: { staleAfterMs?: number } = {}): string {
   const offer = (cseq: number, auth: string) =>
     send(`
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0${dialogHeaders('INVITE', cseq, true)}${auth}
@@ -106,15 +109,30 @@ export function inviteWithDigest(expect: 200 | 403): string {
 
       ${PCMA_OFFER}
 `);
+  const stale =
+    staleAfterMs === undefined
+      ? []
+      : [
+          `  <pause milliseconds="${staleAfterMs}"/>`,
+          offer(2, '\n      [authentication]'),
+          '  <recv response="100" optional="true"/>',
+          // The scenario fails unless this challenge says the nonce was only stale.
+          '  <recv response="401" auth="true"><action><ereg regexp="stale=true" search_in="hdr" header="WWW-Authenticate:" check_it="true" assign_to="stale"/></action></recv>',
+          ackOfFailure(2),
+        ];
+  const last = stale.length > 0 ? 3 : 2;
   return [
     offer(1, ''),
     '  <recv response="100" optional="true"/>',
     '  <recv response="401" auth="true"/>',
     ackOfFailure(1),
-    offer(2, '\n      [authentication]'),
+    ...stale,
+    offer(last, '\n      [authentication]'),
     '  <recv response="100" optional="true"/>',
     expect === 200 ? '  <recv response="200" rrs="true"/>' : '  <recv response="403"/>',
-    expect === 200 ? ackOfSuccess(2) : ackOfFailure(2),
+    expect === 200 ? ackOfSuccess(last) : ackOfFailure(last),
+    // Last: between a response and its ACK it would shift the ACK's [branch-3].
+    ...(stale.length > 0 ? ['  <Reference variables="stale"/>'] : []),
   ].join('\n');
 }
 
