@@ -1,18 +1,30 @@
-// The lobby in the real web client against a real bridge: a moderator turns
-// it on from the participants panel; a browser that knocks waits, seeing
-// nothing of the room, until the moderator admits it from the list of knocks,
-// and then the two see and hear each other; another is turned away and told
-// so; a participant sees that the lobby is on but none of its controls; a
-// knock nobody answers times out.
+// The lobby in the real web client against a real bridge and SIP gateway: a
+// moderator turns it on from the participants panel; a browser that knocks
+// waits, seeing nothing of the room, until the moderator admits it from the
+// list of knocks, and then the two see and hear each other; a phone caller
+// (baresip) knocks, is admitted from the list and hears both browsers, who
+// hear it; another browser is turned away and told so; a participant sees
+// that the lobby is on but none of its controls; a knock nobody answers
+// times out.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
+import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
+import { Baresip } from '../helpers/baresip.ts';
 import { startBridge } from '../helpers/bridge.ts';
-import { clickJoin, inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
+import { clickJoin, inboundStats, joinThroughUi, launchBrowser, receivedAudio } from '../helpers/browser.ts';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { joinRoom } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-/** Waits until `viewer` has decoded video frames and heard sound (the fake microphone's beep) from `peerId`. */
+const ROOM = 'review';
+/** Each one's microphone plays its own tone, so who hears whom is told apart in a mix. */
+const TONES = { host: 660, guest: 880, phone: 440 };
+
+/** Waits until `viewer` has decoded video frames and heard sound from `peerId`. */
 async function seesAndHears(viewer: Page, peerId: string, what: string): Promise<void> {
   await waitFor(
     what,
@@ -27,6 +39,19 @@ async function seesAndHears(viewer: Page, peerId: string, what: string): Promise
   );
 }
 
+/** Waits until the page decodes `frequency` as nearly all of what `peerId` sends it. */
+async function hearsTone(viewer: Page, peerId: string, frequency: number, what: string): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      const { samples, sampleRate } = await receivedAudio(viewer, peerId);
+      return samples.length > 0 && windowedToneShare(samples, sampleRate, frequency) > 0.8;
+    },
+    20_000,
+    0,
+  );
+}
+
 /** What of the room a page shows and its conference holds: a knock must see and hold none of it. */
 function roomSeen(page: Page) {
   return page.evaluate(() => ({
@@ -37,28 +62,46 @@ function roomSeen(page: Page) {
 }
 
 const knock = (name: string) => `[data-testid="knock"]:has(button[aria-label="Admit ${name}"])`;
+const selfId = (page: Page) => page.evaluate(() => window.conference!.selfId.value!);
 
 describe('the lobby in the browser', () => {
   let bridge: Bridge;
+  let gw: TestGateway;
   const browsers: Browser[] = [];
-  const page = async () => {
-    const browser = await launchBrowser();
+  let phone: Baresip | undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lobby-e2e-'));
+  /** A browser whose microphone plays `tone` (a steady tone: the link turns off the noise suppressor that would remove it). */
+  const page = async (tone?: number) => {
+    const args = [];
+    if (tone) {
+      const file = path.join(dir, `${tone}.wav`);
+      writeToneWav(file, tone, 120, { sampleRate: 16000 });
+      args.push(`--use-file-for-fake-audio-capture=${file}`);
+    }
+    const browser = await launchBrowser({ args });
     browsers.push(browser);
     return browser.newPage();
   };
+  const url = `${ROOM}?audioProcessing=off`;
+  let host: Page;
+  let guest: Page;
 
   beforeAll(async () => {
     bridge = await startBridge({ MEDIA_WORKERS: '1', LOBBY_TIMEOUT_SECONDS: '120' });
+    gw = await startGateway(bridge);
   });
   afterAll(async () => {
+    await phone?.stop();
     for (const browser of browsers) await browser.close().catch(() => undefined);
+    await gw?.gateway.stop();
     await bridge?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('lets a moderator turn the lobby on, admit one knock and turn another away, from the UI', async () => {
+  it('lets a moderator turn the lobby on and admit a knock from the UI; the knock sees nothing of the room until then', async () => {
     // The first in an open room is its moderator.
-    const host = await page();
-    await joinThroughUi(host, `${bridge.url}/review`, 'Host');
+    host = await page(TONES.host);
+    await joinThroughUi(host, `${bridge.url}/${url}`, 'Host');
     await host.click('#toggle-participants');
     await host.click('#lobby-toggle');
     await host.waitForSelector('[data-testid="lobby"][data-enabled="true"]', { timeout: 10_000 });
@@ -70,11 +113,11 @@ describe('the lobby in the browser', () => {
     await host.waitForSelector('.chat-text');
     await host.click('#toggle-participants');
 
-    const guest = await page();
-    await clickJoin(guest, `${bridge.url}/review`, 'Guest');
+    guest = await page(TONES.guest);
+    await clickJoin(guest, `${bridge.url}/${url}`, 'Guest');
     await guest.waitForSelector('[data-testid="waiting-in-lobby"]', { timeout: 15_000 });
     expect(await guest.$eval('[data-testid="waiting-in-lobby"] h1', (h) => h.textContent)).toBe('Waiting for a moderator to let you in');
-    expect(await guest.$eval('[data-testid="waiting-in-lobby"] .lead', (p) => p.textContent)).toContain('review');
+    expect(await guest.$eval('[data-testid="waiting-in-lobby"] .lead', (p) => p.textContent)).toContain(ROOM);
 
     await host.waitForSelector(knock('Guest'), { timeout: 10_000 });
     expect(await host.$eval(knock('Guest'), (li) => li.textContent)).toMatch(/waiting \d+ s/);
@@ -82,33 +125,71 @@ describe('the lobby in the browser', () => {
     // Still nothing of the room at the knock, now that it is known to wait.
     expect(await roomSeen(guest)).toEqual({ participants: 0, chat: 0, shown: 0 });
 
-    await host.click(`button[aria-label="Admit Guest"]`);
+    await host.click('button[aria-label="Admit Guest"]');
     await guest.waitForFunction(() => window.conference?.status.value === 'connected', { timeout: 15_000 });
     await host.waitForFunction(() => !document.querySelector('[data-testid="knock"]'), { timeout: 10_000 });
     expect(await host.$('#toggle-participants .badge')).toBeNull();
-    const [hostId, guestId] = await Promise.all([host, guest].map((p) => p.evaluate(() => window.conference!.selfId.value!)));
-    await Promise.all([seesAndHears(guest, hostId!, 'Guest sees and hears Host'), seesAndHears(host, guestId!, 'Host sees and hears Guest')]);
+    const [hostId, guestId] = [await selfId(host), await selfId(guest)];
+    await Promise.all([seesAndHears(guest, hostId, 'Guest sees and hears Host'), seesAndHears(host, guestId, 'Host sees and hears Guest')]);
     await guest.waitForSelector('.meeting');
     expect((await roomSeen(guest)).chat).toBe(1); // admitted: the room's chat, as anyone who joins
 
-    // A participant sees that the lobby is on, but none of its controls, and no knocks.
+    // A participant sees that the lobby is on, but none of its controls.
     await guest.click('#toggle-participants');
     await guest.waitForSelector('[data-testid="lobby"][data-enabled="true"]');
     await guest.waitForSelector('[data-testid="lobby-on"]');
+    expect(await guest.$$('#lobby-toggle')).toEqual([]);
+  }, 120_000);
 
+  it('lets a phone caller knock and the moderator admit it from the UI; then the caller and both browsers hear each other', async () => {
+    const microphone = path.join(dir, 'phone.wav');
+    writeToneWav(microphone, TONES.phone, 120);
+    phone = await Baresip.start({ microphone, codecs: 'PCMU' });
+    phone.dial(gw.uri(ROOM));
+    await phone.waitForEvent('CALL_ESTABLISHED');
+
+    // baresip's caller ID is its SIP user, "caller".
+    await host.waitForSelector('[data-testid="knock"][data-kind="phone"]', { timeout: 15_000 });
+    expect(await host.$eval('[data-testid="knock"][data-kind="phone"]', (li) => li.textContent)).toMatch(/^callerPhone caller, waiting \d+ s/);
+    expect(await host.$('[data-testid="knock"][data-kind="phone"] [aria-label="phone"]')).not.toBeNull();
+    // Only moderators see who knocks.
+    expect(await guest.$$('[data-testid="knock"], #admit-all, #deny-all, #toggle-participants .badge')).toEqual([]);
+
+    await host.click('[data-testid="knock"][data-kind="phone"] button[aria-label="Admit caller"]');
+    await host.waitForSelector('[data-testid="participant"][data-kind="phone"]', { timeout: 15_000 });
+    await guest.waitForSelector('[data-testid="participant"][data-kind="phone"]', { timeout: 15_000 });
+    const phoneId = [...bridge.registry.get(ROOM)!.visiblePeers()].find((p) => p.kind === 'phone')!.id;
+    await Promise.all([
+      hearsTone(host, phoneId, TONES.phone, 'Host hears the caller'),
+      hearsTone(guest, phoneId, TONES.phone, 'Guest hears the caller'),
+    ]);
+    // The caller hears both browsers in its mix, and not itself.
+    await waitFor(
+      'the caller to hear Host and Guest',
+      () => {
+        const { samples, sampleRate } = phone!.recentAudio(2);
+        const share = (tone: number) => windowedToneShare(samples, sampleRate, tone);
+        return share(TONES.host) > 0.15 && share(TONES.guest) > 0.15 && share(TONES.phone) < 0.02;
+      },
+      20_000,
+      250,
+    );
+  }, 120_000);
+
+  it('turns a knock away from the UI, and the page says so', async () => {
     const stranger = await page();
-    await clickJoin(stranger, `${bridge.url}/review`, 'Stranger');
+    await clickJoin(stranger, `${bridge.url}/${url}`, 'Stranger');
     await stranger.waitForSelector('[data-testid="waiting-in-lobby"]', { timeout: 15_000 });
     await host.waitForSelector(knock('Stranger'), { timeout: 10_000 });
-    expect(await guest.$$('#lobby-toggle, [data-testid="knock"], #admit-all, #deny-all, #toggle-participants .badge')).toEqual([]);
+    expect(await guest.$$('[data-testid="knock"], #toggle-participants .badge')).toEqual([]);
     expect(await roomSeen(stranger)).toEqual({ participants: 0, chat: 0, shown: 0 });
 
-    await host.click(`button[aria-label="Deny Stranger"]`);
+    await host.click('button[aria-label="Deny Stranger"]');
     await stranger.waitForSelector('[data-end-reason="notAdmitted"]', { timeout: 10_000 });
     expect(await stranger.$eval('[data-end-reason="notAdmitted"] h1', (h) => h.textContent)).toBe('You were not admitted');
     await host.waitForFunction(() => !document.querySelector('[data-testid="knock"]'), { timeout: 10_000 });
-    expect([...bridge.registry.get('review')!.peers].map((p) => p.displayName).sort()).toEqual(['Guest', 'Host']);
-  }, 180_000);
+    expect([...bridge.registry.get(ROOM)!.visiblePeers()].map((p) => p.displayName).sort()).toEqual(['Guest', 'Host', 'caller']);
+  }, 60_000);
 });
 
 describe('a knock nobody answers', () => {

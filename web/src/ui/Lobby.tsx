@@ -14,10 +14,15 @@ export function Lobby({ conference }: { conference: Conference }) {
     <section class="panel-section" data-testid="lobby" data-enabled={String(enabled)} aria-label="Lobby">
       <div class="lock-row">
         {enabled ? <DoorClosed size={16} class="lobby-on" /> : <DoorOpen size={16} />}
-        <span class="grow">{enabled ? 'Lobby on: newcomers wait until a moderator lets them in' : 'Lobby off: newcomers join directly'}</span>
+        <span class="grow">{enabled ? 'Lobby on: newcomers wait to be let in' : 'Lobby off: newcomers join at once'}</span>
         {conference.may('setLobby') && (
-          <button class="button secondary small" id="lobby-toggle" onClick={() => void conference.setLobby(!enabled)}>
-            {enabled ? 'Turn off lobby' : 'Turn on lobby'}
+          <button
+            class="button secondary small"
+            id="lobby-toggle"
+            onClick={() => void conference.setLobby(!enabled)}
+            aria-label={enabled ? 'Turn the lobby off' : 'Turn the lobby on'}
+          >
+            {enabled ? 'Turn off' : 'Turn on'}
           </button>
         )}
       </div>
@@ -33,7 +38,7 @@ function Knocks({ conference, knocks }: { conference: Conference; knocks: Knock[
   return (
     <div class="knocks">
       <div class="knocks-header">
-        <h3 class="grow">Waiting in the lobby ({knocks.length})</h3>
+        <h3 class="grow">Waiting ({knocks.length})</h3>
         {knocks.length > 1 && mayAdmit && (
           <button class="button primary small" id="admit-all" onClick={() => void conference.admit()}>
             Admit all
