@@ -3,10 +3,12 @@
 // and the settings that configure them.
 import { describe, expect, it } from 'vitest';
 import { loadBridgeConfig } from '../../bridge/config.ts';
+import { DialOutAudit } from '../../bridge/dialOut/DialOutAudit.ts';
 import { DialOutBudget } from '../../bridge/dialOut/DialOutBudget.ts';
 import { DialOutCaps, type DialOutLimits } from '../../bridge/dialOut/DialOutCaps.ts';
 import { DialOutPolicy } from '../../bridge/dialOut/DialOutPolicy.ts';
 import { NumberRules, parsePrefix } from '../../bridge/dialOut/NumberRules.ts';
+import { createLogger } from '../../common/logger.ts';
 
 const rules = new NumberRules({ defaultCountry: 'GB', allowedPrefixes: ['+44', '+1', '+881'], deniedPrefixes: ['+4420'] });
 const ruleOf = (number: string) => {
@@ -153,5 +155,27 @@ describe('daily dial-out minutes', () => {
     expect(policy.admit('room', 'alice', '+15550100199')).toMatchObject({ admitted: false, rule: 'DIAL_OUT_DAILY_MINUTES' });
     // The number is judged first: a refused one says why whatever the budget.
     expect(policy.admit('room', 'alice', '+881631234567')).toMatchObject({ admitted: false, rule: 'built-in deny list' });
+  });
+});
+
+describe('dial-out audit', () => {
+  it('keeps the newest attempts for the listing, and totals since start for /metrics', () => {
+    const audit = new DialOutAudit(createLogger('silent', 'test'), 2);
+    const attempt = (id: string) => ({ id, at: 0, room: 'room', inviter: { id: 'operator', name: 'the operator' }, number: '+15550100199' });
+    audit.refused({ ...attempt('1'), outcome: 'refused', rule: 'DIAL_OUT_ALLOWED_PREFIXES' });
+    audit.placed(attempt('2'));
+    audit.updated('2', 'answered', undefined);
+    audit.placed(attempt('3'));
+    audit.updated('2', 'ended', 'hung up', 42);
+    expect(audit.list().map((a) => [a.id, a.outcome, a.seconds])).toEqual([
+      ['3', 'calling', 0],
+      ['2', 'ended', 42],
+    ]);
+    expect(audit.totals).toEqual({
+      attempts: new Map([['refused', 1], ['placed', 2]]),
+      refusals: new Map([['DIAL_OUT_ALLOWED_PREFIXES', 1]]),
+      calls: new Map([['ended', 1]]),
+      seconds: 42,
+    });
   });
 });
