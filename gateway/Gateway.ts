@@ -13,6 +13,10 @@ import { serviceAuthorization } from '../protocol/serviceAuth.ts';
 import { loadPrompts, type Prompts } from './media/prompts.ts';
 import { RoomLinks } from './room/RoomLinks.ts';
 import { SipEngine } from './sip-engine/SipEngine.ts';
+import { SipEdge } from './edge/SipEdge.ts';
+import { serveMetrics } from './metricsServer.ts';
+import type http from 'node:http';
+import { Registry } from 'prom-client';
 import { TrunkRegistration } from './trunk/TrunkRegistration.ts';
 
 const ENGINE_CONNECT_TIMEOUT_MS = 10_000;
@@ -33,6 +37,8 @@ export class Gateway {
   #stopClock: (() => void) | undefined;
   #control: BridgeControl | undefined;
   #trunk: TrunkRegistration | undefined;
+  #edge: SipEdge | undefined;
+  #metrics: http.Server | undefined;
 
   private constructor(config: GatewayConfig, prompts: Prompts, logger: Logger, srf: Srf, engine: SipEngine | undefined) {
     this.#config = config;
@@ -53,6 +59,8 @@ export class Gateway {
 
   static async start(config: GatewayConfig, logger: Logger): Promise<Gateway> {
     const prompts = loadPrompts(config.promptsDir);
+    const registry = new Registry();
+    const edge = await SipEdge.start(config.edge, registry, logger.child({ component: 'sip-edge' }));
     const engine = config.engine.external
       ? undefined
       : await SipEngine.start({
@@ -63,22 +71,34 @@ export class Gateway {
           controlPort: config.engine.port,
           secret: config.engine.secret,
           logger: logger.child({ component: 'sip-engine' }),
+          screen: edge.screen,
+          tcp: config.edge.tcp,
+          tcpClosed: edge.tcpClosed,
+        }).catch(async (error: unknown) => {
+          await edge.close();
+          throw error;
         });
     const srf = new Srf();
+    let metrics: http.Server | undefined;
     try {
       await connect(srf, config.engine);
+      if (config.metrics) metrics = await serveMetrics(registry, config.metrics.host, config.metrics.port, logger);
     } catch (error) {
       await engine?.close();
+      await edge.close();
       throw error;
     }
     srf.on('error', (error: Error) => logger.warn({ err: error }, 'SIP engine connection problem'));
     const gateway = new Gateway(config, prompts, logger, srf, engine);
+    gateway.#edge = edge;
+    gateway.#metrics = metrics;
     gateway.#stopClock = gateway.#clock.add(() => gateway.#tick());
     const callLogger = logger.child({ component: 'calls' });
     const onInvite = handleInvite({
       srf,
       config,
-      guard: createInboundGuard(config.inbound, callLogger),
+      guard: createInboundGuard(config.inbound, callLogger, (address) => edge.failed(address, 'auth')),
+      edge,
       logger: callLogger,
       calls: gateway.calls,
       lookupPin: (pin) => gateway.#lookupPin(pin),
@@ -124,6 +144,8 @@ export class Gateway {
     this.#rooms.closeAll();
     this.#srf.disconnect();
     await this.#engine?.close();
+    await this.#edge?.close();
+    await new Promise((resolve) => (this.#metrics ? this.#metrics.close(resolve) : resolve(undefined)));
   }
 
   /** Where the trunk stands (SIP_REGISTER); undefined when not registering. */

@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { bridgeTrustEnv } from '../protocol/bridgeTrust.ts';
-import { count, defaultAnnouncedAddress, ip, localIp, parseEnv, port } from '../common/config.ts';
+import { count, defaultAnnouncedAddress, ip, localIp, parseEnv, port, redisUrl } from '../common/config.ts';
 import { roomNameSchema } from '../protocol/protocol.ts';
 import type { CodecName } from '../media/codecs.ts';
 
@@ -78,6 +78,24 @@ export const gatewayEnvSchema = z
     SIP_REGISTER_EXPIRES: count(60, 86_400).default(600),
     /** The bridge's SERVICE_SECRET, if it has one. */
     SERVICE_SECRET: z.string().min(1).optional(),
+    /** Flood control: new requests per second from one address (bursts of two seconds' worth); more get 503 with Retry-After. */
+    SIP_INVITES_PER_SECOND_PER_SOURCE: count(1, 10_000).default(5),
+    SIP_REGISTERS_PER_SECOND_PER_SOURCE: count(1, 10_000).default(5),
+    SIP_OPTIONS_PER_SECOND_PER_SOURCE: count(1, 10_000).default(2),
+    /** Addresses the rate limits and the block list each track at once (least recently seen dropped first). */
+    SIP_EDGE_MAX_SOURCES: count(100, 1_000_000).default(10_000),
+    /** A source failing auth, PINs or room passwords this often within the window is blocked (403) for SIP_BLOCK_SECONDS. */
+    SIP_BLOCK_AFTER_FAILURES: count(1, 1000).default(10),
+    SIP_BLOCK_WINDOW_SECONDS: count(1, 86_400).default(600),
+    SIP_BLOCK_SECONDS: count(1, 7 * 86_400).default(3600),
+    /** TCP: connections at once per address, and how long one may go without completing a message. */
+    SIP_TCP_CONNECTIONS_PER_SOURCE: count(1, 10_000).default(20),
+    SIP_TCP_IDLE_SECONDS: seconds(60).default(60),
+    /** Shares the SIP block list with the other gateways on this Redis. */
+    REDIS_URL: redisUrl.optional(),
+    /** Prometheus metrics at http://GATEWAY_METRICS_HOST:GATEWAY_METRICS_PORT/metrics; unset, none are served. */
+    GATEWAY_METRICS_PORT: port.optional(),
+    GATEWAY_METRICS_HOST: ip.default('127.0.0.1'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -147,6 +165,14 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
       ringSeconds: e.DIAL_OUT_RING_SECONDS,
       register: e.SIP_REGISTER ? { expires: e.SIP_REGISTER_EXPIRES } : undefined,
     },
+    edge: {
+      perSecond: { INVITE: e.SIP_INVITES_PER_SECOND_PER_SOURCE, REGISTER: e.SIP_REGISTERS_PER_SECOND_PER_SOURCE, OPTIONS: e.SIP_OPTIONS_PER_SECOND_PER_SOURCE },
+      maxSources: e.SIP_EDGE_MAX_SOURCES,
+      block: { failures: e.SIP_BLOCK_AFTER_FAILURES, windowSeconds: e.SIP_BLOCK_WINDOW_SECONDS, seconds: e.SIP_BLOCK_SECONDS },
+      tcp: { idleMs: e.SIP_TCP_IDLE_SECONDS * 1000, perSource: e.SIP_TCP_CONNECTIONS_PER_SOURCE },
+      redisUrl: e.REDIS_URL,
+    },
+    metrics: e.GATEWAY_METRICS_PORT === undefined ? undefined : { host: e.GATEWAY_METRICS_HOST, port: e.GATEWAY_METRICS_PORT },
     logLevel: e.LOG_LEVEL,
   };
 }

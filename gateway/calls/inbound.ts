@@ -8,6 +8,7 @@ import { GatewayFullError, type Calls, type DialogSetup } from './Calls.ts';
 import { askForRoom, joinAskingPassword } from './ivr.ts';
 import { maskNumber, routeCall } from './routing.ts';
 import type { createInboundGuard } from './trunkSecurity.ts';
+import type { SipEdge } from '../edge/SipEdge.ts';
 
 export interface InboundOptions {
   srf: Srf;
@@ -16,6 +17,8 @@ export interface InboundOptions {
   logger: Logger;
   calls: Calls;
   lookupPin(pin: string): Promise<string | null>;
+  /** Counts wrong PINs and passwords per source (a source that fails too often is blocked). */
+  edge: Pick<SipEdge, 'failed'>;
 }
 
 /**
@@ -69,7 +72,11 @@ export function handleInvite(options: InboundOptions) {
     }
     log.info({ call: call.id, target }, 'call answered');
 
-    const ivr = { digitTimeoutMs: config.ivr.digitTimeoutSeconds * 1000, maxAttempts: config.ivr.maxAttempts };
+    const ivr = {
+      digitTimeoutMs: config.ivr.digitTimeoutSeconds * 1000,
+      maxAttempts: config.ivr.maxAttempts,
+      wrongEntry: (what: 'pin' | 'password') => options.edge.failed(req.source_address, what),
+    };
     await call.putInRoom(async () => {
       const room = target.kind === 'room' ? target.room : await askForRoom(call, { ...ivr, lookupPin: options.lookupPin });
       if (!room) return;

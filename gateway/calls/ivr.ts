@@ -4,7 +4,14 @@ import type { Call } from './Call.ts';
 export interface IvrOptions {
   digitTimeoutMs: number;
   maxAttempts: number;
+  /**
+   * Told of each wrong PIN or password; true when the caller's source is now
+   * blocked for failing too often (over all its calls), and the call ends.
+   */
+  wrongEntry?(what: 'pin' | 'password'): boolean;
 }
+
+const BLOCKED = 'source blocked after repeated failures';
 
 export interface PinPromptOptions extends IvrOptions {
   /** The room a PIN opens, or null for none. */
@@ -25,6 +32,10 @@ export async function askForRoom(call: Call, options: PinPromptOptions): Promise
     if (call.state === 'ended') return null;
     const room = pin ? await options.lookupPin(pin) : null;
     if (room) return room;
+    if (pin && options.wrongEntry?.('pin')) {
+      await call.hangUp(BLOCKED, 'goodbye');
+      return null;
+    }
     if (attempt < options.maxAttempts) {
       void call.say(pin ? 'wrongPin' : 'welcome');
     }
@@ -44,6 +55,7 @@ export async function joinAskingPassword(call: Call, room: string, options: IvrO
     const password = await readDigits(call, options.digitTimeoutMs);
     if (call.state === 'ended') return;
     if (password && (await joined(call, room, password))) return;
+    if (password && options.wrongEntry?.('password')) return call.hangUp(BLOCKED, 'goodbye');
     if (attempt < options.maxAttempts) void call.say(password ? 'wrongPassword' : 'enterPassword');
   }
   await call.hangUp('no valid password entered', 'goodbye');

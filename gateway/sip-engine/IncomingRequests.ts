@@ -68,6 +68,8 @@ export class IncomingRequests {
     }
     if (method === 'CANCEL') return this.#cancel(request, source);
     const toTag = tagOf(request.get('to'));
+    // Flood control screens only new requests: the calls a source already has go on.
+    if (!toTag && !this.#screened(request, source)) return;
     if (toTag) {
       const dialog = this.#ctx.dialogs.forRequest(request.get('call-id') ?? '', toTag, tagOf(request.get('from')) ?? '');
       if (dialog) return this.#inDialog(request, source, dialog);
@@ -285,6 +287,18 @@ export class IncomingRequests {
     });
     this.#ctx.serverTransactions.set(txn.key, txn);
     return txn;
+  }
+
+  /** False when the edge dropped or refused the request (statelessly: a refusal costs no transaction). */
+  #screened(request: SipMessage, source: Peer): boolean {
+    const verdict = this.#ctx.screen?.(request, source) ?? { action: 'pass' };
+    if (verdict.action === 'pass') return true;
+    if (verdict.action === 'refuse') {
+      const response = responseTo(request, verdict.status, verdict.reason, newTag());
+      if (verdict.retryAfterSeconds !== undefined) response.append('Retry-After', String(verdict.retryAfterSeconds));
+      this.#ctx.sendQuietly(source, response.toBuffer());
+    }
+    return false;
   }
 
   #reject(request: SipMessage, source: Peer, status: number, reason?: string): void {

@@ -3,13 +3,13 @@ import type { Logger } from '../../common/logger.ts';
 import { type AppConnection, AppServer } from './AppServer.ts';
 import { parseAppMessage } from './appMessage.ts';
 import { DialogTable } from './Dialog.ts';
-import { EngineContext } from './EngineContext.ts';
+import { EngineContext, type RequestScreen } from './EngineContext.ts';
 import { IncomingRequests } from './IncomingRequests.ts';
 import { stampVia, statelessResponse } from './messages.ts';
 import { OutgoingRequests } from './OutgoingRequests.ts';
 import type { SipMessage } from './SipMessage.ts';
 import { parseSipMessage } from './sipParser.ts';
-import { type Peer, SipTransport } from './SipTransport.ts';
+import { type Peer, SipTransport, type TcpLimits, type TransportHandlers } from './SipTransport.ts';
 import { parseVia } from './sipSyntax.ts';
 import type { AppCommand } from './wireProtocol.ts';
 
@@ -25,7 +25,15 @@ export interface SipEngineOptions {
   controlPort: number;
   secret: string;
   logger: Logger;
+  /** Flood control: judges each new request before a transaction exists for it. */
+  screen?: RequestScreen;
+  /** Default: an idle (or trickling) connection closed after 60 s, 20 connections per address. */
+  tcp?: TcpLimits;
+  /** Told of each TCP connection the limits closed. */
+  tcpClosed?: TransportHandlers['tcpClosed'];
 }
+
+const DEFAULT_TCP_LIMITS: TcpLimits = { idleMs: 60_000, perSource: 20 };
 
 export interface SipEngineStats {
   serverTransactions: number;
@@ -78,7 +86,8 @@ export class SipEngine {
       brokenStream: (reason, data, source) => {
         if (engine) engine.#malformed(reason, parseSipMessage(data, true), source);
       },
-    }, logger);
+      tcpClosed: opts.tcpClosed,
+    }, opts.tcp ?? DEFAULT_TCP_LIMITS, logger);
     const port = transport.port;
     let apps: AppServer;
     try {
@@ -100,7 +109,7 @@ export class SipEngine {
       await transport.close();
       throw error;
     }
-    engine = new SipEngine(new EngineContext({ logger, transport, apps, dialogs: new DialogTable(), address, port }));
+    engine = new SipEngine(new EngineContext({ logger, transport, apps, dialogs: new DialogTable(), address, port, screen: opts.screen }));
     logger.info({ sip: `${address}:${port}`, control: `${opts.controlHost}:${apps.port}` }, 'sip engine started');
     return engine;
   }

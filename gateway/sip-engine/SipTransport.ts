@@ -15,10 +15,20 @@ export interface TransportHandlers {
   message(data: Buffer, source: Peer): void;
   /** A TCP stream that can no longer be framed; the connection is closed after this returns. */
   brokenStream(reason: string, data: Buffer, source: Peer): void;
+  /** A TCP connection closed by the limits below: over the per-source cap, or idle. */
+  tcpClosed?(why: 'overLimit' | 'idle', source: Peer): void;
 }
 
-/** TCP connections idle this long are closed; dialogs reconnect when they need to send. */
-const TCP_IDLE_MS = 60 * 60 * 1000;
+export interface TcpLimits {
+  /**
+   * A connection that completes no message or keep-alive this long is closed: an idle one, and a
+   * slowloris one trickling a request byte by byte (any data would keep a plain idle timer going).
+   * Dialogs reconnect when they need to send.
+   */
+  idleMs: number;
+  /** Connections at once from one address; more are closed as they are accepted. */
+  perSource: number;
+}
 
 const peerKey = (address: string, port: number): string => `${address}:${port}`;
 const plainAddress = (address: string | undefined): string => (address ?? '').replace(/^::ffff:/, '');
@@ -29,20 +39,24 @@ export class SipTransport {
   #tcp: net.Server;
   #connections = new Map<string, net.Socket>();
   #connecting = new Map<string, Promise<net.Socket>>();
+  /** Accepted connections open per remote address. */
+  #perSource = new Map<string, number>();
   #handlers: TransportHandlers;
+  #limits: TcpLimits;
   #logger: Logger;
 
-  private constructor(udp: dgram.Socket, tcp: net.Server, handlers: TransportHandlers, logger: Logger) {
+  private constructor(udp: dgram.Socket, tcp: net.Server, handlers: TransportHandlers, limits: TcpLimits, logger: Logger) {
     this.#udp = udp;
     this.#tcp = tcp;
     this.#handlers = handlers;
+    this.#limits = limits;
     this.#logger = logger;
   }
 
-  static async open(host: string, port: number, handlers: TransportHandlers, logger: Logger): Promise<SipTransport> {
+  static async open(host: string, port: number, handlers: TransportHandlers, limits: TcpLimits, logger: Logger): Promise<SipTransport> {
     const udp = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
     const tcp = net.createServer();
-    const transport = new SipTransport(udp, tcp, handlers, logger);
+    const transport = new SipTransport(udp, tcp, handlers, limits, logger);
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
       udp.bind(port, host, () => {
@@ -62,7 +76,7 @@ export class SipTransport {
     });
     udp.on('error', (error) => logger.warn({ err: error }, 'sip udp socket error'));
     udp.on('message', (data, rinfo) => transport.#deliver(data, { protocol: 'udp', address: rinfo.address, port: rinfo.port }));
-    tcp.on('connection', (socket) => transport.#adopt(socket));
+    tcp.on('connection', (socket) => transport.#accept(socket));
     tcp.on('error', (error) => logger.warn({ err: error }, 'sip tcp server error'));
     return transport;
   }
@@ -137,15 +151,36 @@ export class SipTransport {
     return pending;
   }
 
+  #accept(socket: net.Socket): void {
+    const address = plainAddress(socket.remoteAddress);
+    const open = this.#perSource.get(address) ?? 0;
+    if (open >= this.#limits.perSource) {
+      socket.destroy();
+      this.#handlers.tcpClosed?.('overLimit', { protocol: 'tcp', address, port: socket.remotePort ?? 0 });
+      return;
+    }
+    this.#perSource.set(address, open + 1);
+    socket.on('close', () => {
+      const left = (this.#perSource.get(address) ?? 1) - 1;
+      if (left > 0) this.#perSource.set(address, left);
+      else this.#perSource.delete(address);
+    });
+    this.#adopt(socket);
+  }
+
   #adopt(socket: net.Socket): void {
     const source: Peer = { protocol: 'tcp', address: plainAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
     const key = peerKey(source.address, source.port);
     this.#connections.set(key, socket);
     const framer = new StreamFramer();
     socket.setNoDelay(true);
-    socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
+    const idle = setTimeout(() => {
+      this.#handlers.tcpClosed?.('idle', source);
+      socket.destroy();
+    }, this.#limits.idleMs);
     socket.on('data', (chunk) => {
       for (const item of framer.push(chunk)) {
+        idle.refresh();
         if (item.kind === 'message') this.#deliver(item.data, source);
         else if (item.kind === 'ping') socket.write('\r\n');
         else {
@@ -160,6 +195,7 @@ export class SipTransport {
     });
     socket.on('error', (error) => this.#logger.debug({ err: error, peer: key }, 'sip tcp connection error'));
     socket.on('close', () => {
+      clearTimeout(idle);
       if (this.#connections.get(key) === socket) this.#connections.delete(key);
     });
   }

@@ -136,6 +136,33 @@ export function inviteWithDigest(expect: 200 | 403, { staleAfterMs }: { staleAft
   ].join('\n');
 }
 
+/**
+ * A new OPTIONS or INVITE into flood control: either answered 200 (an INVITE's
+ * call then ACKed and hung up) or refused 503 with a Retry-After (the call
+ * fails without one). sipp ACKs the 503 without its INVITE's branch: the
+ * gateway refuses statelessly and keeps no transaction to match it.
+ */
+export function answeredOrRateLimited(method: 'OPTIONS' | 'INVITE'): string {
+  const body = method === 'INVITE' ? `Content-Type: application/sdp
+      Content-Length: [len]
+
+      ${PCMA_OFFER}` : 'Content-Length: 0';
+  return [
+    send(`
+      ${method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0${dialogHeaders(method, 1)}
+      ${body}
+`),
+    '  <recv response="100" optional="true"/>',
+    `  <recv response="200" optional="true" rrs="true" next="answered"/>`,
+    '  <recv response="503"><action><ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="retryAfter"/></action></recv>',
+    ...(method === 'INVITE' ? [ack('sip:[service]@[remote_ip]:[remote_port]', 1, '[branch]').replace('<send', '<send next="done"')] : []),
+    '  <label id="answered"/>',
+    ...(method === 'INVITE' ? [ackOfSuccess(1), bye(2)] : []),
+    '  <label id="done"/>',
+    '  <Reference variables="retryAfter"/>',
+  ].join('\n');
+}
+
 /** An OPTIONS ping, as trunks send to see whether we are up; expects 200. */
 export function optionsPing(): string {
   return [
