@@ -6,8 +6,10 @@
  * call over unlimited calls.
  *
  * Memory is bounded: at most `maxSources` addresses are counted and at most
- * `maxSources` blocked, oldest first out.
+ * `maxSources` blocked, least recently seen first out (RecentSources).
  */
+import { RecentSources } from './RecentSources.ts';
+
 export interface SourceBlocklistOptions {
   failuresToBlock: number;
   windowMs: number;
@@ -19,14 +21,16 @@ export interface SourceBlocklistOptions {
 export class SourceBlocklist {
   readonly #options: SourceBlocklistOptions;
   readonly #now: () => number;
-  /** Failure times per address, oldest first; Map order is recency. */
-  readonly #failures = new Map<string, number[]>();
+  /** Failure times per address, oldest first. */
+  readonly #failures: RecentSources<number[]>;
   /** Blocked addresses and when their block ends. */
-  readonly #blocked = new Map<string, number>();
+  readonly #blocked: RecentSources<number>;
 
   constructor(options: SourceBlocklistOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#failures = new RecentSources(options.maxSources);
+    this.#blocked = new RecentSources(options.maxSources);
   }
 
   get blockedCount(): number {
@@ -47,11 +51,11 @@ export class SourceBlocklist {
     const now = this.#now();
     const recent = (this.#failures.get(address) ?? []).filter((at) => at > now - this.#options.windowMs);
     recent.push(now);
-    this.#failures.delete(address);
     if (recent.length < this.#options.failuresToBlock) {
-      this.#remember(this.#failures, address, recent);
+      this.#failures.set(address, recent);
       return undefined;
     }
+    this.#failures.delete(address);
     const until = now + this.#options.blockMs;
     this.block(address, until);
     return until;
@@ -60,12 +64,6 @@ export class SourceBlocklist {
   /** Blocks `address` until `until` (ms since the epoch), e.g. a block another gateway shared. */
   block(address: string, until: number): void {
     if (until <= this.#now() || (this.#blocked.get(address) ?? 0) >= until) return;
-    this.#blocked.delete(address);
-    this.#remember(this.#blocked, address, until);
-  }
-
-  #remember<V>(map: Map<string, V>, address: string, value: V): void {
-    map.set(address, value);
-    if (map.size > this.#options.maxSources) map.delete(map.keys().next().value!);
+    this.#blocked.set(address, until);
   }
 }

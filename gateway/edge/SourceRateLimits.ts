@@ -6,10 +6,12 @@
  * flood is held to the rate.
  *
  * Memory is bounded: at most `maxSources` addresses are tracked, least
- * recently seen first out. An evicted source starts again with a full
+ * recently seen first out (RecentSources). An evicted source starts again with a full
  * bucket, which only lets a spoofing flood over many addresses through at
  * the rate it already gets from fresh sources.
  */
+import { RecentSources } from './RecentSources.ts';
+
 export type LimitedMethod = 'INVITE' | 'REGISTER' | 'OPTIONS';
 
 export interface SourceRateLimitOptions {
@@ -33,14 +35,12 @@ export function isLimitedMethod(method: string): method is LimitedMethod {
 
 export class SourceRateLimits {
   readonly #perSecond: Record<LimitedMethod, number>;
-  readonly #maxSources: number;
   readonly #now: () => number;
-  /** Buckets by address; Map order is recency (touched entries are moved to the end). */
-  readonly #sources = new Map<string, Partial<Record<LimitedMethod, Bucket>>>();
+  readonly #sources: RecentSources<Partial<Record<LimitedMethod, Bucket>>>;
 
   constructor(options: SourceRateLimitOptions) {
     this.#perSecond = options.perSecond;
-    this.#maxSources = options.maxSources;
+    this.#sources = new RecentSources(options.maxSources);
     this.#now = options.now ?? Date.now;
   }
 
@@ -54,10 +54,10 @@ export class SourceRateLimits {
     const rate = this.#perSecond[method];
     const capacity = Math.max(1, rate * BURST_SECONDS);
     let buckets = this.#sources.get(address);
-    if (buckets) this.#sources.delete(address);
-    else buckets = {};
-    this.#sources.set(address, buckets);
-    if (this.#sources.size > this.#maxSources) this.#sources.delete(this.#sources.keys().next().value!);
+    if (!buckets) {
+      buckets = {};
+      this.#sources.set(address, buckets);
+    }
 
     const bucket = buckets[method] ?? { tokens: capacity, at: now };
     bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) / 1000) * rate);

@@ -35,14 +35,19 @@ describe('SourceRateLimits', () => {
 
   it('tracks at most maxSources, dropping the least recently seen', () => {
     const time = clock();
-    const limits = new SourceRateLimits({ perSecond: { INVITE: 1, REGISTER: 1, OPTIONS: 1 }, maxSources: 3, now: time.now });
-    for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) {
-      limits.take(a, 'INVITE');
-      limits.take(a, 'INVITE');
-    }
-    expect(limits.take('10.0.0.1', 'INVITE').ok).toBe(false); // 10.0.0.1 is now the most recent
+    const limits = new SourceRateLimits({ perSecond: { INVITE: 1, REGISTER: 1, OPTIONS: 1 }, maxSources: 4, now: time.now });
+    const exhaust = (address: string) => {
+      limits.take(address, 'INVITE');
+      limits.take(address, 'INVITE');
+    };
+    exhaust('10.0.0.1');
+    exhaust('10.0.0.2');
+    // Seen again lately, it is kept (still out of tokens) while another source comes and goes.
+    expect(limits.take('10.0.0.1', 'INVITE').ok).toBe(false);
+    exhaust('10.0.0.3');
+    expect(limits.take('10.0.0.1', 'INVITE').ok).toBe(false);
     for (let i = 0; i < 1000; i++) limits.take(`10.1.${i >> 8}.${i & 255}`, 'OPTIONS');
-    expect(limits.trackedSources).toBe(3);
+    expect(limits.trackedSources).toBeLessThanOrEqual(4);
     expect(limits.take('10.0.0.1', 'INVITE').ok).toBe(true); // forgotten: a fresh bucket
   });
 });
