@@ -5,20 +5,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startBridge } from '../test/helpers/bridge.ts';
-import { joinThroughUi, launchBrowser } from '../test/helpers/browser.ts';
+import { clickJoin, joinThroughUi, launchBrowser } from '../test/helpers/browser.ts';
 import { startGateway } from '../test/helpers/gateway.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { startRecorder } from '../test/helpers/recorder.ts';
 import { recordingsApi } from '../test/helpers/recordings.ts';
 import { TestRedis } from '../test/helpers/redis.ts';
 import { startSipp } from '../test/helpers/sipp.ts';
-import { expectAck, expectBye, expectInvite, playAudio, respond, writeScenario } from '../test/helpers/sippScenario.ts';
+import { expectAck, expectBye, expectInvite, infoDigit, invite, playAudio, respond, writeScenario } from '../test/helpers/sippScenario.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 
 const docs = path.resolve(import.meta.dirname, '../docs');
 const redis = await TestRedis.start();
 const recordings = fs.mkdtempSync(path.join(os.tmpdir(), 'screenshots-'));
-const bridge = await startBridge({ MEDIA_WORKERS: '1', DIAL_IN_NUMBERS: '+1 555 0100', REDIS_URL: redis.url, RECORDINGS_DIR: recordings });
+// Dial-out is off until numbers are allowed: the invited phone is a +1 555 number.
+const bridge = await startBridge({ MEDIA_WORKERS: '1', DIAL_IN_NUMBERS: '+1 555 0100', DIAL_OUT_ALLOWED_PREFIXES: '+1555', REDIS_URL: redis.url, RECORDINGS_DIR: recordings });
 const recorder = await startRecorder({ bridgeUrl: bridge.url, redisUrl: redis.url, dir: recordings });
 const trunkPort = await freePort();
 const gateway = await startGateway(bridge, { SIP_TRUNK_URI: `sip:127.0.0.1:${trunkPort}` });
@@ -79,6 +80,37 @@ try {
   await maya.waitForSelector('[data-testid=recording-file]');
   await maya.screenshot({ path: path.join(docs, 'recording.png') });
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '4', '-i', path.join(recordings, 'design-review', file.name), '-frames:v', '1', path.join(docs, 'recorder-layout.png')]);
+
+  // The lobby: two browsers and a phone (sipp) knock; the moderator sees them
+  // (the badge, the toast, the list) and they wait; denied, the phone is hung up.
+  await maya.click('#toggle-participants');
+  await maya.click('#lobby-toggle');
+  await maya.waitForSelector('[data-testid=lobby][data-enabled=true]');
+  const knocking = [];
+  for (const name of ['Lena Fischer', 'Omar Haddad']) {
+    const page = await browsers[1]!.newPage();
+    await clickJoin(page, `${bridge.url}/design-review`, name);
+    await page.waitForSelector('[data-testid=waiting-in-lobby]', { timeout: 15_000 });
+    knocking.push(page);
+  }
+  // The caller dials in and types the PIN the meeting shows.
+  const pin = await maya.$eval('[data-testid=dial-in-pin]', (el) => el.textContent!);
+  const caller = startSipp({
+    scenario: writeScenario('knock', [invite(), ...[...pin, '#'].map((digit, i) => infoDigit(digit, 2 + i)), playAudio, expectBye(60_000)]),
+    remote: `127.0.0.1:${gateway.sipPort}`,
+    localPort: await freePort(),
+    calls: 1,
+    args: ['-s', '15550100', '-mp', String(await freePort())],
+  });
+  await waitFor('three knocks at Maya', () => maya.$$eval('[data-testid=knock]', (k) => k.length === 3), 15_000);
+  await new Promise((resolve) => setTimeout(resolve, 3000)); // a few seconds of waiting on the clock
+  await maya.screenshot({ path: path.join(docs, 'lobby.png') });
+  await knocking[0]!.bringToFront(); // a tab in the background is never painted
+  await knocking[0]!.screenshot({ path: path.join(docs, 'lobby-waiting.png') });
+  await maya.click('#deny-all');
+  await caller.done;
+  await maya.click('#lobby-toggle');
+  for (const page of knocking) await page.close();
 
   const guest = await browsers[0]!.newPage();
   await guest.goto(`${bridge.url}/design-review`);

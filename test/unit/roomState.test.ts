@@ -229,7 +229,7 @@ describe('roomState', () => {
       { type: 'knocking', knock: knock('k2', 'Carol') },
     );
     expect([...state.knocks.keys()]).toEqual(['k1', 'k2', 'k3']);
-    expect(texts(state)).toEqual(['Carol is waiting in the lobby', 'A phone caller (+15550123) is waiting in the lobby']);
+    expect(texts(state)).toEqual(['Carol is waiting in the lobby', 'Phone caller +15550123 is waiting in the lobby']);
 
     // Admitted, turned away, gone: no longer waiting, whoever decided.
     state = run(
@@ -242,7 +242,7 @@ describe('roomState', () => {
     // Our own switch is not announced back to us; another moderator's is.
     state = run(state, { type: 'lobbyChanged', enabled: false, by: 'Alice' }, { type: 'lobbyChanged', enabled: true, by: 'Dave' });
     expect(state.lobbyEnabled).toBe(true);
-    expect(texts(state)).toEqual(['Carol is waiting in the lobby', 'A phone caller (+15550123) is waiting in the lobby', 'Dave turned the lobby on']);
+    expect(texts(state)).toEqual(['Carol is waiting in the lobby', 'Phone caller +15550123 is waiting in the lobby', 'Dave turned the lobby on']);
 
     // No longer a moderator: no longer told who stops waiting, so nobody is listed.
     state = run(state, { type: 'roleChanged', role: 'participant', by: 'Dave' });

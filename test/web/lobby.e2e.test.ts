@@ -2,10 +2,10 @@
 // moderator turns it on from the participants panel; a browser that knocks
 // waits, seeing nothing of the room, until the moderator admits it from the
 // list of knocks, and then the two see and hear each other; a phone caller
-// (baresip) knocks, is admitted from the list and hears both browsers, who
-// hear it; another browser is turned away and told so; a participant sees
-// that the lobby is on but none of its controls; a knock nobody answers
-// times out.
+// (baresip, by the dial-in number and PIN) knocks, is admitted from the list
+// and hears both browsers, who hear it; another browser is turned away and
+// told so; a participant sees that the lobby is on but none of its
+// controls; a knock nobody answers times out.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,7 +87,7 @@ describe('the lobby in the browser', () => {
   let guest: Page;
 
   beforeAll(async () => {
-    bridge = await startBridge({ MEDIA_WORKERS: '1', LOBBY_TIMEOUT_SECONDS: '120' });
+    bridge = await startBridge({ MEDIA_WORKERS: '1', LOBBY_TIMEOUT_SECONDS: '120', DIAL_IN_NUMBERS: '+1 555 0100' });
     gw = await startGateway(bridge);
   });
   afterAll(async () => {
@@ -145,17 +145,20 @@ describe('the lobby in the browser', () => {
     const microphone = path.join(dir, 'phone.wav');
     writeToneWav(microphone, TONES.phone, 120);
     phone = await Baresip.start({ microphone, codecs: 'PCMU' });
-    phone.dial(gw.uri(ROOM));
+    // The dial-in number and the PIN the meeting shows.
+    const pin = await host.$eval('[data-testid="dial-in-pin"]', (el) => el.textContent!);
+    phone.dial(gw.uri('15550100'));
     await phone.waitForEvent('CALL_ESTABLISHED');
+    await phone.sendDigits(`${pin}#`);
 
-    // baresip's caller ID is its SIP user, "caller".
-    await host.waitForSelector('[data-testid="knock"][data-kind="phone"]', { timeout: 15_000 });
-    expect(await host.$eval('[data-testid="knock"][data-kind="phone"]', (li) => li.textContent)).toMatch(/^callerPhone caller, waiting \d+ s/);
-    expect(await host.$('[data-testid="knock"][data-kind="phone"] [aria-label="phone"]')).not.toBeNull();
+    const phoneKnock = '[data-testid="knock"][data-kind="phone"]';
+    await host.waitForSelector(phoneKnock, { timeout: 15_000 });
+    expect(await host.$eval(`${phoneKnock} .knock-wait`, (span) => span.textContent)).toMatch(/^Phone, waiting \d+ s$/);
+    expect(await host.$(`${phoneKnock} [aria-label="phone"]`)).not.toBeNull();
     // Only moderators see who knocks.
     expect(await guest.$$('[data-testid="knock"], #admit-all, #deny-all, #toggle-participants .badge')).toEqual([]);
 
-    await host.click('[data-testid="knock"][data-kind="phone"] button[aria-label="Admit caller"]');
+    await host.click(`${phoneKnock} button[aria-label^="Admit "]`);
     await host.waitForSelector('[data-testid="participant"][data-kind="phone"]', { timeout: 15_000 });
     await guest.waitForSelector('[data-testid="participant"][data-kind="phone"]', { timeout: 15_000 });
     const phoneId = [...bridge.registry.get(ROOM)!.visiblePeers()].find((p) => p.kind === 'phone')!.id;
@@ -188,7 +191,8 @@ describe('the lobby in the browser', () => {
     await stranger.waitForSelector('[data-end-reason="notAdmitted"]', { timeout: 10_000 });
     expect(await stranger.$eval('[data-end-reason="notAdmitted"] h1', (h) => h.textContent)).toBe('You were not admitted');
     await host.waitForFunction(() => !document.querySelector('[data-testid="knock"]'), { timeout: 10_000 });
-    expect([...bridge.registry.get(ROOM)!.visiblePeers()].map((p) => p.displayName).sort()).toEqual(['Guest', 'Host', 'caller']);
+    const inRoom = [...bridge.registry.get(ROOM)!.visiblePeers()].map((p) => (p.kind === 'phone' ? 'the caller' : p.displayName));
+    expect(inRoom.sort()).toEqual(['Guest', 'Host', 'the caller']);
   }, 60_000);
 });
 

@@ -182,7 +182,7 @@ export function roomState(state: RoomState, event: RoomEvent): RoomState {
     case 'knocking': {
       // Known already when the bridge replays it (a promotion right after a join that listed it).
       if (state.knocks.has(event.knock.id)) return state;
-      const who = event.knock.kind === 'phone' ? `A phone caller (${event.knock.displayName})` : event.knock.displayName;
+      const who = event.knock.kind === 'phone' ? `Phone caller ${event.knock.displayName}` : event.knock.displayName;
       return withNotice({ ...state, knocks: withEntry(state.knocks, event.knock.id, event.knock) }, `${who} is waiting in the lobby`);
     }
     case 'knockEnded': {

@@ -57,19 +57,21 @@ function Knocks({ conference, knocks }: { conference: Conference; knocks: Knock[
             <span class="grow">
               <span class="knock-name">{knock.displayName}</span>
               <span class="knock-wait">
-                {knock.kind === 'phone' ? 'Phone caller, ' : ''}waiting {waited(now - knock.since)}
+                {knock.kind === 'phone' ? 'Phone, ' : ''}waiting {waited(now - knock.since)}
               </span>
             </span>
-            {mayAdmit && (
-              <button class="button primary small" onClick={() => void conference.admit(knock.id)} aria-label={`Admit ${knock.displayName}`}>
-                Admit
-              </button>
-            )}
-            {mayDeny && (
-              <button class="button secondary small" onClick={() => void conference.deny(knock.id)} aria-label={`Deny ${knock.displayName}`}>
-                Deny
-              </button>
-            )}
+            <span class="participant-actions">
+              {mayAdmit && (
+                <button class="button primary small" onClick={() => void conference.admit(knock.id)} aria-label={`Admit ${knock.displayName}`}>
+                  Admit
+                </button>
+              )}
+              {mayDeny && (
+                <button class="button secondary small" onClick={() => void conference.deny(knock.id)} aria-label={`Deny ${knock.displayName}`}>
+                  Deny
+                </button>
+              )}
+            </span>
           </li>
         ))}
       </ul>
