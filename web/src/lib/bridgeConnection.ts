@@ -65,6 +65,12 @@ export class BridgeConnection {
   #client: SignalingClient | undefined;
   /** What the current join attempt was told to wait for, if anything: a refusal after it means nobody let us in. */
   #waited: Wait | null = null;
+  /**
+   * Whether a reconnect loop runs. A socket that drops during one of its
+   * attempts (a knock can wait minutes) is that loop's to retry: a second
+   * loop would join twice, a ghost of us left in the room.
+   */
+  #reconnecting = false;
 
   constructor(join: RequestData<'join'>, handlers: ConnectionHandlers) {
     this.#join = join;
@@ -120,12 +126,21 @@ export class BridgeConnection {
       });
     }
     client.onClose(() => {
-      if (this.#client === client && this.status.value !== 'ended') void this.#reconnect();
+      if (this.#client === client && this.status.value !== 'ended' && !this.#reconnecting) void this.#reconnect();
     });
     await this.#handlers.joined(await client.request('join', this.#join), client);
   }
 
   async #reconnect(): Promise<void> {
+    this.#reconnecting = true;
+    try {
+      await this.#reconnectLoop();
+    } finally {
+      this.#reconnecting = false;
+    }
+  }
+
+  async #reconnectLoop(): Promise<void> {
     this.status.value = 'reconnecting';
     this.#handlers.lost();
     // Waiting again (for the host, or in the lobby: we knock like anyone else) counts as still reconnecting.
