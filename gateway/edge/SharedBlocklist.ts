@@ -20,13 +20,18 @@ export class SharedBlocklist {
 
   private constructor(url: string, logger: Logger) {
     this.#redis = new Redis(url, { maxRetriesPerRequest: 1 });
-    this.#subscriber = new Redis(url);
+    // Waits for Redis as long as it takes; ioredis subscribes again after a reconnect.
+    this.#subscriber = new Redis(url, { maxRetriesPerRequest: null });
     this.#logger = logger;
     for (const client of [this.#redis, this.#subscriber]) client.on('error', (error) => logger.warn({ err: error }, 'redis (shared SIP block list)'));
   }
 
-  /** Subscribes for other gateways' blocks and loads the blocks already in force into `local`. */
-  static async connect(url: string, local: SourceBlocklist, logger: Logger): Promise<SharedBlocklist> {
+  /**
+   * Follows the other gateways' blocks into `local`, and on each (re)connection loads the blocks
+   * in force (those published while this gateway was away included). Does not wait for Redis:
+   * the gateway starts, and blocks, without it.
+   */
+  static connect(url: string, local: SourceBlocklist, logger: Logger): SharedBlocklist {
     const shared = new SharedBlocklist(url, logger);
     const take = (address: string, until: number) => {
       if (net.isIP(address) && Number.isFinite(until)) local.block(address, until);
@@ -35,15 +40,21 @@ export class SharedBlocklist {
       const [address = '', until = ''] = text.split(' ');
       take(address, Number(until));
     });
-    await shared.#subscriber.subscribe(CHANNEL);
+    shared.#subscriber.subscribe(CHANNEL).catch((error: unknown) => logger.warn({ err: error }, 'shared SIP blocks not followed'));
+    shared.#redis.on('ready', () => {
+      shared.#load(take).catch((error: unknown) => logger.warn({ err: error }, 'shared SIP blocks not loaded'));
+    });
+    return shared;
+  }
+
+  async #load(take: (address: string, until: number) => void): Promise<void> {
     let cursor = '0';
     do {
-      const [next, keys] = await shared.#redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 500);
+      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 500);
       cursor = next;
-      const values = keys.length > 0 ? await shared.#redis.mget(keys) : [];
+      const values = keys.length > 0 ? await this.#redis.mget(keys) : [];
       keys.forEach((key, i) => take(key.slice(KEY_PREFIX.length), Number(values[i])));
     } while (cursor !== '0');
-    return shared;
   }
 
   share(address: string, until: number): void {

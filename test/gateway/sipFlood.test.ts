@@ -2,7 +2,7 @@
 // on different loopback addresses (127.0.0.x: each is a source of its own)
 // against a real bridge and gateway: per-source rate limits (503 with
 // Retry-After), a source blocked after wrong PINs over several calls (and the
-// block shared through Redis), the TCP idle timeout against a slowloris
+// block shared through Redis, live and with gateways started later), the TCP idle timeout against a slowloris
 // connection, the TCP connections cap, and scanners dropped unanswered.
 import { randomUUID } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { SignalingClient } from '../../protocol/SignalingClient.ts';
 import { startBridge } from '../helpers/bridge.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, withGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
 import { TestRedis } from '../helpers/redis.ts';
 import { startSipp } from '../helpers/sipp.ts';
@@ -71,8 +71,8 @@ describe('SIP flood control', () => {
     });
 
   /** One counter from the gateway's /metrics (labels as written there, e.g. `{method="OPTIONS"}`). */
-  const metric = async (name: string): Promise<number> => {
-    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const metric = async (name: string, port = metricsPort): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
     return line ? Number(line.split(' ')[1]) : 0;
   };
@@ -111,6 +111,14 @@ describe('SIP flood control', () => {
       expect(result.code, result.stdout.slice(-2000)).toBe(0);
     }
     expect(await metric('gateway_sip_sources_blocked_total{failure="pin"}')).toBe(1);
+    // A gateway started later loads the blocks in force from Redis.
+    const latePort = await freePort();
+    await withGateway(bridge, { REDIS_URL: redis.url, GATEWAY_METRICS_PORT: String(latePort) }, async (late) => {
+      await waitFor('the block loaded from Redis', async () => (await metric('gateway_sip_blocked_sources', latePort)) === 1);
+      const refused = await sipp('blocked-late', [invite(403)], '127.0.0.2', { to: late });
+      const result = await refused.done;
+      expect(result.code, result.stdout.slice(-2000)).toBe(0);
+    });
     // Another source with the right PIN joins the room.
     const pin = bridge.registry.get('board')!.pin;
     const digits = [...pin, '#'].map((digit, i) => infoDigit(digit, 2 + i));
