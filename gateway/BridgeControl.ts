@@ -1,6 +1,7 @@
 import { Backoff } from '../common/backoff.ts';
 import type { Logger } from '../common/logger.ts';
-import type { NotificationData, RequestData, TrunkRegistration } from '../protocol/protocol.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { AuthMode, NotificationData, RequestData, TrunkRegistration } from '../protocol/protocol.ts';
 import { SignalingClient, type SignalingClientOptions } from '../protocol/SignalingClient.ts';
 
 export interface BridgeControlOptions {
@@ -15,7 +16,7 @@ export interface BridgeControlOptions {
   /** Timeouts of the connection (tests shorten them); default: SignalingClient's. */
   signaling?: SignalingClientOptions;
   onDialOut(request: NotificationData<'dialOutRequested'>): void;
-  onCancel(callId: string): void;
+  onCancel(callId: string, reason: NotificationData<'dialOutCancelled'>['reason']): void;
 }
 
 /**
@@ -31,6 +32,9 @@ export class BridgeControl {
   readonly #backoff = new Backoff({ firstMs: 500, maxMs: 10_000 });
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** The bridge's AUTH_MODE, from its answer to our registration (again after each reconnection). */
+  #authMode: AuthMode | undefined;
+  readonly #firstRegistration = Promise.withResolvers<AuthMode>();
 
   constructor(options: BridgeControlOptions) {
     this.#options = options;
@@ -42,6 +46,11 @@ export class BridgeControl {
     void this.#client?.request('reportDialOut', report).catch((error: unknown) => {
       this.#options.logger.debug({ err: error, report }, 'dial-out report not delivered');
     });
+  }
+
+  /** The bridge's AUTH_MODE; undefined if we are not registered within `timeoutMs` (the bridge is down or starting). */
+  async authMode(timeoutMs: number): Promise<AuthMode | undefined> {
+    return this.#authMode ?? Promise.race([this.#firstRegistration.promise, delay(timeoutMs, undefined, { ref: false })]);
   }
 
   setTrunkRegistration(status: TrunkRegistration): void {
@@ -62,18 +71,20 @@ export class BridgeControl {
       client = await SignalingClient.connect(options.signalingUrl, options.signaling);
       if (this.#stopped) return client.close();
       client.on('dialOutRequested', (request) => options.onDialOut(request));
-      client.on('dialOutCancelled', ({ callId }) => options.onCancel(callId));
+      client.on('dialOutCancelled', ({ callId, reason }) => options.onCancel(callId, reason));
       client.onClose(() => {
         this.#client = undefined;
         this.#retry();
       });
       const registered = this.#trunkRegistration;
-      await client.request('registerGateway', {
+      const { authMode } = await client.request('registerGateway', {
         name: options.name,
         secret: options.secret,
         dialOut: options.dialOut,
         trunkRegistration: registered,
       });
+      this.#authMode = authMode;
+      this.#firstRegistration.resolve(authMode);
       this.#client = client;
       this.#backoff.reset();
       options.logger.info('registered with the bridge');

@@ -5,6 +5,7 @@ import { BridgeControl } from './BridgeControl.ts';
 import { Calls } from './calls/Calls.ts';
 import { handleInvite } from './calls/inbound.ts';
 import { DialOutCalls } from './calls/outbound.ts';
+import { roomUriOpens } from './calls/routing.ts';
 import { createInboundGuard } from './calls/trunkSecurity.ts';
 import type { GatewayConfig } from './config.ts';
 import { MediaClock } from '../media/MediaClock.ts';
@@ -20,6 +21,8 @@ import { Registry } from 'prom-client';
 import { TrunkRegistration } from './trunk/TrunkRegistration.ts';
 
 const ENGINE_CONNECT_TIMEOUT_MS = 10_000;
+/** How long a caller waits on the bridge's answer to where the call may go. */
+const BRIDGE_LOOKUP_TIMEOUT_MS = 5000;
 
 /**
  * The SIP gateway: call control on drachtio-srf (against the embedded engine
@@ -102,6 +105,7 @@ export class Gateway {
       logger: callLogger,
       calls: gateway.calls,
       lookupPin: (pin) => gateway.#lookupPin(pin),
+      opensByUri: (room) => gateway.#opensByUri(room),
     });
     const dialOuts = new DialOutCalls({
       srf,
@@ -117,7 +121,7 @@ export class Gateway {
       dialOut: config.trunk.uri !== undefined,
       logger: logger.child({ component: 'bridge-control' }),
       onDialOut: (invitation) => dialOuts.start(invitation),
-      onCancel: (callId) => dialOuts.cancel(callId),
+      onCancel: (callId, reason) => dialOuts.cancel(callId, reason),
     });
     // A bug in one call's flow must not take the process (and every other call) down.
     srf.invite((req, res) => {
@@ -184,10 +188,33 @@ export class Gateway {
     }
   }
 
+  /**
+   * Whether a caller dialling `room` by name may go straight in: by the
+   * bridge's AUTH_MODE and the room's lobby. Unsure (the bridge unreachable),
+   * no: the caller is asked for the PIN.
+   */
+  async #opensByUri(room: string): Promise<boolean> {
+    try {
+      const authMode = await this.#control?.authMode(BRIDGE_LOOKUP_TIMEOUT_MS);
+      const response = await fetch(`${this.#config.bridge.httpUrl}/api/rooms/${encodeURIComponent(room)}`, {
+        headers: serviceAuthorization(this.#config.bridge.serviceSecret),
+        signal: AbortSignal.timeout(BRIDGE_LOOKUP_TIMEOUT_MS),
+      });
+      // A room not live yet has no lobby: in an open bridge the caller opens it, as anyone may.
+      if (response.status === 404) return roomUriOpens({ authMode, lobby: false });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const { lobby } = (await response.json()) as { lobby: boolean };
+      return roomUriOpens({ authMode, lobby });
+    } catch (error) {
+      this.#logger.warn({ err: error, room }, 'cannot learn how the room admits callers; asking for the PIN');
+      return false;
+    }
+  }
+
   async #lookupPin(pin: string): Promise<string | null> {
     const response = await fetch(`${this.#config.bridge.httpUrl}/api/dial-in/${encodeURIComponent(pin)}`, {
       headers: serviceAuthorization(this.#config.bridge.serviceSecret),
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(BRIDGE_LOOKUP_TIMEOUT_MS),
     });
     if (response.status === 404 || response.status === 400) return null;
     if (response.status === 401 || response.status === 403) {

@@ -44,15 +44,21 @@ export const gatewayEnvSchema = z
      */
     GATEWAY_MEDIA_ADDRESS: localIp.optional(),
     SIP_CODECS: list(codec).default(['PCMU', 'PCMA', 'opus']),
-    /** Trunks and PBXs allowed to call in without credentials. */
+    /**
+     * Who may call in without credentials: to the PIN prompt, or a room that lets
+     * anyone in by its URI. The private ranges let a LAN softphone call at once
+     * (the quick start); they skip no PIN (only SIP_TRUNK_SOURCES do).
+     */
     SIP_ALLOWED_SOURCES: list(cidr).default(['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '::1/128']),
-    /** Digest credentials for callers not in SIP_ALLOWED_SOURCES (both or neither). */
+    /** Trusted trunks and PBXs: may call in without credentials and route by X-Room or SIP_DID_ROOMS, skipping the PIN. */
+    SIP_TRUNK_SOURCES: list(cidr).default(['127.0.0.0/8', '::1/128']),
+    /** Digest credentials for callers in neither SIP_ALLOWED_SOURCES nor SIP_TRUNK_SOURCES (both or neither). */
     SIP_AUTH_USERNAME: z.string().min(1).optional(),
     SIP_AUTH_PASSWORD: z.string().min(1).optional(),
     SIP_AUTH_REALM: z.string().min(1).default('telebridge'),
     /** How long a digest challenge's nonce may be answered; later answers get a fresh one (stale=true). */
     SIP_AUTH_NONCE_TTL_SECONDS: count(5, 3600).default(300),
-    /** Numbers that lead straight into a room: 15550100=standup,15550101=sales */
+    /** Numbers that lead a trunk's caller straight into a room: 15550100=standup,15550101=sales */
     SIP_DID_ROOMS: list(
       z.string().regex(/^\+?[0-9]{3,32}=[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'expected NUMBER=room pairs such as 15550100=standup'),
     ).default([]),
@@ -139,6 +145,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
     codecs: e.SIP_CODECS as CodecName[],
     inbound: {
       allowedSources: e.SIP_ALLOWED_SOURCES,
+      trunkSources: e.SIP_TRUNK_SOURCES,
       auth: e.SIP_AUTH_USERNAME
         ? { username: e.SIP_AUTH_USERNAME, password: e.SIP_AUTH_PASSWORD!, realm: e.SIP_AUTH_REALM, nonceTtlSeconds: e.SIP_AUTH_NONCE_TTL_SECONDS }
         : undefined,

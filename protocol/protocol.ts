@@ -35,6 +35,10 @@ export const roomNameSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, - and _ only (1 to 64, starting with a letter or digit)')
   .refine((name) => !RESERVED_ROOM_NAMES.has(name.toLowerCase()), 'this name is reserved');
 
+/** Who may enter the bridge's rooms (its AUTH_MODE). */
+export const authModeSchema = z.enum(['open', 'token', 'secure']);
+export type AuthMode = z.infer<typeof authModeSchema>;
+
 export const displayNameSchema = z.string().trim().min(1).max(64);
 
 /** What sits behind a peer. Recorders are hidden from participant lists. */
@@ -486,7 +490,8 @@ export const requests = {
       dialOut: z.boolean(),
       trunkRegistration: trunkRegistrationSchema.nullable(),
     }),
-    response: z.object({}),
+    /** The bridge's AUTH_MODE: a room's URI lets a phone caller straight in only where anyone may enter. */
+    response: z.object({ authMode: authModeSchema }),
   },
   updateGateway: { request: z.object({ trunkRegistration: trunkRegistrationSchema.nullable() }), response: z.object({}) },
   /** Progress of a call the bridge asked for. */
@@ -556,7 +561,8 @@ export const notifications = {
   dialOutUpdated: z.object({ call: dialOutCallSchema }),
   /** To a registered gateway: call `number` into `room` (password: the room's, if locked). */
   dialOutRequested: z.object({ callId: entityId, room: roomNameSchema, number: z.string(), password: z.string().nullable() }),
-  dialOutCancelled: z.object({ callId: entityId }),
+  /** Why: the inviter hung up, the room closed, or the day's dial-out minutes ran out (the callee is told so). */
+  dialOutCancelled: z.object({ callId: entityId, reason: z.enum(['inviter', 'roomClosed', 'budgetSpent']) }),
   /** A recording or live stream of the room started, progressed, stopped or failed. */
   recordingUpdated: z.object({ recording: recordingInfoSchema }),
   /** The bridge is about to close this peer's socket. Do not reconnect. */

@@ -120,7 +120,7 @@ export class DialOuts {
   cancel(room: Room, callId: string): void {
     const invitation = this.#underway.get(callId);
     if (!invitation || invitation.room !== room) throw new RequestError('notFound', `no phone invitation ${callId} under way in this room`);
-    invitation.gateway.channel.notify('dialOutCancelled', { callId });
+    invitation.gateway.channel.notify('dialOutCancelled', { callId, reason: 'inviter' });
   }
 
   /** A gateway's progress report on one of its calls. */
@@ -174,7 +174,7 @@ export class DialOuts {
     for (const [callId, invitation] of this.#underway) {
       if (invitation.endReason) continue; // asked already: its gateway's report is on its way
       invitation.endReason = reason;
-      invitation.gateway.channel.notify('dialOutCancelled', { callId });
+      invitation.gateway.channel.notify('dialOutCancelled', { callId, reason: 'budgetSpent' });
     }
   }
 
@@ -207,7 +207,7 @@ export class DialOuts {
   #onRoomClosed(room: Room): void {
     this.#calls.delete(room);
     for (const [callId, invitation] of this.#underway) {
-      if (invitation.room === room) invitation.gateway.channel.notify('dialOutCancelled', { callId });
+      if (invitation.room === room) invitation.gateway.channel.notify('dialOutCancelled', { callId, reason: 'roomClosed' });
     }
   }
 }

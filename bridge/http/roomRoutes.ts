@@ -17,6 +17,7 @@ const roomSchema = z.object({
   participants: z.array(peerInfoSchema),
   dialIn: dialInSchema,
   locked: z.boolean(),
+  lobby: z.boolean().describe('whether joins knock (a phone dialling the room by name is asked for the PIN first)'),
   dialOuts: z.array(dialOutCallSchema),
 });
 
@@ -43,6 +44,7 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialOuts: 
     participants: room.visiblePeers(),
     dialIn: { pin: room.pin, numbers: [...dialInNumbers] },
     locked: room.moderation.locked,
+    lobby: room.moderation.lobby.enabled,
     dialOuts: dialOuts.list(room),
   });
   const roomNamed = (name: string): Room => {

@@ -313,7 +313,7 @@ export class SignalingSession implements PeerChannel {
       this.#gateway = { channel: this, name: d.name, dialOut: d.dialOut, trunkRegistration: d.trunkRegistration, active: new Set() };
       dialOuts.addGateway(this.#gateway);
       this.#identified = true;
-      return {};
+      return { authMode: this.#options.authMode } satisfies ResponseData<'registerGateway'>;
     }
     const gateway = this.#gateway;
     if (!gateway) throw new RequestError('notJoined', `${method} before registerGateway`);
@@ -414,12 +414,14 @@ export class SignalingSession implements PeerChannel {
   /**
    * While a room's lobby is on, everyone knocks but moderators, the bridge's
    * own services, and a phone answering one of the room's invitations (a
-   * moderator asked for it).
+   * moderator asked for it). Outside AUTH_MODE=open a phone caller knocks even
+   * with the lobby off: it has no token, so a moderator vouches for it.
    */
   #mustKnock(room: Room, request: ParsedRequestData<'join'>, access: PeerAccess): boolean {
-    if (!room.moderation.lobby.enabled || access.role === 'moderator') return false;
-    if (request.kind === 'web') return true;
+    if (access.role === 'moderator') return false;
+    if (request.kind === 'web') return room.moderation.lobby.enabled;
     if (request.kind !== 'phone') return false;
+    if (!room.moderation.lobby.enabled && this.#options.authMode === 'open') return false;
     return request.dialOutCallId === undefined || !this.#options.dialOuts.invited(room, request.dialOutCallId);
   }
 

@@ -19,6 +19,8 @@ export interface InboundOptions {
   lookupPin(pin: string): Promise<string | null>;
   /** Counts wrong PINs and passwords per source (a source that fails too often is blocked). */
   edge: Pick<SipEdge, 'failed'>;
+  /** Whether a caller dialling this room by name may go straight in (else: the PIN). */
+  opensByUri(room: string): Promise<boolean>;
 }
 
 /**
@@ -35,14 +37,14 @@ export function handleInvite(options: InboundOptions) {
       return;
     }
     if (!(await guard.admit(req, res))) {
-      log.info('caller from outside SIP_ALLOWED_SOURCES challenged or refused');
+      log.info('caller from outside SIP_TRUNK_SOURCES and SIP_ALLOWED_SOURCES challenged or refused');
       return;
     }
     const target = routeCall(
       {
         calledNumber: req.calledNumber,
         roomHeader: req.has('X-Room') ? req.get('X-Room') : undefined,
-        trusted: guard.isTrusted(req.source_address),
+        fromTrunk: guard.isTrunk(req.source_address),
       },
       config.inbound,
     );
@@ -50,6 +52,8 @@ export function handleInvite(options: InboundOptions) {
       res.send(404, 'Not Found', {});
       return;
     }
+    // Straight into this room, or (undefined) the PIN prompt first.
+    const direct = target.kind === 'room' || (target.kind === 'roomUri' && (await options.opensByUri(target.room))) ? target.room : undefined;
 
     const number = req.callingNumber || 'unknown';
     const shown = config.inbound.maskCallerId ? maskNumber(number) : number;
@@ -78,9 +82,9 @@ export function handleInvite(options: InboundOptions) {
       wrongEntry: (what: 'pin' | 'password') => options.edge.failed(req.source_address, what),
     };
     await call.putInRoom(async () => {
-      const room = target.kind === 'room' ? target.room : await askForRoom(call, { ...ivr, lookupPin: options.lookupPin });
+      const room = direct ?? (await askForRoom(call, { ...ivr, lookupPin: options.lookupPin }));
       if (!room) return;
-      if (target.kind === 'ivr') void call.say('joining');
+      if (!direct) void call.say('joining');
       await joinAskingPassword(call, room, ivr);
     });
   };

@@ -16,8 +16,16 @@ export interface OutboundOptions {
 }
 
 type Invitation = NotificationData<'dialOutRequested'>;
+type CancelReason = NotificationData<'dialOutCancelled'>['reason'];
 type ReportedState = RequestData<'reportDialOut'>['state'];
 type Report = (state: ReportedState, extra?: { reason?: string; peerId?: string }) => void;
+
+/** Why an answered invitation ended when the bridge cancelled it. */
+const CANCELLED: Record<CancelReason, string> = {
+  inviter: 'hung up by the inviter',
+  roomClosed: 'the room closed',
+  budgetSpent: "the day's dial-out minutes are used up",
+};
 
 /** The Request-URI for `number` at the trunk: sip:trunk.example.com;transport=tcp -> sip:NUMBER@trunk.example.com;transport=tcp */
 function trunkTarget(trunkUri: string, number: string): string {
@@ -40,7 +48,7 @@ function failureState(status: number, cancelledBy: 'ringTimeout' | 'inviter' | u
 export class DialOutCalls {
   readonly #options: OutboundOptions;
   /** How to stop each invitation still ringing or in the room. */
-  readonly #cancellers = new Map<string, () => void>();
+  readonly #cancellers = new Map<string, (reason: CancelReason) => void>();
 
   constructor(options: OutboundOptions) {
     this.#options = options;
@@ -53,8 +61,8 @@ export class DialOutCalls {
     });
   }
 
-  cancel(callId: string): void {
-    this.#cancellers.get(callId)?.();
+  cancel(callId: string, reason: CancelReason): void {
+    this.#cancellers.get(callId)?.(reason);
   }
 
   async #dial(invitation: Invitation): Promise<void> {
@@ -75,7 +83,8 @@ export class DialOutCalls {
       return report(state, { reason });
     }
     log.info({ number: invitation.number }, 'callee answered');
-    this.#cancellers.set(callId, () => void call.hangUp('hung up by the inviter'));
+    // A callee cut off by the day's budget is told why before the BYE.
+    this.#cancellers.set(callId, (reason) => void call.hangUp(CANCELLED[reason], reason === 'budgetSpent' ? 'callTimeUp' : undefined));
     call.once('ended', (reason) => {
       this.#cancellers.delete(callId);
       report('ended', { reason });

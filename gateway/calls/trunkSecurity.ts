@@ -4,25 +4,32 @@ import type { Logger } from '../../common/logger.ts';
 import { parseCidr, type GatewayConfig } from '../config.ts';
 import { DigestAuthenticator } from './DigestAuthenticator.ts';
 
+/** Whether an address is in any of these CIDRs. */
+function addressMatcher(cidrs: readonly string[]): (address: string) => boolean {
+  const list = new net.BlockList();
+  for (const entry of cidrs) {
+    const cidr = parseCidr(entry)!;
+    list.addSubnet(cidr.address, cidr.prefix, cidr.family);
+  }
+  return (address) => list.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4');
+}
+
 /**
- * Who may call in: trunks and PBXs at allowed addresses, or anyone with the
- * configured digest credentials. `admit` returns true to go on; otherwise it
- * has already answered (401 challenge, or 403).
+ * Who may call in: trusted trunks (SIP_TRUNK_SOURCES) and allowed sources
+ * (SIP_ALLOWED_SOURCES) as they are, anyone else with the configured digest
+ * credentials. `admit` returns true to go on; otherwise it has already
+ * answered (401 challenge, or 403). Only a trunk may skip the PIN (`isTrunk`).
  */
 export function createInboundGuard(inbound: GatewayConfig['inbound'], logger: Logger, onRefused: (address: string) => void = () => {}) {
-  const allowed = new net.BlockList();
-  for (const entry of inbound.allowedSources) {
-    const cidr = parseCidr(entry)!;
-    allowed.addSubnet(cidr.address, cidr.prefix, cidr.family);
-  }
+  const isTrunk = addressMatcher(inbound.trunkSources);
+  const isAllowed = addressMatcher(inbound.allowedSources);
   const digest = inbound.auth ? new DigestAuthenticator(inbound.auth, { nonceTtlMs: inbound.auth.nonceTtlSeconds * 1000 }) : undefined;
-  const isTrusted = (address: string) => allowed.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4');
 
   return {
-    /** Callers from allowed addresses are trunks we trust (e.g. their X-Room header). */
-    isTrusted,
+    /** A trusted trunk's X-Room header and DIDs are followed; anyone else's are not. */
+    isTrunk,
     async admit(req: Srf.SrfRequest, res: Srf.SrfResponse): Promise<boolean> {
-      if (isTrusted(req.source_address)) return true;
+      if (isTrunk(req.source_address) || isAllowed(req.source_address)) return true;
       if (!digest) {
         onRefused(req.source_address);
         res.send(403, 'Forbidden - source not allowed', {});

@@ -25,6 +25,7 @@ export const PROMPT_TEXTS = {
   waitingInLobby: 'Please wait, the host will let you in.',
   notAdmitted: 'You were not admitted.',
   notLetIn: 'Nobody let you in. Goodbye.',
+  callTimeUp: 'Your call time is up. Goodbye.',
 } as const;
 
 export type PromptName = keyof typeof PROMPT_TEXTS;

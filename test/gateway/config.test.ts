@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { configError as expectConfigError } from '../helpers/config.ts';
-import { routeCall } from '../../gateway/calls/routing.ts';
 import { loadGatewayConfig } from '../../gateway/config.ts';
 
 const configError = (env: Record<string, string>) => expectConfigError(loadGatewayConfig, env);
@@ -41,17 +40,5 @@ describe('gateway configuration', () => {
   it('wants both digest credentials, and a trunk to register with', () => {
     expect(configError({ SIP_AUTH_USERNAME: 'trunk' })).toContain('SIP_AUTH_PASSWORD');
     expect(configError({ SIP_REGISTER: 'true' })).toContain('SIP_REGISTER');
-  });
-
-  it('routes by trusted X-Room, DID, number (PIN prompt) and room name', () => {
-    const { inbound } = loadGatewayConfig({ SIP_DID_ROOMS: '+15550199=sales' });
-    const route = (calledNumber: string, roomHeader?: string, trusted = true) => routeCall({ calledNumber, roomHeader, trusted }, inbound);
-    expect(route('15550199')).toEqual({ kind: 'room', room: 'sales' });
-    expect(route('+15550100')).toEqual({ kind: 'ivr' });
-    expect(route('standup')).toEqual({ kind: 'room', room: 'standup' });
-    expect(route('15550100', 'board')).toEqual({ kind: 'room', room: 'board' });
-    expect(route('15550100', 'board', false)).toEqual({ kind: 'ivr' }); // untrusted sources cannot pick a room by header
-    expect(route('no spaces allowed')).toMatchObject({ kind: 'unknown' });
-    expect(route('%E0%A4%A')).toMatchObject({ kind: 'unknown' }); // malformed escape
   });
 });

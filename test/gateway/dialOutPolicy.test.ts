@@ -7,6 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import type { DialOutAttempt } from '../../bridge/dialOut/DialOutAudit.ts';
 import type { DialOutCall } from '../../protocol/protocol.ts';
+import { loadGatewayConfig } from '../../gateway/config.ts';
+import { loadPrompts } from '../../gateway/media/prompts.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -156,11 +158,21 @@ describe('dial-out policy', () => {
       const producer = [...(room.getPeer(answered.peerId!)?.producers.values() ?? [])][0];
       return (await producer?.getStats())?.some((s) => s.packetCount > 50) ?? false;
     });
+    // The callee is told before the BYE: the prompt is played out, then the call ends.
+    const phoneCall = [...gw.gateway.calls].find((c) => c.peerId === answered.peerId)!;
+    const said: { prompt: string; at: number }[] = [];
+    const say = phoneCall.say.bind(phoneCall);
+    phoneCall.say = (prompt) => (said.push({ prompt, at: Date.now() }), say(prompt));
+    const callEnded = new Promise<number>((resolve) => phoneCall.once('ended', () => resolve(Date.now())));
     const ended = await waitFor('ended by the budget', stateOf(call.id, 'ended'), 75_000);
     const talked = (Date.now() - answeredAt) / 1000;
     expect(talked).toBeGreaterThan(55);
-    expect(talked).toBeLessThan(66);
+    expect(talked).toBeLessThan(68);
     expect(ended.reason).toBe("today's 1 dial-out minutes are used up (DIAL_OUT_DAILY_MINUTES)");
+    const announced = said.find((s) => s.prompt === 'callTimeUp');
+    expect(announced, `prompts said: ${said.map((s) => s.prompt).join(', ')}`).toBeDefined();
+    const promptMs = (loadPrompts(loadGatewayConfig({}).promptsDir).callTimeUp.length / 8000) * 1000;
+    expect((await callEnded) - announced!.at).toBeGreaterThanOrEqual(promptMs - 100);
     expect((await sipp.done).code).toBe(0); // the trunk got the BYE
     await expect(carol.client.request('dialOut', { number: ALLOWED })).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('[rule: DIAL_OUT_DAILY_MINUTES]') });
     await waitFor('ports released', () => gw.gateway.ports.inUse === 0);
@@ -191,7 +203,8 @@ describe('dial-out policy', () => {
     ]);
     const budgetCall = attempts.find((a) => a.room === 'budget' && a.outcome === 'ended')!;
     expect(budgetCall.seconds).toBeGreaterThanOrEqual(59);
-    expect(budgetCall.seconds).toBeLessThanOrEqual(61);
+    // The minute, and the "call time is up" announcement before the BYE.
+    expect(budgetCall.seconds).toBeLessThanOrEqual(64);
     expect(attempts.filter((a) => a.outcome === 'cancelled' || a.outcome === 'busy').every((a) => a.seconds === 0)).toBe(true);
 
     const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
@@ -199,6 +212,6 @@ describe('dial-out policy', () => {
     expect(metrics).toContain('bridge_dial_out_attempts_total{outcome="placed"} 6');
     expect(metrics).toContain('bridge_dial_out_refusals_total{rule="built-in deny list"} 2');
     expect(metrics).toContain('bridge_dial_out_calls_total{state="cancelled"} 4');
-    expect(metrics).toMatch(/bridge_dial_out_seconds_total (59|60|61)\n/);
+    expect(metrics).toMatch(new RegExp(`bridge_dial_out_seconds_total ${budgetCall.seconds}\\n`));
   });
 });

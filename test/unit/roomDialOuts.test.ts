@@ -87,7 +87,7 @@ describe('phone invitations', () => {
     const { dialOuts, gateway, sent, fake, room } = setUp();
     const call = dialOuts.start(room, ALICE, '+15550100199');
     fake.close();
-    expect(sent.at(-1)).toEqual({ name: 'dialOutCancelled', data: { callId: call.id } });
+    expect(sent.at(-1)).toEqual({ name: 'dialOutCancelled', data: { callId: call.id, reason: 'roomClosed' } });
     dialOuts.report(gateway, { callId: call.id, state: 'cancelled' });
     expect(dialOuts.list(room)).toEqual([]);
     expect(fake.told.map((c) => c.state)).toEqual(['calling']);
@@ -129,7 +129,7 @@ describe('phone invitations under the dial-out policy', () => {
       vi.advanceTimersByTime(44_000);
       expect(sent.filter((s) => s.name === 'dialOutCancelled')).toEqual([]);
       vi.advanceTimersByTime(1_000);
-      expect(sent.filter((s) => s.name === 'dialOutCancelled').map((s) => s.data)).toEqual([{ callId: first.id }, { callId: second.id }]);
+      expect(sent.filter((s) => s.name === 'dialOutCancelled').map((s) => s.data)).toEqual([{ callId: first.id, reason: 'budgetSpent' }, { callId: second.id, reason: 'budgetSpent' }]);
       dialOuts.report(gateway, { callId: first.id, state: 'ended', reason: 'hung up by the inviter' });
       dialOuts.report(gateway, { callId: second.id, state: 'ended', reason: 'hung up by the inviter' });
       expect(dialOuts.list(room).map((c) => c.reason)).toEqual([
