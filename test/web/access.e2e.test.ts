@@ -7,8 +7,9 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { startBridge } from '../helpers/bridge.ts';
-import { clickJoin, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
+import { clickJoin, inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
 import { joinToken } from '../helpers/signaling.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const MODERATOR_CONTROLS = ['#record-button', '#live-button', '#end-meeting'];
 
@@ -72,6 +73,31 @@ describe('access control in the browser', () => {
     await guest.waitForFunction(() => window.conference?.micOn.value === false, { timeout: 10_000 });
     expect(await host.evaluate(() => window.conference?.micOn.value)).toBe(true);
   }, 120_000);
+
+  it('lets a token without publish watch and listen: no send controls, devices let go, nothing sent, the room received', async () => {
+    const host = await page();
+    await joinThroughUi(host, `${bridge.url}/watch?jwt=${await joinToken({ room: 'watch', role: 'moderator' })}`, 'Host');
+    const viewer = await page();
+    await joinThroughUi(viewer, `${bridge.url}/watch?jwt=${await joinToken({ room: 'watch', role: 'participant', grants: { publish: false } })}`, 'Viewer');
+    const hostId = await host.evaluate(() => window.conference!.selfId.value);
+    await waitFor(
+      "the viewer decoding the host's camera and hearing its microphone",
+      async () => {
+        const stats = (await inboundStats(viewer)).filter((s) => s.peerId === hostId);
+        const video = stats.find((s) => s.source === 'camera' && s.kind === 'video');
+        const audio = stats.find((s) => s.source === 'mic' && s.kind === 'audio');
+        return (video?.framesDecoded ?? 0) >= 30 && (audio?.totalAudioEnergy ?? 0) >= 0.001;
+      },
+      20_000,
+      250,
+    );
+    for (const control of ['#toggle-mic', '#toggle-camera', '#toggle-screen']) expect(await viewer.$(control), control).toBeNull();
+    expect(await viewer.evaluate(() => [window.conference!.micOn.value, window.conference!.cameraTrack.value])).toEqual([false, null]);
+    const viewerPeer = [...bridge.registry.get('watch')!.peers].find((p) => p.displayName === 'Viewer')!;
+    expect(viewerPeer.producers.size).toBe(0);
+    expect(await viewer.evaluate(() => window.conference!.notices.value.map((n) => n.text))).toEqual([]);
+    expect(await host.$('#toggle-mic')).not.toBeNull();
+  }, 90_000);
 
   it('says why a token was refused', async () => {
     const stranger = await page();

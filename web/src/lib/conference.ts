@@ -50,7 +50,7 @@ export class Conference {
     this.#media = new ConferenceMedia({
       microphone: options.microphone,
       camera: options.camera,
-      receiveOnly: this.kind === 'recorder',
+      sends: () => this.kind !== 'recorder' && this.may('produce'),
       request: (method, data) => this.#request(method, data),
       notice: (text) => this.notice(text),
       isConnected: () => this.#connection.isConnected,

@@ -47,8 +47,8 @@ export type UserRequest = <M extends RequestMethod>(method: M, data: RequestData
 export interface ConferenceMediaOptions {
   microphone: MediaStreamTrack | null;
   camera: MediaStreamTrack | null;
-  /** A recorder only receives. */
-  receiveOnly: boolean;
+  /** Whether we send at all: a recorder, or a join token without `publish`, only receives. */
+  sends(): boolean;
   request: UserRequest;
   /** Tells the user a problem. */
   notice(text: string): void;
@@ -166,6 +166,15 @@ export class ConferenceMedia {
     this.screenTrack.value?.stop();
   }
 
+  /** We may not send: the camera and microphone are let go (their lights go out), not kept open for nothing. */
+  #releaseDevices(): void {
+    this.stopTracks();
+    this.#microphone = null;
+    this.micOn.value = false;
+    this.cameraTrack.value = null;
+    this.screenTrack.value = null;
+  }
+
   // ---------------------------------------------------------------------------
   // Transports, producers, consumers
 
@@ -179,7 +188,8 @@ export class ConferenceMedia {
     if (generation !== this.#generation) return recv.close();
     this.#recvTransport = recv;
     await this.#options.request('subscribe', { transportId: recv.id, rtpCapabilities: device.rtpCapabilities });
-    if (generation !== this.#generation || this.#options.receiveOnly) return;
+    if (generation !== this.#generation) return;
+    if (!this.#options.sends()) return this.#releaseDevices();
     this.#sendTransport = await this.#createTransport(device, 'send', client);
     if (this.#microphone) await this.#produce('mic', this.#microphone, !this.micOn.value);
     if (this.cameraTrack.value) await this.#produce('camera', this.cameraTrack.value);

@@ -91,6 +91,8 @@ export function Toolbar({
   const fileRecording = stoppableFileRecording(conference.recordings.value);
   const liveStream = stoppableLiveStream(conference.recordings.value);
   // Moderator controls, for those whose role and grants allow them.
+  // A join token without `publish`: we only watch and listen.
+  const mayPublish = conference.may('produce');
   const mayRecord = conference.may('startRecording', { file: true, streams: [] });
   const mayStream = conference.may('startRecording', { file: false, streams: ['rtmp://'] });
   const mayEnd = conference.may('endMeeting');
@@ -150,15 +152,19 @@ export function Toolbar({
   return (
     <footer class="toolbar">
       <div class="toolbar-group">
-        <ToolButton id="toggle-mic" label={micOn ? 'Mute' : 'Unmute'} off={!micOn} onClick={toggleMic}>
-          {micOn ? <Mic size={20} /> : <MicOff size={20} />}
-        </ToolButton>
-        <ToolButton id="toggle-camera" label={cameraOn ? 'Stop camera' : 'Start camera'} off={!cameraOn} onClick={toggleCamera}>
-          {cameraOn ? <Video size={20} /> : <VideoOff size={20} />}
-        </ToolButton>
-        <ToolButton id="toggle-screen" label={sharing ? 'Stop sharing' : 'Share screen'} active={sharing} onClick={toggleScreen}>
-          {sharing ? <ScreenShareOff size={20} /> : <ScreenShare size={20} />}
-        </ToolButton>
+        {mayPublish && (
+          <>
+            <ToolButton id="toggle-mic" label={micOn ? 'Mute' : 'Unmute'} off={!micOn} onClick={toggleMic}>
+              {micOn ? <Mic size={20} /> : <MicOff size={20} />}
+            </ToolButton>
+            <ToolButton id="toggle-camera" label={cameraOn ? 'Stop camera' : 'Start camera'} off={!cameraOn} onClick={toggleCamera}>
+              {cameraOn ? <Video size={20} /> : <VideoOff size={20} />}
+            </ToolButton>
+            <ToolButton id="toggle-screen" label={sharing ? 'Stop sharing' : 'Share screen'} active={sharing} onClick={toggleScreen}>
+              {sharing ? <ScreenShareOff size={20} /> : <ScreenShare size={20} />}
+            </ToolButton>
+          </>
+        )}
         <ToolButton
           id="toggle-hand"
           label={hand ? 'Lower hand' : 'Raise hand'}
