@@ -248,7 +248,7 @@ describe('calls from sipp', () => {
   });
 
   it('refuses callers from sources that are not allowed with 403', async () => {
-    await withGateway(bridge, { SIP_ALLOWED_SOURCES: '10.99.0.0/16' }, async (strict) => {
+    await withGateway(bridge, { SIP_ALLOWED_SOURCES: '10.99.0.0/16', SIP_TRUNK_SOURCES: '10.98.0.0/16' }, async (strict) => {
       const call = await sipp('forbidden', [invite(403)], { service: 'board', to: strict });
       const result = await call.done;
       expect(result.code, result.stdout.slice(-2000)).toBe(0);
@@ -257,7 +257,7 @@ describe('calls from sipp', () => {
   });
 
   it('lets a caller from elsewhere in with the digest credentials (a stale nonce re-challenged), refuses wrong ones, and a replayed header', async () => {
-    const env = { SIP_ALLOWED_SOURCES: '10.99.0.0/16', SIP_AUTH_USERNAME: 'pbx', SIP_AUTH_PASSWORD: 'pass-1234', SIP_AUTH_NONCE_TTL_SECONDS: '5' };
+    const env = { SIP_ALLOWED_SOURCES: '10.99.0.0/16', SIP_TRUNK_SOURCES: '10.98.0.0/16', SIP_AUTH_USERNAME: 'pbx', SIP_AUTH_PASSWORD: 'pass-1234', SIP_AUTH_NONCE_TTL_SECONDS: '5' };
     await withGateway(bridge, env, async (guarded) => {
       const authUri = ['-auth_uri', `board@127.0.0.1:${guarded.sipPort}`]; // sipp puts sip: in front
       // The caller answers the first challenge 6 s late: stale=true, a fresh nonce, and in.
