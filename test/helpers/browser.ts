@@ -7,6 +7,7 @@ import { createLogger } from '../../common/logger.ts';
 import { CHROMIUM_BASE_ARGS } from '../../recorder/capture/RecorderBrowser.ts';
 import { VirtualDisplay } from '../../recorder/capture/VirtualDisplay.ts';
 import type { TestHost } from './hosts.ts';
+import { waitFor } from './wait.ts';
 
 declare global {
   interface Window {
@@ -113,6 +114,21 @@ export async function joinThroughUi(page: Page, url: string, displayName: string
 
 export function inboundStats(page: Page): Promise<InboundStats[]> {
   return page.evaluate(() => window.conference!.inboundStats());
+}
+
+/** Waits until `viewer` has decoded video frames and heard sound from `peerId`. */
+export async function seesAndHears(viewer: Page, peerId: string, what: string): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      const stats = (await inboundStats(viewer)).filter((s) => s.peerId === peerId);
+      const video = stats.find((s) => s.source === 'camera' && s.kind === 'video');
+      const audio = stats.find((s) => s.source === 'mic' && s.kind === 'audio');
+      return (video?.framesDecoded ?? 0) >= 30 && (audio?.totalAudioEnergy ?? 0) >= 0.001;
+    },
+    20_000,
+    250,
+  );
 }
 
 /**

@@ -7,9 +7,8 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { startBridge } from '../helpers/bridge.ts';
-import { clickJoin, inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
+import { clickJoin, joinThroughUi, launchBrowser, seesAndHears } from '../helpers/browser.ts';
 import { joinToken } from '../helpers/signaling.ts';
-import { waitFor } from '../helpers/wait.ts';
 
 const MODERATOR_CONTROLS = ['#record-button', '#live-button', '#end-meeting'];
 
@@ -80,17 +79,7 @@ describe('access control in the browser', () => {
     const viewer = await page();
     await joinThroughUi(viewer, `${bridge.url}/watch?jwt=${await joinToken({ room: 'watch', role: 'participant', grants: { publish: false } })}`, 'Viewer');
     const hostId = await host.evaluate(() => window.conference!.selfId.value);
-    await waitFor(
-      "the viewer decoding the host's camera and hearing its microphone",
-      async () => {
-        const stats = (await inboundStats(viewer)).filter((s) => s.peerId === hostId);
-        const video = stats.find((s) => s.source === 'camera' && s.kind === 'video');
-        const audio = stats.find((s) => s.source === 'mic' && s.kind === 'audio');
-        return (video?.framesDecoded ?? 0) >= 30 && (audio?.totalAudioEnergy ?? 0) >= 0.001;
-      },
-      20_000,
-      250,
-    );
+    await seesAndHears(viewer, hostId, "the viewer decoding the host's camera and hearing its microphone");
     for (const control of ['#toggle-mic', '#toggle-camera', '#toggle-screen']) expect(await viewer.$(control), control).toBeNull();
     expect(await viewer.evaluate(() => [window.conference!.micOn.value, window.conference!.cameraTrack.value])).toEqual([false, null]);
     const viewerPeer = [...bridge.registry.get('watch')!.peers].find((p) => p.displayName === 'Viewer')!;

@@ -15,7 +15,7 @@ import type { Bridge } from '../../bridge/Bridge.ts';
 import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { startBridge } from '../helpers/bridge.ts';
-import { clickJoin, inboundStats, joinThroughUi, launchBrowser, receivedAudio } from '../helpers/browser.ts';
+import { clickJoin, joinThroughUi, launchBrowser, receivedAudio, seesAndHears } from '../helpers/browser.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { joinRoom } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -23,21 +23,6 @@ import { waitFor } from '../helpers/wait.ts';
 const ROOM = 'review';
 /** Each one's microphone plays its own tone, so who hears whom is told apart in a mix. */
 const TONES = { host: 660, guest: 880, phone: 440 };
-
-/** Waits until `viewer` has decoded video frames and heard sound from `peerId`. */
-async function seesAndHears(viewer: Page, peerId: string, what: string): Promise<void> {
-  await waitFor(
-    what,
-    async () => {
-      const stats = (await inboundStats(viewer)).filter((s) => s.peerId === peerId);
-      const video = stats.find((s) => s.source === 'camera' && s.kind === 'video');
-      const audio = stats.find((s) => s.source === 'mic' && s.kind === 'audio');
-      return (video?.framesDecoded ?? 0) >= 30 && (audio?.totalAudioEnergy ?? 0) >= 0.001;
-    },
-    20_000,
-    250,
-  );
-}
 
 /** Waits until the page decodes `frequency` as nearly all of what `peerId` sends it. */
 async function hearsTone(viewer: Page, peerId: string, frequency: number, what: string): Promise<void> {
