@@ -1,5 +1,6 @@
 // Phone callers in a room's lobby (issue 14, item 4): a caller who dials a
-// room whose moderator turned the lobby on knocks, and hears "Please wait,
+// room whose moderator turned the lobby on is asked for the PIN (issue 15:
+// a lobby room's URI does not skip it), then knocks, and hears "Please wait,
 // the host will let you in." and hold music until the moderator decides.
 // Admitted, the caller joins and is heard; denied, hears "You were not
 // admitted." and is hung up; hanging up while waiting leaves the lobby; still
@@ -22,7 +23,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
 import { joinRoom, type Joined } from '../helpers/signaling.ts';
 import { startListeningSipp, startSipp } from '../helpers/sipp.ts';
-import { bye, expectAck, expectBye, expectInvite, invite, pause, playAudio, respond, writeScenario } from '../helpers/sippScenario.ts';
+import { bye, expectAck, expectBye, expectInvite, infoDigit, invite, pause, playAudio, respond, writeScenario } from '../helpers/sippScenario.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const ROOM = 'waiting-room';
@@ -86,6 +87,12 @@ describe('phone callers in a lobby', () => {
     phones.push(started);
     return started;
   };
+  /** Dials the room by name: with its lobby on, the gateway asks for the PIN first (issue 15), then the caller knocks. */
+  const dialWithPin = async (caller: Baresip) => {
+    caller.dial(gw.uri(ROOM));
+    await caller.waitForEvent('CALL_ESTABLISHED');
+    await caller.sendDigits(`${bridge.registry.get(ROOM)!.pin}#`);
+  };
   /** The gateway's call that is not yet in the room (the one knocking). */
   const waitingCall = () => waitFor('the call at the gateway', () => [...gw.gateway.calls].find((c: Call) => c.state === 'inLobby'), 10_000);
   const phonesInRoom = () => (bridge.registry.get(ROOM)?.visiblePeers() ?? []).filter((p) => p.kind === 'phone');
@@ -117,8 +124,7 @@ describe('phone callers in a lobby', () => {
 
   it('puts a knocking caller on hold with the prompt and music, then lets them in on admit, heard by the room', async () => {
     const caller = await phone('admitted', 440);
-    caller.dial(gw.uri(ROOM));
-    await caller.waitForEvent('CALL_ESTABLISHED');
+    await dialWithPin(caller);
     const knock = await knockOf('caller');
     expect(phonesInRoom()).toHaveLength(0);
     const call = await waitingCall();
@@ -150,8 +156,7 @@ describe('phone callers in a lobby', () => {
   it('tells a denied caller "You were not admitted." and hangs up', async () => {
     const caller = await phone('denied', 880);
     const before = knocks.length;
-    caller.dial(gw.uri(ROOM));
-    await caller.waitForEvent('CALL_ESTABLISHED');
+    await dialWithPin(caller);
     const knock = await knockOf('caller', before);
     const call = await waitingCall();
     const ended = new Promise<string>((resolve) => call.once('ended', resolve));
@@ -169,8 +174,9 @@ describe('phone callers in a lobby', () => {
 
   it('drops the knock of a caller who hangs up while waiting', async () => {
     const before = knocks.length;
+    const pinDigits = [...bridge.registry.get(ROOM)!.pin, '#'].map((digit, i) => infoDigit(digit, 2 + i));
     const call = startSipp({
-      scenario: writeScenario('lobby-leaves', [invite(), playAudio, pause(3000), bye(2)]),
+      scenario: writeScenario('lobby-leaves', [invite(), ...pinDigits, playAudio, pause(3000), bye(2 + pinDigits.length)]),
       remote: `127.0.0.1:${gw.sipPort}`,
       localPort: await freePort(),
       calls: 1,
@@ -212,8 +218,7 @@ describe('phone callers in a lobby', () => {
   it('tells a caller still waiting when the meeting ends that nobody let them in, and hangs up', async () => {
     const caller = await phone('stranded', 660);
     const before = knocks.length;
-    caller.dial(gw.uri(ROOM));
-    await caller.waitForEvent('CALL_ESTABLISHED');
+    await dialWithPin(caller);
     await knockOf('caller', before);
     const call = await waitingCall();
     const ended = new Promise<string>((resolve) => call.once('ended', resolve));
