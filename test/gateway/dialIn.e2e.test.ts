@@ -60,7 +60,7 @@ describe('dial-in', () => {
   beforeAll(async () => {
     writeToneWav(path.join(dir, 'phone.wav'), PHONE_TONE, 120);
     writeToneWav(path.join(dir, 'browser.wav'), BROWSER_TONE, 30, { sampleRate: 16000 });
-    bridge = await startBridge({ DIAL_IN_NUMBERS: '+1 555 0100' });
+    bridge = await startBridge({ DIAL_IN_NUMBERS: '+1 555 0100', DIAL_OUT_ALLOWED_PREFIXES: '+1555' });
     trunkPort = await freePort();
     gw = await startGateway(bridge, { IVR_DIGIT_TIMEOUT_SECONDS: '5', SIP_TRUNK_URI: `sip:127.0.0.1:${trunkPort}` });
     browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${path.join(dir, 'browser.wav')}`] });
