@@ -48,7 +48,8 @@ async function startFakeBridge() {
     ws.on('message', (raw) => {
       const { id, method, data } = JSON.parse(String(raw)) as { id: number } & Received;
       received.push({ method, data });
-      const reply = (): void => ws.send(JSON.stringify({ id, ok: true, data: {} }));
+      // The bridge answers a registration with its AUTH_MODE.
+      const reply = (): void => ws.send(JSON.stringify({ id, ok: true, data: method === 'registerGateway' ? { authMode: 'open' } : {} }));
       if (method === 'registerGateway') heldReply = reply;
       else reply();
     });
@@ -82,6 +83,8 @@ describe('BridgeControl', () => {
     control.setTrunkRegistration({ state: 'registered', registrar: REGISTRAR, expiresAt: Date.now() + 600_000, lastRegisteredAt: Date.now() });
     bridge.releaseRegister();
     await waitFor('the bridge told "registered"', () => bridge.trunkState() === 'registered', 3000);
+    // Its answer tells the gateway how the bridge admits (a room's URI lets callers in only in open mode).
+    expect(await control.authMode(3000)).toBe('open');
 
     // Later changes go straight out, in order, each once.
     control.setTrunkRegistration({ state: 'failed', registrar: REGISTRAR, lastError: '503 Service Unavailable' });
