@@ -78,7 +78,7 @@ describe('access control in the browser', () => {
     await joinThroughUi(host, `${bridge.url}/watch?jwt=${await joinToken({ room: 'watch', role: 'moderator' })}`, 'Host');
     const viewer = await page();
     await joinThroughUi(viewer, `${bridge.url}/watch?jwt=${await joinToken({ room: 'watch', role: 'participant', grants: { publish: false } })}`, 'Viewer');
-    const hostId = await host.evaluate(() => window.conference!.selfId.value);
+    const hostId = (await host.evaluate(() => window.conference!.selfId.value))!;
     await seesAndHears(viewer, hostId, "the viewer decoding the host's camera and hearing its microphone");
     for (const control of ['#toggle-mic', '#toggle-camera', '#toggle-screen']) expect(await viewer.$(control), control).toBeNull();
     expect(await viewer.evaluate(() => [window.conference!.micOn.value, window.conference!.cameraTrack.value])).toEqual([false, null]);
