@@ -100,8 +100,8 @@ const bridgeEnvObject = z.object({
   DIAL_OUT_ATTEMPTS_PER_HOUR_PER_ROOM: count(1, 100_000).default(30),
   DIAL_OUT_ATTEMPTS_PER_HOUR_PER_INVITER: count(1, 100_000).default(20),
   DIAL_OUT_ATTEMPTS_PER_HOUR: count(1, 1_000_000).default(200),
-  /** Answered dial-out minutes per UTC day, all rooms together; when they run out, calls are ended and new ones refused. */
-  DIAL_OUT_DAILY_MINUTES: count(1, 10_000_000).default(600),
+  /** Answered dial-out minutes per UTC day (tenths allowed), all rooms together; when they run out, calls are ended and new ones refused. */
+  DIAL_OUT_DAILY_MINUTES: z.coerce.number().min(0.1).max(10_000_000).default(600),
   SIGNALING_MAX_MESSAGE_BYTES: count(1024, 1 << 20).default(64 * 1024),
   /** The bridge pings every signaling socket this often (WebSocket ping frames). */
   SIGNALING_PING_INTERVAL_MS: count(100, 600_000).default(PING_INTERVAL_MS),
