@@ -63,7 +63,7 @@ export class Gateway {
   static async start(config: GatewayConfig, logger: Logger): Promise<Gateway> {
     const prompts = loadPrompts(config.promptsDir);
     const registry = new Registry();
-    const edge = await SipEdge.start(config.edge, registry, logger.child({ component: 'sip-edge' }));
+    const edge = SipEdge.start(config.edge, registry, logger.child({ component: 'sip-edge' }));
     const engine = config.engine.external
       ? undefined
       : await SipEngine.start({

@@ -63,7 +63,7 @@ export class SipEdge {
   }
 
   /** With a Redis URL, blocks are shared with the other gateways on it. */
-  static async start(settings: SipEdgeSettings, registry: Registry, logger: Logger): Promise<SipEdge> {
+  static start(settings: SipEdgeSettings, registry: Registry, logger: Logger): SipEdge {
     const edge = new SipEdge(settings, registry, logger);
     if (settings.redisUrl) edge.#shared = SharedBlocklist.connect(settings.redisUrl, edge.#blocklist, logger);
     return edge;
