@@ -26,7 +26,7 @@ export interface DigestCredentials {
 export type DigestVerdict =
   | { ok: true }
   /** Answer 401 with `challenge` (stale=true when only the nonce had expired). */
-  | { ok: false; status: 401; challenge: string; why: string }
+  | { ok: false; status: 401; challenge: string; stale: boolean; why: string }
   /** Wrong credentials: 403, no new challenge. */
   | { ok: false; status: 403; why: string };
 
@@ -69,7 +69,7 @@ export class DigestAuthenticator {
 
   /** Judges a request's Authorization header (undefined: none sent). */
   verify(request: { method: string; uri: string; authorization: string | undefined }): DigestVerdict {
-    const refuse = (why: string, stale = false): DigestVerdict => ({ ok: false, status: 401, challenge: this.challenge(stale), why });
+    const refuse = (why: string, stale = false): DigestVerdict => ({ ok: false, status: 401, challenge: this.challenge(stale), stale, why });
     if (request.authorization === undefined) return refuse('no credentials');
     if (request.authorization.length > MAX_HEADER_LENGTH) return refuse('Authorization header too long');
     const fields = parseDigest(request.authorization);

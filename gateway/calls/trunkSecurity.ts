@@ -37,11 +37,15 @@ export function createInboundGuard(inbound: GatewayConfig['inbound'], logger: Lo
       }
       const verdict = digest.verify({ method: req.method, uri: req.uri, authorization: req.has('Authorization') ? req.get('Authorization') : undefined });
       if (verdict.ok) return true;
-      logger.info({ from: req.source_address, why: verdict.why }, 'digest authentication refused')
-      // Counted towards a block: wrong credentials, and bad ones; not the challenge a caller without any (or with a stale nonce) gets first.
-      if (verdict.status === 403 || (req.has('Authorization') && !verdict.challenge.includes('stale=true'))) onRefused(req.source_address);
-      if (verdict.status === 401) res.send(401, { headers: { 'WWW-Authenticate': verdict.challenge } });
-      else res.send(403, 'Forbidden - wrong credentials', {});
+      logger.info({ from: req.source_address, why: verdict.why }, 'digest authentication refused');
+      if (verdict.status === 403) {
+        onRefused(req.source_address);
+        res.send(403, 'Forbidden - wrong credentials', {});
+        return false;
+      }
+      // Counted towards a block: bad credentials; not the challenge a caller without any (or with a stale nonce) gets first.
+      if (req.has('Authorization') && !verdict.stale) onRefused(req.source_address);
+      res.send(401, { headers: { 'WWW-Authenticate': verdict.challenge } });
       return false;
     },
   };
