@@ -4,6 +4,14 @@ import { isToken, parseCSeq, parseNameAddr, parseUri, parseVia } from './sipSynt
 /** Largest SIP message the engine accepts on any transport. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 
+/**
+ * Most header fields a message may carry. Real ones carry a few dozen (a Via and a Record-Route
+ * per hop, 70 hops at most); 64 KiB of one-line headers is thousands of objects, which a
+ * transaction then keeps for its 32 s of retransmissions: a flood of them grew the gateway's
+ * live heap by some 300 KiB per message it answered (3 KiB refused).
+ */
+export const MAX_HEADERS = 256;
+
 export type ParseResult =
   | { ok: true; message: SipMessage }
   /** `partial` holds what could be read, so a request with a usable Via can still get a 400. */
@@ -77,6 +85,7 @@ function readHeaders(message: SipMessage, lines: string[]): string | undefined {
     let line = lines[i];
     while (i + 1 < lines.length && /^[ \t]/.test(lines[i + 1])) line += ` ${lines[++i].trim()}`;
     if (line === '') continue;
+    if (message.headers.length === MAX_HEADERS) return 'Too Many Headers';
     const m = HEADER_LINE.exec(line);
     if (!m) return 'Malformed Header Line';
     message.headers.push({ key: headerKey(m[1]), name: m[1], value: m[2].trim() });

@@ -3,7 +3,7 @@
 // The reason becomes the phrase of the 400 the engine answers with, and the
 // partial message must keep the Via that 400 is sent back along.
 import { describe, expect, it } from 'vitest';
-import { MAX_MESSAGE_BYTES, parseSipMessage, type ParseResult } from '../../gateway/sip-engine/sipParser.ts';
+import { MAX_HEADERS, MAX_MESSAGE_BYTES, parseSipMessage, type ParseResult } from '../../gateway/sip-engine/sipParser.ts';
 import type { SipMessage } from '../../gateway/sip-engine/SipMessage.ts';
 
 const VIA = 'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds';
@@ -150,6 +150,16 @@ describe('SIP message parser', () => {
       const result = failure(parseSipMessage(invite({}, body), false));
       expect(result.reason).toBe('Message Too Large');
       expect(result.partial?.method).toBe('INVITE');
+      expect(result.partial?.get('via')).toBe(VIA);
+    });
+
+    it('refuses a message of more than MAX_HEADERS header fields (a header flood), keeping the first ones so it can be answered', () => {
+      const flood = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`X-Flood-${i}`, String(i)]));
+      const base = inviteHeaders().length + 1; // and Content-Length
+      expect(parsed(parseSipMessage(invite(flood(MAX_HEADERS - base)), false)).headers).toHaveLength(MAX_HEADERS);
+      const result = failure(parseSipMessage(invite(flood(MAX_HEADERS - base + 1)), false));
+      expect(result.reason).toBe('Too Many Headers');
+      expect(result.partial?.headers).toHaveLength(MAX_HEADERS);
       expect(result.partial?.get('via')).toBe(VIA);
     });
 
