@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_API_KEYS_FILE, loadApiCredentials } from './bridge/auth/ApiCredentials.ts';
 import { Bridge, whereToOpen } from './bridge/Bridge.ts';
 import { loadBridgeConfig } from './bridge/config.ts';
+import { hostNames, selfSignedCertificate } from './bridge/tls/selfSigned.ts';
 import { loadConfigOrExit, stopOnSignal } from './common/lifecycle.ts';
 import { createLogger } from './common/logger.ts';
 import { loadGatewayConfig } from './gateway/config.ts';
@@ -27,6 +28,14 @@ const api = loadConfigOrExit('bridge', () => loadApiCredentials(bridgeConfig.api
 // The gateway and the recorder reach the bridge over loopback, which the bridge keeps on plain
 // HTTP: nothing leaves this host, and the recorder's Chromium counts localhost as secure.
 const bridgeUrl = `http://127.0.0.1:${bridgeConfig.http.port}`;
+// SIP over TLS out of the box, as HTTPS: a self-signed pair for this host's names, kept in
+// data/sip-tls, unless SIP_TLS_CERT and SIP_TLS_KEY name the operator's own.
+if (!env.SIP_TLS_CERT && !env.SIP_TLS_KEY) {
+  const dir = fileURLToPath(new URL('./data/sip-tls', import.meta.url));
+  const { files } = await selfSignedCertificate(dir, hostNames(env.SIP_PUBLIC_ADDRESS ? [env.SIP_PUBLIC_ADDRESS] : []));
+  env.SIP_TLS_CERT = files.cert;
+  env.SIP_TLS_KEY = files.key;
+}
 const gatewayConfig = loadConfigOrExit('gateway', () => loadGatewayConfig({ BRIDGE_URL: bridgeUrl, ...env }));
 // The recorder writes where the bridge lists and serves recordings from.
 const recorderConfig = loadConfigOrExit('recorder', () =>

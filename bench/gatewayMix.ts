@@ -12,6 +12,7 @@ import { FRAME_SAMPLES } from '../media/codecs.ts';
 import { MediaClock } from '../media/MediaClock.ts';
 import { Mixer } from '../media/Mixer.ts';
 import { PhoneRtp } from '../gateway/media/PhoneRtp.ts';
+import { newSrtpKey } from '../gateway/media/sdes.ts';
 import { PortPool } from '../media/PortPool.ts';
 import { CODECS } from '../media/codecs.ts';
 import { RtpSink } from './lib/sink.ts';
@@ -45,8 +46,8 @@ async function run(legCount: number, shared: boolean): Promise<{ cpu: number; se
   const ports = new PortPool('127.0.0.1', 30000, 30000 + legCount * 2 + 10);
   const legs: PhoneRtp[] = [];
   for (let i = 0; i < legCount; i++) {
-    const remote = { address: '127.0.0.1', port: sinkPort, rtcpPort: sinkPort, codec: CODECS.PCMU, telephoneEventPayloadType: 101, direction: 'sendrecv' as const };
-    legs.push(new PhoneRtp(await ports.open(), remote, `bench-${i}`));
+    const remote = { address: '127.0.0.1', port: sinkPort, rtcpPort: sinkPort, codec: CODECS.PCMU, telephoneEventPayloadType: 101, direction: 'sendrecv' as const, profile: 'RTP/AVP', srtp: undefined };
+    legs.push(new PhoneRtp(await ports.open(), remote, `bench-${i}`, newSrtpKey()));
   }
   // Shared: one mixer for the room. Per leg: every leg decodes every speaker itself.
   const mixers = shared ? [new Mixer()] : legs.map(() => new Mixer());

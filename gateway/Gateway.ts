@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import Srf from 'drachtio-srf';
 import type { Logger } from '../common/logger.ts';
@@ -7,7 +8,7 @@ import { handleInvite } from './calls/inbound.ts';
 import { DialOutCalls } from './calls/outbound.ts';
 import { roomUriOpens } from './calls/routing.ts';
 import { createInboundGuard } from './calls/trunkSecurity.ts';
-import type { GatewayConfig } from './config.ts';
+import { isTlsUri, type GatewayConfig } from './config.ts';
 import { MediaClock } from '../media/MediaClock.ts';
 import { PortPool } from '../media/PortPool.ts';
 import { serviceAuthorization } from '../protocol/serviceAuth.ts';
@@ -77,6 +78,7 @@ export class Gateway {
           screen: edge.screen,
           tcp: config.edge.tcp,
           tcpClosed: edge.tcpClosed,
+          tls: sipTls(config.sip.tls),
         }).catch(async (error: unknown) => {
           await edge.close();
           throw error;
@@ -136,7 +138,15 @@ export class Gateway {
       res.send(200, { headers: { Allow: 'INVITE, ACK, CANCEL, BYE, INFO, OPTIONS' } }),
     );
     gateway.#registerWithTrunk(srf);
-    logger.info({ sip: `${config.sip.host}:${config.sip.port}`, engine: config.engine.external ? 'drachtio-server' : 'embedded' }, 'SIP gateway ready');
+    logger.info(
+      {
+        sip: `${config.sip.host}:${config.sip.port}`,
+        tls: engine?.tlsPort === undefined ? undefined : `${config.sip.host}:${engine.tlsPort}`,
+        srtp: config.srtp.required ? 'required' : 'optional',
+        engine: config.engine.external ? 'drachtio-server' : 'embedded',
+      },
+      'SIP gateway ready',
+    );
     return gateway;
   }
 
@@ -166,7 +176,8 @@ export class Gateway {
       registrar: trunk.uri,
       ...trunk.auth,
       expiresSeconds: trunk.register.expires,
-      contactHost: `${host}:${sip.port}`,
+      // Over TLS the registrar reaches us back on our TLS port.
+      contactHost: `${host}:${isTlsUri(trunk.uri) && sip.tls.listen ? sip.tls.listen.port : sip.port}`,
       logger: this.#logger.child({ component: 'trunk' }),
     });
     this.#control?.setTrunkRegistration(this.#trunk.status);
@@ -239,4 +250,12 @@ function connect(srf: Srf, engine: GatewayConfig['engine']): Promise<void> {
     });
     srf.connect({ host: engine.host, port: engine.port, secret: engine.secret });
   });
+}
+
+/** The engine's TLS settings from the configured files (read once, at start). */
+function sipTls(tls: GatewayConfig['sip']['tls']) {
+  return {
+    ...(tls.listen ? { port: tls.listen.port, cert: fs.readFileSync(tls.listen.cert), key: fs.readFileSync(tls.listen.key) } : {}),
+    ...(tls.ca ? { ca: fs.readFileSync(tls.ca) } : {}),
+  };
 }

@@ -1,8 +1,10 @@
 // The SIP gateway's settings, from environment variables, validated at start
 // (a bad value stops startup with a message naming the variable). Defaults
 // suit the all-in-one install: bridge on this host, embedded SIP engine.
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import { z } from 'zod';
 import { bridgeTrustEnv } from '../protocol/bridgeTrust.ts';
 import { count, defaultAnnouncedAddress, ip, localIp, parseEnv, port, redisUrl } from '../common/config.ts';
@@ -28,6 +30,21 @@ export const gatewayEnvSchema = z
     SIP_PORT: port.default(5060),
     /** The address put in Contact and Via for the embedded engine (NAT). Default: this host's first IPv4. */
     SIP_PUBLIC_ADDRESS: z.string().min(1).optional(),
+    /**
+     * SIP over TLS in the embedded engine, with this certificate (PEM, chain first) and key; unset,
+     * no TLS listener (the all-in-one makes a self-signed pair). A drachtio-server does its own TLS.
+     */
+    SIP_TLS_CERT: z.string().min(1).optional(),
+    SIP_TLS_KEY: z.string().min(1).optional(),
+    SIP_TLS_PORT: port.default(5061),
+    /** A CA (PEM) trusted for trunks reached over TLS, besides the system's. */
+    SIP_TLS_CA: z.string().min(1).optional(),
+    /**
+     * SRTP (SDES, AES_CM_128_HMAC_SHA1_80) for phone legs: `optional` answers RTP/SAVP offers with
+     * SRTP and offers it on dial-out over a TLS trunk; `required` also refuses plain RTP (488) and
+     * offers SRTP on every dial-out.
+     */
+    SIP_SRTP: z.enum(['optional', 'required']).default('optional'),
     /** Set to use a separate drachtio-server instead of the embedded engine. */
     DRACHTIO_HOST: z.string().min(1).optional(),
     DRACHTIO_PORT: port.default(9022),
@@ -108,6 +125,16 @@ export const gatewayEnvSchema = z
     if (env.RTP_PORT_MAX - env.RTP_PORT_MIN < 3) {
       ctx.addIssue({ code: 'custom', path: ['RTP_PORT_MIN'], message: 'RTP_PORT_MIN..RTP_PORT_MAX must hold at least two port pairs' });
     }
+    if (!!env.SIP_TLS_CERT !== !!env.SIP_TLS_KEY) {
+      ctx.addIssue({ code: 'custom', path: [env.SIP_TLS_CERT ? 'SIP_TLS_KEY' : 'SIP_TLS_CERT'], message: 'set both SIP_TLS_CERT and SIP_TLS_KEY, or neither' });
+    } else if (env.SIP_TLS_CERT && env.SIP_TLS_KEY) {
+      const problem = tlsPairProblem(env.SIP_TLS_CERT, env.SIP_TLS_KEY);
+      if (problem) ctx.addIssue({ code: 'custom', path: [problem.setting], message: problem.message });
+    }
+    if (env.SIP_TLS_CA) {
+      const problem = readProblem(env.SIP_TLS_CA);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['SIP_TLS_CA'], message: problem });
+    }
     if (!!env.SIP_AUTH_USERNAME !== !!env.SIP_AUTH_PASSWORD) {
       ctx.addIssue({ code: 'custom', path: ['SIP_AUTH_PASSWORD'], message: 'set both SIP_AUTH_USERNAME and SIP_AUTH_PASSWORD, or neither' });
     }
@@ -132,7 +159,16 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
       serviceSecret: e.SERVICE_SECRET,
       trust: { caFile: e.BRIDGE_CA_FILE, insecure: e.BRIDGE_TLS_INSECURE },
     },
-    sip: { host: e.SIP_HOST, port: e.SIP_PORT, publicAddress: e.SIP_PUBLIC_ADDRESS ?? defaultAnnouncedAddress(e.SIP_HOST) },
+    sip: {
+      host: e.SIP_HOST,
+      port: e.SIP_PORT,
+      publicAddress: e.SIP_PUBLIC_ADDRESS ?? defaultAnnouncedAddress(e.SIP_HOST),
+      tls: {
+        listen: e.SIP_TLS_CERT && e.SIP_TLS_KEY ? { port: e.SIP_TLS_PORT, cert: path.resolve(e.SIP_TLS_CERT), key: path.resolve(e.SIP_TLS_KEY) } : undefined,
+        ca: e.SIP_TLS_CA && path.resolve(e.SIP_TLS_CA),
+      },
+    },
+    srtp: { required: e.SIP_SRTP === 'required', offer: e.SIP_SRTP === 'required' || (e.SIP_TRUNK_URI !== undefined && isTlsUri(e.SIP_TRUNK_URI)) },
     /** No host: run the embedded engine on loopback. */
     engine: { external: e.DRACHTIO_HOST !== undefined, host: e.DRACHTIO_HOST ?? '127.0.0.1', port: e.DRACHTIO_PORT, secret: e.DRACHTIO_SECRET },
     rtp: {
@@ -182,6 +218,36 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
     metrics: e.GATEWAY_METRICS_PORT === undefined ? undefined : { host: e.GATEWAY_METRICS_HOST, port: e.GATEWAY_METRICS_PORT },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** A SIP URI reached over TLS: `sips:`, or `transport=tls`. */
+export function isTlsUri(uri: string): boolean {
+  return /^sips:/i.test(uri) || /;transport=tls\b/i.test(uri);
+}
+
+function readProblem(file: string): string | undefined {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    return undefined;
+  } catch (error) {
+    return `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
+  }
+}
+
+/** Why a certificate and key cannot serve TLS (unreadable, not PEM, not a pair), naming the setting at fault. */
+function tlsPairProblem(certFile: string, keyFile: string): { setting: string; message: string } | undefined {
+  const unreadable = readProblem(certFile);
+  if (unreadable) return { setting: 'SIP_TLS_CERT', message: unreadable };
+  const keyUnreadable = readProblem(keyFile);
+  if (keyUnreadable) return { setting: 'SIP_TLS_KEY', message: keyUnreadable };
+  try {
+    tls.createSecureContext({ cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) });
+    return undefined;
+  } catch (error) {
+    const message = (error as Error).message;
+    // OpenSSL names the part: "key values mismatch", "no start line" for a file that is not PEM.
+    return { setting: /key/i.test(message) ? 'SIP_TLS_KEY' : 'SIP_TLS_CERT', message: `not a usable certificate and key: ${message}` };
+  }
 }
 
 /** A phone number reduced to its digits, for comparisons. */

@@ -19,11 +19,15 @@ export function hostNames(extra: string[] = []): string[] {
 }
 
 /** The kept self-signed pair in `dir`, or a new one written there (key mode 0600) when it does not fit `names`. */
-export async function selfSignedCertificate(dir: string, names: string[]): Promise<{ pair: CertificatePair; created: boolean }> {
+export async function selfSignedCertificate(
+  dir: string,
+  names: string[],
+): Promise<{ pair: CertificatePair; created: boolean; files: { cert: string; key: string } }> {
   const certFile = path.join(dir, 'self-signed.crt');
   const keyFile = path.join(dir, 'self-signed.key');
   const kept = readPair(certFile, keyFile);
-  if (kept && fits(kept, names)) return { pair: kept, created: false };
+  const files = { cert: certFile, key: keyFile };
+  if (kept && fits(kept, names)) return { pair: kept, created: false, files };
   const pems = await selfsigned.generate([{ name: 'commonName', value: names.find((n) => !net.isIP(n) && n !== 'localhost') ?? 'localhost' }], {
     keyType: 'ec',
     curve: 'P-256',
@@ -40,7 +44,7 @@ export async function selfSignedCertificate(dir: string, names: string[]): Promi
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   writePrivate(keyFile, pair.key);
   fs.writeFileSync(certFile, pair.cert);
-  return { pair, created: true };
+  return { pair, created: true, files };
 }
 
 /** Writes a private key readable by its owner only (also when the file was there with wider rights). */

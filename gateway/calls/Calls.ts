@@ -4,7 +4,7 @@ import type { PortPool } from '../../media/PortPool.ts';
 import type { GatewayConfig } from '../config.ts';
 import { PhoneRtp } from '../media/PhoneRtp.ts';
 import type { Prompts } from '../media/prompts.ts';
-import { LocalSdp, readRemoteAudio } from '../media/sdp.ts';
+import { LocalSdp } from '../media/sdp.ts';
 import type { RoomLinks } from '../room/RoomLinks.ts';
 import { Call, type CallContext, type SipDialog } from './Call.ts';
 
@@ -92,7 +92,7 @@ export class Calls extends EventEmitter<CallsEvents> {
       log.error({ err: error }, 'no RTP port for a call');
       throw error;
     }
-    const localSdp = new LocalSdp(config.rtp.publicAddress, pair.port);
+    const localSdp = new LocalSdp(config.rtp.publicAddress, pair.port, config.srtp);
     const cname = `gateway@${config.rtp.publicAddress}`;
     let rtp: PhoneRtp | undefined;
     let dialog: SipDialog | undefined;
@@ -101,11 +101,11 @@ export class Calls extends EventEmitter<CallsEvents> {
         offer: () => localSdp.offer(config.codecs),
         answer: (offer) => {
           const { sdp, remote } = localSdp.answer(offer, config.codecs);
-          rtp = new PhoneRtp(pair, remote, cname);
+          rtp = new PhoneRtp(pair, remote, cname, localSdp.key);
           return sdp;
         },
       });
-      rtp ??= new PhoneRtp(pair, readRemoteAudio(dialog.remote.sdp, config.codecs), cname);
+      rtp ??= new PhoneRtp(pair, localSdp.readAnswer(dialog.remote.sdp, config.codecs), cname, localSdp.key);
       // A BYE right behind the ACK can be handled before this await resumes.
       if (!dialog.connected) throw new Error('hung up at once');
     } catch (error) {

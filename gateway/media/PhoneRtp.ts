@@ -6,6 +6,7 @@ import { TelephoneEventDecoder } from './dtmf.ts';
 import type { SocketPair } from '../../media/PortPool.ts';
 import { ReceptionStats, senderReport } from '../../media/rtcp.ts';
 import { isRtcp, parseRtp, rtpPacket, type RtpPacket } from '../../media/rtp.ts';
+import { SrtpSession, type SrtpKey } from '../../media/SrtpSession.ts';
 import type { RemoteAudio } from './sdp.ts';
 
 const RTCP_INTERVAL_MS = 5000;
@@ -24,7 +25,9 @@ interface PhoneRtpEvents {
 /**
  * The RTP and RTCP sockets facing one phone. Symmetric RTP: replies go to
  * where the phone's packets really come from (it may sit behind NAT), and
- * once latched, packets from anywhere else are dropped.
+ * once latched, packets from anywhere else are dropped. When the SDP agreed
+ * on SRTP, everything is protected on the way out and must authenticate on
+ * the way in: a packet that does not is dropped before it can latch.
  */
 export class PhoneRtp extends EventEmitter<PhoneRtpEvents> {
   readonly pair: SocketPair;
@@ -34,6 +37,8 @@ export class PhoneRtp extends EventEmitter<PhoneRtpEvents> {
   readonly #dtmf: TelephoneEventDecoder;
   readonly #reception = new ReceptionStats();
   readonly #rtcpTimer: NodeJS.Timeout;
+  readonly #localKey: SrtpKey;
+  #srtp: SrtpSession | undefined;
   #remote: RemoteAudio;
   #rtpTarget: Target;
   #rtcpTarget: Target;
@@ -46,11 +51,14 @@ export class PhoneRtp extends EventEmitter<PhoneRtpEvents> {
   packetsReceived = 0;
   lastReceivedAt = Date.now();
 
-  constructor(pair: SocketPair, remote: RemoteAudio, cname: string) {
+  /** `localKey`: ours, used when `remote` carries the far end's SRTP key. */
+  constructor(pair: SocketPair, remote: RemoteAudio, cname: string, localKey: SrtpKey) {
     super();
     this.pair = pair;
     this.#cname = cname;
     this.#remote = remote;
+    this.#localKey = localKey;
+    this.#srtp = remote.srtp && new SrtpSession(localKey, remote.srtp.key);
     this.codec = createCodec(remote.codec.name);
     // Telephone-events share the negotiated codec's clock (the SDP pairs them by rate).
     this.#dtmf = new TelephoneEventDecoder(remote.codec.clockRate);
@@ -72,8 +80,22 @@ export class PhoneRtp extends EventEmitter<PhoneRtpEvents> {
     return this.#remote;
   }
 
-  /** A re-INVITE changed the far end: new address (until latched), hold state. */
+  /** Whether the leg is SRTP. */
+  get secure(): boolean {
+    return this.#srtp !== undefined;
+  }
+
+  /** Packets that failed SRTP authentication or were replayed. */
+  get rejectedPackets(): number {
+    return this.#srtp?.rejected ?? 0;
+  }
+
+  /** A re-INVITE changed the far end: new address (until latched), hold state, its SRTP key. */
   update(remote: RemoteAudio): void {
+    const oldKey = this.#remote.srtp?.key;
+    if (remote.srtp && !(oldKey && oldKey.key.equals(remote.srtp.key.key) && oldKey.salt.equals(remote.srtp.key.salt))) {
+      this.#srtp = new SrtpSession(this.#localKey, remote.srtp.key);
+    }
     this.#remote = { ...remote, codec: this.#remote.codec };
     if (!this.#latched) {
       this.#rtpTarget = { address: remote.address, port: remote.port };
@@ -99,7 +121,7 @@ export class PhoneRtp extends EventEmitter<PhoneRtpEvents> {
     this.#sequence = (this.#sequence + 1) & 0xffff;
     this.packetsSent++;
     this.octetsSent += payload.length;
-    this.pair.rtp.send(packet, this.#rtpTarget.port, this.#rtpTarget.address);
+    this.pair.rtp.send(this.#srtp ? this.#srtp.protectRtp(packet) : packet, this.#rtpTarget.port, this.#rtpTarget.address);
   }
 
   close(): void {
@@ -107,8 +129,10 @@ export class PhoneRtp extends EventEmitter<PhoneRtpEvents> {
     this.removeAllListeners();
   }
 
-  #onRtp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (isRtcp(msg)) return this.#onRtcp(msg, rinfo); // rtcp-mux
+  #onRtp(received: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (isRtcp(received)) return this.#onRtcp(received, rinfo); // rtcp-mux
+    const msg = this.#srtp ? this.#srtp.unprotectRtp(received) : received;
+    if (!msg) return;
     const packet = parseRtp(msg);
     if (!packet) return;
     const { payloadType } = packet;
@@ -134,9 +158,11 @@ export class PhoneRtp extends EventEmitter<PhoneRtpEvents> {
     return true;
   }
 
-  #onRtcp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (msg.length < 8 || !isRtcp(msg)) return;
+  #onRtcp(received: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (received.length < 8 || !isRtcp(received)) return;
     if (rinfo.address !== this.#rtpTarget.address) return;
+    const msg = this.#srtp ? this.#srtp.unprotectRtcp(received) : received;
+    if (!msg) return;
     this.#rtcpTarget = { address: rinfo.address, port: rinfo.port };
     this.#reception.onRtcp(msg);
   }
@@ -151,6 +177,6 @@ export class PhoneRtp extends EventEmitter<PhoneRtpEvents> {
       cname: this.#cname,
       report: this.#reception.reportBlock(),
     });
-    this.pair.rtcp.send(report, this.#rtcpTarget.port, this.#rtcpTarget.address);
+    this.pair.rtcp.send(this.#srtp ? this.#srtp.protectRtcp(report) : report, this.#rtcpTarget.port, this.#rtcpTarget.address);
   }
 }

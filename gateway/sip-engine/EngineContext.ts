@@ -24,9 +24,10 @@ export class EngineContext {
   readonly transport: SipTransport;
   readonly apps: AppServer;
   readonly dialogs: DialogTable;
-  /** The address put in Via and Contact, and the SIP port. */
+  /** The address put in Via and Contact, the SIP port (UDP and TCP) and the TLS one. */
   readonly address: string;
   readonly port: number;
+  readonly tlsPort: number | undefined;
   readonly screen: RequestScreen | undefined;
   readonly serverTransactions = new Map<string, ServerTransaction>();
   readonly clientTransactions = new Map<string, ClientTransaction>();
@@ -39,6 +40,7 @@ export class EngineContext {
     dialogs: DialogTable;
     address: string;
     port: number;
+    tlsPort?: number;
     screen?: RequestScreen;
   }) {
     this.logger = init.logger;
@@ -47,28 +49,35 @@ export class EngineContext {
     this.dialogs = init.dialogs;
     this.address = init.address;
     this.port = init.port;
+    this.tlsPort = init.tlsPort;
     this.screen = init.screen;
   }
 
-  get hostport(): string {
-    return `${this.address}:${this.port}`;
+  /** Where we are reached on `protocol`: TLS has a port of its own. */
+  hostport(protocol: Protocol): string {
+    return `${this.address}:${this.#portFor(protocol)}`;
   }
 
   /** Our own endpoint on `protocol`, as drachtio reports the sending side of messages it sent. */
   local(protocol: Protocol): Peer {
-    return { protocol, address: this.address, port: this.port };
+    return { protocol, address: this.address, port: this.#portFor(protocol) };
   }
 
   via(protocol: Protocol): string {
-    return `SIP/2.0/${protocol.toUpperCase()} ${this.hostport};branch=${newBranch()};rport`;
+    return `SIP/2.0/${protocol.toUpperCase()} ${this.hostport(protocol)};branch=${newBranch()};rport`;
   }
 
   contact(protocol: Protocol): string {
-    return `<sip:${this.hostport}${protocol === 'tcp' ? ';transport=tcp' : ''}>`;
+    return `<sip:${this.hostport(protocol)}${protocol === 'udp' ? '' : `;transport=${protocol}`}>`;
   }
 
   isSelf(peer: Peer): boolean {
-    return peer.port === this.port && (peer.address === this.address || peer.address.startsWith('127.'));
+    return (peer.port === this.port || peer.port === this.tlsPort) && (peer.address === this.address || peer.address.startsWith('127.'));
+  }
+
+  #portFor(protocol: Protocol): number {
+    // Without a TLS listener, a TLS dialog we started still names a port: ours for SIP (the peer reuses the connection).
+    return protocol === 'tls' ? (this.tlsPort ?? this.port) : this.port;
   }
 
   /** Fire-and-forget send for retransmissions and stateless replies; failures only get logged. */

@@ -111,7 +111,7 @@ export class IncomingRequests {
     if (isNewInvite && line.status > 100 && line.status < 300) {
       for (const route of request.values('record-route')) response.append('Record-Route', route);
     }
-    copyAppHeaders(message, response, ENGINE_RESPONSE_HEADERS, this.#ctx.hostport);
+    copyAppHeaders(message, response, ENGINE_RESPONSE_HEADERS, this.#ctx.hostport(txn.source.protocol));
     const wantsContact = request.method === 'INVITE' || request.method === 'SUBSCRIBE';
     const contactDue = isNewInvite ? line.status >= 200 && line.status < 300 : true;
     if (wantsContact && contactDue && !response.has('contact')) response.append('Contact', this.#ctx.contact(txn.source.protocol));
@@ -142,7 +142,8 @@ export class IncomingRequests {
     }
     this.#pending.set(txn.id, { txn, owner, canceled: false });
     const raw = request.toBuffer();
-    owner.send(`sip|${messageMeta('network', raw.length, source)}|${txn.id}||${this.#ctx.address}|${this.#ctx.port}|${CRLF}${raw.toString('utf8')}`);
+    const local = this.#ctx.local(source.protocol);
+    owner.send(`sip|${messageMeta('network', raw.length, source)}|${txn.id}||${local.address}|${local.port}|${CRLF}${raw.toString('utf8')}`);
   }
 
   #inDialog(request: SipMessage, source: Peer, dialog: Dialog): void {
@@ -242,7 +243,7 @@ export class IncomingRequests {
       remoteSeq: parseCSeq(request.get('cseq') ?? '')?.seq,
       remoteTarget,
       routeSet,
-      localContact: localize('contact', response.get('contact') ?? this.#ctx.contact(source.protocol), this.#ctx.hostport),
+      localContact: localize('contact', response.get('contact') ?? this.#ctx.contact(source.protocol), this.#ctx.hostport(source.protocol)),
       protocol: source.protocol,
       peer: source,
       // drachtio's NAT detection: a Contact that is not where the INVITE came from is not reachable directly

@@ -9,12 +9,12 @@ import { stampVia, statelessResponse } from './messages.ts';
 import { OutgoingRequests } from './OutgoingRequests.ts';
 import type { SipMessage } from './SipMessage.ts';
 import { parseSipMessage } from './sipParser.ts';
-import { type Peer, SipTransport, type TcpLimits, type TransportHandlers } from './SipTransport.ts';
+import { type Peer, SipTransport, type TcpLimits, type TlsSettings, type TransportHandlers } from './SipTransport.ts';
 import { parseVia } from './sipSyntax.ts';
 import type { AppCommand } from './wireProtocol.ts';
 
 export interface SipEngineOptions {
-  /** Bind address for UDP+TCP SIP, e.g. '0.0.0.0' or '127.0.0.1'. */
+  /** Bind address for SIP (UDP, TCP, TLS), e.g. '0.0.0.0' or '127.0.0.1'. */
   sipHost: string;
   /** 5060 by default. */
   sipPort: number;
@@ -31,6 +31,11 @@ export interface SipEngineOptions {
   tcp?: TcpLimits;
   /** Told of each TCP connection the limits closed. */
   tcpClosed?: TransportHandlers['tcpClosed'];
+  /**
+   * SIP over TLS: with a port, certificate and key, a listener; the CA (and our certificate, for
+   * mutual TLS) serve outgoing TLS either way.
+   */
+  tls?: Partial<TlsSettings>;
 }
 
 const DEFAULT_TCP_LIMITS: TcpLimits = { idleMs: 60_000, perSource: 20 };
@@ -87,15 +92,16 @@ export class SipEngine {
         if (engine) engine.#malformed(reason, parseSipMessage(data, true), source);
       },
       tcpClosed: opts.tcpClosed,
-    }, opts.tcp ?? DEFAULT_TCP_LIMITS, logger);
+    }, opts.tcp ?? DEFAULT_TCP_LIMITS, logger, opts.tls);
     const port = transport.port;
+    const tlsPort = transport.tlsPort;
     let apps: AppServer;
     try {
       apps = await AppServer.listen({
         host: opts.controlHost,
         port: opts.controlPort,
         secret: opts.secret,
-        hostports: `udp/${address}:${port},tcp/${address}:${port}`,
+        hostports: `udp/${address}:${port},tcp/${address}:${port}${tlsPort ? `,tls/${address}:${tlsPort}` : ''}`,
         version: ENGINE_VERSION,
         logger,
         command: (app, command) => {
@@ -109,14 +115,18 @@ export class SipEngine {
       await transport.close();
       throw error;
     }
-    engine = new SipEngine(new EngineContext({ logger, transport, apps, dialogs: new DialogTable(), address, port, screen: opts.screen }));
-    logger.info({ sip: `${address}:${port}`, control: `${opts.controlHost}:${apps.port}` }, 'sip engine started');
+    engine = new SipEngine(new EngineContext({ logger, transport, apps, dialogs: new DialogTable(), address, port, tlsPort, screen: opts.screen }));
+    logger.info({ sip: `${address}:${port}`, tls: tlsPort && `${address}:${tlsPort}`, control: `${opts.controlHost}:${apps.port}` }, 'sip engine started');
     return engine;
   }
 
   /** The SIP port actually bound (useful when started on port 0). */
   get sipPort(): number {
     return this.#ctx.port;
+  }
+
+  get tlsPort(): number | undefined {
+    return this.#ctx.tlsPort;
   }
 
   get controlPort(): number {
@@ -146,7 +156,7 @@ export class SipEngine {
   #receive(data: Buffer, source: Peer): void {
     // Keep-alives (RFC 5626 CRLF) carry no message.
     if (data.every((byte) => byte === 0x0d || byte === 0x0a)) return;
-    const result = parseSipMessage(data, source.protocol === 'tcp');
+    const result = parseSipMessage(data, source.protocol !== 'udp');
     if (!result.ok) return this.#malformed(result.reason, result, source);
     const message = result.message;
     if (message.isRequest) this.#incoming.receive(message, source);

@@ -1,14 +1,26 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from '../../common/logger.ts';
 import { StreamFramer } from './StreamFramer.ts';
 
-export type Protocol = 'udp' | 'tcp';
+export type Protocol = 'udp' | 'tcp' | 'tls';
 
 export interface Peer {
   protocol: Protocol;
   address: string;
   port: number;
+  /** The host name a TLS peer's certificate must carry (the URI's host); its address when unset. */
+  serverName?: string;
+}
+
+/** SIP over TLS: our certificate for the listener (and for trunks that ask for one), and whom we trust. */
+export interface TlsSettings {
+  port: number;
+  cert: Buffer;
+  key: Buffer;
+  /** Trusted for outgoing connections besides the system's CAs. */
+  ca?: Buffer;
 }
 
 export interface TransportHandlers {
@@ -33,10 +45,16 @@ export interface TcpLimits {
 const peerKey = (address: string, port: number): string => `${address}:${port}`;
 const plainAddress = (address: string | undefined): string => (address ?? '').replace(/^::ffff:/, '');
 
-/** SIP over UDP and TCP on one port; TCP messages are framed by Content-Length. */
+/**
+ * SIP over UDP and TCP on one port, and over TLS on another; stream messages
+ * are framed by Content-Length. Outgoing TLS checks the peer's certificate
+ * against the system's CAs and the configured one, whether or not we listen.
+ */
 export class SipTransport {
   #udp: dgram.Socket;
   #tcp: net.Server;
+  #tls: tls.Server | undefined;
+  #clientTls: tls.SecureContext;
   #connections = new Map<string, net.Socket>();
   #connecting = new Map<string, Promise<net.Socket>>();
   /** Accepted connections open per remote address. */
@@ -45,18 +63,32 @@ export class SipTransport {
   #limits: TcpLimits;
   #logger: Logger;
 
-  private constructor(udp: dgram.Socket, tcp: net.Server, handlers: TransportHandlers, limits: TcpLimits, logger: Logger) {
+  private constructor(udp: dgram.Socket, tcp: net.Server, clientTls: tls.SecureContext, handlers: TransportHandlers, limits: TcpLimits, logger: Logger) {
     this.#udp = udp;
     this.#tcp = tcp;
+    this.#clientTls = clientTls;
     this.#handlers = handlers;
     this.#limits = limits;
     this.#logger = logger;
   }
 
-  static async open(host: string, port: number, handlers: TransportHandlers, limits: TcpLimits, logger: Logger): Promise<SipTransport> {
+  static async open(
+    host: string,
+    port: number,
+    handlers: TransportHandlers,
+    limits: TcpLimits,
+    logger: Logger,
+    tlsSettings?: Partial<TlsSettings>,
+  ): Promise<SipTransport> {
     const udp = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
     const tcp = net.createServer();
-    const transport = new SipTransport(udp, tcp, handlers, limits, logger);
+    const clientTls = tls.createSecureContext({
+      ca: tlsSettings?.ca ? [...tls.rootCertificates, tlsSettings.ca.toString()] : undefined,
+      // Trunks that want mutual TLS get our certificate.
+      cert: tlsSettings?.cert,
+      key: tlsSettings?.key,
+    });
+    const transport = new SipTransport(udp, tcp, clientTls, handlers, limits, logger);
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
       udp.bind(port, host, () => {
@@ -74,15 +106,41 @@ export class SipTransport {
       udp.close();
       throw error;
     });
+    if (tlsSettings?.port !== undefined && tlsSettings.cert && tlsSettings.key) {
+      const server = tls.createServer({ cert: tlsSettings.cert, key: tlsSettings.key, handshakeTimeout: 10_000 });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(tlsSettings.port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }).catch(async (error: unknown) => {
+        await new Promise<void>((resolve) => tcp.close(() => udp.close(() => resolve())));
+        throw error;
+      });
+      // Handshakes that fail (scanners, wrong versions, a client that distrusts us) are the peer's problem.
+      server.on('tlsClientError', (error, socket) => logger.debug({ err: error, peer: socket.remoteAddress }, 'sip tls handshake failed'));
+      server.on('connection', (socket: net.Socket) => transport.#admit(socket, 'tls'));
+      server.on('secureConnection', (socket) => transport.#adopt(socket, 'tls'));
+      server.on('error', (error) => logger.warn({ err: error }, 'sip tls server error'));
+      transport.#tls = server;
+    }
     udp.on('error', (error) => logger.warn({ err: error }, 'sip udp socket error'));
     udp.on('message', (data, rinfo) => transport.#deliver(data, { protocol: 'udp', address: rinfo.address, port: rinfo.port }));
-    tcp.on('connection', (socket) => transport.#accept(socket));
+    tcp.on('connection', (socket) => {
+      if (transport.#admit(socket, 'tcp')) transport.#adopt(socket, 'tcp');
+    });
     tcp.on('error', (error) => logger.warn({ err: error }, 'sip tcp server error'));
     return transport;
   }
 
   get port(): number {
     return this.#udp.address().port;
+  }
+
+  /** The TLS port bound, when listening for TLS. */
+  get tlsPort(): number | undefined {
+    return (this.#tls?.address() as net.AddressInfo | null)?.port;
   }
 
   get connectionCount(): number {
@@ -119,9 +177,11 @@ export class SipTransport {
   async close(): Promise<void> {
     for (const socket of this.#connections.values()) socket.destroy();
     this.#connections.clear();
+    const tlsServer = this.#tls;
     await Promise.all([
       new Promise<void>((resolve) => this.#tcp.close(() => resolve())),
       new Promise<void>((resolve) => this.#udp.close(() => resolve())),
+      tlsServer && new Promise<void>((resolve) => tlsServer.close(() => resolve())),
     ]);
   }
 
@@ -138,11 +198,21 @@ export class SipTransport {
     let pending = this.#connecting.get(key);
     if (!pending) {
       pending = new Promise<net.Socket>((resolve, reject) => {
-        const socket = net.connect({ host: dest.address, port: dest.port });
+        const secure = dest.protocol === 'tls';
+        // A TLS peer must prove it is the host the URI names (or, named by address, that address).
+        const socket = secure
+          ? tls.connect({
+              host: dest.address,
+              port: dest.port,
+              servername: dest.serverName,
+              secureContext: this.#clientTls,
+              checkServerIdentity: (_host, cert) => tls.checkServerIdentity(dest.serverName ?? dest.address, cert),
+            })
+          : net.connect({ host: dest.address, port: dest.port });
         socket.once('error', reject);
-        socket.once('connect', () => {
+        socket.once(secure ? 'secureConnect' : 'connect', () => {
           socket.off('error', reject);
-          this.#adopt(socket);
+          this.#adopt(socket, secure ? 'tls' : 'tcp');
           resolve(socket);
         });
       }).finally(() => this.#connecting.delete(key));
@@ -151,13 +221,17 @@ export class SipTransport {
     return pending;
   }
 
-  #accept(socket: net.Socket): void {
+  /**
+   * Counts a new connection against its source's cap, before any TLS handshake (a flood of
+   * handshakes is held to the cap too); false, and closed, when over it.
+   */
+  #admit(socket: net.Socket, protocol: 'tcp' | 'tls'): boolean {
     const address = plainAddress(socket.remoteAddress);
     const open = this.#perSource.get(address) ?? 0;
     if (open >= this.#limits.perSource) {
       socket.destroy();
-      this.#handlers.tcpClosed?.('overLimit', { protocol: 'tcp', address, port: socket.remotePort ?? 0 });
-      return;
+      this.#handlers.tcpClosed?.('overLimit', { protocol, address, port: socket.remotePort ?? 0 });
+      return false;
     }
     this.#perSource.set(address, open + 1);
     socket.on('close', () => {
@@ -165,11 +239,11 @@ export class SipTransport {
       if (left > 0) this.#perSource.set(address, left);
       else this.#perSource.delete(address);
     });
-    this.#adopt(socket);
+    return true;
   }
 
-  #adopt(socket: net.Socket): void {
-    const source: Peer = { protocol: 'tcp', address: plainAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
+  #adopt(socket: net.Socket, protocol: 'tcp' | 'tls'): void {
+    const source: Peer = { protocol, address: plainAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
     const key = peerKey(source.address, source.port);
     this.#connections.set(key, socket);
     const framer = new StreamFramer();

@@ -19,24 +19,44 @@ interface BaresipEvent {
  */
 export class Baresip {
   readonly dir: string;
+  /** UDP and TCP; TLS listens on the next port. */
+  readonly sipPort: number;
   readonly events: BaresipEvent[] = [];
   readonly #process: ChildProcess;
   readonly #control: net.Socket;
   #buffer = '';
+  #output = '';
 
-  private constructor(dir: string, child: ChildProcess, control: net.Socket) {
+  private constructor(dir: string, sipPort: number, child: ChildProcess, control: net.Socket) {
     this.dir = dir;
+    this.sipPort = sipPort;
     this.#process = child;
     this.#control = control;
+    const keep = (chunk: Buffer) => (this.#output = (this.#output + chunk.toString()).slice(-3000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
     control.setEncoding('utf8');
     control.on('data', (chunk: string) => this.#onData(chunk));
   }
 
-  /** `microphone`: an 8 kHz mono WAV, longer than the call (baresip hangs up at its end). */
-  static async start(opts: { microphone: string; codecs?: string; host?: TestHost }): Promise<Baresip> {
+  /**
+   * `microphone`: an 8 kHz mono WAV, longer than the call (baresip hangs up at its end).
+   * `secure`: SIP over TLS trusting `ca` (and, to be called over TLS, presenting `certificate`,
+   * a PEM with its key), and SRTP required (SDES, RTP/SAVP). `autoAnswer`: takes calls at once.
+   */
+  static async start(opts: {
+    microphone: string;
+    codecs?: string;
+    host?: TestHost;
+    secure?: { ca: string; certificate?: string };
+    autoAnswer?: boolean;
+    /** The account's user: what a call to this phone must name (default `caller`). */
+    user?: string;
+  }): Promise<Baresip> {
     const address = opts.host?.address ?? '127.0.0.1';
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baresip-'));
-    const [sipPort, controlPort, rtpBase] = [await freePort(), await freePort(), await freePortRange(20)];
+    // TLS takes the port after sip_listen's: both must be free.
+    const [sipPort, controlPort, rtpBase] = [await freePortRange(2), await freePort(), await freePortRange(20)];
     fs.mkdirSync(path.join(dir, 'dump'));
     fs.writeFileSync(
       path.join(dir, 'config'),
@@ -50,11 +70,19 @@ export class Baresip {
         `ctrl_tcp_listen ${address}:${controlPort}`,
         `snd_path ${path.join(dir, 'dump')}`,
         'module_path /usr/lib/baresip/modules',
-        ...['g711', 'aufile', 'sndfile', 'uuid', 'account', 'menu', 'ctrl_tcp'].map((m) => `module ${m}.so`),
+        // srtp before account: an account naming a media encryption not loaded yet silently goes without.
+        ...['g711', 'aufile', 'sndfile', 'uuid', ...(opts.secure ? ['srtp'] : []), 'account', 'menu', 'ctrl_tcp'].map((m) => `module ${m}.so`),
+        ...(opts.secure ? [`sip_cafile ${opts.secure.ca}`, ...(opts.secure.certificate ? [`sip_certificate ${opts.secure.certificate}`] : [])] : []),
         '',
       ].join('\n'),
     );
-    fs.writeFileSync(path.join(dir, 'accounts'), `<sip:caller@${address}>;regint=0;audio_codecs=${opts.codecs ?? 'PCMU,PCMA'}\n`);
+    const params = [
+      'regint=0',
+      `audio_codecs=${opts.codecs ?? 'PCMU,PCMA'}`,
+      ...(opts.secure ? ['mediaenc=srtp-mand'] : []),
+      ...(opts.autoAnswer ? ['answermode=auto'] : []),
+    ];
+    fs.writeFileSync(path.join(dir, 'accounts'), `<sip:${opts.user ?? 'caller'}@${address}${opts.secure ? ';transport=tls' : ''}>;${params.join(';')}\n`);
     const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
     const child = opts.host ? opts.host.spawn('baresip', ['-f', dir], { stdio }) : spawn('baresip', ['-f', dir], { stdio });
     let output = '';
@@ -71,7 +99,7 @@ export class Baresip {
       10_000,
       100,
     );
-    return new Baresip(dir, child, control);
+    return new Baresip(dir, sipPort, child, control);
   }
 
   dial(uri: string): void {
@@ -90,10 +118,17 @@ export class Baresip {
     this.#command('hangup');
   }
 
-  waitForEvent(type: string, timeoutMs = 15_000): Promise<BaresipEvent> {
-    return waitFor(`baresip event ${type} (seen: ${this.events.map((e) => e.type).join(', ')})`, () =>
-      this.events.find((e) => e.type === type),
-    timeoutMs);
+  /** The end of baresip's console output (shown when an awaited event does not come). */
+  get output(): string {
+    return this.#output;
+  }
+
+  async waitForEvent(type: string, timeoutMs = 15_000): Promise<BaresipEvent> {
+    try {
+      return await waitFor(`baresip event ${type}`, () => this.events.find((e) => e.type === type), timeoutMs);
+    } catch (error) {
+      throw new Error(`${(error as Error).message} (seen: ${this.events.map((e) => e.type).join(', ')}; output: ${this.#output})`);
+    }
   }
 
   /** What the phone received, as recorded by sndfile (complete once the call ended). */

@@ -109,3 +109,59 @@ describe('our SDP', () => {
     expect(direction(audioOffer('m=audio 4000 RTP/AVP 0'))).toBe('sendrecv');
   });
 });
+
+describe('SRTP keyed by SDES (RFC 4568)', () => {
+  const KEY = Buffer.alloc(30, 7).toString('base64');
+  const secureOffer = (...crypto: string[]) => audioOffer('m=audio 4000 RTP/SAVP 0', ...crypto);
+  const cryptoOf = (answer: string) => sdpTransform.parse(answer).media[0]!;
+
+  it('answers RTP/SAVP with SRTP: the offer tag, our own fresh key, the far end key read', () => {
+    const local = new LocalSdp('203.0.113.5', 12000);
+    const { sdp: answer, remote } = local.answer(secureOffer(`a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:${KEY}|2^20`), ALL);
+    const audio = cryptoOf(answer);
+    expect(audio.protocol).toBe('RTP/SAVP');
+    expect(audio.crypto).toHaveLength(1);
+    expect(audio.crypto![0]).toMatchObject({ id: 3, suite: 'AES_CM_128_HMAC_SHA1_80' });
+    const ours = Buffer.from(audio.crypto![0]!.config.replace('inline:', ''), 'base64');
+    expect(ours).toEqual(Buffer.concat([local.key.key, local.key.salt]));
+    expect(ours.toString('base64')).not.toBe(KEY);
+    expect(remote.srtp).toEqual({ tag: 3, key: { key: Buffer.alloc(16, 7), salt: Buffer.alloc(14, 7) } });
+    expect(new LocalSdp('203.0.113.5', 12000).key.key).not.toEqual(local.key.key);
+  });
+
+  it('passes over suites, session parameters and MKIs it does not take, and refuses SAVP with nothing left', () => {
+    const remote = readRemoteAudio(secureOffer(
+      `a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:${Buffer.alloc(46).toString('base64')}`,
+      `a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:${KEY}|2^20|1:4`,
+      `a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:${KEY} UNENCRYPTED_SRTP`,
+      `a=crypto:4 AES_CM_128_HMAC_SHA1_80 inline:${KEY}`,
+    ), ALL);
+    expect(remote.srtp?.tag).toBe(4);
+    expect(() => readRemoteAudio(secureOffer(`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${Buffer.alloc(20).toString('base64')}`), ALL)).toThrow(/RTP\/SAVP without a crypto suite/);
+    expect(() => readRemoteAudio(secureOffer(), ALL)).toThrow(SdpError);
+  });
+
+  it('ignores a=crypto in a plain RTP/AVP offer, and answers it plain', () => {
+    const { sdp: answer, remote } = new LocalSdp('203.0.113.5', 12000).answer(audioOffer('m=audio 4000 RTP/AVP 0', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY}`), ALL);
+    expect(remote.srtp).toBeUndefined();
+    expect(cryptoOf(answer)).toMatchObject({ protocol: 'RTP/AVP' });
+    expect(cryptoOf(answer).crypto).toBeUndefined();
+  });
+
+  it('with SRTP required, refuses plain RTP; once a call is SRTP, a re-INVITE cannot take it back to plain', () => {
+    expect(() => new LocalSdp('203.0.113.5', 12000, { required: true, offer: true }).answer(audioOffer('m=audio 4000 RTP/AVP 0'), ALL)).toThrow(/plain RTP is refused/);
+    const local = new LocalSdp('203.0.113.5', 12000);
+    local.answer(secureOffer(`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY}`), ALL);
+    expect(() => local.answer(audioOffer('m=audio 4000 RTP/AVP 0'), ALL)).toThrow(/cannot fall back to plain RTP/);
+  });
+
+  it('offers SRTP when told to, and wants the answer to take it', () => {
+    const local = new LocalSdp('203.0.113.5', 12000, { required: false, offer: true });
+    const offered = cryptoOf(local.offer(['PCMU']));
+    expect(offered.protocol).toBe('RTP/SAVP');
+    expect(offered.crypto![0]).toMatchObject({ id: 1, suite: 'AES_CM_128_HMAC_SHA1_80' });
+    expect(() => local.readAnswer(audioOffer('m=audio 4000 RTP/AVP 0'), ALL)).toThrow(/did not take it/);
+    expect(local.readAnswer(secureOffer(`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY}`), ALL).srtp?.tag).toBe(1);
+    expect(cryptoOf(new LocalSdp('203.0.113.5', 12000).offer(['PCMU'])).protocol).toBe('RTP/AVP');
+  });
+});
