@@ -209,9 +209,14 @@ export class SipTransport {
               checkServerIdentity: (_host, cert) => tls.checkServerIdentity(dest.serverName ?? dest.address, cert),
             })
           : net.connect({ host: dest.address, port: dest.port });
-        socket.once('error', reject);
+        const failed = (error: Error) => {
+          // An untrusted or misnamed certificate is a configuration problem the operator must see.
+          if (secure) this.#logger.warn({ err: error, peer: `${dest.serverName ?? dest.address}:${dest.port}` }, 'sip tls connection failed');
+          reject(error);
+        };
+        socket.once('error', failed);
         socket.once(secure ? 'secureConnect' : 'connect', () => {
-          socket.off('error', reject);
+          socket.off('error', failed);
           this.#adopt(socket, secure ? 'tls' : 'tcp');
           resolve(socket);
         });

@@ -12,9 +12,11 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
+import type { DialOutCall } from '../../protocol/protocol.ts';
 import { toneShare, writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { startBridge, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
+import { withGateway } from '../helpers/gateway.ts';
 import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
 import { freePort } from '../helpers/ports.ts';
 import { ServiceProcess } from '../helpers/service.ts';
@@ -120,4 +122,36 @@ describe('secure trunking: SIP over TLS with SRTP, calling in and dialing out', 
       console.log(`the ${me} hears`, shares);
     }
   }, 90_000);
+
+  it('does not call a trunk whose certificate no trusted CA issued: the handshake is abandoned, no SIP is sent', async () => {
+    // A trunk of its own, on this host, for a gateway and bridge of their own (the dial-out must come to this gateway).
+    const stranger = await TestCa.create(path.join(dir, 'stranger-ca'), 'Nobody Trusts This CA');
+    const impostor = await stranger.issue('127.0.0.1');
+    const handshakes: string[] = [];
+    const trunk = tls.createServer({ cert: fs.readFileSync(impostor.cert), key: fs.readFileSync(impostor.key) });
+    trunk.on('secureConnection', (socket) => {
+      handshakes.push('completed');
+      socket.destroy();
+    });
+    trunk.on('tlsClientError', (error) => handshakes.push(`refused: ${error.message}`));
+    await new Promise<void>((resolve) => trunk.listen(0, '127.0.0.1', resolve));
+    const trunkPort = (trunk.address() as { port: number }).port;
+    const ownBridge = await startBridge({ DIAL_OUT_ALLOWED_PREFIXES: '+1555' });
+    try {
+      await withGateway(ownBridge, { SIP_TRUNK_URI: `sip:127.0.0.1:${trunkPort};transport=tls`, SIP_TLS_CA: ca.certificate }, async () => {
+        const moderator = await joinRoom(ownBridge.url, 'elsewhere', 'Host', 'web');
+        const updates: DialOutCall[] = [];
+        moderator.client.on('dialOutUpdated', ({ call }) => updates.push(call));
+        await moderator.client.request('dialOut', { number: '+1 555 010-0199' });
+        const failed = await waitFor('the dial-out to fail', () => updates.find((u) => u.state === 'failed'), 20_000);
+        console.log('dial-out to an untrusted trunk', failed, handshakes);
+        expect(handshakes.length).toBeGreaterThan(0);
+        expect(handshakes).not.toContain('completed');
+        moderator.client.close();
+      });
+    } finally {
+      await ownBridge.stop();
+      trunk.close();
+    }
+  }, 60_000);
 });
