@@ -4,10 +4,11 @@
 // bridge over its public protocol. Recordings are queued on REDIS_URL, or,
 // without one, on a local Redis (localRedis.ts).
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_API_KEYS_FILE, loadApiCredentials } from './bridge/auth/ApiCredentials.ts';
 import { Bridge, whereToOpen } from './bridge/Bridge.ts';
-import { loadBridgeConfig } from './bridge/config.ts';
+import { DEFAULT_TLS_DIR, loadBridgeConfig } from './bridge/config.ts';
 import { hostNames, selfSignedCertificate } from './bridge/tls/selfSigned.ts';
 import { loadConfigOrExit, stopOnSignal } from './common/lifecycle.ts';
 import { createLogger } from './common/logger.ts';
@@ -29,9 +30,9 @@ const api = loadConfigOrExit('bridge', () => loadApiCredentials(bridgeConfig.api
 // HTTP: nothing leaves this host, and the recorder's Chromium counts localhost as secure.
 const bridgeUrl = `http://127.0.0.1:${bridgeConfig.http.port}`;
 // SIP over TLS out of the box, as HTTPS: a self-signed pair for this host's names, kept in
-// data/sip-tls, unless SIP_TLS_CERT and SIP_TLS_KEY name the operator's own.
+// sip/ under TLS_DIR (data/tls), unless SIP_TLS_CERT and SIP_TLS_KEY name the operator's own.
 if (!env.SIP_TLS_CERT && !env.SIP_TLS_KEY) {
-  const dir = fileURLToPath(new URL('./data/sip-tls', import.meta.url));
+  const dir = path.join(env.TLS_DIR ?? DEFAULT_TLS_DIR, 'sip');
   const { files } = await selfSignedCertificate(dir, hostNames(env.SIP_PUBLIC_ADDRESS ? [env.SIP_PUBLIC_ADDRESS] : []));
   env.SIP_TLS_CERT = files.cert;
   env.SIP_TLS_KEY = files.key;

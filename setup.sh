@@ -63,6 +63,6 @@ npm run --silent prompts
 
 step "Installed"
 if [ "$start" -eq 1 ]; then
-  step "Starting the server: https://<this host>:8443 (its log says the address and the certificate fingerprint), SIP on 5060 (Ctrl-C stops it)"
+  step "Starting the server: https://<this host>:8443 (its log says the address and the certificate fingerprint), SIP on 5060 and 5061 (TLS) (Ctrl-C stops it)"
   exec npm start --silent
 fi

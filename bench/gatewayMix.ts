@@ -2,7 +2,8 @@
 // room: every 20 ms, decode each speaker (Opus from browsers), mix N-1 for
 // each leg, encode to G.711 and send over UDP (real PhoneRtp sockets, to a
 // sink). Measured side by side against a second implementation that decodes
-// every speaker once per leg (what a gateway without a shared room mix does).
+// every speaker once per leg (what a gateway without a shared room mix does),
+// and against the shared mix with every leg SRTP (SDES): what encryption adds.
 //
 //   npm run bench:mix -- --speakers 3 --legs 50,100,200 --seconds 8
 import { Encoder } from '@evan/opus';
@@ -40,13 +41,13 @@ function speakerPackets(speaker: number): Buffer[] {
   return packets;
 }
 
-async function run(legCount: number, shared: boolean): Promise<{ cpu: number; sent: number; skipped: number }> {
+async function run(legCount: number, shared: boolean, secure = false): Promise<{ cpu: number; sent: number; skipped: number }> {
   const sink = new RtpSink();
   const sinkPort = await sink.bind();
   const ports = new PortPool('127.0.0.1', 30000, 30000 + legCount * 2 + 10);
   const legs: PhoneRtp[] = [];
   for (let i = 0; i < legCount; i++) {
-    const remote = { address: '127.0.0.1', port: sinkPort, rtcpPort: sinkPort, codec: CODECS.PCMU, telephoneEventPayloadType: 101, direction: 'sendrecv' as const, profile: 'RTP/AVP', srtp: undefined };
+    const remote = { address: '127.0.0.1', port: sinkPort, rtcpPort: sinkPort, codec: CODECS.PCMU, telephoneEventPayloadType: 101, direction: 'sendrecv' as const, profile: secure ? 'RTP/SAVP' : 'RTP/AVP', srtp: secure ? { tag: 1, key: newSrtpKey() } : undefined };
     legs.push(new PhoneRtp(await ports.open(), remote, `bench-${i}`, newSrtpKey()));
   }
   // Shared: one mixer for the room. Per leg: every leg decodes every speaker itself.
@@ -84,12 +85,13 @@ async function run(legCount: number, shared: boolean): Promise<{ cpu: number; se
 const idle = await run(0, true);
 console.log(`K=${SPEAKERS} speakers (Opus 48 kHz in), legs get PCMU; ${SECONDS} s per run; CPU as a share of one core, Node process`);
 console.log(`baseline (clock + ${SPEAKERS} decodes, no legs): ${(idle.cpu * 100).toFixed(1)}%`);
-console.log('legs | shared mix: CPU  per leg  pkt/s  skipped | per-leg decode: CPU  per leg | ratio');
+console.log('legs | shared mix: CPU  per leg  pkt/s  skipped | per-leg decode: CPU  per leg | ratio | shared mix, SRTP: CPU  per leg  pkt/s | ratio');
 for (const n of values.legs.split(',').map(Number)) {
   const shared = await run(n, true);
   const naive = await run(n, false);
+  const secure = await run(n, true, true);
   const perLeg = (r: { cpu: number }) => ((r.cpu - idle.cpu) / n) * 100;
   console.log(
-    `${String(n).padStart(4)} | ${(shared.cpu * 100).toFixed(1).padStart(6)}% ${perLeg(shared).toFixed(3).padStart(7)}% ${shared.sent.toFixed(0).padStart(6)} ${String(shared.skipped).padStart(7)} | ${(naive.cpu * 100).toFixed(1).padStart(6)}% ${perLeg(naive).toFixed(3).padStart(7)}% | x${(naive.cpu / shared.cpu).toFixed(2)}`,
+    `${String(n).padStart(4)} | ${(shared.cpu * 100).toFixed(1).padStart(6)}% ${perLeg(shared).toFixed(3).padStart(7)}% ${shared.sent.toFixed(0).padStart(6)} ${String(shared.skipped).padStart(7)} | ${(naive.cpu * 100).toFixed(1).padStart(6)}% ${perLeg(naive).toFixed(3).padStart(7)}% | x${(naive.cpu / shared.cpu).toFixed(2)} | ${(secure.cpu * 100).toFixed(1).padStart(6)}% ${perLeg(secure).toFixed(3).padStart(7)}% ${secure.sent.toFixed(0).padStart(6)} | x${(perLeg(secure) / perLeg(shared)).toFixed(2)} per leg`,
   );
 }

@@ -30,6 +30,9 @@ const prefixList = z
     return prefixes;
   });
 
+/** Where certificates are kept (the self-signed pair, ACME's): TLS_DIR unless set. */
+export const DEFAULT_TLS_DIR = fileURLToPath(new URL('../data/tls', import.meta.url));
+
 const bridgeEnvObject = z.object({
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   HTTP_PORT: port.default(8080),
@@ -45,7 +48,7 @@ const bridgeEnvObject = z.object({
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
   /** Where the self-signed and ACME certificates, their keys and the ACME account key are kept. */
-  TLS_DIR: z.string().min(1).default(fileURLToPath(new URL('../data/tls', import.meta.url))),
+  TLS_DIR: z.string().min(1).default(DEFAULT_TLS_DIR),
   /** The name browsers use; with ACME_EMAIL, a certificate for it is obtained over ACME (Let's Encrypt). */
   PUBLIC_HOSTNAME: z.hostname().refine((name) => name.includes('.'), 'expected a DNS name such as meet.example.com').optional(),
   ACME_EMAIL: z.email().optional(),
@@ -196,6 +199,7 @@ const bridgeEnvObject = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WEB_DIST_DIR: z.string().min(1).default(fileURLToPath(new URL('../web/dist', import.meta.url))),
 });
+
 
 export const bridgeEnvSchema = bridgeEnvObject
   .superRefine((env, ctx) => {

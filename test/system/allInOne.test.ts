@@ -83,6 +83,17 @@ describe('the all-in-one server (npm start), from another host', () => {
     await network?.destroy();
   });
 
+  it('speaks SIP over TLS on 5061 with a self-signed certificate for its address, made on first start', async () => {
+    const sipCertificate = new crypto.X509Certificate(fs.readFileSync(path.join(tlsDir, 'sip', 'self-signed.crt')));
+    expect(sipCertificate.checkIP(server.address)).toBe(server.address);
+    expect(fs.statSync(path.join(tlsDir, 'sip', 'self-signed.key')).mode & 0o777).toBe(0o600);
+    const socket = tls.connect({ host: server.address, port: 5061, ca: sipCertificate.toString() });
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    expect(socket.authorized).toBe(true);
+    expect(socket.getPeerX509Certificate()?.fingerprint256).toBe(sipCertificate.fingerprint256);
+    socket.destroy();
+  });
+
   it('serves the web client over HTTPS at the server address, and sends plain HTTP there', async () => {
     const response = await fetch(`https://${server.address}:8443/townhall`);
     expect(response.status).toBe(200);
@@ -110,6 +121,8 @@ describe('the all-in-one server (npm start), from another host', () => {
     // Trust the server's certificate as a user who accepted the browser's warning.
     browserArgs: () => [`--ignore-certificate-errors-spki-list=${spkiSha256(certificate)}`],
     sipHost: () => server.address,
+    // The self-signed SIP certificate the server made on first start, trusted as a phone's user would.
+    sipTlsCa: () => path.join(tlsDir, 'sip', 'self-signed.crt'),
     clients: () => clients,
     trunkPort: TRUNK_PORT,
   });

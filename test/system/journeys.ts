@@ -34,8 +34,10 @@ export interface Deployment {
   operator: () => ApiCredentials;
   /** What the client hosts' Chromium needs to give that page camera and microphone (trust its certificate, or treat HTTP as secure). */
   browserArgs: () => string[];
-  /** The SIP gateway's address (port 5060). */
+  /** The SIP gateway's address (port 5060; 5061 for TLS). */
   sipHost: () => string;
+  /** The CA (or self-signed certificate) to trust for the gateway's SIP over TLS: the room-URI caller then calls over TLS with SRTP. */
+  sipTlsCa?: () => string;
   /** The host the browsers and softphones run on. */
   clients: () => TestHost;
   /** Where the dial-out trunk (a sipp callee) listens on the clients host. */
@@ -141,7 +143,7 @@ export function meetingJourneys(deployment: Deployment): void {
     return { file: await recordingFile(recording.id), running };
   }
 
-  it('a. two browsers and two phones (PIN and room URI) all hear each other; phones get everyone but themselves', async () => {
+  it(`a. two browsers and two phones (PIN, and room URI${deployment.sipTlsCa ? ' over TLS with SRTP' : ''}) all hear each other; phones get everyone but themselves`, async () => {
     const clients = deployment.clients();
     const webUrl = deployment.webUrl();
     for (const [party, name] of [['alice', 'Alice'], ['bob', 'Bob']] as const) {
@@ -164,10 +166,13 @@ export function meetingJourneys(deployment: Deployment): void {
     pinCaller.dial(`sip:15550100@${deployment.sipHost()}:5060`);
     await pinCaller.waitForEvent('CALL_ESTABLISHED');
     await pinCaller.sendDigits(`${pin}#`);
-    const uriCaller = await Baresip.start({ microphone: path.join(dir, 'uriCaller.wav'), host: clients });
+    // Secure trunking where the deployment has it: SIP over TLS on 5061, SRTP required by the phone.
+    const sipTlsCa = deployment.sipTlsCa?.();
+    const uriCaller = await Baresip.start({ microphone: path.join(dir, 'uriCaller.wav'), host: clients, ...(sipTlsCa ? { secure: { ca: sipTlsCa } } : {}) });
     phones.set('uriCaller', uriCaller);
-    uriCaller.dial(`sip:${ROOM}@${deployment.sipHost()}:5060`);
+    uriCaller.dial(sipTlsCa ? `sip:${ROOM}@${deployment.sipHost()}:5061;transport=tls` : `sip:${ROOM}@${deployment.sipHost()}:5060`);
     await uriCaller.waitForEvent('CALL_ESTABLISHED');
+    if (sipTlsCa) expect(uriCaller.output).toContain('SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)');
 
     // Each browser hears each of the three others on their own track, by their own tone.
     for (const [party, page] of pages) {

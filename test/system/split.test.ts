@@ -95,6 +95,10 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
     });
     // No drachtio-server can run here: without DRACHTIO_HOST the gateway runs its embedded engine.
     for (const name of ['DRACHTIO_HOST', 'DRACHTIO_PORT', 'DRACHTIO_SECRET']) delete gatewayEnv[name];
+    // The embedded engine does SIP over TLS itself, here with the site's certificate (compose gives
+    // drachtio-server, which does its own TLS, none).
+    const gatewayCertificate = await siteCa.issue(gateway.address);
+    Object.assign(gatewayEnv, { SIP_TLS_CERT: gatewayCertificate.cert, SIP_TLS_KEY: gatewayCertificate.key });
     services.push(
       ServiceProcess.start(gateway, 'gateway', process.execPath, ['gateway/main.ts'], { ...gatewayEnv, BRIDGE_URL: bridgeUrl }),
       ServiceProcess.start(recorder, 'recorder', process.execPath, ['recorder/main.ts'], {
@@ -125,6 +129,7 @@ describe('the split deployment: bridge, gateway and recorder on hosts of their o
     operator: () => readApiKeyFile(apiKeyFile),
     browserArgs: () => [`--ignore-certificate-errors-spki-list=${bridgeSpki}`],
     sipHost: () => hosts.gateway.address,
+    sipTlsCa: () => siteCa.certificate,
     clients: () => hosts.clients,
     trunkPort: TRUNK_PORT,
     streamCa: () => ingestCa,
