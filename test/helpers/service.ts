@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { TestHost } from './hosts.ts';
@@ -42,17 +42,24 @@ export class ServiceProcess {
   }
 
   /**
-   * `command` on `host` in the repository, with the machine's environment and
-   * `env`, in a process group of its own (npm's children are stopped with it).
+   * `command` on `host` (undefined: this machine's own network) in the repository, with the
+   * machine's environment and `env`, in a process group of its own (npm's children are stopped with it).
    */
-  static start(host: TestHost, name: string, command: string, args: string[], env: Record<string, string>): ServiceProcess {
-    const child = host.spawn(command, args, {
+  static start(host: TestHost | undefined, name: string, command: string, args: string[], env: Record<string, string>): ServiceProcess {
+    const options = {
       cwd: REPO,
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
-    });
+    } satisfies SpawnOptions;
+    const child = host ? host.spawn(command, args, options) : spawn(command, args, options);
     return new ServiceProcess(name, child);
+  }
+
+  /** The process's id (for /proc/<pid>: its memory and CPU time). */
+  get pid(): number {
+    if (this.#child.pid === undefined) throw new Error(`${this.name} did not start`);
+    return this.#child.pid;
   }
 
   get exited(): boolean {
