@@ -7,7 +7,7 @@ import { type Bytes, concatBytes } from '../../web/src/e2ee/bytes.ts';
 import { openFrame, parseFrame, sealFrame } from '../../web/src/e2ee/FrameCipher.ts';
 import { type CipherSuite, deriveFrameKey, randomSenderKey } from '../../web/src/e2ee/frameKeys.ts';
 import { KeyRing } from '../../web/src/e2ee/KeyRing.ts';
-import { ReplayWindow } from '../../web/src/e2ee/ReplayWindow.ts';
+import { REPLAY_WINDOW, ReplayWindow } from '../../web/src/e2ee/ReplayWindow.ts';
 import { SenderKeys } from '../../web/src/e2ee/SenderKeys.ts';
 import { encodeHeader, parseHeader } from '../../web/src/e2ee/sframeHeader.ts';
 
@@ -128,15 +128,16 @@ describe.each<CipherSuite>(['AES_128_GCM_SHA256_128', 'AES_256_GCM_SHA512_128'])
 
   it('refuses a frame seen before, and one older than the replay window, but not frames out of order', async () => {
     const { sender, receiver } = await pair();
-    const sealed = await Promise.all(Array.from({ length: 200 }, () => sender.encrypt(frame(OPUS_TOC, 80), 'opus')));
+    const last = REPLAY_WINDOW + 10;
+    const sealed = await Promise.all(Array.from({ length: last + 1 }, () => sender.encrypt(frame(OPUS_TOC, 80), 'opus')));
     expect((await receiver.decrypt(sealed[5]!, 'opus')).ok).toBe(true);
     expect(await receiver.decrypt(sealed[5]!, 'opus')).toEqual({ ok: false, failure: 'replayed' });
     expect((await receiver.decrypt(sealed[3]!, 'opus')).ok).toBe(true);
-    expect((await receiver.decrypt(sealed[199]!, 'opus')).ok).toBe(true);
-    expect(await receiver.decrypt(sealed[4]!, 'opus')).toEqual({ ok: false, failure: 'replayed' }); // 195 frames back
-    expect((await receiver.decrypt(sealed[100]!, 'opus')).ok).toBe(true);
+    expect((await receiver.decrypt(sealed[last]!, 'opus')).ok).toBe(true);
+    expect(await receiver.decrypt(sealed[10]!, 'opus')).toEqual({ ok: false, failure: 'replayed' }); // a window back
+    expect((await receiver.decrypt(sealed[11]!, 'opus')).ok).toBe(true);
     // Two copies decrypting at the same time: one gets through.
-    const twice = await Promise.all([receiver.decrypt(sealed[150]!, 'opus'), receiver.decrypt(sealed[150]!, 'opus')]);
+    const twice = await Promise.all([receiver.decrypt(sealed[500]!, 'opus'), receiver.decrypt(sealed[500]!, 'opus')]);
     expect(twice.map((result) => result.ok).sort()).toEqual([false, true]);
   });
 
@@ -167,36 +168,12 @@ describe.each<CipherSuite>(['AES_128_GCM_SHA256_128', 'AES_256_GCM_SHA512_128'])
 });
 
 describe('ReplayWindow', () => {
-  it('takes each counter once, within 128 of the highest', () => {
+  it('takes each counter once, within the window below the highest', () => {
     const window = new ReplayWindow();
-    expect([10, 9, 10, 500, 373, 372, 499, 499, 0].map((counter) => window.accept(counter))).toEqual([
+    const highest = REPLAY_WINDOW + 500;
+    const oldest = highest - REPLAY_WINDOW + 1;
+    expect([10, 9, 10, highest, oldest, oldest - 1, highest - 1, highest - 1, 0].map((counter) => window.accept(counter))).toEqual([
       true, true, false, true, true, false, true, false, false,
     ]);
-  });
-});
-
-describe('throughput', () => {
-  it('encrypts and decrypts 1,200-byte frames far faster than a meeting sends them', async () => {
-    const FRAMES = 2000;
-    const sender = await SenderKeys.create('AES_128_GCM_SHA256_128');
-    const receiver = new KeyRing('AES_128_GCM_SHA256_128');
-    await receiver.setKey(sender.current);
-    const plain = frame(VP8_DELTA);
-
-    let started = performance.now();
-    for (let i = 0; i < FRAMES; i++) plain.slice().set(plain);
-    const copyPerSecond = FRAMES / ((performance.now() - started) / 1000);
-
-    started = performance.now();
-    for (let i = 0; i < FRAMES; i++) {
-      const opened = await receiver.decrypt(await sender.encrypt(plain, 'vp8'), 'vp8');
-      if (!opened.ok) throw new Error(opened.failure);
-    }
-    const e2eePerSecond = FRAMES / ((performance.now() - started) / 1000);
-    console.log(
-      `1,200-byte frames/s, encrypt+decrypt one after another: E2EE ${Math.round(e2eePerSecond)}, plain copy ${Math.round(copyPerSecond)}`,
-    );
-    // Three participants sending 720p simulcast and Opus: a few hundred frames a second to decrypt.
-    expect(e2eePerSecond).toBeGreaterThan(1000);
   });
 });

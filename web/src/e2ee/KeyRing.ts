@@ -1,7 +1,8 @@
 // The keys we hold for one other participant's frames: the newest generation
 // of their sender key and the few before it, because frames encrypted just
 // before a key change are still in flight after it. Each generation has its
-// own replay window (the counter restarts with every key).
+// own replay window (the counter restarts with every key). One ring per
+// sender, for all their tracks, as their frames share one counter.
 
 import { clearPrefixLength, type FrameCodec, openFrame, parseFrame, type ParsedFrame } from './FrameCipher.ts';
 import { type CipherSuite, deriveFrameKey, type FrameKey, ratchetSenderKey, type SenderKey } from './frameKeys.ts';

@@ -1,9 +1,15 @@
 // Which frame counters one key has already accepted, as SRTP's replay list
 // does (RFC 3711 section 3.3.2): the highest counter seen, and a bitmap of the
-// WINDOW counters below it. Older than the window is refused too: the bridge
-// holding back a frame for that long is not a network reordering it.
+// WINDOW counters below it. Older than the window is refused too.
+//
+// The window is counted in a sender's frames of every kind: audio, video and
+// each simulcast layer draw from one counter, some 150 a second, and video
+// frames reach the transform later than audio ones (they wait for
+// retransmissions to be complete). 1024 is some 7 seconds of that, far more
+// than any frame is late, and still bounded.
 
-const WINDOW = 128n;
+export const REPLAY_WINDOW = 1024;
+const WINDOW = BigInt(REPLAY_WINDOW);
 const ALL = (1n << WINDOW) - 1n;
 
 export class ReplayWindow {

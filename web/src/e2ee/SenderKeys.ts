@@ -6,6 +6,9 @@
 //    next key id arrive); only the newcomer needs the result sent.
 //  - someone leaves: rotate() draws a fresh random key, sent to everyone who
 //    stays, so the leaver's copy (and anything ratcheted from it) is useless.
+// One instance encrypts all of a participant's tracks (audio, video, every
+// simulcast layer): receivers hold one key per sender, and the one counter
+// keeps every nonce under it distinct.
 
 import { clearPrefixLength, type FrameCodec, sealFrame } from './FrameCipher.ts';
 import {
