@@ -4,7 +4,7 @@
 // cross the bridge only wrapped under pairwise ECDH keys; both ends of a pair
 // see the same verification code.
 import { describe, expect, it } from 'vitest';
-import { fromBase64, toBase64 } from '../../web/src/e2ee/bytes.ts';
+import { type Bytes, fromBase64, toBase64 } from '../../web/src/e2ee/bytes.ts';
 import { ratchetSenderKey } from '../../web/src/e2ee/frameKeys.ts';
 import { KeyRing } from '../../web/src/e2ee/KeyRing.ts';
 import { KeyExchangeError, PairwiseKeys } from '../../web/src/e2ee/PairwiseKeys.ts';
@@ -70,6 +70,24 @@ describe('sender key changes', () => {
     const older = await alice.encrypt(opus(), 'opus');
     for (let i = 0; i < 3; i++) await ring('bob').setKey(await alice.rotate());
     expect(await ring('bob').decrypt(older, 'opus')).toEqual({ ok: false, failure: 'unknown-key' });
+  });
+
+  it('keeps encrypting under the old key until the new one has been handed out', async () => {
+    const { alice, ring } = await meeting('bob');
+    const dave = new KeyRing(SUITE);
+    let duringHandOut: Bytes | undefined;
+    const ratcheted = await alice.ratchet(async (key) => {
+      await dave.setKey(key);
+      duringHandOut = await alice.encrypt(opus(), 'opus');
+    });
+    expect(duringHandOut![1]! >> 4).toBe(0); // KID 0: the old key
+    expect((await ring('bob').decrypt(duringHandOut!, 'opus')).ok).toBe(true);
+    expect(await dave.decrypt(duringHandOut!, 'opus')).toEqual({ ok: false, failure: 'unknown-key' });
+    expect(alice.current).toEqual(ratcheted);
+    expect((await dave.decrypt(await alice.encrypt(opus(), 'opus'), 'opus')).ok).toBe(true);
+    // A hand-out that fails changes nothing.
+    await expect(alice.rotate(async () => Promise.reject(new Error('signaling closed')))).rejects.toThrow('signaling closed');
+    expect(alice.current).toEqual(ratcheted);
   });
 
   it('two joins at once make two generations', async () => {

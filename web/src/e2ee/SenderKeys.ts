@@ -46,19 +46,33 @@ export class SenderKeys {
     return this.#key;
   }
 
-  /** Someone joined: the next generation by HKDF, to send to the newcomer. */
-  ratchet(): Promise<SenderKey> {
-    return this.#change(ratchetSenderKey);
+  /**
+   * Someone joined: the next generation by HKDF, for the newcomer.
+   * `beforeUse` is where the caller sends it: frames stay under the old key
+   * until it settles, so the first ones under the new key (a keyframe among
+   * them) do not reach a receiver still without it. If it throws, nothing
+   * changes.
+   */
+  ratchet(beforeUse?: (key: SenderKey) => Promise<void>): Promise<SenderKey> {
+    return this.#change(ratchetSenderKey, beforeUse);
   }
 
-  /** Someone left: a fresh random key, to send to everyone who stays. */
-  rotate(): Promise<SenderKey> {
-    return this.#change(async (key) => randomSenderKey(key.keyId + 1));
+  /**
+   * Someone left: a fresh random key, for everyone who stays; `beforeUse` as
+   * for ratchet(). Until it settles the leaver can still read what we send,
+   * so it should wait for acknowledgements or a short timeout, not longer.
+   */
+  rotate(beforeUse?: (key: SenderKey) => Promise<void>): Promise<SenderKey> {
+    return this.#change(async (key) => randomSenderKey(key.keyId + 1), beforeUse);
   }
 
-  #change(next: (key: SenderKey) => Promise<SenderKey>): Promise<SenderKey> {
+  #change(
+    next: (key: SenderKey) => Promise<SenderKey>,
+    beforeUse: ((key: SenderKey) => Promise<void>) | undefined,
+  ): Promise<SenderKey> {
     const changed = this.#changes.then(async () => {
       const key = await next(this.#key);
+      await beforeUse?.(key);
       this.#frameKey = await deriveFrameKey(key, this.suite);
       this.#key = key;
       this.#counter = 0;
