@@ -30,6 +30,7 @@ export const ACCESS_RULES: AccessRules = {
   deny: { action: 'turn someone away from the lobby', moderator: true },
   promote: { action: 'make someone a moderator', moderator: true },
   endMeeting: { action: 'end the meeting for everyone', moderator: true },
+  setE2ee: { action: 'turn end-to-end encryption on or off', moderator: true },
   dialOut: { action: 'invite a phone', moderator: true, grants: always('dialOut') },
   cancelDialOut: { action: 'cancel a phone invitation', moderator: true, grants: always('dialOut') },
   startRecording: {

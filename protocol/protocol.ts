@@ -140,6 +140,8 @@ export const peerInfoSchema = z.object({
   handRaised: z.boolean(),
   joinedAt: int,
   producers: z.array(producerInfoSchema),
+  /** It says it sends end-to-end encrypted media (its client encrypts each frame; the bridge cannot check). */
+  encrypting: z.boolean(),
 });
 export type PeerInfo = z.infer<typeof peerInfoSchema>;
 
@@ -284,6 +286,8 @@ export type RecordingFile = z.infer<typeof recordingFileSchema>;
 // Requests: what each method takes and what it answers.
 
 export const CHAT_MAX_LENGTH = 2000;
+/** An E2EE key message: a public key or a wrapped key in base64 fits with room to spare. */
+export const E2EE_MESSAGE_MAX_LENGTH = 4096;
 
 export const requests = {
   /** Enter a room (created on first join). Must come before anything else. */
@@ -307,6 +311,8 @@ export const requests = {
        * The bridge checks that the invitation is this room's and still under way.
        */
       dialOutCallId: entityId.optional(),
+      /** The client can encrypt frames end to end (encoded transforms): needed to join a meeting with E2EE on. */
+      e2eeCapable: z.boolean().default(false),
     }),
     response: z.object({
       peerId: entityId,
@@ -328,6 +334,8 @@ export const requests = {
       dialOuts: z.array(dialOutCallSchema),
       /** Recordings and live streams under way. */
       recordings: z.array(recordingInfoSchema),
+      /** End-to-end encryption is on: send only encrypted media, and expect it from everyone. */
+      e2ee: z.boolean(),
     }),
   },
   leave: { request: z.object({}), response: z.object({}) },
@@ -454,6 +462,22 @@ export const requests = {
   /** Turns one knock away (their join fails with `notAdmitted`), or everyone waiting; answers how many. */
   deny: { request: z.object({ knockId: entityId.optional() }), response: z.object({ denied: int }) },
 
+  /**
+   * Turns end-to-end encryption on or off. Turning it on is refused while a phone caller, a recorder
+   * or a browser that cannot encrypt is in the meeting, or a recording runs; while it is on, they
+   * cannot join and dial-out and recording are refused (`encrypted`).
+   */
+  setE2ee: { request: z.object({ enabled: z.boolean() }), response: z.object({}) },
+
+  // End-to-end encryption (any web participant).
+  /** Says whether this client now sends encrypted media (everyone sees it in peerUpdated). */
+  setEncrypting: { request: z.object({ encrypting: z.boolean() }), response: z.object({}) },
+  /**
+   * Hands an opaque message (a public key, a wrapped media key) to one other web participant, who
+   * gets `e2eeMessage`. The bridge relays it unread and keeps nothing.
+   */
+  sendE2eeMessage: { request: z.object({ to: entityId, payload: z.string().min(1).max(E2EE_MESSAGE_MAX_LENGTH) }), response: z.object({}) },
+
   /** Calls a phone number into the room through a SIP gateway. */
   dialOut: { request: z.object({ number: phoneNumberSchema }), response: z.object({ call: dialOutCallSchema }) },
   /** Stops ringing, or hangs up an answered invitation. */
@@ -558,6 +582,10 @@ export const notifications = {
   knocking: z.object({ knock: knockSchema }),
   /** To moderators: a knock is no longer waiting, and why; `by` names the moderator who decided. */
   knockEnded: z.object({ knockId: entityId, outcome: z.enum(['admitted', 'denied', 'left', 'timedOut']), by: z.string().nullable() }),
+  /** A moderator turned end-to-end encryption on or off. */
+  e2eeChanged: z.object({ enabled: z.boolean(), by: z.string() }),
+  /** Another participant's opaque E2EE message to this one (sendE2eeMessage). */
+  e2eeMessage: z.object({ from: entityId, payload: z.string() }),
   dialOutUpdated: z.object({ call: dialOutCallSchema }),
   /** To a registered gateway: call `number` into `room` (password: the room's, if locked). */
   dialOutRequested: z.object({ callId: entityId, room: roomNameSchema, number: z.string(), password: z.string().nullable() }),
@@ -592,6 +620,7 @@ export const errorCodeSchema = z.enum([
   'roomFull',
   'passwordRequired', // the room is locked: join with its password
   'notAdmitted', // a moderator turned this knock away from the lobby
+  'encrypted', // the meeting is end-to-end encrypted: phones, recorders and browsers that cannot encrypt stay out
   'unavailable', // nothing can serve this now (e.g. no SIP gateway for dial-out)
   'rateLimited', // too many messages or attempts: slow down (the message says when to try again)
   'unauthorized', // a join token is missing, expired, tampered or for another room (the message says which)

@@ -95,6 +95,12 @@ export class DialOuts {
   start(room: Room, inviter: Inviter, number: string): DialOutCall {
     if (room.closed) throw new RequestError('notFound', `room ${room.name} has closed`);
     const attempt = { id: randomUUID(), at: Date.now(), room: room.name, inviter: { id: inviter.id, name: inviter.displayName }, number };
+    try {
+      room.moderation.e2ee.refuse('inviting a phone');
+    } catch (refusal) {
+      this.audit.refused({ ...attempt, outcome: 'refused', rule: 'E2EE', reason: (refusal as Error).message });
+      throw refusal;
+    }
     const gateway = this.#pickGateway();
     if (!gateway) {
       const reason = 'phone invitations are unavailable: no SIP gateway with a trunk is connected';

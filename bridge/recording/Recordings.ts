@@ -42,6 +42,7 @@ export class Recordings {
     // A recorder joining a room nobody is in would create it and wait there for nobody.
     const live = this.#registry.get(room);
     if (!live || live.closed || live.visiblePeers().length === 0) throw new RequestError('notFound', `no live room ${room}`);
+    live.moderation.e2ee.refuse(request.audioOnly || request.file ? 'recording' : 'streaming');
     for (const url of request.streams) await this.#checkDestination(room, url);
     const audio = request.audioOnly;
     const info = await this.#call((queue) =>

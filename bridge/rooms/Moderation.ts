@@ -2,12 +2,13 @@ import type { Logger } from '../../common/logger.ts';
 import { sameSecret } from '../../common/sameSecret.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 import type { Actor, Audience } from './Audience.ts';
+import { EndToEnd } from './EndToEnd.ts';
 import { Lobby } from './Lobby.ts';
 import type { Peer } from './Peer.ts';
 
 /**
  * Who may enter a room and what moderators do to the people in it: the lock
- * (a digit password, so phone callers can type it), the lobby, moderator roles, muting,
+ * (a digit password, so phone callers can type it), the lobby, end-to-end encryption, moderator roles, muting,
  * removing and ending the meeting. Entry is decided in `checkEntry`, and
  * every action names the `Actor` taking it. Whether a peer may take an action
  * at all is decided before, in one table (bridge/signaling/accessRules.ts).
@@ -18,11 +19,14 @@ export class Moderation {
   #password: string | null = null;
   /** Where joins wait while a moderator keeps it on. */
   readonly lobby: Lobby;
+  /** End-to-end encryption, which a moderator turns on and which keeps out who cannot hold keys. */
+  readonly e2ee: EndToEnd;
 
   constructor(room: Audience, logger: Logger) {
     this.#room = room;
     this.#logger = logger;
     this.lobby = new Lobby(room, logger);
+    this.e2ee = new EndToEnd(room, logger);
   }
 
   get locked(): boolean {

@@ -72,16 +72,20 @@ export class Peer {
   readonly channel: PeerChannel;
   readonly grants: Grants;
   readonly autoModerator: boolean;
+  /** The client said it can encrypt frames end to end (join's `e2eeCapable`). */
+  readonly e2eeCapable: boolean;
   #role: Role;
   #displayName: string;
   #handRaised = false;
+  #encrypting = false;
   readonly #transports = new Map<string, Transport>();
   readonly #producers = new Map<string, Producer<ProducerAppData>>();
   readonly #consumers = new Map<string, Consumer>();
   #subscription: Subscription | undefined;
 
-  constructor(displayName: string, kind: PeerKind, channel: PeerChannel, access: PeerAccess = PARTICIPANT) {
+  constructor(displayName: string, kind: PeerKind, channel: PeerChannel, access: PeerAccess = PARTICIPANT, e2eeCapable = false) {
     this.#displayName = displayName;
+    this.e2eeCapable = e2eeCapable;
     this.kind = kind;
     this.channel = channel;
     this.#role = access.role;
@@ -121,6 +125,11 @@ export class Peer {
     this.#handRaised = raised;
   }
 
+  /** EndToEnd's to call: it tells the others. */
+  setEncrypting(encrypting: boolean): void {
+    this.#encrypting = encrypting;
+  }
+
   info(): PeerInfo {
     return {
       id: this.id,
@@ -135,6 +144,7 @@ export class Peer {
         source: p.appData.source,
         paused: p.paused,
       })),
+      encrypting: this.#encrypting,
     };
   }
 

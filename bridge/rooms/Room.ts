@@ -189,6 +189,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   join(peer: Peer, password?: string): void {
     if (this.#closed) throw new RequestError('notFound', 'the room has just closed; join again');
     this.moderation.checkEntry(password);
+    this.moderation.e2ee.checkEntry(peer);
     if (!peer.hidden && this.visiblePeers().length >= this.#options.maxPeers) {
       throw new RequestError('roomFull', `room ${this.name} is full (${this.#options.maxPeers} participants)`);
     }

@@ -165,6 +165,19 @@ const handlers: Handlers = {
   },
   admit: ({ room, peer }, d) => ({ admitted: room.moderation.lobby.admit(peer, d.knockId) }),
   deny: ({ room, peer }, d) => ({ denied: room.moderation.lobby.deny(peer, d.knockId) }),
+  setE2ee: ({ room, peer, recordings }, d) => {
+    const recording = recordings.current(room.name).length > 0 ? 'the recording under way' : undefined;
+    room.moderation.e2ee.setEnabled(peer, d.enabled, recording);
+    return {};
+  },
+  setEncrypting: ({ room, peer }, d) => {
+    room.moderation.e2ee.setEncrypting(peer, d.encrypting);
+    return {};
+  },
+  sendE2eeMessage: ({ room, peer }, d) => {
+    room.moderation.e2ee.relay(peer, d.to, d.payload);
+    return {};
+  },
   dialOut: ({ room, peer, dialOuts }, d) => ({ call: dialOuts.start(room, peer, d.number) }),
   cancelDialOut: ({ room, dialOuts }, d) => {
     dialOuts.cancel(room, d.callId);
@@ -348,7 +361,7 @@ export class SignalingSession implements PeerChannel {
       let room = await this.#options.registry.getOrCreate(request.room);
       // The last peer may have left (closing the room) meanwhile: a fresh room is made.
       if (room.closed) room = await this.#options.registry.getOrCreate(request.room);
-      const peer = new Peer(displayName, request.kind, this, access);
+      const peer = new Peer(displayName, request.kind, this, access, request.e2eeCapable);
       try {
         await this.#countingWrongPasswords(attempt, request.password, () => room.join(peer, request.password));
       } catch (refusal) {
@@ -379,6 +392,7 @@ export class SignalingSession implements PeerChannel {
         dialOutAvailable: dialOuts.available,
         dialOuts: dialOuts.list(room),
         recordings: recordings.current(room.name),
+        e2ee: room.moderation.e2ee.enabled,
       };
     } finally {
       this.#socket.off('close', onClose);

@@ -197,7 +197,7 @@ export class Call extends EventEmitter<CallEvents> {
       this.#roomName = undefined;
       this.#ctx.rooms.release(room);
       if (error instanceof DisconnectedWhileJoining) return this.hangUp(endReason(error.reason));
-      const refusal = lobbyRefusal(error, waited);
+      const refusal = finalRefusal(error, waited);
       if (refusal) return this.hangUp(refusal.reason, refusal.prompt);
       // Only a refusal before the lobby (a wrong password) goes back to the prompt; a wait ends the call.
       if (!waited) this.#setState('ivr');
@@ -361,11 +361,13 @@ export class Call extends EventEmitter<CallEvents> {
 }
 
 /**
- * A lobby's final answer, and what the caller hears before the hang-up: denied
+ * A join refusal that ends the call, and what the caller hears before the hang-up: the meeting
+ * is end-to-end encrypted (`encrypted`: no phone can hold its keys), a lobby denied the caller
  * (`notAdmitted`), or, after waiting, `unavailable` (the wait timed out or the room closed).
  */
-function lobbyRefusal(error: unknown, waited: boolean): { reason: string; prompt: PromptName } | undefined {
+function finalRefusal(error: unknown, waited: boolean): { reason: string; prompt: PromptName } | undefined {
   if (!(error instanceof SignalingError)) return undefined;
+  if (error.code === 'encrypted') return { reason: 'the meeting is end-to-end encrypted', prompt: 'encryptedMeeting' };
   if (error.code === 'notAdmitted') return { reason: 'not admitted from the lobby', prompt: 'notAdmitted' };
   if (error.code === 'unavailable' && waited) return { reason: `not let in from the lobby (${error.message})`, prompt: 'notLetIn' };
   return undefined;

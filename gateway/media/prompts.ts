@@ -26,6 +26,7 @@ export const PROMPT_TEXTS = {
   notAdmitted: 'You were not admitted.',
   notLetIn: 'Nobody let you in. Goodbye.',
   callTimeUp: 'Your call time is up. Goodbye.',
+  encryptedMeeting: 'This meeting is end-to-end encrypted and cannot be joined by phone. Goodbye.',
 } as const;
 
 export type PromptName = keyof typeof PROMPT_TEXTS;

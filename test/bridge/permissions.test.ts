@@ -53,6 +53,8 @@ const ACTIONS: Record<string, { method: RequestMethod; data: (targetId: string) 
   'admit from the lobby': { method: 'admit', data: () => ({}), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
   'deny from the lobby': { method: 'deny', data: () => ({}), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
   promote: { method: 'promote', data: (peerId) => ({ peerId }), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
+  // Turning it on is refused while anyone who cannot hold keys is in (test/bridge/e2ee.test.ts); off is always the moderators'.
+  'E2EE off': { method: 'setE2ee', data: () => ({ enabled: false }), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
   'end the meeting': { method: 'endMeeting', data: () => ({}), expected: { participant: 'forbidden', 'moderator without the grant': 'allowed', 'moderator with it': 'allowed' } },
   record: { method: 'startRecording', data: () => ({ file: true }), expected: { participant: 'forbidden', 'moderator without the grant': 'forbidden', 'moderator with it': 'allowed' } },
   stream: {

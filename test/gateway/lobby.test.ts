@@ -5,7 +5,8 @@
 // Admitted, the caller joins and is heard; denied, hears "You were not
 // admitted." and is hung up; hanging up while waiting leaves the lobby; still
 // waiting when the meeting ends, hears "Nobody let you in." and is hung up. A
-// callee answering a dial-out invitation skips the lobby.
+// callee answering a dial-out invitation skips the lobby. And a caller of an
+// end-to-end encrypted meeting is told phones cannot join it, and hung up.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -229,5 +230,24 @@ describe('phone callers in a lobby', () => {
     await caller.waitForEvent('CALL_CLOSED');
     const { samples } = caller.recentAudio(6);
     expect(heardPrompt(samples, prompts.notLetIn), 'the nobody-let-you-in prompt heard before the BYE').toBeGreaterThan(0.95);
+  });
+
+  it('tells a caller of an end-to-end encrypted meeting that phones cannot join, and hangs up (issue 16)', async () => {
+    const sealed = await joinRoom(bridge.url, 'sealed', 'Keeper', 'web', { e2eeCapable: true });
+    try {
+      await sealed.client.request('setE2ee', { enabled: true });
+      const caller = await phone('sealed-out', 990);
+      caller.dial(gw.uri('sealed'));
+      await caller.waitForEvent('CALL_ESTABLISHED');
+      const call = await waitFor('the call at the gateway', () => [...gw.gateway.calls].find((c: Call) => c.room === undefined || c.room === 'sealed'), 10_000);
+      const ended = new Promise<string>((resolve) => call.once('ended', resolve));
+      expect(await ended).toBe('the meeting is end-to-end encrypted');
+      await caller.waitForEvent('CALL_CLOSED');
+      const { samples } = caller.recentAudio(8);
+      expect(heardPrompt(samples, prompts.encryptedMeeting), 'the encrypted-meeting prompt heard before the BYE').toBeGreaterThan(0.95);
+      expect(bridge.registry.get('sealed')!.visiblePeers().map((p) => p.kind)).toEqual(['web']);
+    } finally {
+      sealed.client.close();
+    }
   });
 });

@@ -20,11 +20,25 @@ export async function joinRoom(
   room: string,
   displayName: string,
   kind: PeerKind = 'phone',
-  extra: Pick<RequestData<'join'>, 'token' | 'password'> = {},
+  extra: Pick<RequestData<'join'>, 'token' | 'password' | 'e2eeCapable'> = {},
 ) {
   const client = await SignalingClient.connect(signalingUrl(httpUrl));
   const received: { name: NotificationName; data: unknown }[] = [];
-  const names = ['peerJoined', 'peerLeft', 'peerUpdated', 'newConsumer', 'consumerClosed', 'chat', 'mediaRestart', 'disconnected', 'activeSpeaker', 'roleChanged', 'waitingForHost'] as const;
+  const names = [
+    'peerJoined',
+    'peerLeft',
+    'peerUpdated',
+    'newConsumer',
+    'consumerClosed',
+    'chat',
+    'mediaRestart',
+    'disconnected',
+    'activeSpeaker',
+    'roleChanged',
+    'waitingForHost',
+    'e2eeChanged',
+    'e2eeMessage',
+  ] as const;
   for (const name of names) client.on(name, (data) => received.push({ name, data }));
   const service = kind !== 'web';
   const joined = await client.request('join', { room, displayName, kind, secret: service ? TEST_SERVICE_SECRET : undefined, ...extra });

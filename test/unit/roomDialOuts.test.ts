@@ -11,7 +11,16 @@ import type { Room } from '../../bridge/rooms/Room.ts';
 class FakeRoom extends EventEmitter<{ closed: [] }> {
   readonly name = 'board';
   closed = false;
-  readonly moderation = { password: '1234' as string | null };
+  readonly moderation = {
+    password: '1234' as string | null,
+    // As bridge/rooms/EndToEnd.ts refuses: only while a moderator keeps E2EE on.
+    e2ee: {
+      enabled: false,
+      refuse(what: string): void {
+        if (this.enabled) throw Object.assign(new Error(`This meeting is end-to-end encrypted: ${what} is not possible`), { code: 'encrypted' });
+      },
+    },
+  };
   readonly told: DialOutCall[] = [];
 
   broadcast(name: NotificationName, data: { call: DialOutCall }): void {
@@ -96,6 +105,16 @@ describe('phone invitations', () => {
 });
 
 describe('phone invitations under the dial-out policy', () => {
+  it('refuses (and audits) an invitation while the meeting is end-to-end encrypted, before any gateway hears of it', () => {
+    const { dialOuts, audit, sent, fake, room } = setUp();
+    fake.moderation.e2ee.enabled = true;
+    expect(() => dialOuts.start(room, ALICE, '+15550100199')).toThrow(expect.objectContaining({ code: 'encrypted' }));
+    expect(sent).toEqual([]);
+    expect(audit.list().map(({ outcome, rule }) => ({ outcome, rule }))).toEqual([{ outcome: 'refused', rule: 'E2EE' }]);
+    fake.moderation.e2ee.enabled = false;
+    expect(dialOuts.start(room, ALICE, '+15550100199').state).toBe('calling');
+  });
+
   it('never tells a gateway about a refused number, names the rule, and audits every attempt', () => {
     const { dialOuts, audit, gateway, sent, room } = setUp();
     expect(() => dialOuts.start(room, ALICE, '+881631234567')).toThrow(expect.objectContaining({ code: 'forbidden', message: expect.stringContaining('[rule: built-in deny list]') }));

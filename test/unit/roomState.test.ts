@@ -5,7 +5,7 @@ import type { Knock, PeerInfo, RecordingInfo, ResponseData } from '../../protoco
 import { initialRoomState, roomState, type RoomEvent, type RoomState } from '../../web/src/lib/roomState.ts';
 
 function peer(id: string, displayName: string, changes: Partial<PeerInfo> = {}): PeerInfo {
-  return { id, displayName, kind: 'web', role: 'participant', handRaised: false, joinedAt: 1_700_000_000_000, producers: [], ...changes };
+  return { id, displayName, kind: 'web', role: 'participant', handRaised: false, joinedAt: 1_700_000_000_000, producers: [], encrypting: false, ...changes };
 }
 
 function joined(peerId: string, changes: Partial<ResponseData<'join'>> = {}): ResponseData<'join'> {
@@ -25,6 +25,7 @@ function joined(peerId: string, changes: Partial<ResponseData<'join'>> = {}): Re
     dialOutAvailable: true,
     dialOuts: [],
     recordings: [],
+    e2ee: false,
     ...changes,
   };
 }
