@@ -11,12 +11,11 @@
 // buffer full) are counted from /proc/<pid>/net/udp and not credited.
 //
 //   npm run bench:abuse -- --rounds 6 --udp 3000 --tcp 100
-import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startBridge, TEST_SERVICE_SECRET } from '../test/helpers/bridge.ts';
 import { freePort, freePortRange } from '../test/helpers/ports.ts';
 import { ServiceProcess } from '../test/helpers/service.ts';
-import { HOSTILE_KINDS, HostileTraffic, type HostileKind } from '../test/helpers/sipAbuse.ts';
+import { HOSTILE_KINDS, HostileTraffic, udpDrops, type HostileKind } from '../test/helpers/sipAbuse.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { cpuSeconds } from './lib/procStat.ts';
 import { percentile } from './lib/stats.ts';
@@ -51,16 +50,6 @@ interface Gateway {
   process: ServiceProcess;
   traffic: HostileTraffic;
   sipPort: number;
-}
-
-/** Datagrams the kernel dropped at the gateway's SIP socket so far (/proc/net/udp's last column). */
-function udpDrops(pid: number, port: number): number {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const line = fs
-    .readFileSync(`/proc/${pid}/net/udp`, 'utf8')
-    .split('\n')
-    .find((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${hexPort}`));
-  return Number(line?.trim().split(/\s+/).at(-1) ?? 0);
 }
 
 /** Waits until the process has used under 20 ms of CPU in 250 ms (its media clock alone uses a little). */

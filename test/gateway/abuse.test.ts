@@ -14,7 +14,7 @@ import { startBridge, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
 import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
 import { freePort, freePortRange } from '../helpers/ports.ts';
 import { ServiceProcess } from '../helpers/service.ts';
-import { HOSTILE_KINDS, HostileTraffic, reinviteStorm, rssMiB, type HostileKind } from '../helpers/sipAbuse.ts';
+import { HOSTILE_KINDS, HostileTraffic, reinviteStorm, rssMiB, udpDrops, type HostileKind } from '../helpers/sipAbuse.ts';
 import { runSipp } from '../helpers/sipp.ts';
 import { bye, infoDigit, invite, optionsPing, pause, playAudio, writeScenario } from '../helpers/sippScenario.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -212,6 +212,7 @@ describe('the SIP gateway under abuse', () => {
       ['inviteFlood', [488, 503]],
       ['longLine', [200, 503]],
     ];
+    expect(udpDrops(gateway.pid, sipPort), 'datagrams the kernel dropped at the gateway (sent faster than it took them in)').toBe(0);
     for (const [kind, statuses] of expected) {
       expect(traffic.answered(kind, ...statuses), `${kind} over UDP answered ${statuses.join(' or ')}`).toBe(traffic.count(kind, 'udp'));
     }

@@ -427,3 +427,13 @@ export function rssMiB(pid: number): number {
   if (kb === undefined) throw new Error(`no VmRSS for process ${pid}`);
   return Number(kb) / 1024;
 }
+
+/** Datagrams the kernel dropped at a process's UDP socket on `port` so far, its receive buffer full (/proc/net/udp's last column). */
+export function udpDrops(pid: number, port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const line = fs
+    .readFileSync(`/proc/${pid}/net/udp`, 'utf8')
+    .split('\n')
+    .find((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${hexPort}`));
+  return Number(line?.trim().split(/\s+/).at(-1) ?? 0);
+}
