@@ -112,13 +112,13 @@ describe('the SIP gateway under abuse', () => {
     });
   };
 
+  /** Per batch, a TCP request whose header never ends: whether the gateway gave up on it, and how much it took first. */
+  const endlessStreams: { gaveUp: boolean; written: number }[] = [];
   /**
    * Phone peers of the room heard so far (their producer's packet count at the bridge past
    * HEARD_PACKETS), by peer id. Polled while calls are up: a call's peer leaves with its BYE.
    */
   const heard = new Set<string>();
-  /** Per batch, a TCP request whose header never ends: whether the gateway gave up on it, and how much it took first. */
-  const endlessStreams: { gaveUp: boolean; written: number }[] = [];
   const listenToRoom = () => {
     let stopped = false;
     const done = (async () => {
