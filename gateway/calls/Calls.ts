@@ -89,7 +89,7 @@ export class Calls extends EventEmitter<CallsEvents> {
     try {
       pair = await ports.open();
     } catch (error) {
-      log.error({ err: error }, 'no RTP port for a call');
+      log.warn({ err: error }, 'no RTP port for a call');
       throw error;
     }
     const localSdp = new LocalSdp(config.rtp.publicAddress, pair.port, config.srtp);

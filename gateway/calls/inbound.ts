@@ -2,7 +2,7 @@ import type Srf from 'drachtio-srf';
 import type { Logger } from '../../common/logger.ts';
 import type { GatewayConfig } from '../config.ts';
 import { PortsExhaustedError } from '../../media/PortPool.ts';
-import { SdpError } from '../media/sdp.ts';
+import { SdpError, vetOffer } from '../media/sdp.ts';
 import type { Call, SipDialog } from './Call.ts';
 import { GatewayFullError, type Calls, type DialogSetup } from './Calls.ts';
 import { askForRoom, joinAskingPassword } from './ivr.ts';
@@ -67,6 +67,8 @@ export function handleInvite(options: InboundOptions) {
       })) as SipDialog;
     let call: Call;
     try {
+      // An offer we cannot answer is refused before it takes a port pair: a flood of them costs none.
+      if (req.body) vetOffer(req.body, config.codecs, config.srtp);
       call = await calls.open(callerName, answer, log);
     } catch (error) {
       if (error instanceof SdpError) log.info({ err: error.message }, 'call refused: SDP');

@@ -109,12 +109,11 @@ export class LocalSdp {
 
   /** Answers an offer; throws SdpError (answer 488) when there is nothing we can use. */
   answer(offerSdp: string, supported: readonly CodecName[]): { sdp: string; remote: RemoteAudio } {
-    const remote = readRemoteAudio(offerSdp, supported);
+    const remote = vetOffer(offerSdp, supported, this.#policy);
     const secure = remote.srtp !== undefined;
     if (this.#secure !== undefined && secure !== this.#secure) {
       throw new SdpError(secure ? 'a plain RTP call cannot switch to SRTP' : 'an SRTP call cannot fall back to plain RTP');
     }
-    if (!secure && this.#policy.required) throw new SdpError(`plain RTP is refused: SRTP (RTP/SAVP, ${SDES_SUITE}) is required`);
     this.#secure = secure;
     const pt = remote.telephoneEventPayloadType;
     const events = pt === undefined ? [] : [{ rate: remote.codec.clockRate, payloadType: pt }];
@@ -165,6 +164,13 @@ export class LocalSdp {
       ],
     });
   }
+}
+
+/** The far end's audio in an offer we could answer under `policy`; else SdpError (488). */
+export function vetOffer(offerSdp: string, supported: readonly CodecName[], policy: SrtpPolicy): RemoteAudio {
+  const remote = readRemoteAudio(offerSdp, supported);
+  if (!remote.srtp && policy.required) throw new SdpError(`plain RTP is refused: SRTP (RTP/SAVP, ${SDES_SUITE}) is required`);
+  return remote;
 }
 
 /** Reads the far end's audio stream from an offer or answer. */

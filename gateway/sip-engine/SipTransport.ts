@@ -42,6 +42,9 @@ export interface TcpLimits {
   perSource: number;
 }
 
+/** How long a connection whose stream broke is kept for its 400 to arrive before it is closed. */
+const BROKEN_STREAM_LINGER_MS = 2000;
+
 const peerKey = (address: string, port: number): string => `${address}:${port}`;
 const plainAddress = (address: string | undefined): string => (address ?? '').replace(/^::ffff:/, '');
 
@@ -268,7 +271,11 @@ export class SipTransport {
           } catch (error) {
             this.#logger.error({ err: error }, 'sip broken-stream handler failed');
           }
+          // Our 400 goes out; the rest of what the peer sends is not read (it stays in the kernel,
+          // which stops the sender), and the connection goes once the answer had time to arrive.
           socket.end();
+          socket.pause();
+          setTimeout(() => socket.destroy(), BROKEN_STREAM_LINGER_MS).unref();
         }
       }
     });
