@@ -6,12 +6,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { deflateSync } from 'node:zlib';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { inboundStats, joinThroughUi, launchBrowser, receivedAudio } from '../helpers/browser.ts';
+import { RtpReceiver } from '../helpers/rtp.ts';
+import { joinRoom, type Joined } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 interface Participant {
@@ -37,11 +40,62 @@ async function toneFrom(viewer: Participant, sender: Participant, frequency: num
   return windowedToneShare(samples, sampleRate, frequency);
 }
 
+/**
+ * A VP8 RTP payload (RFC 7741) without its payload descriptor and, on a
+ * frame's first packet, without the frame tag E2EE leaves in the clear (10
+ * bytes on a keyframe, 3 otherwise): what E2EE hides.
+ */
+function vp8Hidden(payload: Buffer): Buffer {
+  let offset = 1;
+  if (payload[0]! & 0x80) {
+    const extension = payload[1]!;
+    offset = 2;
+    if (extension & 0x80) offset += payload[offset]! & 0x80 ? 2 : 1; // picture id
+    if (extension & 0x40) offset += 1; // TL0PICIDX
+    if (extension & 0x30) offset += 1; // TID, KEYIDX
+  }
+  const frameStart = (payload[0]! & 0x10) !== 0 && (payload[0]! & 0x07) === 0;
+  if (frameStart) offset += (payload[offset]! & 0x01) === 0 ? 10 : 3;
+  return payload.subarray(offset);
+}
+
+/**
+ * What deflate makes of 2 s of `producerId`'s VP8 as a middlebox at the bridge
+ * sees it (a plain-RTP consumer): compressed size over original, beyond the
+ * clear prefix. Encrypted bytes do not compress at all (1.000: deflate's
+ * framing only adds); VP8's own coding is dense already, so plain frames of
+ * Chromium's fake camera compress only a little (0.983 measured).
+ */
+async function middleboxRatio(middlebox: Joined, producerId: string): Promise<number> {
+  const receiver = new RtpReceiver();
+  const port = await receiver.bind();
+  try {
+    const transport = await middlebox.client.request('createPlainTransport', { comedia: false, rtcpMux: true });
+    await middlebox.client.request('connectPlainTransport', { transportId: transport.id, ip: '127.0.0.1', port });
+    const consumer = await middlebox.client.request('consume', {
+      transportId: transport.id,
+      producerId,
+      rtpCapabilities: middlebox.joined.routerRtpCapabilities,
+    });
+    // The media only: the bridge's bandwidth probes (padding, another SSRC) compress like anything empty.
+    const ssrc = consumer.rtpParameters.encodings![0]!.ssrc;
+    const media = () => receiver.packets.filter((p) => p.ssrc === ssrc);
+    await waitFor('VP8 at the middlebox', () => media().length >= 100, 10_000);
+    await middlebox.client.request('closeConsumer', { consumerId: consumer.id });
+    const hidden = Buffer.concat(media().map((p) => vp8Hidden(p.payload)));
+    return deflateSync(hidden, { level: 9 }).length / hidden.length;
+  } finally {
+    receiver.close();
+  }
+}
+
 describe('end-to-end encrypted meeting in the browser', () => {
   let bridge: Bridge;
   const people: Participant[] = [];
   const room = 'sealed';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2ee-'));
+  let middlebox: Joined;
+  let plainRatio: number;
   const pairs = () => people.flatMap((viewer) => people.filter((other) => other !== viewer).map((other) => [viewer, other] as const));
 
   beforeAll(async () => {
@@ -55,16 +109,24 @@ describe('end-to-end encrypted meeting in the browser', () => {
       await joinThroughUi(page, `${bridge.url}/${room}?audioProcessing=off`, name);
       people.push({ name, tone, browser, page, peerId: await page.evaluate(() => window.conference!.selfId.value!) });
     }
+    // A service at the bridge: services may stay while E2EE is on, as they never decode what the room sends.
+    middlebox = await joinRoom(bridge.url, room, 'Middlebox', 'service');
   }, 60_000);
 
   afterAll(async () => {
+    middlebox?.client.close();
     for (const p of people) await p.browser.close().catch(() => undefined);
     await bridge?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  const cameraOf = (p: Participant) => bridge.registry.get(room)!.getPeer(p.peerId)!.info().producers.find((x) => x.source === 'camera')!.id;
+
   it('lets the moderator turn E2EE on; everyone shows the shield and everyone as encrypting', async () => {
-    const [alice] = people as [Participant];
+    const [alice, bob] = people as [Participant, Participant];
+    // The control: with E2EE off, a middlebox gets VP8 that compresses.
+    await waitFor('Alice to decode Bob', async () => (await framesDecoded(alice, bob)) >= 30, 20_000, 250);
+    plainRatio = await middleboxRatio(middlebox, cameraOf(bob));
     expect(await alice.page.evaluate(() => window.conference!.role.value)).toBe('moderator');
     await alice.page.click('#toggle-participants');
     await alice.page.click('#toggle-e2ee');
@@ -90,6 +152,13 @@ describe('end-to-end encrypted meeting in the browser', () => {
     );
     console.log(`E2EE frames: ${numbers.join('; ')}`);
     for (const sender of people) expect((await workerFrames(sender, sender))?.encrypted ?? 0).toBeGreaterThan(100);
+  });
+
+  it('leaves a middlebox at the bridge only bytes that do not compress, where they did with E2EE off', async () => {
+    const sealedRatio = await middleboxRatio(middlebox, cameraOf(people[1]!));
+    console.log(`VP8 beyond the clear prefix, deflated: ${plainRatio.toFixed(3)} with E2EE off, ${sealedRatio.toFixed(3)} with it on`);
+    expect(sealedRatio).toBeGreaterThan(0.999);
+    expect(plainRatio).toBeLessThan(0.995);
   });
 
   it('hears each participant’s own tone, decrypted', async () => {
