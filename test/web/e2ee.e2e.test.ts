@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
 import { startBridge } from '../helpers/bridge.ts';
-import { inboundStats, joinThroughUi, launchBrowser, receivedAudio } from '../helpers/browser.ts';
+import { clickJoin, inboundStats, joinThroughUi, launchBrowser, receivedAudio } from '../helpers/browser.ts';
 import { RtpReceiver } from '../helpers/rtp.ts';
 import { joinRoom, type Joined } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -185,5 +185,32 @@ describe('end-to-end encrypted meeting in the browser', () => {
     expect(await codeAt(alice, bob)).not.toBe(await codeAt(alice, carol));
     // docs/e2ee.png: E2EE_SCREENSHOT=docs/e2ee.png on this test.
     if (process.env.E2EE_SCREENSHOT) await alice.page.screenshot({ path: process.env.E2EE_SCREENSHOT as `${string}.png` });
+  });
+
+  it('turns away a browser that cannot encrypt, with the bridge’s reason on the end screen', async () => {
+    const page = await people[0]!.browser.newPage();
+    try {
+      await page.evaluateOnNewDocument(() => delete (window as { RTCRtpScriptTransform?: unknown }).RTCRtpScriptTransform);
+      await clickJoin(page, `${bridge.url}/${room}`, 'Dave');
+      await page.waitForSelector('[data-end-reason=encrypted]', { timeout: 10_000 });
+      expect(await page.$eval('[data-testid=end-detail]', (el) => el.textContent)).toMatch(/end-to-end encrypted and cannot be joined from this browser/);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('keeps the others decrypting each other after someone leaves (a new key, handed to those who stay)', async () => {
+    const [alice, bob, carol] = people as [Participant, Participant, Participant];
+    await carol.page.click('#leave');
+    await waitFor('Carol gone at the bridge', () => !bridge.registry.get(room)!.getPeer(carol.peerId));
+    await Promise.all(
+      [[alice, bob], [bob, alice]].map(async ([viewer, sender]) => {
+        const decrypted = (await workerFrames(viewer!, sender!))!.decrypted;
+        const decoded = await framesDecoded(viewer!, sender!);
+        await waitFor(`${viewer!.name} to decrypt ${sender!.name} after the rotation`, async () => (await workerFrames(viewer!, sender!))!.decrypted >= decrypted + 100, 15_000, 250);
+        await waitFor(`${viewer!.name} to decode ${sender!.name} after the rotation`, async () => (await framesDecoded(viewer!, sender!)) >= decoded + 30, 15_000, 250);
+      }),
+    );
+    expect(await alice.page.$$('[data-testid=cannot-decrypt]')).toEqual([]);
   });
 });

@@ -145,8 +145,15 @@ async function handle(request: WorkerRequest): Promise<unknown> {
   }
 }
 
+/**
+ * Requests one after another, so a quick on-off-on cannot leave keys from an
+ * earlier start; all but `handedOut`, which settles the change queued ahead of it.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+
 scope.addEventListener('message', ({ data: request }) => {
-  handle(request).then(
+  const handled = request.op === 'handedOut' ? handle(request) : (queue = queue.catch(() => undefined).then(() => handle(request)));
+  handled.then(
     (result) => scope.postMessage({ type: 'reply', id: request.id, result }),
     (error: Error) => scope.postMessage({ type: 'reply', id: request.id, error: error.message }),
   );
