@@ -54,7 +54,6 @@ export class Conference {
       capable: e2eeCapable,
       send: async (to, payload) => (await this.#request('sendE2eeMessage', { to, payload })) !== undefined,
       setEncrypting: async (encrypting) => void (await this.#request('setEncrypting', { encrypting })),
-      endpoints: () => this.#media.endpoints(),
       notice: (text) => this.notice(text),
     });
     this.#media = new ConferenceMedia({

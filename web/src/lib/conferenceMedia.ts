@@ -162,18 +162,6 @@ export class ConferenceMedia {
     return result;
   }
 
-  /** Every sender and receiver there is now. */
-  endpoints(): MediaEndpoint[] {
-    const endpoints: MediaEndpoint[] = [];
-    for (const producer of this.#producers.values()) {
-      if (producer.rtpSender) endpoints.push({ side: 'send', kind: producer.kind, rtp: producer.rtpSender });
-    }
-    for (const { consumer, peerId } of this.remoteMedia.value.values()) {
-      if (consumer.rtpReceiver) endpoints.push({ side: 'receive', kind: consumer.kind, peerId, rtp: consumer.rtpReceiver });
-    }
-    return endpoints;
-  }
-
   /** The meeting is over: release the devices (their lights go out). */
   stopTracks(): void {
     this.#microphone?.stop();

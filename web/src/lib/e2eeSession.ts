@@ -34,8 +34,6 @@ export interface E2eeSessionOptions {
   /** Sends one key message; false if it could not be sent. */
   send(to: string, payload: string): Promise<boolean>;
   setEncrypting(encrypting: boolean): Promise<void>;
-  /** Every sender and receiver there is now. */
-  endpoints(): MediaEndpoint[];
   notice(text: string): void;
 }
 
