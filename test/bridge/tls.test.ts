@@ -61,7 +61,7 @@ describe('the self-signed certificate', () => {
     expect(fs.statSync(path.join(dir, 'self-signed.key')).mode & 0o777).toBe(0o600);
 
     const again = await selfSignedCertificate(dir, names);
-    expect(again).toEqual({ pair: first.pair, created: false });
+    expect(again).toEqual({ pair: first.pair, created: false, files: { cert: path.join(dir, 'self-signed.crt'), key: path.join(dir, 'self-signed.key') } });
 
     const moved = await selfSignedCertificate(dir, [...names, 'other.example.com']);
     expect(moved.created).toBe(true);
