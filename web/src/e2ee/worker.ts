@@ -42,8 +42,16 @@ const SUITE = 'AES_128_GCM_SHA256_128';
 /** How often the page hears the frame counts (its "cannot decrypt" looks at the latest). */
 const REPORT_MS = 1000;
 
-/** Ours while E2EE is on; undefined while frames pass untouched. */
+/** Ours while E2EE is on; undefined while frames pass untouched (unless `sealed`). */
 let keys: { pairwise: PairwiseKeys; sender: SenderKeys } | undefined;
+/** Starts asked for and not yet handled (the queue may hold one behind a stop). */
+let startsPending = 0;
+/**
+ * E2EE is on or coming on: from the moment a start arrives until a stop is handled, nothing
+ * passes in the clear. Frames are dropped while the keys are being made (or if making them
+ * failed) rather than sent or played unencrypted in a meeting said to be encrypted.
+ */
+let sealed = false;
 let peerKeys = new Map<string, PeerKey>();
 let rings = new Map<string, KeyRing>();
 /** Live receive transformers by sender, to ask for a keyframe once a key for them arrives. */
@@ -91,12 +99,17 @@ function on(): { pairwise: PairwiseKeys; sender: SenderKeys } {
 async function handle(request: WorkerRequest): Promise<unknown> {
   switch (request.op) {
     case 'start': {
-      const [pairwise, sender] = await Promise.all([PairwiseKeys.create(), SenderKeys.create(SUITE)]);
-      keys = { pairwise, sender };
-      return pairwise.publicKey;
+      try {
+        const [pairwise, sender] = await Promise.all([PairwiseKeys.create(), SenderKeys.create(SUITE)]);
+        keys = { pairwise, sender };
+        return pairwise.publicKey;
+      } finally {
+        startsPending--;
+      }
     }
     case 'stop':
       keys = undefined;
+      sealed = startsPending > 0;
       peerKeys = new Map();
       rings = new Map();
       for (const { reject } of handOuts.values()) reject(new Error('end-to-end encryption turned off'));
@@ -152,6 +165,11 @@ async function handle(request: WorkerRequest): Promise<unknown> {
 let queue: Promise<unknown> = Promise.resolve();
 
 scope.addEventListener('message', ({ data: request }) => {
+  if (request.op === 'start') {
+    // At once, not when the queue gets to it: frames from now on wait for the keys.
+    startsPending++;
+    sealed = true;
+  }
   const handled = request.op === 'handedOut' ? handle(request) : (queue = queue.catch(() => undefined).then(() => handle(request)));
   handled.then(
     (result) => scope.postMessage({ type: 'reply', id: request.id, result }),
@@ -167,8 +185,10 @@ scope.addEventListener('rtctransform', ({ transformer }) => {
   const transform = new TransformStream<EncodedFrame, EncodedFrame>({
     async transform(frame, controller) {
       const data = new Uint8Array(frame.data) as Bytes;
-      // E2EE off, or nothing to hide (an empty padding frame).
-      if (!keys || data.length === 0) return controller.enqueue(frame);
+      // Nothing to hide (an empty padding frame).
+      if (data.length === 0) return controller.enqueue(frame);
+      // E2EE off: as it is; coming on (or its keys failed): not at all.
+      if (!keys) return sealed ? undefined : controller.enqueue(frame);
       if (side === 'send') {
         try {
           frame.data = (await keys.sender.encrypt(data, codec)).buffer;
