@@ -24,7 +24,7 @@ export function isWaiting(status: ConferenceStatus): status is Wait {
 }
 
 /** Join refusals that end the attempt for good (others are retried). */
-const REFUSALS = ['roomFull', 'passwordRequired', 'unauthorized', 'rateLimited', 'notAdmitted', 'unavailable'] as const;
+const REFUSALS = ['roomFull', 'passwordRequired', 'unauthorized', 'rateLimited', 'notAdmitted', 'unavailable', 'encrypted'] as const;
 type JoinRefusal = (typeof REFUSALS)[number];
 /** `unavailable` after a wait: nobody let us in in time (or the room closed meanwhile). */
 const WAIT_ENDS = { waitingForHost: 'noHost', waitingInLobby: 'lobbyTimedOut' } as const satisfies Record<Wait, string>;

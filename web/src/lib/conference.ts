@@ -9,6 +9,7 @@ import type { ParsedRequestData, RequestData, RequestMethod, ResponseData } from
 import { SignalingError, type SignalingClient } from '../../../protocol/SignalingClient.ts';
 import { BridgeConnection } from './bridgeConnection.ts';
 import { ConferenceMedia } from './conferenceMedia.ts';
+import { E2eeSession } from './e2eeSession.ts';
 import { initialRoomState, roomState, type RoomEvent, type RoomState } from './roomState.ts';
 
 export { isWaiting, type EndReason, type Wait } from './bridgeConnection.ts';
@@ -36,6 +37,7 @@ export class Conference {
   readonly #state: Signal<RoomState>;
   readonly #connection: BridgeConnection;
   readonly #media: ConferenceMedia;
+  readonly #e2ee: E2eeSession;
 
   /** Our hand, which we keep: the bridge forgets it with the peer, and a rejoin is a new peer. */
   readonly handRaised = signal(false);
@@ -47,6 +49,13 @@ export class Conference {
     this.displayName = options.displayName;
     this.kind = options.kind ?? 'web';
     this.#state = signal(initialRoomState(options.displayName));
+    const e2eeCapable = this.kind === 'web' && E2eeSession.supported();
+    this.#e2ee = new E2eeSession({
+      capable: e2eeCapable,
+      send: async (to, payload) => (await this.#request('sendE2eeMessage', { to, payload })) !== undefined,
+      setEncrypting: async (encrypting) => void (await this.#request('setEncrypting', { encrypting })),
+      notice: (text) => this.notice(text),
+    });
     this.#media = new ConferenceMedia({
       microphone: options.microphone,
       camera: options.camera,
@@ -54,6 +63,7 @@ export class Conference {
       request: (method, data) => this.#request(method, data),
       notice: (text) => this.notice(text),
       isConnected: () => this.#connection.isConnected,
+      created: (endpoint) => this.#e2ee.attach(endpoint),
     });
     this.#connection = new BridgeConnection(
       {
@@ -63,17 +73,28 @@ export class Conference {
         password: options.password,
         secret: options.secret,
         token: options.token,
+        e2eeCapable,
       },
       {
         opened: (client) => this.#listen(client),
         joined: async (joined, client) => {
           this.#dispatch({ type: 'joined', joined });
           this.accessToken.value = joined.accessToken;
+          this.#e2ee.selfId = joined.peerId;
+          // Before any media: with E2EE on, not one frame goes out or is played in the clear.
+          if (joined.e2ee) await this.#startE2ee(client);
           await this.#media.setUp(joined.routerRtpCapabilities, client);
           if (this.handRaised.value) await client.request('setHandRaised', { raised: true });
         },
-        lost: () => this.#stopMedia(),
-        ended: () => this.#media.stopTracks(),
+        lost: () => {
+          // A rejoin is a new peer: new keys, exchanged afresh.
+          void this.#e2ee.stop(false);
+          this.#stopMedia();
+        },
+        ended: () => {
+          this.#media.stopTracks();
+          this.#e2ee.close();
+        },
       },
     );
   }
@@ -144,6 +165,20 @@ export class Conference {
   readonly lastEndedRecording = computed(() => this.#state.value.lastEndedRecording);
   /** Problems worth telling the user, newest last. */
   readonly notices = computed(() => this.#state.value.notices);
+  /** The meeting is end-to-end encrypted. */
+  readonly e2ee = computed(() => this.#state.value.e2ee);
+  /** The verification code we share with each other participant, by peer id (while E2EE is on). */
+  get verificationCodes() {
+    return this.#e2ee.codes;
+  }
+  /** Participants whose frames we keep failing to decrypt. */
+  get undecryptable() {
+    return this.#e2ee.undecryptable;
+  }
+  /** Frames encrypted and decrypted since E2EE came on, by sender (used by tests). */
+  get e2eeFrames() {
+    return this.#e2ee.frames;
+  }
 
   // ---------------------------------------------------------------------------
   // What the UI does
@@ -253,6 +288,11 @@ export class Conference {
     await this.#request('stopRecording', { recordingId });
   }
 
+  /** Turns end-to-end encryption on or off for everyone (moderators); a refusal says why. */
+  async setE2ee(enabled: boolean): Promise<void> {
+    await this.#request('setE2ee', { enabled });
+  }
+
   async sendChat(text: string): Promise<void> {
     const response = await this.#request('chat', { text });
     if (response) this.#dispatch({ type: 'chat', message: response.message });
@@ -277,7 +317,10 @@ export class Conference {
     const room = (event: RoomEvent) => this.#dispatch(event);
     client.on('peerJoined', (data) => room({ type: 'peerJoined', ...data }));
     client.on('peerUpdated', (data) => room({ type: 'peerUpdated', ...data }));
-    client.on('peerLeft', (data) => room({ type: 'peerLeft', ...data }));
+    client.on('peerLeft', (data) => {
+      room({ type: 'peerLeft', ...data });
+      this.#e2ee.peerLeft(data.peerId);
+    });
     client.on('activeSpeaker', (data) => room({ type: 'activeSpeaker', ...data }));
     client.on('audioLevels', (data) => room({ type: 'audioLevels', ...data }));
     client.on('chat', (data) => room({ type: 'chat', ...data }));
@@ -288,6 +331,12 @@ export class Conference {
     client.on('knockEnded', (data) => room({ type: 'knockEnded', ...data }));
     client.on('dialOutUpdated', (data) => room({ type: 'dialOutUpdated', ...data }));
     client.on('recordingUpdated', (data) => room({ type: 'recordingUpdated', ...data }));
+    client.on('e2eeChanged', (data) => {
+      room({ type: 'e2eeChanged', ...data });
+      if (data.enabled) void this.#startE2ee(client);
+      else void this.#e2ee.stop(true);
+    });
+    client.on('e2eeMessage', ({ from, payload }) => this.#e2ee.receive(from, payload));
     client.on('mutedByModerator', (data) => {
       void this.#media.setMicOn(false);
       room({ type: 'mutedByModerator', ...data });
@@ -299,6 +348,13 @@ export class Conference {
       this.#stopMedia();
       this.#media.setUp(routerRtpCapabilities, client).catch((error: Error) => this.notice(`Could not restore media: ${error.message}`));
     });
+  }
+
+  /** E2EE came on (or we joined it): keys for every other browser in the room. */
+  async #startE2ee(client: SignalingClient): Promise<void> {
+    if (!client.isOpen) return;
+    const browsers = [...this.#state.value.participants.values()].filter((p) => p.kind === 'web').map((p) => p.id);
+    await this.#e2ee.start(browsers).catch((error: Error) => this.notice(`Could not start end-to-end encryption: ${error.message}`));
   }
 
   /** Our media is gone (dropped, replaced, left), and with it what we heard of who speaks. */

@@ -8,6 +8,7 @@ import { Device } from 'mediasoup-client';
 import type { Consumer, IceCandidate, Producer, RtpCapabilities, RtpEncodingParameters, Transport } from 'mediasoup-client/types';
 import type { ConsumerInfo, MediaSource, RequestData, RequestMethod, ResponseData } from '../../../protocol/protocol.ts';
 import type { SignalingClient } from '../../../protocol/SignalingClient.ts';
+import type { MediaEndpoint } from './e2eeSession.ts';
 import { spatialLayerForHeight } from './layers.ts';
 
 export interface RemoteMedia {
@@ -54,6 +55,8 @@ export interface ConferenceMediaOptions {
   notice(text: string): void;
   /** Media problems found while joining or reconnecting are the connection's to report, not ours. */
   isConnected(): boolean;
+  /** Each new sender and receiver, before it carries a frame (end-to-end encryption hooks in here). */
+  created(endpoint: MediaEndpoint): void;
 }
 
 export class ConferenceMedia {
@@ -218,6 +221,7 @@ export class ConferenceMedia {
         producerId: info.producerId,
         kind: info.kind,
         rtpParameters: info.rtpParameters,
+        onRtpReceiver: (rtp) => this.#options.created({ side: 'receive', kind: info.kind, peerId: info.peerId, rtp }),
       });
     } catch (error) {
       this.#options.notice(`Could not receive a ${info.kind} stream: ${(error as Error).message}`);
@@ -297,6 +301,7 @@ export class ConferenceMedia {
         codecOptions: source === 'mic' ? { opusDtx: true, opusFec: true } : { videoGoogleStartBitrate: 1000 },
         stopTracks: false,
         zeroRtpOnPause: true,
+        onRtpSender: (rtp) => this.#options.created({ side: 'send', kind: track.kind as 'audio' | 'video', rtp }),
         appData: { source, paused },
       });
       if (paused) producer.pause();

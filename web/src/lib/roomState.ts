@@ -42,6 +42,8 @@ export interface RoomState {
   readonly locked: boolean;
   /** Whether newcomers knock and wait for a moderator to let them in. */
   readonly lobbyEnabled: boolean;
+  /** End-to-end encryption is on: every browser encrypts what it sends. */
+  readonly e2ee: boolean;
   /** Who waits in the lobby, by knock id, in the order they knocked: only moderators are told. */
   readonly knocks: ReadonlyMap<string, Knock>;
   /** Whether phones can be invited (a SIP gateway with a trunk is connected). */
@@ -76,7 +78,8 @@ type RoomNotification =
   | 'knocking'
   | 'knockEnded'
   | 'dialOutUpdated'
-  | 'recordingUpdated';
+  | 'recordingUpdated'
+  | 'e2eeChanged';
 
 /**
  * A notification as it arrives, or what we learn ourselves: a join (first or
@@ -110,6 +113,7 @@ export function initialRoomState(selfName: string): RoomState {
     dialIn: null,
     locked: false,
     lobbyEnabled: false,
+    e2ee: false,
     knocks: new Map(),
     dialOutAvailable: false,
     dialOuts: new Map(),
@@ -140,6 +144,7 @@ export function roomState(state: RoomState, event: RoomEvent): RoomState {
         dialIn: joined.dialIn,
         locked: joined.locked,
         lobbyEnabled: joined.lobby.enabled,
+        e2ee: joined.e2ee,
         knocks: new Map(joined.lobby.knocks.map((k) => [k.id, k])),
         dialOutAvailable: joined.dialOutAvailable,
         dialOuts: new Map(joined.dialOuts.map((c) => [c.id, c])),
@@ -178,6 +183,10 @@ export function roomState(state: RoomState, event: RoomEvent): RoomState {
     case 'lobbyChanged': {
       const next = { ...state, lobbyEnabled: event.enabled };
       return event.by === state.selfName ? next : withNotice(next, `${event.by} turned the lobby ${event.enabled ? 'on' : 'off'}`);
+    }
+    case 'e2eeChanged': {
+      const next = { ...state, e2ee: event.enabled };
+      return event.by === state.selfName ? next : withNotice(next, `${event.by} turned end-to-end encryption ${event.enabled ? 'on' : 'off'}`);
     }
     case 'knocking': {
       // Known already when the bridge replays it (a promotion right after a join that listed it).

@@ -43,6 +43,11 @@ const MESSAGES: Record<EndReason, { title: string; detail: string; rejoin: boole
     detail: 'The server cannot take you into this meeting right now. Try again later.',
     rejoin: true,
   },
+  encrypted: {
+    title: 'This meeting is end-to-end encrypted',
+    detail: 'Your browser cannot encrypt media end to end, so it cannot join. Try a current Chrome, Edge, Firefox or Safari.',
+    rejoin: false,
+  },
   failed: {
     title: 'Could not connect',
     detail: 'The meeting server could not be reached. Check your connection and try again.',

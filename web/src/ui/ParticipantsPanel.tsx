@@ -1,4 +1,4 @@
-import { Hand, Mic, MicOff, Phone, Video, VideoOff } from 'lucide-preact';
+import { Hand, Mic, MicOff, Phone, ShieldCheck, Video, VideoOff } from 'lucide-preact';
 import type { PeerInfo } from '../../../protocol/protocol.ts';
 import type { Conference } from '../lib/conference.ts';
 import { Lobby } from './Lobby.tsx';
@@ -15,6 +15,7 @@ interface Row {
   hand: boolean;
   self: boolean;
   moderator: boolean;
+  encrypting: boolean;
 }
 
 export function ParticipantsPanel({ conference, onClose }: { conference: Conference; onClose: () => void }) {
@@ -28,6 +29,7 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
       hand: conference.handRaised.value,
       self: true,
       moderator: conference.role.value === 'moderator',
+      encrypting: conference.e2ee.value,
     },
     ...[...conference.participants.value.values()].map((p) => ({
       id: p.id,
@@ -38,6 +40,7 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
       hand: p.handRaised,
       self: false,
       moderator: p.role === 'moderator',
+      encrypting: p.encrypting,
     })),
   ];
   // Raised hands first, in the order they joined otherwise.
@@ -47,6 +50,7 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
     <SidePanel title={`Participants (${rows.length})`} onClose={onClose}>
       <MeetingLock conference={conference} />
       <Lobby conference={conference} />
+      <E2eeToggle conference={conference} />
       {conference.may('dialOut') && <PhoneInvite conference={conference} />}
       {conference.may('muteAll') && rows.some((row) => !row.self && row.micOn) && (
         <button id="mute-all" class="button secondary small" onClick={() => void conference.muteAll()}>
@@ -63,10 +67,12 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
               {row.moderator && <span class="role-badge">moderator</span>}
             </span>
             <span class="participant-state">
+              {row.encrypting && <ShieldCheck size={16} class="encrypting" aria-label="encrypting" data-testid="encrypting" />}
               {row.hand && <Hand size={16} class="hand" aria-label="hand raised" />}
               {row.kind !== 'phone' && (row.cameraOn ? <Video size={16} /> : <VideoOff size={16} class="dim" />)}
               {row.micOn ? <Mic size={16} /> : <MicOff size={16} class="dim" />}
             </span>
+            {!row.self && <VerificationDigits conference={conference} peerId={row.id} />}
             <span class="participant-actions">
               {!row.self && row.micOn && conference.may('muteParticipant') && (
                 <button class="button secondary small" onClick={() => void conference.muteParticipant(row.id)} aria-label={`Mute ${row.name}`}>
@@ -88,5 +94,38 @@ export function ParticipantsPanel({ conference, onClose }: { conference: Confere
         ))}
       </ul>
     </SidePanel>
+  );
+}
+
+/** Moderators turn end-to-end encryption on or off; a refusal (a phone or recorder is in) arrives as a notice saying why. */
+function E2eeToggle({ conference }: { conference: Conference }) {
+  if (!conference.may('setE2ee')) return null;
+  const on = conference.e2ee.value;
+  return (
+    <div class="panel-section e2ee-row">
+      <span>
+        <ShieldCheck size={16} /> End-to-end encryption {on ? 'on' : 'off'}
+      </span>
+      <button id="toggle-e2ee" class="button secondary small" onClick={() => void conference.setE2ee(!on)}>
+        {on ? 'Turn off' : 'Turn on'}
+      </button>
+    </div>
+  );
+}
+
+/**
+ * The code to compare with this participant out of band. The digits are what
+ * to read aloud: the emoji alone are few enough bits for a bridge to grind.
+ */
+function VerificationDigits({ conference, peerId }: { conference: Conference; peerId: string }) {
+  const code = conference.verificationCodes.value.get(peerId);
+  if (!code) return null;
+  return (
+    <span class="verification-code" data-testid="verification-code" data-peer-id={peerId} title="Compare with what they see for you">
+      <span class="verification-emoji" aria-label={code.emoji.map((e) => e.name).join(' ')}>
+        {code.emoji.map((e) => e.symbol).join('')}
+      </span>
+      <span class="verification-digits">{code.digits.join(' ')}</span>
+    </span>
   );
 }

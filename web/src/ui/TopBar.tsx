@@ -1,4 +1,4 @@
-import { Check, DoorClosed, Link, Lock, Phone, Radio, Users } from 'lucide-preact';
+import { Check, DoorClosed, Link, Lock, Phone, Radio, ShieldAlert, ShieldCheck, Users } from 'lucide-preact';
 import { useState } from 'preact/hooks';
 import type { Conference } from '../lib/conference.ts';
 import { isLive, isRecordingFile } from '../lib/recordings.ts';
@@ -31,6 +31,7 @@ export function TopBar({ conference }: { conference: Conference }) {
             <Lock size={14} /> Locked
           </span>
         )}
+        <E2eeChips conference={conference} />
         {conference.lobbyEnabled.value && (
           <span class="chip quiet lobby-on" data-testid="lobby-on" title="Newcomers wait in the lobby until a moderator lets them in">
             <DoorClosed size={14} /> Lobby
@@ -45,6 +46,24 @@ export function TopBar({ conference }: { conference: Conference }) {
         <span class="clock">{clock}</span>
       </div>
     </header>
+  );
+}
+
+/** The meeting's end-to-end encryption, and whose media we cannot decrypt under it. */
+function E2eeChips({ conference }: { conference: Conference }) {
+  if (!conference.e2ee.value) return null;
+  const participants = conference.participants.value;
+  return (
+    <>
+      <span class="chip quiet e2ee-on" data-testid="e2ee-on" title="End-to-end encrypted: the server forwards media it cannot read">
+        <ShieldCheck size={14} /> Encrypted
+      </span>
+      {[...conference.undecryptable.value].map((peerId) => (
+        <span key={peerId} class="chip e2ee-failing" data-testid="cannot-decrypt" title="Their media does not decrypt with the keys we hold">
+          <ShieldAlert size={14} /> Cannot decrypt {participants.get(peerId)?.displayName ?? 'a participant'}
+        </span>
+      ))}
+    </>
   );
 }
 
