@@ -8,6 +8,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { count, defaultAnnouncedAddress, ip, parseEnv, port, redisUrl } from '../common/config.ts';
 import { JOIN_DEADLINE_MS, livenessProblem, PEER_TIMEOUT_MS, PING_INTERVAL_MS, type LivenessTimes } from '../protocol/liveness.ts';
+import { TURN_URI } from '../protocol/protocol.ts';
 import { apiKeySchema, apiSecretSchema, DEFAULT_API_KEYS_FILE } from './auth/ApiCredentials.ts';
 import type { DialOutPolicyConfig } from './dialOut/DialOutPolicy.ts';
 import { builtInDenial, isCountryCode, parsePrefix } from './dialOut/NumberRules.ts';
@@ -76,6 +77,11 @@ const bridgeEnvObject = z.object({
    */
   MEDIA_PLAIN_ANNOUNCED_ADDRESS: ip.optional(),
   MEDIA_WORKERS: count(1, 128).default(os.availableParallelism()),
+  /**
+   * Consumers a media worker carries before a room on it places new receivers
+   * on a router of its own on another worker (its producers are piped there).
+   */
+  MEDIA_WORKER_SPREAD_CONSUMERS: count(1, 1_000_000).default(500),
   ROOM_MAX_PEERS: count(2, 1000).default(100),
   /** Length of the numeric PIN phone callers enter to reach a room. */
   ROOM_PIN_DIGITS: count(6, 9).default(6),
@@ -192,6 +198,24 @@ const bridgeEnvObject = z.object({
       }
       return patterns;
     }),
+  /**
+   * TURN servers for clients whose network lets nothing else through
+   * (comma-separated turn: and turns: URIs, e.g.
+   * turns:turn.example.com:443?transport=tcp). Needs TURN_SECRET. Unset: none.
+   */
+  TURN_URLS: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(TURN_URI, 'expected turn: or turns: URIs such as turns:turn.example.com:443?transport=tcp, comma-separated'))),
+  /**
+   * coturn's static-auth-secret (use-auth-secret): each joined client gets
+   * credentials made from it. Its length is checked in the refinement below,
+   * which does not echo the value as a field's failure would.
+   */
+  TURN_SECRET: z.string().optional(),
+  /** How long a client's TURN credentials are valid (coturn refuses them afterwards; a rejoin gets fresh ones). */
+  TURN_CREDENTIAL_TTL_SECONDS: count(60, 24 * 3600).default(3600),
   /** Where recordings are queued (BullMQ). Unset: recording is off. */
   REDIS_URL: redisUrl.optional(),
   /** Where recorders write `<room>/<timestamp>.mp4` and its metadata; the bridge lists and serves them. */
@@ -218,6 +242,7 @@ export const bridgeEnvSchema = bridgeEnvObject
         ctx.addIssue({ code: 'custom', path: ['DIAL_OUT_ALLOWED_PREFIXES'], message: `${prefix} is ${denied.what}, on the built-in deny list: it cannot be allowed` });
       }
     }
+    checkTurn(env, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
     if (env.MEDIA_PLAIN_PORT_MIN > env.MEDIA_PLAIN_PORT_MAX) {
       ctx.addIssue({ code: 'custom', path: ['MEDIA_PLAIN_PORT_MIN'], message: 'must not exceed MEDIA_PLAIN_PORT_MAX' });
     }
@@ -257,6 +282,14 @@ function checkTls(env: BridgeEnv, issue: (variable: string, message: string) => 
   }
 }
 
+/** TURN_URLS and TURN_SECRET go together; the secret's problems are told without its value. */
+function checkTurn(env: BridgeEnv, issue: (path: string[], message: string) => void): void {
+  if (env.TURN_URLS.length > 0 && env.TURN_SECRET === undefined) issue(['TURN_SECRET'], 'required when TURN_URLS is set (coturn\'s static-auth-secret)');
+  if (env.TURN_SECRET !== undefined && env.TURN_URLS.length === 0) issue(['TURN_URLS'], 'TURN_SECRET is set, but no TURN server to use it with');
+  // No path: parseEnv would print the offending value after a variable's name.
+  if (env.TURN_SECRET !== undefined && env.TURN_SECRET.length < 16) issue([], 'TURN_SECRET: at least 16 characters (its value is not shown)');
+}
+
 export type BridgeConfig = ReturnType<typeof loadBridgeConfig>;
 
 export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -283,6 +316,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
       plainPortRange: { min: e.MEDIA_PLAIN_PORT_MIN, max: e.MEDIA_PLAIN_PORT_MAX },
       plainAnnouncedAddress: e.MEDIA_PLAIN_ANNOUNCED_ADDRESS,
       workers: e.MEDIA_WORKERS,
+      spreadConsumers: e.MEDIA_WORKER_SPREAD_CONSUMERS,
     },
     rooms: { maxPeers: e.ROOM_MAX_PEERS, pinDigits: e.ROOM_PIN_DIGITS },
     dialInNumbers: e.DIAL_IN_NUMBERS,
@@ -312,6 +346,8 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
     allowedOrigins: e.ALLOWED_ORIGINS,
     trustedProxies: e.TRUST_PROXY,
     streamAllowedHosts: e.STREAM_ALLOWED_HOSTS,
+    /** Unset: clients get no TURN servers. */
+    turn: e.TURN_SECRET && e.TURN_URLS.length > 0 ? { urls: e.TURN_URLS, secret: e.TURN_SECRET, ttlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS } : undefined,
     recording: { redisUrl: e.REDIS_URL, dir: path.resolve(e.RECORDINGS_DIR) },
     logLevel: e.LOG_LEVEL,
     webDistDir: path.resolve(e.WEB_DIST_DIR),

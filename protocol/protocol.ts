@@ -106,6 +106,20 @@ const iceCandidateSchema = z.looseObject({
   protocol: z.enum(['udp', 'tcp']),
 }) as unknown as z.ZodType<IceCandidate>;
 const ipSchema = z.union([z.ipv4(), z.ipv6()]);
+
+/** A TURN server's URI (RFC 7065): turn: or turns:, a host, an optional port and transport. */
+export const TURN_URI = /^turns?:(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?(?:\?transport=(?:udp|tcp))?$/;
+
+/**
+ * A TURN server with time-limited credentials for one peer (coturn's
+ * shared-secret REST scheme): the shape of a browser's RTCIceServer.
+ */
+export const iceServerSchema = z.object({
+  urls: z.array(z.string().regex(TURN_URI, 'expected a turn: or turns: URI')).min(1).max(16),
+  username: z.string().min(1).max(256),
+  credential: z.string().min(1).max(256),
+});
+export type IceServer = z.infer<typeof iceServerSchema>;
 const portSchema = int.min(1).max(65535);
 
 // ---------------------------------------------------------------------------
@@ -336,6 +350,8 @@ export const requests = {
       recordings: z.array(recordingInfoSchema),
       /** End-to-end encryption is on: send only encrypted media, and expect it from everyone. */
       e2ee: z.boolean(),
+      /** TURN servers to reach media through when nothing else gets through; credentials for this join only. Absent: none configured. */
+      iceServers: z.array(iceServerSchema).max(4).optional(),
     }),
   },
   leave: { request: z.object({}), response: z.object({}) },

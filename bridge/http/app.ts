@@ -9,6 +9,7 @@ import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { JoinTokens } from '../auth/JoinTokens.ts';
 import type { RestAuth } from '../auth/RestAuth.ts';
+import { TurnCredentials } from '../auth/TurnCredentials.ts';
 import type { BridgeConfig } from '../config.ts';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -122,6 +123,7 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, record
     serviceSecret: config.serviceSecret,
     restAuth,
     joinTokens,
+    turnCredentials: config.turn && new TurnCredentials(config.turn),
     authMode: config.auth.mode,
     lobbyTimeoutMs: config.auth.lobbyTimeoutSeconds * 1000,
     allowedOrigins: config.allowedOrigins,

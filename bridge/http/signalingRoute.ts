@@ -4,6 +4,7 @@ import type { DialOuts } from '../dialOut/DialOuts.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { JoinTokens } from '../auth/JoinTokens.ts';
 import type { RestAuth } from '../auth/RestAuth.ts';
+import type { TurnCredentials } from '../auth/TurnCredentials.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import { LIVENESS_CLOSE, type LivenessTimes } from '../../protocol/liveness.ts';
 import { SIGNALING_PATH } from '../../protocol/protocol.ts';
@@ -24,6 +25,8 @@ export interface SignalingRouteOptions {
   /** Issues each joined peer its token for REST about its room. */
   restAuth: RestAuth;
   joinTokens: JoinTokens;
+  /** Issues each joined peer its TURN servers and credentials; undefined: none configured. */
+  turnCredentials: TurnCredentials | undefined;
   /** Who may enter (AUTH_MODE). */
   authMode: 'open' | 'token' | 'secure';
   /** How long a join waits for a moderator (AUTH_MODE=secure) or in a room's lobby (LOBBY_TIMEOUT_SECONDS). */

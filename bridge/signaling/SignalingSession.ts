@@ -5,6 +5,7 @@ import type { Logger } from '../../common/logger.ts';
 import { sameSecret } from '../../common/sameSecret.ts';
 import { JoinRefused, type JoinTokens, type VerifiedJoin } from '../auth/JoinTokens.ts';
 import type { RestAuth } from '../auth/RestAuth.ts';
+import type { TurnCredentials } from '../auth/TurnCredentials.ts';
 import { TokenBucket } from '../limits/TokenBucket.ts';
 import { TooManyAttempts, type PasswordAttempts } from '../limits/PasswordAttempts.ts';
 import type { Recordings } from '../recording/Recordings.ts';
@@ -56,6 +57,8 @@ export interface SignalingSessionOptions {
   restAuth: RestAuth;
   /** Verifies join tokens. */
   joinTokens: JoinTokens;
+  /** Issues each joined peer its TURN servers and credentials; undefined: none configured (TURN_URLS). */
+  turnCredentials: TurnCredentials | undefined;
   /** The address of ours this client connected to (it can reach us there). */
   reachedAt: string | undefined;
   messageBudget: MessageBudget;
@@ -393,6 +396,8 @@ export class SignalingSession implements PeerChannel {
         dialOuts: dialOuts.list(room),
         recordings: recordings.current(room.name),
         e2ee: room.moderation.e2ee.enabled,
+        // Only now, once admitted: a refused or waiting join gets no way through the TURN server.
+        iceServers: this.#options.turnCredentials?.issue(peer.id),
       };
     } finally {
       this.#socket.off('close', onClose);

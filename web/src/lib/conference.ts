@@ -83,6 +83,7 @@ export class Conference {
           this.#e2ee.selfId = joined.peerId;
           // Before any media: with E2EE on, not one frame goes out or is played in the clear.
           if (joined.e2ee) await this.#startE2ee(client);
+          this.#media.useIceServers(joined.iceServers);
           await this.#media.setUp(joined.routerRtpCapabilities, client);
           if (this.handRaised.value) await client.request('setHandRaised', { raised: true });
         },

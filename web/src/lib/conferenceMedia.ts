@@ -6,7 +6,7 @@
 import { signal } from '@preact/signals';
 import { Device } from 'mediasoup-client';
 import type { Consumer, IceCandidate, Producer, RtpCapabilities, RtpEncodingParameters, Transport } from 'mediasoup-client/types';
-import type { ConsumerInfo, MediaSource, RequestData, RequestMethod, ResponseData } from '../../../protocol/protocol.ts';
+import type { ConsumerInfo, IceServer, MediaSource, RequestData, RequestMethod, ResponseData } from '../../../protocol/protocol.ts';
 import type { SignalingClient } from '../../../protocol/SignalingClient.ts';
 import type { MediaEndpoint } from './e2eeSession.ts';
 import { spatialLayerForHeight } from './layers.ts';
@@ -73,6 +73,8 @@ export class ConferenceMedia {
   #recvTransport: Transport | undefined;
   readonly #producers = new Map<MediaSource, Producer>();
   readonly #preferredLayers = new Map<string, number>();
+  /** The TURN servers and credentials of the latest join: a media restart within it reuses them. */
+  #iceServers: IceServer[] = [];
   /** Bumped whenever media is torn down, so late async work from before is dropped. */
   #generation = 0;
 
@@ -181,6 +183,11 @@ export class ConferenceMedia {
   // ---------------------------------------------------------------------------
   // Transports, producers, consumers
 
+  /** Each join brings its own TURN credentials (or none); the transports made after it use them. */
+  useIceServers(iceServers: IceServer[] | undefined): void {
+    this.#iceServers = iceServers ?? [];
+  }
+
   /** Receives what the room sends, then sends ours, over `client` (the connection just joined). */
   async setUp(routerRtpCapabilities: RtpCapabilities, client: SignalingClient): Promise<void> {
     const generation = this.#generation;
@@ -245,7 +252,7 @@ export class ConferenceMedia {
   }
 
   async #createTransport(device: Device, direction: 'send' | 'recv', client: SignalingClient): Promise<Transport> {
-    const params = await client.request('createWebRtcTransport', { direction });
+    const params = { ...(await client.request('createWebRtcTransport', { direction })), iceServers: this.#iceServers };
     const transport =
       direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
