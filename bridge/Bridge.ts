@@ -56,6 +56,7 @@ export class Bridge {
       listenIp: media.listenIp,
       announcedAddress: media.announcedAddress,
       portBase: media.portBase,
+      spreadConsumers: media.spreadConsumers,
       logger: logger.child({ component: 'media' }),
     });
     const registry = new RoomRegistry({

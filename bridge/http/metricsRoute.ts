@@ -3,7 +3,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DialOutTotals } from '../dialOut/DialOutAudit.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import { sameSecret } from '../../common/sameSecret.ts';
-import { Room } from '../rooms/Room.ts';
+import { RoomRouter } from '../rooms/RoomRouters.ts';
 
 /**
  * Prometheus metrics: what each media worker carries and the CPU it uses;
@@ -18,7 +18,7 @@ export const metricsRoute: FastifyPluginAsync<{ pool: WorkerPool; dialOutTotals:
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'bridge_' });
 
-  const perWorker = (name: string, help: string, count: (room: Room) => number) =>
+  const perWorker = (name: string, help: string, count: (router: RoomRouter) => number) =>
     new Gauge({
       name,
       help,
@@ -27,15 +27,16 @@ export const metricsRoute: FastifyPluginAsync<{ pool: WorkerPool; dialOutTotals:
       collect() {
         for (const w of pool.workers) {
           let total = 0;
-          for (const tenant of w.tenants) if (tenant instanceof Room) total += count(tenant);
+          for (const tenant of w.tenants) if (tenant instanceof RoomRouter) total += count(tenant);
           this.set({ worker: String(w.index) }, total);
         }
       },
     });
-  perWorker('bridge_rooms', 'Rooms hosted by each media worker', () => 1);
-  perWorker('bridge_peers', 'Peers in rooms of each media worker', (room) => room.counts().peers);
-  perWorker('bridge_producers', 'Producers on each media worker', (room) => room.counts().producers);
-  perWorker('bridge_consumers', 'Consumers on each media worker', (room) => room.counts().consumers);
+  // A room counts where its home router is; producers and consumers where they are (a room's receivers may spread).
+  perWorker('bridge_rooms', 'Rooms whose home router is on each media worker', (router) => (router.homeOf ? 1 : 0));
+  perWorker('bridge_peers', 'Peers in rooms whose home router is on each media worker', (router) => router.homeOf?.load ?? 0);
+  perWorker('bridge_producers', 'Producers on each media worker', (router) => router.producers);
+  perWorker('bridge_consumers', 'Consumers on each media worker', (router) => router.consumers);
 
   new Gauge({
     name: 'bridge_worker_cpu_seconds',

@@ -9,12 +9,17 @@ export interface WorkerPoolOptions {
   announcedAddress: string;
   /** Worker i's WebRtcServer takes portBase + i (UDP, and TCP as fallback). */
   portBase: number;
+  /** Consumers a worker carries before rooms on it spread new receivers to other workers. */
+  spreadConsumers: number;
   logger: Logger;
 }
 
 /** Anything placed on a worker that adds load to it. */
 export interface WorkerTenant {
+  /** What new rooms' placement weighs. */
   readonly load: number;
+  /** What spreading a room's receivers weighs (see receiverPlacement.ts). */
+  readonly consumers: number;
 }
 
 /** A mediasoup Worker (one per core) with its WebRtcServer and what it hosts. */
@@ -34,6 +39,12 @@ export class MediaWorker {
     let load = 0;
     for (const tenant of this.tenants) load += tenant.load;
     return load;
+  }
+
+  get consumers(): number {
+    let consumers = 0;
+    for (const tenant of this.tenants) consumers += tenant.consumers;
+    return consumers;
   }
 
   get pid(): number {
@@ -78,12 +89,20 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   get aliveCount(): number {
-    return this.#workers.filter((w) => !w.worker.closed).length;
+    return this.alive.length;
+  }
+
+  get alive(): MediaWorker[] {
+    return this.#workers.filter((w) => !w.worker.closed);
+  }
+
+  get spreadConsumers(): number {
+    return this.#options.spreadConsumers;
   }
 
   /** Where a new room goes: the live worker with the least load, then the fewest tenants. */
   leastLoaded(): MediaWorker {
-    const alive = this.#workers.filter((w) => !w.worker.closed);
+    const alive = this.alive;
     if (alive.length === 0) throw new Error('no media worker is running');
     return alive.reduce((best, w) =>
       w.load < best.load || (w.load === best.load && w.tenants.size < best.tenants.size) ? w : best,

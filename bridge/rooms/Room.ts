@@ -6,14 +6,12 @@ import type {
   Consumer,
   PlainTransport,
   Producer,
-  Router,
   Transport,
   WebRtcTransport,
 } from 'mediasoup/types';
 import type { DtlsParameters, RtpCapabilities, RtpParameters } from 'mediasoup-client/types';
 import type { Logger } from '../../common/logger.ts';
-import { mediaCodecs } from '../media/codecs.ts';
-import type { MediaWorker, WorkerTenant } from '../media/WorkerPool.ts';
+import type { MediaWorker, WorkerPool } from '../media/WorkerPool.ts';
 import {
   encodeNotification,
   type ConsumerInfo,
@@ -30,6 +28,7 @@ import type { Audience } from './Audience.ts';
 import { Moderation } from './Moderation.ts';
 import type { Peer, ProducerAppData } from './Peer.ts';
 import { Presence } from './Presence.ts';
+import { RoomRouters } from './RoomRouters.ts';
 
 export interface MediaNetwork {
   listenIp: string;
@@ -43,7 +42,8 @@ export interface RoomOptions {
   name: string;
   /** What phone callers enter in the IVR to reach this room. */
   pin: string;
-  mediaWorker: MediaWorker;
+  /** The room's home router goes to its least-loaded worker; receivers may spread to others. */
+  pool: WorkerPool;
   network: MediaNetwork;
   maxPeers: number;
   logger: Logger;
@@ -84,12 +84,13 @@ interface RoomEvents {
 }
 
 /**
- * A meeting: one mediasoup Router on one worker, its audio observers, and the
- * peers in it. Created on first join, closed when the last peer leaves. The
+ * A meeting: its mediasoup routers (RoomRouters: a home router with the
+ * senders and the audio observers, and routers on other workers its receivers
+ * spread to), and the peers in it. Created on first join, closed when the last peer leaves. The
  * room owns media and membership; what participants show each other is its
  * `presence`, who may enter and what moderators do is its `moderation`.
  */
-export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
+export class Room extends EventEmitter<RoomEvents> {
   readonly name: string;
   /** What phone callers enter in the IVR to reach this room (RoomPins hands them out). */
   readonly pin: string;
@@ -99,8 +100,7 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   readonly #options: RoomOptions;
   readonly #logger: Logger;
   readonly #peers = new Map<string, Peer>();
-  #mediaWorker: MediaWorker;
-  #router!: Router;
+  #routers!: RoomRouters;
   #activeSpeakerObserver!: ActiveSpeakerObserver;
   #audioLevelObserver!: AudioLevelObserver;
   #activeSpeakerId: string | null = null;
@@ -111,7 +111,6 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     this.name = options.name;
     this.pin = options.pin;
     this.#options = options;
-    this.#mediaWorker = options.mediaWorker;
     this.#logger = options.logger.child({ room: options.name });
     const audience: Audience = {
       name: this.name,
@@ -128,9 +127,8 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
 
   static async create(options: RoomOptions): Promise<Room> {
     const room = new Room(options);
-    await room.#createMedia(options.mediaWorker);
-    options.mediaWorker.tenants.add(room);
-    room.#logger.info({ worker: options.mediaWorker.index }, 'room created');
+    await room.#createMedia(options.pool.leastLoaded());
+    room.#logger.info({ worker: room.worker.index }, 'room created');
     return room;
   }
 
@@ -138,16 +136,29 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     return this.#closed;
   }
 
+  /** Its peers: what the room weighs on its home worker. */
   get load(): number {
     return this.#peers.size;
   }
 
+  /** The home router's worker. */
   get worker(): MediaWorker {
-    return this.#mediaWorker;
+    return this.#routers.home.mediaWorker;
   }
 
+  /** The room's routers (tests and benchmarks look at where receivers went). */
+  get routers(): RoomRouters {
+    return this.#routers;
+  }
+
+  /** Whether the room has (or had, if it died) a router on this worker. */
+  usesWorker(mediaWorker: MediaWorker): boolean {
+    return this.#routers.onWorker(mediaWorker);
+  }
+
+  /** Every router of the room has the same capabilities (one codec list). */
   get routerRtpCapabilities(): RtpCapabilities {
-    return ortc(this.#router.rtpCapabilities);
+    return ortc(this.#routers.home.router.rtpCapabilities);
   }
 
   get activeSpeakerId(): string | null {
@@ -219,24 +230,24 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
       peer.channel.disconnect(reason);
     }
     this.#peers.clear();
-    this.#router.close();
-    this.#mediaWorker.tenants.delete(this);
+    this.#routers.close();
     this.#logger.info('room closed');
     this.emit('closed');
   }
 
   /**
-   * Rebuilds the media side on another worker after the old one died. Peers,
-   * chat and hands stay; every client is told to set its media up again.
+   * Rebuilds the media side with its home on another worker after one of its
+   * workers died. Peers, chat and hands stay; every client is told to set its
+   * media up again. Routers on live workers go too: a client rebuilds all its
+   * transports.
    */
   async moveTo(mediaWorker: MediaWorker): Promise<void> {
     if (this.#closed) return;
-    this.#mediaWorker.tenants.delete(this);
+    // Forgotten first, so closing the live routers tells no client of closed consumers.
     for (const peer of this.#peers.values()) peer.forgetMedia();
+    this.#routers.close();
     this.#activeSpeakerId = null;
     await this.#createMedia(mediaWorker);
-    this.#mediaWorker = mediaWorker;
-    mediaWorker.tenants.add(this);
     this.#logger.warn({ worker: mediaWorker.index }, 'room moved to another media worker');
     this.broadcast('mediaRestart', { routerRtpCapabilities: this.routerRtpCapabilities });
     for (const peer of this.#peers.values()) this.#announce(peer);
@@ -247,8 +258,10 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
 
   async createWebRtcTransport(peer: Peer, direction: 'send' | 'recv'): Promise<ResponseData<'createWebRtcTransport'>> {
     peer.checkTransportLimit('webrtc');
-    const transport = await this.#router.createWebRtcTransport({
-      webRtcServer: this.#mediaWorker.webRtcServer,
+    // Sending stays home, by the audio observers; receiving may spread.
+    const { router, mediaWorker } = direction === 'send' ? this.#routers.home : await this.#routers.forReceiver();
+    const transport = await router.createWebRtcTransport({
+      webRtcServer: mediaWorker.webRtcServer,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
@@ -317,7 +330,9 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     if (peer.kind === 'web') throw new RequestError('forbidden', 'plain RTP transports are for services (which present SERVICE_SECRET)');
     peer.checkTransportLimit('plain');
     const { listenIp, plainPortRange } = this.#options.network;
-    const transport = await this.#router.createPlainTransport({
+    // Services may send and receive on one plain transport: placed as a receiver, its producers are piped home.
+    const { router } = await this.#routers.forReceiver();
+    const transport = await router.createPlainTransport({
       listenInfo: { protocol: 'udp', ip: listenIp, announcedAddress: plainAddress(this.#options.network, reachedAt), portRange: plainPortRange },
       rtcpMux: options.rtcpMux,
       comedia: options.comedia,
@@ -367,10 +382,15 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     }
     peer.addProducer(producer);
     if (producer.kind === 'audio') {
-      await Promise.all([
-        this.#activeSpeakerObserver.addProducer({ producerId: producer.id }),
-        this.#audioLevelObserver.addProducer({ producerId: producer.id }),
-      ]).catch((error) => this.#logger.warn({ err: error }, 'cannot observe audio producer'));
+      await this.#routers
+        .bring(producer, this.#routers.home)
+        .then(() =>
+          Promise.all([
+            this.#activeSpeakerObserver.addProducer({ producerId: producer.id }),
+            this.#audioLevelObserver.addProducer({ producerId: producer.id }),
+          ]),
+        )
+        .catch((error) => this.#logger.warn({ err: error }, 'cannot observe audio producer'));
     }
     this.#announce(peer);
     for (const other of this.#peers.values()) {
@@ -414,9 +434,10 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
     }
     const producer = this.#findProducer(request.producerId);
     if (!producer) throw new RequestError('notFound', `no producer ${request.producerId} in this room`);
-    if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities: ortc(request.rtpCapabilities) })) {
+    if (!this.#routers.canConsume(producer.id, ortc(request.rtpCapabilities))) {
       throw new RequestError('mediaError', `the given rtpCapabilities cannot receive producer ${producer.id}`);
     }
+    await this.#routers.bring(producer, this.#routers.routerOf(transport));
     const consumer = await transport.consume({
       producerId: producer.id,
       rtpCapabilities: ortc(request.rtpCapabilities),
@@ -461,8 +482,8 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   // -------------------------------------------------------------------------
 
   async #createMedia(mediaWorker: MediaWorker): Promise<void> {
-    const router = await mediaWorker.worker.createRouter({ mediaCodecs, appData: { room: this.name } });
-    this.#router = router;
+    this.#routers = await RoomRouters.create(this.#options.pool, mediaWorker, this, this.#logger);
+    const { router } = this.#routers.home;
     this.#activeSpeakerObserver = await router.createActiveSpeakerObserver({ interval: 300 });
     this.#audioLevelObserver = await router.createAudioLevelObserver({ interval: 250, threshold: -70, maxEntries: 16 });
     this.#activeSpeakerObserver.on('dominantspeaker', ({ producer }) => {
@@ -487,11 +508,12 @@ export class Room extends EventEmitter<RoomEvents> implements WorkerTenant {
   async #consumeFor(peer: Peer, producer: Producer<ProducerAppData>): Promise<void> {
     const subscription = peer.subscription;
     if (!subscription || subscription.transport.closed || !subscription.kinds.includes(producer.kind)) return;
-    if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities: ortc(subscription.rtpCapabilities) })) {
+    if (!this.#routers.canConsume(producer.id, ortc(subscription.rtpCapabilities))) {
       this.#logger.debug({ peer: peer.id, producer: producer.id }, 'peer cannot receive producer codec');
       return;
     }
     try {
+      await this.#routers.bring(producer, this.#routers.routerOf(subscription.transport));
       const consumer = await subscription.transport.consume({
         producerId: producer.id,
         rtpCapabilities: ortc(subscription.rtpCapabilities),

@@ -26,8 +26,8 @@ export class RoomRegistry {
     this.#options = options;
     this.#pins = new RoomPins(options.pinDigits);
     options.pool.on('workerReplaced', (dead) => {
-      for (const tenant of [...dead.tenants]) {
-        if (tenant instanceof Room) void this.#move(tenant);
+      for (const room of this.#rooms.values()) {
+        if (room.usesWorker(dead)) void this.#move(room);
       }
     });
   }
@@ -64,7 +64,7 @@ export class RoomRegistry {
         throw new RequestError('unavailable', `this bridge hosts its maximum of ${maxRooms} rooms`);
       }
       const pin = this.#pins.reserve();
-      creating = Room.create({ name, pin, mediaWorker: pool.leastLoaded(), network, maxPeers, logger })
+      creating = Room.create({ name, pin, pool, network, maxPeers, logger })
         .catch((error: unknown) => {
           this.#pins.release(pin);
           throw error;

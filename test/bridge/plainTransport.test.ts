@@ -1,24 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { startBridge } from '../helpers/bridge.ts';
-import { RtpReceiver } from '../helpers/rtp.ts';
-import { joinRoom, OPUS, PCMU, produceFromSocket, type Joined } from '../helpers/signaling.ts';
+import { consumeToSocket, joinRoom, OPUS, PCMU, produceFromSocket } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
-
-
-/** A service that consumes a producer on a plain transport that sends to a local UDP socket. */
-async function consumeToSocket(peer: Joined, producerId: string) {
-  const receiver = new RtpReceiver();
-  const port = await receiver.bind();
-  const transport = await peer.client.request('createPlainTransport', { comedia: false, rtcpMux: true });
-  await peer.client.request('connectPlainTransport', { transportId: transport.id, ip: '127.0.0.1', port });
-  const consumer = await peer.client.request('consume', {
-    transportId: transport.id,
-    producerId,
-    rtpCapabilities: peer.joined.routerRtpCapabilities,
-  });
-  return { receiver, consumer };
-}
 
 describe('plain RTP transports', () => {
   let bridge: Bridge;

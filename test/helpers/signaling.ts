@@ -3,7 +3,7 @@ import { TOKEN_AUDIENCE, type JoinClaims } from '../../protocol/accessTokens.ts'
 import { SIGNALING_PATH, type NotificationData, type NotificationName, type PeerKind, type RequestData } from '../../protocol/protocol.ts';
 import { SignalingClient } from '../../protocol/SignalingClient.ts';
 import { TEST_API, TEST_SERVICE_SECRET } from './bridge.ts';
-import { RtpSender } from './rtp.ts';
+import { RtpReceiver, RtpSender } from './rtp.ts';
 
 export function signalingUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/, 'ws') + SIGNALING_PATH;
@@ -68,3 +68,16 @@ export async function produceFromSocket(peer: Joined, codec: PlainCodec, ssrc: n
   return { sender, producerId };
 }
 
+/** A service that consumes a producer on a plain transport that sends to a local UDP socket. */
+export async function consumeToSocket(peer: Joined, producerId: string) {
+  const receiver = new RtpReceiver();
+  const port = await receiver.bind();
+  const transport = await peer.client.request('createPlainTransport', { comedia: false, rtcpMux: true });
+  await peer.client.request('connectPlainTransport', { transportId: transport.id, ip: '127.0.0.1', port });
+  const consumer = await peer.client.request('consume', {
+    transportId: transport.id,
+    producerId,
+    rtpCapabilities: peer.joined.routerRtpCapabilities,
+  });
+  return { receiver, consumer, transportId: transport.id };
+}
