@@ -85,10 +85,11 @@ interface RoomEvents {
 
 /**
  * A meeting: its mediasoup routers (RoomRouters: a home router with the
- * senders and the audio observers, and routers on other workers its receivers
- * spread to), and the peers in it. Created on first join, closed when the last peer leaves. The
- * room owns media and membership; what participants show each other is its
- * `presence`, who may enter and what moderators do is its `moderation`.
+ * senders and the audio observers, and routers on other workers its
+ * receivers spread to), and the peers in it. Created on first join, closed
+ * when the last peer leaves. The room owns media and membership; what
+ * participants show each other is its `presence`, who may enter and what
+ * moderators do is its `moderation`.
  */
 export class Room extends EventEmitter<RoomEvents> {
   readonly name: string;

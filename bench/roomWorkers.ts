@@ -1,0 +1,172 @@
+// A room bigger than one media worker: the biggest one-sender room on one
+// worker against the same room spread over two (issue 17), side by side in
+// one run. One sender (Opus-sized audio with audio levels + real VP8) and V
+// plain-RTP viewers, each consuming both: 2·V consumers. V climbs the ladder
+// until an arm loses more than 1% of packets.
+//
+// Arms: MEDIA_WORKERS=1; MEDIA_WORKERS=2 with MEDIA_WORKER_SPREAD_CONSUMERS=V,
+// so half the viewers land on the home router's worker and half on a router
+// the room adds on the other (the sender's producers piped there). The bridge
+// runs in this process; the sender and the viewers' sockets too.
+//
+//   npm run bench:workers -- --ladder 50,100,200,400,800 --seconds 8
+import { parseArgs } from 'node:util';
+import type { Bridge } from '../bridge/Bridge.ts';
+import { startBridge } from '../test/helpers/bridge.ts';
+import { freePortRange } from '../test/helpers/ports.ts';
+import { joinRoom, type Joined } from '../test/helpers/signaling.ts';
+import { cpuSeconds } from './lib/procStat.ts';
+import { RtpSink } from './lib/sink.ts';
+import { AUDIO_RTP_PARAMETERS, captureVp8, Transmitter, VIDEO_RTP_PARAMETERS } from './lib/syntheticMedia.ts';
+
+const { values } = parseArgs({
+  options: {
+    ladder: { type: 'string', default: '50,100,200,400,800,1200,1600' },
+    seconds: { type: 'string', default: '8' },
+    'video-kbps': { type: 'string', default: '250' },
+  },
+});
+const LADDER = values.ladder.split(',').map(Number);
+const SECONDS = Number(values.seconds);
+const WARMUP_MS = 3000;
+const MAX_LOSS = 1; // percent
+const AUDIO_SSRC = 1111;
+const VIDEO_SSRC = 2222;
+
+interface Arm {
+  name: string;
+  workers: number;
+  /** Every rung run, and whether one went over MAX_LOSS (the arm then stops). */
+  results: Result[];
+  over?: boolean;
+}
+
+interface Result {
+  viewers: number;
+  consumers: number;
+  /** Viewers' consumers per worker index, as the bridge placed them. */
+  split: number[];
+  workerCpu: number;
+  benchCpu: number;
+  loss: number;
+}
+
+const secondsOf = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
+
+async function run(arm: Arm, viewers: number, video: Awaited<ReturnType<typeof captureVp8>>): Promise<Result> {
+  const plain = await freePortRange(viewers + 2);
+  const bridge: Bridge = await startBridge({
+    MEDIA_WORKERS: String(arm.workers),
+    MEDIA_WORKER_SPREAD_CONSUMERS: String(viewers),
+    MEDIA_PLAIN_PORT_MIN: String(plain),
+    MEDIA_PLAIN_PORT_MAX: String(plain + viewers + 1),
+    ROOM_MAX_PEERS: '1000',
+  });
+  const clients: Joined[] = [];
+  const sinks: RtpSink[] = [];
+  const transmitter = new Transmitter(video);
+  try {
+    const sender = await joinRoom(bridge.url, 'big', 'sender', 'service');
+    clients.push(sender);
+    const t = await sender.client.request('createPlainTransport', { comedia: true });
+    const producerIds: string[] = [];
+    for (const [kind, source, rtpParameters] of [
+      ['audio', 'mic', AUDIO_RTP_PARAMETERS(AUDIO_SSRC)],
+      ['video', 'camera', VIDEO_RTP_PARAMETERS(VIDEO_SSRC)],
+    ] as const) {
+      producerIds.push((await sender.client.request('produce', { transportId: t.id, kind, source, rtpParameters })).producerId);
+    }
+    await transmitter.bind();
+    transmitter.add({ ssrc: AUDIO_SSRC, target: { ip: t.ip, port: t.port } }, { ssrc: VIDEO_SSRC, target: { ip: t.ip, port: t.port } });
+    transmitter.start();
+
+    // One after another: a receiver is placed by the consumers already there.
+    for (let i = 0; i < viewers; i++) {
+      const viewer = await joinRoom(bridge.url, 'big', `viewer ${i}`, 'service');
+      clients.push(viewer);
+      const sink = new RtpSink();
+      sinks.push(sink);
+      const port = await sink.bind();
+      const r = await viewer.client.request('createPlainTransport', { comedia: false });
+      await viewer.client.request('connectPlainTransport', { transportId: r.id, ip: '127.0.0.1', port });
+      for (const producerId of producerIds) {
+        await viewer.client.request('consume', { transportId: r.id, producerId, rtpCapabilities: viewer.joined.routerRtpCapabilities });
+      }
+    }
+    const room = bridge.registry.get('big')!;
+    const split = bridge.pool.workers.map((w) => room.routers.all.filter((r) => r.mediaWorker === w).reduce((n, r) => n + r.consumers, 0));
+    await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
+
+    const pids = bridge.pool.workers.map((w) => w.pid);
+    const workerSeconds = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    for (const sink of sinks) sink.begin();
+    const cpu0 = { workers: workerSeconds(), bench: process.cpuUsage() };
+    const t0 = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
+    const elapsed = (performance.now() - t0) / 1000;
+    const workerCpu = ((workerSeconds() - cpu0.workers) / elapsed) * 100;
+    const benchCpu = (secondsOf(process.cpuUsage(cpu0.bench)) / elapsed) * 100;
+    const totals = sinks.map((sink) => sink.end()).reduce(
+      (a, b) => ({ streams: a.streams + b.streams, packets: a.packets + b.packets, expected: a.expected + b.expected }),
+      { streams: 0, packets: 0, expected: 0 },
+    );
+    return {
+      viewers,
+      consumers: totals.streams,
+      split,
+      workerCpu,
+      benchCpu,
+      loss: totals.expected ? (1 - totals.packets / totals.expected) * 100 : 100,
+    };
+  } finally {
+    transmitter.close();
+    for (const c of clients) c.client.close();
+    for (const sink of sinks) sink.close();
+    await bridge.stop();
+  }
+}
+
+const f1 = (n: number) => n.toFixed(1);
+const perConsumer = (r: Result) => r.workerCpu / r.consumers;
+
+const arms: Arm[] = [
+  { name: '1 worker', workers: 1, results: [] },
+  { name: '2 workers', workers: 2, results: [] },
+];
+console.log(`Room over workers: 1 sender (audio + ${values['video-kbps']} kbps VP8), V plain-RTP viewers x 2 consumers; ${SECONDS} s windows; ladder ${LADDER.join(', ')}`);
+const video = await captureVp8(4, Number(values['video-kbps']));
+console.log('viewers  arm        consumers  per worker   workers %CPU  %CPU/consumer  bench %CPU   loss%');
+for (const viewers of LADDER) {
+  for (const arm of arms) {
+    if (arm.over) continue;
+    const r = await run(arm, viewers, video);
+    console.log(
+      `${String(viewers).padStart(7)}  ${arm.name.padEnd(9)}  ${String(r.consumers).padStart(9)}  ${r.split.join('/').padStart(10)}   ${f1(r.workerCpu).padStart(12)}  ${perConsumer(r).toFixed(3).padStart(13)}  ${f1(r.benchCpu).padStart(10)}  ${r.loss.toFixed(2).padStart(6)}`,
+    );
+    arm.results.push(r);
+    if (r.loss > MAX_LOSS) arm.over = true;
+  }
+  if (arms.every((a) => a.over)) break;
+}
+
+console.log(`\nbiggest room at <= ${MAX_LOSS}% loss:`);
+const passed = (arm: Arm) => arm.results.filter((r) => r.loss <= MAX_LOSS);
+for (const arm of arms) {
+  const b = passed(arm).at(-1);
+  console.log(
+    b
+      ? `  ${arm.name.padEnd(9)} ${b.viewers} viewers (${b.consumers} consumers${arm.over ? '' : ', the ladder ran out first'}), ${perConsumer(b).toFixed(3)}% of a core per consumer`
+      : `  ${arm.name.padEnd(9)} none: the first rung lost more than ${MAX_LOSS}%`,
+  );
+}
+const [one, two] = arms.map((a) => passed(a).at(-1));
+if (one && two) console.log(`  2 workers / 1 worker: viewers x${(two.viewers / one.viewers).toFixed(2)}`);
+// CPU per consumer compared where both arms carried the same room.
+const common = passed(arms[0]!).filter((r) => passed(arms[1]!).some((q) => q.viewers === r.viewers)).at(-1);
+if (common) {
+  const spread = passed(arms[1]!).find((q) => q.viewers === common.viewers)!;
+  console.log(
+    `  at ${common.viewers} viewers, CPU per consumer: ${perConsumer(common).toFixed(3)}% (1 worker) vs ${perConsumer(spread).toFixed(3)}% (2 workers), x${(perConsumer(spread) / perConsumer(common)).toFixed(2)}`,
+  );
+}
+process.exit(0);
