@@ -1,14 +1,16 @@
-// A real TURN server (Debian's coturn) on a test host, as an operator runs it
-// for clients on networks that allow nothing but TCP 443: TURN over TCP and
-// TURN over TLS on the same port 443 (coturn tells them apart by their first
-// bytes), credentials by the shared-secret REST scheme (use-auth-secret), and
-// relaying only to the bridge (every other peer address denied).
+// A real TURN server (Debian's coturn) on a test host, run as
+// docker-compose.yml runs it: the repository's turnserver.conf (TURN over TCP
+// and TLS on port 443, use-auth-secret, relaying only to the bridge) with the
+// deployment's secret, bridge address and certificate on the command line.
 import type { ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { TestHost } from './hosts.ts';
 import { waitFor } from './wait.ts';
+
+/** The repository's turnserver.conf: what docker-compose.yml's coturn service runs with. */
+const CONFIG = fileURLToPath(new URL('../../turnserver.conf', import.meta.url));
 
 export interface CoturnOptions {
   host: TestHost;
@@ -16,11 +18,10 @@ export interface CoturnOptions {
   secret: string;
   /** The certificate and key for TURN over TLS. */
   cert: { cert: string; key: string };
-  /** The only addresses the relay may send to (the bridge's media address). */
-  allowedPeers: string[];
-  /** Where its configuration file goes. */
+  /** The only address the relay may send to (the bridge's media address). */
+  allowedPeer: string;
+  /** Where its pid file and (empty) user database go. */
   dir: string;
-  port?: number;
 }
 
 export class Coturn {
@@ -33,48 +34,30 @@ export class Coturn {
     createInterface({ input: child.stderr! }).on('line', (line) => this.#lines.push(line));
   }
 
-  /** The turnserver.conf the README shows, on the test host's address. */
-  static config({ host, secret, cert, allowedPeers, port = 443 }: CoturnOptions): string {
-    return [
-      `listening-ip=${host.address}`,
-      `relay-ip=${host.address}`,
-      `listening-port=${port}`,
-      // TLS is accepted on listening-port too; its own port stays off the client's path.
-      'tls-listening-port=5349',
-      'no-udp',
-      'no-dtls',
-      `cert=${cert.cert}`,
-      `pkey=${cert.key}`,
-      'use-auth-secret',
-      `static-auth-secret=${secret}`,
-      'realm=telebridge.test',
-      'fingerprint',
-      'no-cli',
-      // Sessions and their allocations are logged only so (allocations() reads them).
-      'verbose',
-      'no-multicast-peers',
-      // Deny by default: the relay reaches the bridge and nothing else.
-      'denied-peer-ip=0.0.0.0-255.255.255.255',
-      ...allowedPeers.map((peer) => `allowed-peer-ip=${peer}`),
-      'min-port=49152',
-      'max-port=49251',
-      'log-file=stdout',
-      'simple-log',
-      'pidfile=',
-      '',
-    ].join('\n');
-  }
-
-  static async start(options: CoturnOptions): Promise<Coturn> {
-    const file = path.join(options.dir, 'turnserver.conf');
-    fs.writeFileSync(file, Coturn.config(options), { mode: 0o600 });
-    // No user database: REST credentials need none (an empty path keeps it off the system's /var/lib/turn).
-    const child = options.host.spawn('turnserver', ['-c', file, '--userdb', path.join(options.dir, 'turndb')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** turnserver with the repository's configuration, on the host's address, with what compose gives on its command line. */
+  static async start({ host, secret, cert, allowedPeer, dir }: CoturnOptions): Promise<Coturn> {
+    const child = host.spawn(
+      'turnserver',
+      [
+        '-c', CONFIG,
+        `--listening-ip=${host.address}`,
+        `--relay-ip=${host.address}`,
+        `--static-auth-secret=${secret}`,
+        `--allowed-peer-ip=${allowedPeer}`,
+        `--cert=${cert.cert}`,
+        `--pkey=${cert.key}`,
+        // Sessions and their allocations are logged only so (allocations() reads them).
+        '--verbose',
+        `--pidfile=${path.join(dir, 'turnserver.pid')}`,
+        // REST credentials need no user database; this keeps coturn off the system's /var/lib/turn.
+        `--userdb=${path.join(dir, 'turndb')}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const coturn = new Coturn(child);
-    const port = options.port ?? 443;
-    await waitFor(`coturn listening on ${options.host.address}:${port}`, async () => {
+    await waitFor(`coturn listening on ${host.address}:443`, async () => {
       if (coturn.exited) throw new Error(`turnserver exited: ${coturn.log.slice(-3000)}`);
-      return (await options.host.exec('ss', ['-H', '-ltn', `sport = :${port}`])).trim() !== '';
+      return (await host.exec('ss', ['-H', '-ltn', 'sport = :443'])).trim() !== '';
     }, 10_000, 100);
     return coturn;
   }

@@ -107,7 +107,7 @@ describe('TURN: a browser on a network that lets out only TCP 443', () => {
       host: hosts.edge,
       secret: TURN_SECRET,
       cert: edgeCertificate,
-      allowedPeers: [hosts.bridge.address],
+      allowedPeer: hosts.bridge.address,
       dir,
     });
     forwarder = startForwarder(hosts.edge, [front, 443], [hosts.bridge.address, 8443]);
