@@ -8,28 +8,11 @@ import { parseArgs } from 'node:util';
 import type { Page } from 'puppeteer-core';
 import { startBridge } from '../test/helpers/bridge.ts';
 import { joinThroughUi, launchBrowser } from '../test/helpers/browser.ts';
+import { openJoinForm, timeJoin } from './lib/joinTiming.ts';
 import { percentile } from './lib/stats.ts';
 
 const { values } = parseArgs({ options: { joins: { type: 'string', default: '10' } } });
 const JOINS = Number(values.joins);
-
-/** Clicks Join and resolves with the ms until a remote video element shows a decoded frame. */
-function timeJoin(page: Page): Promise<number> {
-  return page.evaluate(
-    () =>
-      new Promise<number>((resolve) => {
-        const start = performance.now();
-        (document.querySelector('#join-button') as HTMLButtonElement).click();
-        const poll = setInterval(() => {
-          const remote = [...document.querySelectorAll<HTMLVideoElement>('.tile video:not(.mirrored)')];
-          if (remote.some((v) => v.readyState >= 2 && v.videoWidth > 0)) {
-            clearInterval(poll);
-            resolve(performance.now() - start);
-          }
-        }, 2);
-      }),
-  );
-}
 
 /** Two peer connections in one page, connected directly: offer -> first decoded frame. */
 function timeDirectLoopback(page: Page): Promise<number> {
@@ -79,11 +62,7 @@ try {
     // Alternate the two measurements so both see the same machine load.
     await page.goto(`${bridge.url}/`);
     direct.push(await timeDirectLoopback(page));
-    await page.goto(`${bridge.url}/latency`);
-    await page.waitForSelector('#display-name');
-    await page.$eval('#display-name', (el) => ((el as HTMLInputElement).value = ''));
-    await page.type('#display-name', `Joiner ${i + 1}`);
-    await page.waitForSelector('#join-button:not([disabled])');
+    await openJoinForm(page, `${bridge.url}/latency`, `Joiner ${i + 1}`);
     sfu.push(await timeJoin(page));
     await page.click('#leave');
     await page.waitForSelector('.end-screen');

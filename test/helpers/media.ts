@@ -25,6 +25,18 @@ export async function audioVolume(file: string): Promise<{ mean: number; max: nu
   return { mean: level('mean_volume'), max: level('max_volume') };
 }
 
+/** A file's pictures as small grey thumbnails (`fps` of them a second, or every decoded one), one byte a pixel. */
+export async function greyFrames(file: string, { width, height, fps }: { width: number; height: number; fps?: number }): Promise<Buffer[]> {
+  const filters = [...(fps ? [`fps=${fps}`] : []), `scale=${width}:${height}`, 'format=gray'];
+  const { stdout } = await run(
+    'ffmpeg',
+    ['-hide_banner', '-nostats', '-loglevel', 'error', '-i', file, '-an', '-vf', filters.join(','), '-f', 'rawvideo', 'pipe:1'],
+    { encoding: 'buffer', maxBuffer: 64 << 20 },
+  );
+  const size = width * height;
+  return Array.from({ length: Math.floor(stdout.length / size) }, (_, i) => stdout.subarray(i * size, (i + 1) * size));
+}
+
 /**
  * How much the picture moves: the share of the file's seconds in which it
  * changed visibly at least once (sampled 4 times a second, 64x36 grey). A
@@ -33,29 +45,26 @@ export async function audioVolume(file: string): Promise<{ mean: number; max: nu
  */
 export async function motionShare(file: string): Promise<number> {
   const perSecond = 4;
-  const width = 64;
-  const height = 36;
-  const { stdout } = await run(
-    'ffmpeg',
-    ['-hide_banner', '-nostats', '-loglevel', 'error', '-i', file, '-an', '-vf', `fps=${perSecond},scale=${width}:${height},format=gray`, '-f', 'rawvideo', 'pipe:1'],
-    { encoding: 'buffer', maxBuffer: 64 << 20 },
-  );
-  const size = width * height;
-  const frames = Math.floor(stdout.length / size);
-  const seconds = Math.floor((frames - 1) / perSecond);
+  const frames = await greyFrames(file, { width: 64, height: 36, fps: perSecond });
+  const seconds = Math.floor((frames.length - 1) / perSecond);
   if (seconds < 1) return 0;
   let moving = 0;
   for (let second = 0; second < seconds; second++) {
     for (let i = second * perSecond + 1; i <= (second + 1) * perSecond; i++) {
-      let difference = 0;
-      for (let p = 0; p < size; p++) difference += Math.abs(stdout[i * size + p]! - stdout[(i - 1) * size + p]!);
-      if (difference / size > 0.5) {
+      if (meanDifference(frames[i]!, frames[i - 1]!) > 0.5) {
         moving++;
         break;
       }
     }
   }
   return moving / seconds;
+}
+
+/** The mean absolute difference of two same-sized grey pictures, in grey levels (0-255). */
+export function meanDifference(a: Buffer, b: Buffer): number {
+  let difference = 0;
+  for (let p = 0; p < a.length; p++) difference += Math.abs(a[p]! - b[p]!);
+  return difference / a.length;
 }
 
 /** A stretch of a file's audio as mono 16-bit samples at 16 kHz (for tone checks). */
