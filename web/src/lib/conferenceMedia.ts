@@ -146,7 +146,9 @@ export class ConferenceMedia {
   async inboundStats(): Promise<InboundStats[]> {
     const result: InboundStats[] = [];
     for (const media of this.remoteMedia.value.values()) {
-      const report = await media.consumer.getStats();
+      // A consumer may close while we ask (its sender left): it has nothing more to tell.
+      const report = media.consumer.closed ? undefined : await media.consumer.getStats().catch(() => undefined);
+      if (!report) continue;
       for (const stat of report.values()) {
         if (stat.type !== 'inbound-rtp') continue;
         result.push({
