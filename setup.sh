@@ -29,7 +29,7 @@ APT_PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler liburing-dev
   chromium firefox-esr ffmpeg redis-server sip-tester baresip linphone-cli nginx libnginx-mod-rtmp
   espeak-ng sox xvfb pulseaudio docker-compose
-  iproute2 nftables pebble stunnel4
+  iproute2 nftables pebble stunnel4 coturn
 )
 
 step "System packages"
@@ -40,7 +40,19 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${#missing[@]} packages: ${missing[*]}"
   as_root apt-get update -q
+  # coturn is for the TURN test and for running it as README's "TURN" says. Debian's package
+  # enables and starts a system-wide relay with its default settings: masked while it installs,
+  # so it never starts, then left disabled.
+  new_coturn=0
+  if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ]; then
+    new_coturn=1
+    as_root systemctl mask --runtime coturn
+  fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  if [ "$new_coturn" -eq 1 ]; then
+    as_root systemctl unmask --runtime coturn
+    as_root systemctl disable coturn
+  fi
 else
   echo "all ${#APT_PACKAGES[@]} packages present"
 fi
