@@ -7,7 +7,7 @@
 // bridge. A Chromium on each joins one room. Without TURN the restricted one
 // gets no media; with it, both see and hear each other (distinct tones), and
 // the restricted one's media goes through a relay allocated by coturn under
-// its own credentials.
+// its own credentials. The relay refuses to reach anything but the bridge.
 import crypto from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TurnCredentials } from '../../bridge/auth/TurnCredentials.ts';
 import { spkiSha256 } from '../../protocol/bridgeTrust.ts';
 import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
 import { inboundStats, joinThroughUi, launchBrowser, receivedAudio, seesAndHears } from '../helpers/browser.ts';
@@ -203,4 +204,14 @@ describe('TURN: a browser on a network that lets out only TCP 443', () => {
     expect(itsOwn.some(({ tls }) => tls)).toBe(true);
     expect(await receivingCandidate(open)).toMatchObject({ candidateType: 'host' });
   }, 60_000);
+
+  it('the relay reaches the bridge and nothing else: another peer is refused (403 Forbidden IP)', async () => {
+    // A client with good credentials (made as the bridge makes them) asks coturn, from the restricted host, to relay to the open host.
+    const [server] = new TurnCredentials({ urls: [], secret: TURN_SECRET, ttlSeconds: 60 }).issue('relay-probe');
+    const output = await hosts.restricted
+      .exec('turnutils_uclient', ['-t', '-p', '443', '-u', server!.username, '-w', server!.credential, '-e', hosts.open.address, '-n', '1', hosts.edge.address])
+      .catch((error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}`);
+    expect(coturn.allocations().some(({ username }) => username === server!.username)).toBe(true);
+    expect(output).toMatch(/403 \(Forbidden IP\)/);
+  }, 20_000);
 });
