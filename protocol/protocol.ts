@@ -115,7 +115,7 @@ export const TURN_URI = /^turns?:(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{
  * shared-secret REST scheme): the shape of a browser's RTCIceServer.
  */
 export const iceServerSchema = z.object({
-  urls: z.array(z.string().regex(TURN_URI, 'expected a turn: or turns: URI')).min(1).max(16),
+  urls: z.array(z.string().max(300).regex(TURN_URI, 'expected a turn: or turns: URI')).min(1).max(16),
   username: z.string().min(1).max(256),
   credential: z.string().min(1).max(256),
 });
