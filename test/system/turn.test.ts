@@ -47,8 +47,8 @@ net.createServer((client) => {
   client.pipe(upstream).pipe(client);
   client.on('error', () => upstream.destroy());
   upstream.on('error', () => client.destroy());
-}).listen(${listen[1]}, '${listen[0]}', () => console.log('listening'));`;
-  return host.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+}).listen(${listen[1]}, '${listen[0]}');`;
+  return host.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /** The local candidate of the page's selected ICE pair for receiving (what its media really goes over). */
@@ -83,7 +83,6 @@ describe('TURN: a browser on a network that lets out only TCP 443', () => {
   /** The edge host's second address: the forwarder to the bridge's HTTPS. */
   const front = `${SUBNET}.3`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'turn-system-'));
-  let ca: TestCa;
   let bridgeCertificate: { cert: string; key: string };
   /** What the browsers pin to trust the bridge's and coturn's certificates, as users who accepted them would. */
   let trustedSpkis: string[];
@@ -100,7 +99,7 @@ describe('TURN: a browser on a network that lets out only TCP 443', () => {
     await hosts.edge.exec('ip', ['addr', 'add', `${front}/24`, 'dev', 'eth0']);
     await allowOnlyTcp443(hosts.restricted, [hosts.edge.address, front]);
 
-    ca = await TestCa.create(path.join(dir, 'ca'), 'TURN Test CA');
+    const ca = await TestCa.create(path.join(dir, 'ca'), 'TURN Test CA');
     bridgeCertificate = await ca.issue(hosts.bridge.address);
     const edgeCertificate = await ca.issue(hosts.edge.address);
     trustedSpkis = [bridgeCertificate, edgeCertificate].map(({ cert }) => spkiSha256(new crypto.X509Certificate(fs.readFileSync(cert))));
