@@ -153,3 +153,36 @@ export async function receivedAudio(page: Page, peerId: string, ms = 1000): Prom
   }, peerId, ms);
   return { samples: Float64Array.from(samples), sampleRate };
 }
+
+/**
+ * Keeps the page's RTCPeerConnections where `peerConnectionStats` finds them
+ * (the client keeps its own out of reach). Call before the page loads.
+ */
+export function keepPeerConnections(page: Page): Promise<unknown> {
+  return page.evaluateOnNewDocument(() => {
+    const Native = window.RTCPeerConnection;
+    const kept: RTCPeerConnection[] = [];
+    (window as unknown as { keptPeerConnections: RTCPeerConnection[] }).keptPeerConnections = kept;
+    window.RTCPeerConnection = class extends Native {
+      constructor(configuration?: RTCConfiguration) {
+        super(configuration);
+        kept.push(this);
+      }
+    };
+  });
+}
+
+/** What the page's open peer connections report of its video: every outbound-rtp and inbound-rtp entry. */
+export function videoRtpStats(page: Page): Promise<{ type: string; rid?: string; frameHeight?: number; framesEncoded?: number; framesDecoded?: number }[]> {
+  return page.evaluate(async () => {
+    const entries: { type: string; rid?: string; frameHeight?: number; framesEncoded?: number; framesDecoded?: number }[] = [];
+    for (const pc of (window as unknown as { keptPeerConnections?: RTCPeerConnection[] }).keptPeerConnections ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s: { type: string; kind?: string; rid?: string; frameHeight?: number; framesEncoded?: number; framesDecoded?: number }) => {
+        if (s.kind !== 'video' || (s.type !== 'outbound-rtp' && s.type !== 'inbound-rtp')) return;
+        entries.push({ type: s.type, rid: s.rid, frameHeight: s.frameHeight, framesEncoded: s.framesEncoded, framesDecoded: s.framesDecoded });
+      });
+    }
+    return entries;
+  });
+}

@@ -2,20 +2,28 @@
 // instances, each with a microphone playing its own tone, meet through the
 // real bridge; a moderator turns E2EE on, and each still decodes the others'
 // video and hears their tone, now through the E2EE worker (its frame counts
-// prove every frame was encrypted by the sender and decrypted here).
+// prove every frame was encrypted by the sender and decrypted here), while
+// the bridge, which cannot read a frame, still switches simulcast layers and
+// finds the loudest speaker. A middlebox at the bridge gets only noise.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
+import { greyFrames, meanDifference } from '../helpers/media.ts';
 import { startBridge } from '../helpers/bridge.ts';
-import { clickJoin, inboundStats, joinThroughUi, launchBrowser, receivedAudio } from '../helpers/browser.ts';
-import { RtpReceiver } from '../helpers/rtp.ts';
+import { clickJoin, inboundStats, joinThroughUi, keepPeerConnections, launchBrowser, receivedAudio, videoRtpStats } from '../helpers/browser.ts';
+import { RtpReceiver, type RtpPacket } from '../helpers/rtp.ts';
 import { joinRoom, type Joined } from '../helpers/signaling.ts';
+import { vp8Frames, vp8Hidden, writeIvf } from '../helpers/vp8.ts';
 import { waitFor } from '../helpers/wait.ts';
+
+const run = promisify(execFile);
 
 interface Participant {
   name: string;
@@ -40,33 +48,8 @@ async function toneFrom(viewer: Participant, sender: Participant, frequency: num
   return windowedToneShare(samples, sampleRate, frequency);
 }
 
-/**
- * A VP8 RTP payload (RFC 7741) without its payload descriptor and, on a
- * frame's first packet, without the frame tag E2EE leaves in the clear (10
- * bytes on a keyframe, 3 otherwise): what E2EE hides.
- */
-function vp8Hidden(payload: Buffer): Buffer {
-  let offset = 1;
-  if (payload[0]! & 0x80) {
-    const extension = payload[1]!;
-    offset = 2;
-    if (extension & 0x80) offset += payload[offset]! & 0x80 ? 2 : 1; // picture id
-    if (extension & 0x40) offset += 1; // TL0PICIDX
-    if (extension & 0x30) offset += 1; // TID, KEYIDX
-  }
-  const frameStart = (payload[0]! & 0x10) !== 0 && (payload[0]! & 0x07) === 0;
-  if (frameStart) offset += (payload[offset]! & 0x01) === 0 ? 10 : 3;
-  return payload.subarray(offset);
-}
-
-/**
- * What deflate makes of 2 s of `producerId`'s VP8 as a middlebox at the bridge
- * sees it (a plain-RTP consumer): compressed size over original, beyond the
- * clear prefix. Encrypted bytes do not compress at all (1.000: deflate's
- * framing only adds); VP8's own coding is dense already, so plain frames of
- * Chromium's fake camera compress only a little (0.983 measured).
- */
-async function middleboxRatio(middlebox: Joined, producerId: string): Promise<number> {
+/** 2 s or more of `producerId`'s VP8 as a middlebox at the bridge gets it: a plain-RTP consumer. */
+async function middleboxCapture(middlebox: Joined, producerId: string): Promise<RtpPacket[]> {
   const receiver = new RtpReceiver();
   const port = await receiver.bind();
   try {
@@ -80,13 +63,39 @@ async function middleboxRatio(middlebox: Joined, producerId: string): Promise<nu
     // The media only: the bridge's bandwidth probes (padding, another SSRC) compress like anything empty.
     const ssrc = consumer.rtpParameters.encodings![0]!.ssrc;
     const media = () => receiver.packets.filter((p) => p.ssrc === ssrc);
-    await waitFor('VP8 at the middlebox', () => media().length >= 100, 10_000);
+    await waitFor('VP8 at the middlebox', () => media().length >= 100 && vp8Frames(media()).length >= 30, 15_000);
     await middlebox.client.request('closeConsumer', { consumerId: consumer.id });
-    const hidden = Buffer.concat(media().map((p) => vp8Hidden(p.payload)));
-    return deflateSync(hidden, { level: 9 }).length / hidden.length;
+    return media();
   } finally {
     receiver.close();
   }
+}
+
+/**
+ * What deflate makes of the VP8 beyond the clear prefix: compressed size over
+ * original. Encrypted bytes do not compress at all (1.000: deflate's framing
+ * only adds); VP8's own coding is dense already, so plain frames compress
+ * only a little (0.98 or so).
+ */
+function hiddenRatio(packets: readonly RtpPacket[]): number {
+  const hidden = Buffer.concat(packets.map((p) => vp8Hidden(p.payload)));
+  return deflateSync(hidden, { level: 9 }).length / hidden.length;
+}
+
+/** A grey thumbnail's size: enough to tell colour bars from anything else. */
+const THUMBNAIL = { width: 32, height: 18 };
+
+/**
+ * The middlebox tries to watch: ffmpeg decodes the frames it captured. How
+ * many pictures came out, and how many of them look like `reference` (the
+ * sender's camera picture) within a few grey levels.
+ */
+async function middleboxPictures(packets: readonly RtpPacket[], reference: Buffer, dir: string): Promise<{ decoded: number; matching: number }> {
+  const file = path.join(dir, 'middlebox.ivf');
+  writeIvf(file, vp8Frames(packets));
+  // A decoder fed noise may give up on the whole file: that is no picture.
+  const pictures = await greyFrames(file, THUMBNAIL).catch(() => []);
+  return { decoded: pictures.length, matching: pictures.filter((p) => meanDifference(p, reference) < 12).length };
 }
 
 describe('end-to-end encrypted meeting in the browser', () => {
@@ -95,16 +104,27 @@ describe('end-to-end encrypted meeting in the browser', () => {
   const room = 'sealed';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2ee-'));
   let middlebox: Joined;
-  let plainRatio: number;
+  /** What the middlebox got from Bob's camera with E2EE off (the control). */
+  let plain: RtpPacket[];
+  /** Bob's camera picture, a thumbnail of the colour bars his fake camera plays. */
+  let bars: Buffer;
   const pairs = () => people.flatMap((viewer) => people.filter((other) => other !== viewer).map((other) => [viewer, other] as const));
 
   beforeAll(async () => {
     bridge = await startBridge({ MEDIA_WORKERS: '1' });
-    for (const [name, tone] of [['Alice', 440], ['Bob', 700], ['Carol', 1100]] as const) {
+    // Bob's camera shows colour bars, a picture a middlebox would recognise if it could decode it.
+    const barsFile = path.join(dir, 'bars.y4m');
+    await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'smptebars=size=1280x720:rate=30', '-frames:v', '3', '-pix_fmt', 'yuv420p', barsFile]);
+    bars = (await greyFrames(barsFile, THUMBNAIL))[0]!;
+    // Each its own tone, Bob loudest and Carol quietest: the one speaker detection should pick, and who follows.
+    const voices = [['Alice', 440, 8000], ['Bob', 700, 16000], ['Carol', 1100, 2000]] as const;
+    for (const [name, tone, amplitude] of voices) {
       const file = path.join(dir, `${name}.wav`);
-      writeToneWav(file, tone, 30, { sampleRate: 16000 });
-      const browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${file}`] });
+      writeToneWav(file, tone, 30, { sampleRate: 16000, amplitude });
+      const camera = name === 'Bob' ? [`--use-file-for-fake-video-capture=${barsFile}`] : [];
+      const browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${file}`, ...camera] });
       const page = await browser.newPage();
+      await keepPeerConnections(page);
       // Original sound: a noise suppressor would remove a steady tone.
       await joinThroughUi(page, `${bridge.url}/${room}?audioProcessing=off`, name);
       people.push({ name, tone, browser, page, peerId: await page.evaluate(() => window.conference!.selfId.value!) });
@@ -124,9 +144,9 @@ describe('end-to-end encrypted meeting in the browser', () => {
 
   it('lets the moderator turn E2EE on; everyone shows the shield and everyone as encrypting', async () => {
     const [alice, bob] = people as [Participant, Participant];
-    // The control: with E2EE off, a middlebox gets VP8 that compresses.
+    // The control: with E2EE off, a middlebox gets VP8 it can decode (see below).
     await waitFor('Alice to decode Bob', async () => (await framesDecoded(alice, bob)) >= 30, 20_000, 250);
-    plainRatio = await middleboxRatio(middlebox, cameraOf(bob));
+    plain = await middleboxCapture(middlebox, cameraOf(bob));
     expect(await alice.page.evaluate(() => window.conference!.role.value)).toBe('moderator');
     await alice.page.click('#toggle-participants');
     await alice.page.click('#toggle-e2ee');
@@ -154,11 +174,19 @@ describe('end-to-end encrypted meeting in the browser', () => {
     for (const sender of people) expect((await workerFrames(sender, sender))?.encrypted ?? 0).toBeGreaterThan(100);
   });
 
-  it('leaves a middlebox at the bridge only bytes that do not compress, where they did with E2EE off', async () => {
-    const sealedRatio = await middleboxRatio(middlebox, cameraOf(people[1]!));
-    console.log(`VP8 beyond the clear prefix, deflated: ${plainRatio.toFixed(3)} with E2EE off, ${sealedRatio.toFixed(3)} with it on`);
+  it('leaves a middlebox at the bridge only noise it cannot decode, where it could watch Bob with E2EE off', async () => {
+    const sealed = await middleboxCapture(middlebox, cameraOf(people[1]!));
+    const [plainRatio, sealedRatio] = [hiddenRatio(plain), hiddenRatio(sealed)];
+    const [plainPictures, sealedPictures] = [await middleboxPictures(plain, bars, dir), await middleboxPictures(sealed, bars, dir)];
+    console.log(
+      `middlebox: VP8 beyond the clear prefix deflates to ${plainRatio.toFixed(3)} with E2EE off, ${sealedRatio.toFixed(3)} with it on; ` +
+        `ffmpeg decodes ${JSON.stringify(plainPictures)} off, ${JSON.stringify(sealedPictures)} on (pictures like Bob's colour bars)`,
+    );
     expect(sealedRatio).toBeGreaterThan(0.999);
     expect(plainRatio).toBeLessThan(0.995);
+    // The control: a middlebox without E2EE sees Bob's picture.
+    expect(plainPictures.matching).toBeGreaterThanOrEqual(10);
+    expect(sealedPictures.matching).toBe(0);
   });
 
   it('hears each participant’s own tone, decrypted', async () => {
@@ -167,6 +195,70 @@ describe('end-to-end encrypted meeting in the browser', () => {
       const other = people.find((p) => p !== viewer && p !== sender)!;
       expect(await toneFrom(viewer, sender, other.tone)).toBeLessThan(0.05);
     }
+  });
+
+  it('still switches the simulcast layer a viewer gets: the middle one in the grid, the smallest in the filmstrip', async () => {
+    const [alice, bob, carol] = people as [Participant, Participant, Participant];
+    const carolsHeightAtAlice = async () =>
+      (await inboundStats(alice.page)).find((s) => s.peerId === carol.peerId && s.source === 'camera' && s.kind === 'video')?.frameHeight ?? 0;
+    /** Alice decodes Carol's layer `rid` (its height as Carol's encoder makes it now: a loaded Chromium scales layers down). */
+    const decodes = async (rid: string) => {
+      const layer = (await videoRtpStats(carol.page)).find((s) => s.type === 'outbound-rtp' && s.rid === rid)?.frameHeight;
+      const smallest = (await videoRtpStats(carol.page)).find((s) => s.type === 'outbound-rtp' && s.rid === 'r0')?.frameHeight;
+      return layer !== undefined && (rid === 'r0' || layer !== smallest) && (await carolsHeightAtAlice()) === layer;
+    };
+    // With the other cameras off, Carol's encoder and the bandwidth estimates have room for two layers.
+    for (const p of [alice, bob]) await p.page.click('#toggle-camera');
+    try {
+      // Speaker view stages the active speaker, Bob (the loudest): Carol goes to the filmstrip.
+      await waitFor('Bob as the active speaker', () => bridge.registry.get(room)!.activeSpeakerId === bob.peerId, 15_000, 250);
+      await waitFor('Alice to decode Carol’s middle layer in the grid', () => decodes('r1'), 30_000, 250);
+      const grid = await carolsHeightAtAlice();
+      await alice.page.click('#toggle-layout');
+      try {
+        await waitFor('Alice to decode Carol’s smallest layer in the filmstrip', () => decodes('r0'), 20_000, 250);
+        console.log(`Carol's video at Alice: ${grid} lines in the grid, ${await carolsHeightAtAlice()} in the filmstrip`);
+      } finally {
+        await alice.page.click('#toggle-layout');
+      }
+      await waitFor('Alice to decode Carol’s middle layer again', () => decodes('r1'), 20_000, 250);
+    } finally {
+      for (const p of [alice, bob]) await p.page.click('#toggle-camera');
+    }
+    // Cameras turned on again under E2EE: new senders, encrypted from their first frame.
+    await Promise.all(
+      [[alice, bob], [bob, alice], [carol, alice]].map(async ([viewer, sender]) => {
+        await waitFor(`${viewer!.name} to decode ${sender!.name}’s camera again`, async () => (await framesDecoded(viewer!, sender!)) >= 30, 20_000, 250);
+      }),
+    );
+  });
+
+  it('still finds the loudest speaker from the audio levels, which stay in the clear, and follows them', async () => {
+    const [alice, bob] = people as [Participant, Participant];
+    const loudestAt = (viewer: Participant) =>
+      viewer.page.evaluate(() => {
+        const levels = [...window.conference!.levels.value];
+        return levels.length ? levels.reduce((a, b) => (b[1] > a[1] ? b : a))[0] : null;
+      });
+    const everyoneFinds = async (speaker: Participant) => {
+      for (const viewer of people) {
+        await waitFor(`${viewer.name} to find ${speaker.name} loudest`, async () => (await loudestAt(viewer)) === speaker.peerId, 15_000, 250);
+      }
+    };
+    // The bridge's pick of the active speaker, from the same levels: Bob.
+    for (const viewer of people) {
+      await waitFor(`${viewer.name} to see Bob as the active speaker`, () =>
+        viewer.page.evaluate((peerId) => window.conference!.activeSpeakerId.value === peerId, bob.peerId),
+      15_000, 250);
+    }
+    await everyoneFinds(bob);
+    await bob.page.click('#toggle-mic');
+    try {
+      await everyoneFinds(alice); // louder than Carol
+    } finally {
+      await bob.page.click('#toggle-mic');
+    }
+    await everyoneFinds(bob);
   });
 
   it('shows the same verification code on both sides of each pair', async () => {
@@ -196,6 +288,43 @@ describe('end-to-end encrypted meeting in the browser', () => {
       expect(await page.$eval('[data-testid=end-detail]', (el) => el.textContent)).toMatch(/end-to-end encrypted and cannot be joined from this browser/);
     } finally {
       await page.close();
+      await people[0]!.page.bringToFront(); // a page in the background stops decoding
+    }
+  });
+
+  it('shows a browser whose keys were spoiled on the way no picture, and says it cannot decrypt, while the others go on', async () => {
+    const [alice, bob] = people as [Participant, Participant];
+    // A browser of his own: a second page in Alice's would put hers in the background, where Chromium stops decoding.
+    const browser = await launchBrowser();
+    const page = await browser.newPage();
+    try {
+      // Every key wrapped for Dave is damaged before his worker gets it (one base64 character changed).
+      await page.evaluateOnNewDocument(() => {
+        const post = Worker.prototype.postMessage;
+        Worker.prototype.postMessage = function (this: Worker, message: unknown, ...rest: [StructuredSerializeOptions?]) {
+          const request = message as { op?: string; wrapped?: string };
+          if (request?.op === 'setKey' && request.wrapped) {
+            const wrapped = request.wrapped;
+            message = { ...request, wrapped: wrapped.slice(0, 8) + (wrapped[8] === 'A' ? 'B' : 'A') + wrapped.slice(9) };
+          }
+          return post.call(this, message, ...rest);
+        };
+      });
+      await joinThroughUi(page, `${bridge.url}/${room}`, 'Dave');
+      const dave = { name: 'Dave', tone: 0, browser, page, peerId: await page.evaluate(() => window.conference!.selfId.value!) };
+      await waitFor('Dave to say he cannot decrypt the three others', async () => (await page.$$('[data-testid=cannot-decrypt]')).length === people.length, 20_000, 250);
+      expect(await page.$eval('[data-testid=cannot-decrypt]', (el) => el.textContent)).toMatch(/Cannot decrypt (Alice|Bob|Carol)/);
+      for (const sender of people) {
+        expect(await framesDecoded(dave, sender)).toBe(0);
+        const frames = await workerFrames(dave, sender);
+        expect(frames?.failed ?? 0).toBeGreaterThan(0);
+        expect(frames?.decrypted ?? 0).toBe(0);
+      }
+      // Everyone else still decodes everyone.
+      const decoded = await framesDecoded(alice, bob);
+      await waitFor('Alice to go on decoding Bob', async () => (await framesDecoded(alice, bob)) >= decoded + 30, 15_000, 250);
+    } finally {
+      await browser.close();
     }
   });
 
