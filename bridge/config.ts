@@ -282,12 +282,11 @@ function checkTls(env: BridgeEnv, issue: (variable: string, message: string) => 
   }
 }
 
-/** TURN_URLS and TURN_SECRET go together; the secret's problems are told without its value. */
+/** TURN_URLS and TURN_SECRET go together. */
 function checkTurn(env: BridgeEnv, issue: (path: string[], message: string) => void): void {
   if (env.TURN_URLS.length > 0 && env.TURN_SECRET === undefined) issue(['TURN_SECRET'], 'required when TURN_URLS is set (coturn\'s static-auth-secret)');
   if (env.TURN_SECRET !== undefined && env.TURN_URLS.length === 0) issue(['TURN_URLS'], 'TURN_SECRET is set, but no TURN server to use it with');
-  // No path: parseEnv would print the offending value after a variable's name.
-  if (env.TURN_SECRET !== undefined && env.TURN_SECRET.length < 16) issue([], 'TURN_SECRET: at least 16 characters (its value is not shown)');
+  if (env.TURN_SECRET !== undefined && env.TURN_SECRET.length < 16) issue(['TURN_SECRET'], 'at least 16 characters');
 }
 
 export type BridgeConfig = ReturnType<typeof loadBridgeConfig>;

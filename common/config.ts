@@ -21,6 +21,9 @@ export class ConfigError extends Error {
 }
 
 /** Parses env with a schema; on failure names every bad variable and its value. */
+/** Settings whose values are secrets (API_SECRET, TURN_SECRET, SIP_AUTH_PASSWORD, SIP_TLS_KEY...). */
+const SECRET_SETTING = /SECRET|PASSWORD|TOKEN|KEY/;
+
 export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
   // An empty variable (FOO= in a compose file) means "use the default".
   const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
@@ -29,7 +32,9 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv)
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? '(environment)');
     const value = env[name];
-    return `  ${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+    // What was given helps a typo, but a secret's value must not reach the log with it.
+    const got = value === undefined ? '' : SECRET_SETTING.test(name) ? ' (value not shown)' : ` (got ${JSON.stringify(value)})`;
+    return `  ${name}: ${issue.message}${got}`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
 }

@@ -31,6 +31,12 @@ describe('bridge configuration', () => {
     expect(message).toContain('LOG_LEVEL');
   });
 
+  it('names a bad secret without its value', () => {
+    const message = configError({ SERVICE_SECRET: 'hunter2' });
+    expect(message).toContain('SERVICE_SECRET: at least 16 characters (value not shown)');
+    expect(message).not.toContain('hunter2');
+  });
+
   it('refuses port ranges that collide or run past 65535', () => {
     expect(configError({ MEDIA_PORT_BASE: '11000', MEDIA_WORKERS: '2' })).toContain('overlap');
     expect(configError({ MEDIA_PLAIN_PORT_MIN: '12000', MEDIA_PLAIN_PORT_MAX: '11000' })).toContain('MEDIA_PLAIN_PORT_MIN');
