@@ -91,7 +91,7 @@ export function writeIvf(file: string, frames: readonly Vp8Frame[]): void {
   header.writeUInt32LE(30, 16); // time base: 1/30 s
   header.writeUInt32LE(1, 20);
   header.writeUInt32LE(frames.length, 24);
-  const chunks = [header];
+  const chunks: Buffer[] = [header];
   frames.forEach((frame, index) => {
     const frameHeader = Buffer.alloc(12);
     frameHeader.writeUInt32LE(frame.data.length, 0);

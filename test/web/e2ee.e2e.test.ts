@@ -18,7 +18,8 @@ import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
 import { greyFrames, meanDifference } from '../helpers/media.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { clickJoin, inboundStats, joinThroughUi, keepPeerConnections, launchBrowser, receivedAudio, videoRtpStats } from '../helpers/browser.ts';
-import { RtpReceiver, type RtpPacket } from '../helpers/rtp.ts';
+import type { RtpPacket } from '../../media/rtp.ts';
+import { RtpReceiver } from '../helpers/rtp.ts';
 import { joinRoom, type Joined } from '../helpers/signaling.ts';
 import { vp8Frames, vp8Hidden, writeIvf } from '../helpers/vp8.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -300,15 +301,15 @@ describe('end-to-end encrypted meeting in the browser', () => {
     try {
       // Every key wrapped for Dave is damaged before his worker gets it (one base64 character changed).
       await page.evaluateOnNewDocument(() => {
-        const post = Worker.prototype.postMessage;
-        Worker.prototype.postMessage = function (this: Worker, message: unknown, ...rest: [StructuredSerializeOptions?]) {
+        const post = Worker.prototype.postMessage as (this: Worker, message: unknown, options?: StructuredSerializeOptions | Transferable[]) => void;
+        Worker.prototype.postMessage = function (this: Worker, message: unknown, options?: StructuredSerializeOptions | Transferable[]) {
           const request = message as { op?: string; wrapped?: string };
           if (request?.op === 'setKey' && request.wrapped) {
             const wrapped = request.wrapped;
             message = { ...request, wrapped: wrapped.slice(0, 8) + (wrapped[8] === 'A' ? 'B' : 'A') + wrapped.slice(9) };
           }
-          return post.call(this, message, ...rest);
-        };
+          post.call(this, message, options);
+        } as typeof Worker.prototype.postMessage;
       });
       await joinThroughUi(page, `${bridge.url}/${room}`, 'Dave');
       const dave = { name: 'Dave', tone: 0, browser, page, peerId: await page.evaluate(() => window.conference!.selfId.value!) };
