@@ -81,10 +81,13 @@ export class Conference {
           this.#dispatch({ type: 'joined', joined });
           this.accessToken.value = joined.accessToken;
           this.#e2ee.selfId = joined.peerId;
-          // Before any media: with E2EE on, not one frame goes out or is played in the clear.
-          if (joined.e2ee) await this.#startE2ee(client);
+          // Before any media: with E2EE on, not one frame goes out or is played in the clear. The
+          // worker is told at once (it drops every frame until it has keys), so the keys are made
+          // while the transports connect rather than before.
+          const e2ee = joined.e2ee ? this.#startE2ee(client) : undefined;
           this.#media.useIceServers(joined.iceServers);
           await this.#media.setUp(joined.routerRtpCapabilities, client);
+          await e2ee;
           if (this.handRaised.value) await client.request('setHandRaised', { raised: true });
         },
         lost: () => {

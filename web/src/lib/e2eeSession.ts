@@ -63,6 +63,8 @@ export class E2eeSession {
 
   constructor(options: E2eeSessionOptions) {
     this.#options = options;
+    // Loaded now, while we connect and join, rather than on the way to the first frame.
+    if (options.capable) this.#ensureWorker();
   }
 
   /** Whether this browser can encrypt frames (what the join tells the bridge). */
@@ -77,6 +79,8 @@ export class E2eeSession {
 
   /** E2EE is on: encrypt all we send, decrypt all we receive, and meet `peerIds` (the web participants). */
   async start(peerIds: readonly string[]): Promise<void> {
+    // Everything up to posting `start` happens before the first await: the caller relies on the
+    // worker sealing frames from the moment this is called.
     if (!this.#options.capable || this.#on) return;
     this.#on = true;
     this.#present = new Set(peerIds);
