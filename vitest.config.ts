@@ -16,6 +16,24 @@ const FAST_ELSEWHERE = [
   'test/web/streamTargets.test.ts',
 ];
 
+/**
+ * Integration files that may run two at a time: each starts its own servers
+ * (bridge, gateway, Redis, sipp) on ports from its own slice
+ * (test/helpers/ports.ts) and uses no browser, no recorder, no test host
+ * (network namespace), no fixed port, little CPU and no rate it must keep
+ * (floods are timed: sipFlood and limits run alone). A new file runs alone
+ * (integration-serial) until it is known to be one of these.
+ */
+const SIDE_BY_SIDE = [
+  'test/deploy.test.ts',
+  ...['acme', 'badInput', 'bridgeTrust', 'e2ee', 'lobby', 'moderation', 'permissions', 'plainTransport', 'rest', 'restAccess', 'signaling', 'speakers', 'srtp', 'streamDestinations', 'tls'].map(
+    (name) => `test/bridge/${name}.test.ts`,
+  ),
+  ...['bridgeControl', 'callLimits', 'dialOut', 'dialOutPolicy', 'lobby', 'mediaRestart', 'sipEngine', 'sippCalls', 'trunkRegister', 'trust', 'twoCallers'].map(
+    (name) => `test/gateway/${name}.test.ts`,
+  ),
+];
+
 export default defineConfig({
   test: {
     projects: [
@@ -37,14 +55,27 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          include: SIDE_BY_SIDE,
+          // Two files at a time: they mostly wait on real time (SIP timers, prompts played out).
+          pool: 'forks',
+          maxWorkers: 2,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          name: 'integration-serial',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/unit/**', ...FAST_ELSEWHERE],
-          // Real media servers and browsers on 2 cores: one file at a time.
+          exclude: [...configDefaults.exclude, 'test/unit/**', ...FAST_ELSEWHERE, ...SIDE_BY_SIDE],
+          // Browsers, recorders, test hosts (network namespaces) and heavy media on 2 cores: one file
+          // at a time, and only after the side-by-side files, so none of them competes for the cores.
           fileParallelism: false,
           pool: 'forks',
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
     ],

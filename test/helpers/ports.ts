@@ -5,8 +5,15 @@ import net from 'node:net';
 // outgoing connection and port-0 bind draws: a port found free there can be
 // taken by one of them before the server under test binds it.
 // Above the product's default media ports (10000-14999).
-const LOWEST = 16_000;
-const HIGHEST = 32_000;
+// Test files run two at a time (vitest.config.ts: the integration project,
+// and the unit one on 2 cores), each in its own process: each worker draws
+// from its own half of the range (by vitest's VITEST_POOL_ID, 1 to
+// maxWorkers), so two files never pick the same port.
+const SLICES = 2;
+const SLICE_PORTS = 8_000;
+const slice = (Number(process.env.VITEST_POOL_ID ?? 1) - 1) % SLICES;
+const LOWEST = 16_000 + slice * SLICE_PORTS;
+const HIGHEST = LOWEST + SLICE_PORTS;
 
 // Ports handed out in this test process, with room for the neighbours some
 // peers also bind (sipp's media port + 1 to + 3). A range is only bound when its
