@@ -138,7 +138,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   async #onDied(dead: MediaWorker, error: Error): Promise<void> {
     const { logger } = this.#options;
-    logger.error({ worker: dead.index, pid: dead.pid, err: error, rooms: dead.tenants.size }, 'media worker died');
+    logger.error({ worker: dead.index, pid: dead.pid, err: error, routers: dead.tenants.size }, 'media worker died');
     if (this.#closed) return;
     // The dead process freed its port; a replacement can take it at once.
     let replacement: MediaWorker | undefined;

@@ -106,6 +106,8 @@ export class Room extends EventEmitter<RoomEvents> {
   #audioLevelObserver!: AudioLevelObserver;
   #activeSpeakerId: string | null = null;
   #closed = false;
+  /** The move under way, if any (moveTo). */
+  #moving: Promise<void> = Promise.resolve();
 
   private constructor(options: RoomOptions) {
     super();
@@ -128,7 +130,12 @@ export class Room extends EventEmitter<RoomEvents> {
 
   static async create(options: RoomOptions): Promise<Room> {
     const room = new Room(options);
-    await room.#createMedia(options.pool.leastLoaded());
+    try {
+      await room.#createMedia(options.pool.leastLoaded());
+    } catch (error) {
+      room.#routers?.close(); // the router may exist, and be its worker's tenant, though its observers failed
+      throw error;
+    }
     room.#logger.info({ worker: room.worker.index }, 'room created');
     return room;
   }
@@ -243,12 +250,24 @@ export class Room extends EventEmitter<RoomEvents> {
    * transports.
    */
   async moveTo(mediaWorker: MediaWorker): Promise<void> {
+    // One move at a time: two workers of the room may die together, and a second move
+    // starting while the first builds would leave the first's routers open.
+    const move = this.#moving.then(() => this.#move(mediaWorker));
+    this.#moving = move.catch(() => undefined);
+    return move;
+  }
+
+  async #move(mediaWorker: MediaWorker): Promise<void> {
     if (this.#closed) return;
     // Forgotten first, so closing the live routers tells no client of closed consumers.
     for (const peer of this.#peers.values()) peer.forgetMedia();
     this.#routers.close();
     this.#activeSpeakerId = null;
     await this.#createMedia(mediaWorker);
+    if (this.#closed) {
+      this.#routers.close(); // closed while the new routers were being made
+      return;
+    }
     this.#logger.warn({ worker: mediaWorker.index }, 'room moved to another media worker');
     this.broadcast('mediaRestart', { routerRtpCapabilities: this.routerRtpCapabilities });
     for (const peer of this.#peers.values()) this.#announce(peer);
@@ -483,7 +502,8 @@ export class Room extends EventEmitter<RoomEvents> {
   // -------------------------------------------------------------------------
 
   async #createMedia(mediaWorker: MediaWorker): Promise<void> {
-    this.#routers = await RoomRouters.create(this.#options.pool, mediaWorker, this, this.#logger);
+    // Pipes between the room's routers take loopback ports from the plain-RTP range.
+    this.#routers = await RoomRouters.create(this.#options.pool, mediaWorker, this, this.#logger, this.#options.network.plainPortRange);
     const { router } = this.#routers.home;
     this.#activeSpeakerObserver = await router.createActiveSpeakerObserver({ interval: 300 });
     this.#audioLevelObserver = await router.createAudioLevelObserver({ interval: 250, threshold: -70, maxEntries: 16 });

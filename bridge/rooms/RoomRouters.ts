@@ -65,6 +65,7 @@ export class RoomRouter implements WorkerTenant {
 export class RoomRouters {
   readonly home: RoomRouter;
   readonly #pool: WorkerPool;
+  readonly #pipePorts: { min: number; max: number };
   readonly #roomName: string;
   readonly #logger: Logger;
   readonly #routers: RoomRouter[] = [];
@@ -73,17 +74,29 @@ export class RoomRouters {
   readonly #producers = new Map<string, { origin: RoomRouter; pipes: Map<RoomRouter, Promise<unknown>> }>();
   #adding: Promise<RoomRouter> | undefined;
 
-  private constructor(pool: WorkerPool, roomName: string, logger: Logger, home: RoomRouter) {
+  private constructor(pool: WorkerPool, roomName: string, logger: Logger, home: RoomRouter, pipePorts: { min: number; max: number }) {
     this.#pool = pool;
+    this.#pipePorts = pipePorts;
     this.#roomName = roomName;
     this.#logger = logger;
     this.home = home;
     this.#adopt(home);
   }
 
-  static async create(pool: WorkerPool, mediaWorker: MediaWorker, room: HomedRoom & { name: string }, logger: Logger): Promise<RoomRouters> {
+  /**
+   * `pipePorts`: where the pipes between the room's routers bind (on loopback): a configured
+   * range, not anywhere in mediasoup's default 10000-59999, where they could take a port a
+   * replacement worker or another service must bind.
+   */
+  static async create(
+    pool: WorkerPool,
+    mediaWorker: MediaWorker,
+    room: HomedRoom & { name: string },
+    logger: Logger,
+    pipePorts: { min: number; max: number },
+  ): Promise<RoomRouters> {
     const router = await mediaWorker.worker.createRouter({ mediaCodecs, appData: { room: room.name } });
-    return new RoomRouters(pool, room.name, logger, new RoomRouter(router, mediaWorker, room));
+    return new RoomRouters(pool, room.name, logger, new RoomRouter(router, mediaWorker, room), pipePorts);
   }
 
   get all(): readonly RoomRouter[] {
@@ -134,7 +147,11 @@ export class RoomRouters {
     if (entry.origin === to) return;
     let piping = entry.pipes.get(to);
     if (!piping) {
-      piping = entry.origin.router.pipeToRouter({ producerId: producer.id, router: to.router });
+      piping = entry.origin.router.pipeToRouter({
+        producerId: producer.id,
+        router: to.router,
+        listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: this.#pipePorts },
+      });
       entry.pipes.set(to, piping);
       // A failed pipe (the producer or a router closed meanwhile) may be tried again.
       piping.catch(() => entry.pipes.delete(to));
