@@ -207,11 +207,15 @@ const bridgeEnvObject = z.object({
     .string()
     .default('')
     .transform((list) => list.split(',').map((u) => u.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(TURN_URI, 'expected turn: or turns: URIs such as turns:turn.example.com:443?transport=tcp, comma-separated'))),
+    // The join response carries at most 16 URIs of at most 300 characters (protocol.ts): more would fail every join.
+    .pipe(
+      z
+        .array(z.string().max(300).regex(TURN_URI, 'expected turn: or turns: URIs such as turns:turn.example.com:443?transport=tcp, comma-separated'))
+        .max(16, 'at most 16 TURN URIs'),
+    ),
   /**
    * coturn's static-auth-secret (use-auth-secret): each joined client gets
-   * credentials made from it. Its length is checked in the refinement below,
-   * which does not echo the value as a field's failure would.
+   * credentials made from it. Its length is checked in the refinement below.
    */
   TURN_SECRET: z.string().optional(),
   /** How long a client's TURN credentials are valid (coturn refuses them afterwards; a rejoin gets fresh ones). */

@@ -20,10 +20,21 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses env with a schema; on failure names every bad variable and its value. */
 /** Settings whose values are secrets (API_SECRET, TURN_SECRET, SIP_AUTH_PASSWORD, SIP_TLS_KEY...). */
 const SECRET_SETTING = /SECRET|PASSWORD|TOKEN|KEY/;
 
+/** A value as it may be shown: a URL's password (redis://:password@host) masked. */
+function shown(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.password ? url.href : value;
+  } catch {
+    return value;
+  }
+}
+
+/** Parses env with a schema; on failure names every bad variable and its value (never a secret's). */
 export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
   // An empty variable (FOO= in a compose file) means "use the default".
   const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
@@ -33,7 +44,7 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv)
     const name = String(issue.path[0] ?? '(environment)');
     const value = env[name];
     // What was given helps a typo, but a secret's value must not reach the log with it.
-    const got = value === undefined ? '' : SECRET_SETTING.test(name) ? ' (value not shown)' : ` (got ${JSON.stringify(value)})`;
+    const got = value === undefined ? '' : SECRET_SETTING.test(name) ? ' (value not shown)' : ` (got ${JSON.stringify(shown(value))})`;
     return `  ${name}: ${issue.message}${got}`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);

@@ -35,6 +35,10 @@ describe('bridge configuration', () => {
     const message = configError({ SERVICE_SECRET: 'hunter2' });
     expect(message).toContain('SERVICE_SECRET: at least 16 characters (value not shown)');
     expect(message).not.toContain('hunter2');
+    // A password inside a URL setting too.
+    const url = configError({ REDIS_URL: 'http://:hunter2@redis.example:6379' });
+    expect(url).toContain('REDIS_URL');
+    expect(url).not.toContain('hunter2');
   });
 
   it('refuses port ranges that collide or run past 65535', () => {
