@@ -58,6 +58,8 @@ export function vp8Frames(packets: readonly RtpPacket[]): Vp8Frame[] {
     const bitstream = packet.payload.subarray(descriptorLength(packet.payload));
     if (startsFrame(packet.payload)) {
       keyframe = (bitstream[0]! & 0x01) === 0;
+      // A frame whose end never came, or packets missing in between, lose a frame the next ones need.
+      if (parts.length > 0 || !contiguous) broken = true;
       parts = [bitstream];
       if (keyframe) broken = false;
     } else if (!contiguous || parts.length === 0) {

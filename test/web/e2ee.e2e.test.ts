@@ -19,8 +19,7 @@ import { greyFrames, meanDifference } from '../helpers/media.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { clickJoin, inboundStats, joinThroughUi, keepPeerConnections, launchBrowser, receivedAudio, videoRtpStats } from '../helpers/browser.ts';
 import type { RtpPacket } from '../../media/rtp.ts';
-import { RtpReceiver } from '../helpers/rtp.ts';
-import { joinRoom, type Joined } from '../helpers/signaling.ts';
+import { consumeToSocket, joinRoom, type Joined } from '../helpers/signaling.ts';
 import { vp8Frames, vp8Hidden, writeIvf } from '../helpers/vp8.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -51,16 +50,8 @@ async function toneFrom(viewer: Participant, sender: Participant, frequency: num
 
 /** 2 s or more of `producerId`'s VP8 as a middlebox at the bridge gets it: a plain-RTP consumer. */
 async function middleboxCapture(middlebox: Joined, producerId: string): Promise<RtpPacket[]> {
-  const receiver = new RtpReceiver();
-  const port = await receiver.bind();
+  const { receiver, consumer } = await consumeToSocket(middlebox, producerId);
   try {
-    const transport = await middlebox.client.request('createPlainTransport', { comedia: false, rtcpMux: true });
-    await middlebox.client.request('connectPlainTransport', { transportId: transport.id, ip: '127.0.0.1', port });
-    const consumer = await middlebox.client.request('consume', {
-      transportId: transport.id,
-      producerId,
-      rtpCapabilities: middlebox.joined.routerRtpCapabilities,
-    });
     // The media only: the bridge's bandwidth probes (padding, another SSRC) compress like anything empty.
     const ssrc = consumer.rtpParameters.encodings![0]!.ssrc;
     const media = () => receiver.packets.filter((p) => p.ssrc === ssrc);

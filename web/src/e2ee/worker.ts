@@ -112,8 +112,6 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       sealed = startsPending > 0;
       peerKeys = new Map();
       rings = new Map();
-      for (const { reject } of handOuts.values()) reject(new Error('end-to-end encryption turned off'));
-      handOuts.clear();
       // Receivers may hold frames their decoder could not use: start again from a keyframe.
       requestKeyframes(senders, 'generateKeyFrame');
       return undefined;
@@ -169,6 +167,11 @@ scope.addEventListener('message', ({ data: request }) => {
     // At once, not when the queue gets to it: frames from now on wait for the keys.
     startsPending++;
     sealed = true;
+  }
+  if (request.op === 'stop') {
+    // At once too: a key change waiting for its hand-out holds the queue, and the stop behind it.
+    for (const { reject } of handOuts.values()) reject(new Error('end-to-end encryption turned off'));
+    handOuts.clear();
   }
   const handled = request.op === 'handedOut' ? handle(request) : (queue = queue.catch(() => undefined).then(() => handle(request)));
   handled.then(
