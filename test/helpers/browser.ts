@@ -155,7 +155,7 @@ export async function receivedAudio(page: Page, peerId: string, ms = 1000): Prom
 }
 
 /**
- * Keeps the page's RTCPeerConnections where `peerConnectionStats` finds them
+ * Keeps the page's RTCPeerConnections where `videoRtpStats` finds them
  * (the client keeps its own out of reach). Call before the page loads.
  */
 export function keepPeerConnections(page: Page): Promise<unknown> {

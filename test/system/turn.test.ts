@@ -18,7 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TurnCredentials } from '../../bridge/auth/TurnCredentials.ts';
 import { spkiSha256 } from '../../protocol/bridgeTrust.ts';
 import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
-import { inboundStats, joinThroughUi, launchBrowser, receivedAudio, seesAndHears } from '../helpers/browser.ts';
+import { joinThroughUi, keepPeerConnections, launchBrowser, receivedAudio, seesAndHears } from '../helpers/browser.ts';
 import { composeEnvironment } from '../helpers/compose.ts';
 import { Coturn } from '../helpers/coturn.ts';
 import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
@@ -158,6 +158,7 @@ describe('TURN: a browser on a network that lets out only TCP 443', () => {
     });
     browsers.push(browser);
     const page = await browser.newPage();
+    await keepPeerConnections(page);
     await joinThroughUi(page, `${url}?audioProcessing=off`, name);
     return page;
   }
@@ -173,9 +174,16 @@ describe('TURN: a browser on a network that lets out only TCP 443', () => {
     const problem = await waitFor('the restricted browser to say media cannot connect', () =>
       restricted.evaluate(() => window.conference!.mediaProblem.value), 15_000, 200);
     console.log('without TURN, the restricted browser says:', problem);
-    const received = await inboundStats(restricted);
-    expect(received.length).toBeGreaterThan(0); // the open one's audio and video, consumed but never arriving
-    expect(received.every((s) => s.bytesReceived === 0)).toBe(true);
+    // It tried candidate pairs, and none worked: no media path at all.
+    const pairs = await restricted.evaluate(async () => {
+      const states: string[] = [];
+      for (const pc of (window as unknown as { keptPeerConnections: RTCPeerConnection[] }).keptPeerConnections) {
+        (await pc.getStats()).forEach((s: { type: string; state?: string }) => s.type === 'candidate-pair' && states.push(s.state!));
+      }
+      return states;
+    });
+    expect(pairs.length).toBeGreaterThan(0);
+    expect(pairs).not.toContain('succeeded');
     // The open one is fine: the bridge itself works.
     expect(await open.evaluate(() => window.conference!.mediaProblem.value)).toBeNull();
   }, 40_000);
