@@ -16,9 +16,9 @@
 import { parseArgs } from 'node:util';
 import type { Browser, Page } from 'puppeteer-core';
 import { startBridge } from '../test/helpers/bridge.ts';
-import { joinThroughUi, keepPeerConnections, launchBrowser, videoRtpStats } from '../test/helpers/browser.ts';
+import { joinThroughUi, keepPeerConnections, launchBrowser, openJoinForm, videoRtpStats } from '../test/helpers/browser.ts';
 import { waitFor } from '../test/helpers/wait.ts';
-import { openJoinForm, timeJoin } from './lib/joinTiming.ts';
+import { timeJoin } from './lib/joinTiming.ts';
 import { cpuSeconds, descendantPids } from './lib/procStat.ts';
 import { percentile } from './lib/stats.ts';
 

@@ -7,8 +7,8 @@
 import { parseArgs } from 'node:util';
 import type { Page } from 'puppeteer-core';
 import { startBridge } from '../test/helpers/bridge.ts';
-import { joinThroughUi, launchBrowser } from '../test/helpers/browser.ts';
-import { openJoinForm, timeJoin } from './lib/joinTiming.ts';
+import { joinThroughUi, launchBrowser, openJoinForm } from '../test/helpers/browser.ts';
+import { timeJoin } from './lib/joinTiming.ts';
 import { percentile } from './lib/stats.ts';
 
 const { values } = parseArgs({ options: { joins: { type: 'string', default: '10' } } });

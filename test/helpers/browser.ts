@@ -94,14 +94,19 @@ export async function launchFirefox({ toneFrequency = 1000, screen = false }: Fi
   }
 }
 
-/** Fills in the real prejoin screen and clicks Join (the join itself may still wait or be refused). */
-export async function clickJoin(page: Page, url: string, displayName: string): Promise<void> {
+/** Opens the real prejoin screen with the name typed in, ready to click Join. */
+export async function openJoinForm(page: Page, url: string, displayName: string): Promise<void> {
   await page.goto(url);
   await page.waitForSelector('#display-name');
   await page.$eval('#display-name', (el) => ((el as HTMLInputElement).value = ''));
   await page.type('#display-name', displayName);
   // The button is enabled once the camera and microphone have started.
   await page.waitForSelector('#join-button:not([disabled])');
+}
+
+/** Fills in the real prejoin screen and clicks Join (the join itself may still wait or be refused). */
+export async function clickJoin(page: Page, url: string, displayName: string): Promise<void> {
+  await openJoinForm(page, url, displayName);
   await page.click('#join-button');
 }
 
