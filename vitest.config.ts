@@ -18,7 +18,7 @@ const FAST_ELSEWHERE = [
 
 /**
  * Integration files that may run two at a time: each starts its own servers
- * (bridge, gateway, Redis, sipp) on ports from its own slice
+ * (bridge, gateway, Redis, sipp, baresip, linphone) on ports from its own slice
  * (test/helpers/ports.ts) and uses no browser, no recorder, no test host
  * (network namespace), no fixed port, little CPU and no rate it must keep
  * (floods are timed: sipFlood and limits run alone). A new file runs alone
@@ -26,10 +26,10 @@ const FAST_ELSEWHERE = [
  */
 const SIDE_BY_SIDE = [
   'test/deploy.test.ts',
-  ...['acme', 'badInput', 'bridgeTrust', 'e2ee', 'lobby', 'moderation', 'permissions', 'plainTransport', 'rest', 'restAccess', 'signaling', 'speakers', 'srtp', 'streamDestinations', 'tls'].map(
+  ...['acme', 'badInput', 'bridgeTrust', 'e2ee', 'lobby', 'moderation', 'permissions', 'plainTransport', 'rest', 'restAccess', 'signaling', 'speakers', 'srtp', 'streamDestinations', 'tls', 'turn'].map(
     (name) => `test/bridge/${name}.test.ts`,
   ),
-  ...['bridgeControl', 'callLimits', 'dialOut', 'dialOutPolicy', 'lobby', 'mediaRestart', 'sipEngine', 'sippCalls', 'trunkRegister', 'trust', 'twoCallers'].map(
+  ...['bridgeControl', 'callLimits', 'dialOut', 'dialOutPolicy', 'lobby', 'linphone', 'mediaRestart', 'sipEngine', 'sippCalls', 'trunkRegister', 'trust', 'twoCallers'].map(
     (name) => `test/gateway/${name}.test.ts`,
   ),
 ];
