@@ -5,7 +5,7 @@
 // see the same verification code.
 import { describe, expect, it } from 'vitest';
 import { type Bytes, fromBase64, toBase64 } from '../../web/src/e2ee/bytes.ts';
-import { ratchetSenderKey } from '../../web/src/e2ee/frameKeys.ts';
+import { ratchetSenderKey, type SenderKey } from '../../web/src/e2ee/frameKeys.ts';
 import { KeyRing } from '../../web/src/e2ee/KeyRing.ts';
 import { KeyExchangeError, PairwiseKeys } from '../../web/src/e2ee/PairwiseKeys.ts';
 import { SenderKeys } from '../../web/src/e2ee/SenderKeys.ts';
@@ -88,6 +88,28 @@ describe('sender key changes', () => {
     // A hand-out that fails changes nothing.
     await expect(alice.rotate(async () => Promise.reject(new Error('signaling closed')))).rejects.toThrow('signaling closed');
     expect(alice.current).toEqual(ratcheted);
+  });
+
+  it('never reuses an abandoned change\'s key id: a receiver that got the abandoned key takes the next one', async () => {
+    const { alice, ring } = await meeting('bob');
+    let abandoned: SenderKey | undefined;
+    // Someone leaves; the new key reaches Bob but not everyone, so the change is abandoned.
+    await expect(
+      alice.rotate(async (key) => {
+        abandoned = key;
+        await ring('bob').setKey(key);
+        throw new Error('a key could not be sent');
+      }),
+    ).rejects.toThrow();
+    // Someone else leaves: this key is newer than the abandoned one Bob holds, and he decrypts with it.
+    const next = await alice.rotate(async (key) => expect(await ring('bob').setKey(key)).toBe(true));
+    expect(next.keyId).toBeGreaterThan(abandoned!.keyId);
+    expect((await ring('bob').decrypt(await alice.encrypt(opus(), 'opus'), 'opus')).ok).toBe(true);
+    // A ratchet after an abandoned one steps as many times as ids went by: followers derive the same key.
+    const before = alice.current;
+    await expect(alice.ratchet(async () => Promise.reject(new Error('lost')))).rejects.toThrow();
+    const ratcheted = await alice.ratchet();
+    expect(ratcheted).toEqual(await ratchetSenderKey(await ratchetSenderKey(before)));
   });
 
   it('two joins at once make two generations', async () => {

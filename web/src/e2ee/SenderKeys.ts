@@ -27,6 +27,8 @@ export class SenderKeys {
   #frameKey: FrameKey;
   /** Frames encrypted under the current key: each one's nonce, so never reused under it. */
   #counter = 0;
+  /** The highest key id any change has handed out, used or abandoned. */
+  #handedOutKeyId = 0;
   /** Key changes, one after another, so two quick joins make two generations, not one twice. */
   #changes: Promise<unknown> = Promise.resolve();
 
@@ -54,7 +56,13 @@ export class SenderKeys {
    * changes.
    */
   ratchet(beforeUse?: (key: SenderKey) => Promise<void>): Promise<SenderKey> {
-    return this.#change(ratchetSenderKey, beforeUse);
+    // As many HKDF steps as key ids were handed out since the current key (an abandoned
+    // ratchet's id is not reused): receivers following the ratchet step by key id.
+    return this.#change(async (key) => {
+      let next = await ratchetSenderKey(key);
+      while (next.keyId <= this.#handedOutKeyId) next = await ratchetSenderKey(next);
+      return next;
+    }, beforeUse);
   }
 
   /**
@@ -63,7 +71,7 @@ export class SenderKeys {
    * so it should wait for acknowledgements or a short timeout, not longer.
    */
   rotate(beforeUse?: (key: SenderKey) => Promise<void>): Promise<SenderKey> {
-    return this.#change(async (key) => randomSenderKey(key.keyId + 1), beforeUse);
+    return this.#change(async () => randomSenderKey(this.#handedOutKeyId + 1), beforeUse);
   }
 
   #change(
@@ -72,6 +80,9 @@ export class SenderKeys {
   ): Promise<SenderKey> {
     const changed = this.#changes.then(async () => {
       const key = await next(this.#key);
+      // Its id is spent even if the change is abandoned: some receivers may hold this key, and
+      // would refuse a different one under the same id (a key must be newer to be taken).
+      this.#handedOutKeyId = key.keyId;
       await beforeUse?.(key);
       this.#frameKey = await deriveFrameKey(key, this.suite);
       this.#key = key;

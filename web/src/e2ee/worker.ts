@@ -180,6 +180,28 @@ scope.addEventListener('message', ({ data: request }) => {
   );
 });
 
+/**
+ * Receivers that dropped a video frame (it did not decrypt: its key had not
+ * come yet) and have not decrypted a keyframe since, with when they last
+ * asked for one. Decrypting again is not enough: the decoder needs a
+ * keyframe, and the one asked for when the key came may itself have come
+ * too early. So they keep asking, every KEYFRAME_ASK_MS, until one arrives.
+ */
+const awaitingKeyframe = new WeakMap<ScriptTransformer, number>();
+const KEYFRAME_ASK_MS = 500;
+
+function recoverAfterGap(transformer: ScriptTransformer, frame: Bytes): void {
+  // VP8's frame tag, in the clear prefix: bit 0 clear on a keyframe.
+  if ((frame[0]! & 0x01) === 0) {
+    awaitingKeyframe.delete(transformer);
+    return;
+  }
+  const now = Date.now();
+  if (now - awaitingKeyframe.get(transformer)! < KEYFRAME_ASK_MS) return;
+  awaitingKeyframe.set(transformer, now);
+  transformer.sendKeyFrameRequest?.().catch(() => undefined);
+}
+
 scope.addEventListener('rtctransform', ({ transformer }) => {
   const { side, kind, peerId } = transformer.options;
   const codec: FrameCodec = kind === 'audio' ? 'opus' : 'vp8';
@@ -202,7 +224,12 @@ scope.addEventListener('rtctransform', ({ transformer }) => {
         return controller.enqueue(frame);
       }
       const result = await ringOf(peerId).decrypt(data, codec);
-      if (!result.ok) return count(peerId, 'failed');
+      if (!result.ok) {
+        // A dropped video frame breaks the chain of frames after it until the next keyframe.
+        if (kind === 'video') awaitingKeyframe.set(transformer, 0);
+        return count(peerId, 'failed');
+      }
+      if (awaitingKeyframe.has(transformer)) recoverAfterGap(transformer, result.frame);
       frame.data = result.frame.buffer;
       count(peerId, 'decrypted');
       controller.enqueue(frame);
