@@ -29,9 +29,16 @@ export class CaptureParts {
     this.#parts.push({ path, startedAt: Date.now(), endedAt: 0, endedBy: '' });
   }
 
-  end(endedBy: string): void {
+  /** The part being written began with media captured at `since` (its time zero), a little after it was begun. */
+  capturedFrom(since: number): void {
     const part = this.#parts.at(-1);
-    if (part && part.endedAt === 0) Object.assign(part, { endedAt: Date.now(), endedBy });
+    if (part && part.endedAt === 0) part.startedAt = since;
+  }
+
+  /** Ends the part being written; `at`, when the stop was asked for, is where its file is cut when joined. */
+  end(endedBy: string, at = Date.now()): void {
+    const part = this.#parts.at(-1);
+    if (part && part.endedAt === 0) Object.assign(part, { endedAt: at, endedBy });
   }
 
   /** Every part so far; the one being written ends now and has no endedBy yet. */

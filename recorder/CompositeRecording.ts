@@ -104,7 +104,7 @@ export class CompositeRecording implements RecordingSource {
     this.#stopping = true;
     await this.#recovery;
     await this.#capture?.stop(at);
-    this.#parts.end('stopped');
+    this.#parts.end('stopped', at);
     await this.#streams?.stop();
     await this.#teardown();
   }
@@ -167,7 +167,10 @@ export class CompositeRecording implements RecordingSource {
       this.#options.onProblem(output === 'file' ? `cannot write the recording file: ${reason}` : `cannot feed the live streams: ${reason}`),
     );
     capture.once('died', (reason) => this.#died('capture', reason, capture));
-    if (file) this.#parts.begin(file);
+    if (file) {
+      this.#parts.begin(file);
+      capture.once('flowing', (since) => this.#parts.capturedFrom(since));
+    }
     capture.start();
     this.#capture = capture;
   }

@@ -19,12 +19,12 @@ export async function joinParts(ffmpegPath: string, parts: RecordingPart[], targ
   const present: string[] = [];
   const problems: string[] = [];
   for (const [index, part] of parts.entries()) {
-    if (await isPlayable(ffmpegPath, part.path)) present.push(part.path);
+    if (await isPlayable(ffmpegPath, part.path)) present.push(concatEntry(part));
     else problems.push(`part ${index + 1} held nothing playable (${part.endedBy || 'its capture never got going'})`);
   }
   if (present.length === 0) throw new Error('nothing playable was captured');
   const list = `${target}.parts.txt`;
-  await fs.writeFile(list, present.map((file) => `file '${file.replace(/'/g, "'\\''")}'`).join('\n'));
+  await fs.writeFile(list, present.join('\n'));
   try {
     const { code, reason } = await ffmpegProcess(ffmpegPath, joinPartsArgs({ list, target }), {}).exited;
     if (code !== 0) throw new Error(`cannot join the parts: ffmpeg ${reason}`);
@@ -33,6 +33,17 @@ export async function joinParts(ffmpegPath: string, parts: RecordingPart[], targ
   }
   await Promise.all(parts.map((part) => fs.rm(part.path, { force: true })));
   return problems;
+}
+
+/**
+ * A part in the concat demuxer's list. A stopped part is cut where the stop
+ * was asked for: a loaded encoder takes a moment to finish after that, and
+ * what it captured meanwhile would make the file longer than the recording.
+ */
+function concatEntry(part: RecordingPart): string {
+  const file = `file '${part.path.replace(/'/g, "'\\''")}'`;
+  const length = (part.endedAt - part.startedAt) / 1000;
+  return part.endedBy === 'stopped' && length > 0 ? `${file}\noutpoint ${length.toFixed(3)}` : file;
 }
 
 /** Whether ffprobe finds a stream with a duration (a crash before the first fragment leaves none). */

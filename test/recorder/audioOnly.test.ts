@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import type { RecorderWorker } from '../../recorder/RecorderWorker.ts';
-import { readWav, rms, toneShare, writeToneWav } from '../helpers/audio.ts';
+import { readWav, rms, toneShare, windowedToneShare, writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -89,13 +89,14 @@ describe('audio-only recording of a phone-only room', () => {
     const probed = await probe(m4a);
     expect(codecs(probed)).toEqual(['audio:aac']);
     expect(Math.abs(Number(probed.format.duration) - recordedFor)).toBeLessThanOrEqual(1);
-    // Both voices are in the mix.
+    // Both voices are in the mix. Short windows: a gap the mixer fills with
+    // silence shifts a caller's phase, which cancels a long window's bin.
     const wav = path.join(scratch, 'mix.wav');
     execFileSync('ffmpeg', ['-v', 'error', '-i', m4a, '-ac', '1', '-ar', '8000', wav]);
     const mix = readWav(wav);
     const middle = mix.samples.subarray(mix.sampleRate, mix.samples.length - mix.sampleRate);
-    expect(toneShare(middle, mix.sampleRate, 440)).toBeGreaterThan(0.2);
-    expect(toneShare(middle, mix.sampleRate, 880)).toBeGreaterThan(0.2);
+    expect(windowedToneShare(middle, mix.sampleRate, 440)).toBeGreaterThan(0.2);
+    expect(windowedToneShare(middle, mix.sampleRate, 880)).toBeGreaterThan(0.2);
 
     // B heard only A's tone before, then the announcement (speech) when capture began.
     const heard = readWav(b.receivedWav());

@@ -42,6 +42,17 @@ describe('capture parts', () => {
     expect(capture.list()).toEqual([{ path: '/rec/part-1.mp4', startedAt: T0, endedAt: T0 + 1000, endedBy: 'stopped' }]);
   });
 
+  it('starts a part when its media was first captured, and ends a stopped one when the stop was asked for', () => {
+    const { capture } = parts();
+    capture.begin('/rec/part-1.mp4');
+    capture.capturedFrom(T0 + 700);
+    vi.setSystemTime(T0 + 12_000);
+    capture.end('stopped', T0 + 10_700);
+    expect(capture.list()).toEqual([{ path: '/rec/part-1.mp4', startedAt: T0 + 700, endedAt: T0 + 10_700, endedBy: 'stopped' }]);
+    capture.capturedFrom(T0 + 900); // an ended part keeps its start
+    expect(capture.list()[0]!.startedAt).toBe(T0 + 700);
+  });
+
   it('does nothing when ending before any part began', () => {
     const { capture } = parts();
     capture.end('stopped');
