@@ -5,6 +5,7 @@ import type { BridgeConfig } from './config.ts';
 import { DialOutAudit } from './dialOut/DialOutAudit.ts';
 import { DialOutPolicy } from './dialOut/DialOutPolicy.ts';
 import { DialOuts } from './dialOut/DialOuts.ts';
+import { BridgeDirectory } from './directory/BridgeDirectory.ts';
 import type http from 'node:http';
 import { buildHttpServer, type HttpServer } from './http/app.ts';
 import { httpsRedirectServer } from './http/httpsRedirect.ts';
@@ -28,6 +29,8 @@ interface BridgeTls {
 export class Bridge {
   readonly pool: WorkerPool;
   readonly registry: RoomRegistry;
+  /** Undefined: no REDIS_URL, this bridge is alone. */
+  readonly directory: BridgeDirectory | undefined;
   readonly dialOuts: DialOuts;
   readonly recordings: Recordings;
   readonly http: HttpServer;
@@ -35,9 +38,19 @@ export class Bridge {
   readonly url: string;
   readonly tls: BridgeTls | undefined;
 
-  private constructor(pool: WorkerPool, registry: RoomRegistry, dialOuts: DialOuts, recordings: Recordings, http: HttpServer, url: string, tls: BridgeTls | undefined) {
+  private constructor(
+    pool: WorkerPool,
+    registry: RoomRegistry,
+    directory: BridgeDirectory | undefined,
+    dialOuts: DialOuts,
+    recordings: Recordings,
+    http: HttpServer,
+    url: string,
+    tls: BridgeTls | undefined,
+  ) {
     this.pool = pool;
     this.registry = registry;
+    this.directory = directory;
     this.dialOuts = dialOuts;
     this.recordings = recordings;
     this.http = http;
@@ -59,6 +72,7 @@ export class Bridge {
       spreadConsumers: media.spreadConsumers,
       logger: logger.child({ component: 'media' }),
     });
+    let directory: BridgeDirectory | undefined;
     const registry = new RoomRegistry({
       pool,
       network: {
@@ -71,6 +85,8 @@ export class Bridge {
       pinDigits: config.rooms.pinDigits,
       maxRooms: config.limits.rooms,
       logger: logger.child({ component: 'rooms' }),
+      // A new room tells the directory at once (its home and this bridge's load), not at the next heartbeat.
+      roomEvents: { opened: () => void directory?.publish(), closed: (name) => void directory?.roomClosed(name) },
     });
     const dialOutLogger = logger.child({ component: 'dial-out' });
     const dialOuts = new DialOuts(dialOutLogger, new DialOutPolicy(config.dialOut), new DialOutAudit(dialOutLogger));
@@ -83,9 +99,20 @@ export class Bridge {
     let tls: BridgeTls | undefined;
     let http: HttpServer | undefined;
     try {
+      if (config.directory) {
+        const { id, capacity, heartbeatMs, redisUrl } = config.directory;
+        directory = await BridgeDirectory.start({
+          redisUrl,
+          self: { id, url: config.publicUrl, capacity },
+          heartbeatMs,
+          hosted: () => ({ rooms: registry.list().map((room) => room.name), load: registry.load }),
+          logger: logger.child({ component: 'directory' }),
+        });
+        logger.info({ bridgeId: id, publicUrl: config.publicUrl, capacity }, 'in the room directory');
+      }
       const loaded = config.tls && (await loadTlsIdentity(config.tls, [media.announcedAddress]));
       if (loaded?.created) logger.info({ certificate: loaded.identity.summary }, 'made a self-signed certificate');
-      http = await buildHttpServer({ config, pool, registry, dialOuts, recordings, restAuth, joinTokens, logger, tls: loaded?.identity });
+      http = await buildHttpServer({ config, pool, registry, directory, dialOuts, recordings, restAuth, joinTokens, logger, tls: loaded?.identity });
       const address = await http.listen({ host: config.http.host, port: config.tls?.port ?? config.http.port });
       if (config.tls && loaded) {
         const redirect = httpsRedirectServer(http, config.tls.port);
@@ -102,8 +129,9 @@ export class Bridge {
           );
         }
       }
-      return new Bridge(pool, registry, dialOuts, recordings, http, address.replace('0.0.0.0', '127.0.0.1'), tls);
+      return new Bridge(pool, registry, directory, dialOuts, recordings, http, address.replace('0.0.0.0', '127.0.0.1'), tls);
     } catch (error) {
+      await directory?.stop([]);
       await closeTls(tls);
       await http?.close();
       await recordings.close();
@@ -114,6 +142,8 @@ export class Bridge {
 
   /** Tells every client the bridge is going away, then releases ports and workers. */
   async stop(): Promise<void> {
+    // Out of the directory first: no new client is sent here while the rooms close.
+    await this.directory?.stop(this.registry.list().map((room) => room.name));
     this.registry.closeAll();
     await closeTls(this.tls);
     await this.http.close();
@@ -124,10 +154,9 @@ export class Bridge {
 
 /** What to tell the person starting the server: the address to open, and the certificate's fingerprint to compare with what the browser shows. */
 export function whereToOpen(config: BridgeConfig, bridge: Bridge): Record<string, unknown> {
-  if (!config.tls || !bridge.tls) return { open: `http://${config.media.announcedAddress}:${config.http.port}/` };
-  const host = config.tls.publicHostname ?? config.media.announcedAddress;
+  if (!config.tls || !bridge.tls) return { open: `${config.publicUrl}/` };
   const { summary } = bridge.tls.identity;
-  return { open: `https://${host}${config.tls.port === 443 ? '' : `:${config.tls.port}`}/`, certificateSha256: summary.sha256, certificate: summary };
+  return { open: `${config.publicUrl}/`, certificateSha256: summary.sha256, certificate: summary };
 }
 
 async function closeTls(tls: BridgeTls | undefined): Promise<void> {

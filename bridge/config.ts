@@ -1,6 +1,7 @@
 // The bridge's settings, read from environment variables and validated at
 // start. Defaults suit the all-in-one install; a bad value stops startup with
 // a message naming the variable.
+import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +9,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { count, defaultAnnouncedAddress, ip, parseEnv, port, redisUrl } from '../common/config.ts';
 import { JOIN_DEADLINE_MS, livenessProblem, PEER_TIMEOUT_MS, PING_INTERVAL_MS, type LivenessTimes } from '../protocol/liveness.ts';
-import { TURN_URI } from '../protocol/protocol.ts';
+import { bridgeUrlSchema, TURN_URI } from '../protocol/protocol.ts';
 import { apiKeySchema, apiSecretSchema, DEFAULT_API_KEYS_FILE } from './auth/ApiCredentials.ts';
 import type { DialOutPolicyConfig } from './dialOut/DialOutPolicy.ts';
 import { builtInDenial, isCountryCode, parsePrefix } from './dialOut/NumberRules.ts';
@@ -220,8 +221,25 @@ const bridgeEnvObject = z.object({
   TURN_SECRET: z.string().optional(),
   /** How long a client's TURN credentials are valid (coturn refuses them afterwards; a rejoin gets fresh ones). */
   TURN_CREDENTIAL_TTL_SECONDS: count(60, 24 * 3600).default(3600),
-  /** Where recordings are queued (BullMQ). Unset: recording is off. */
+  /**
+   * Where recordings are queued (BullMQ), and the room directory of every
+   * bridge sharing it (several bridges: rooms placed by load, clients sent to
+   * their room's bridge). Unset: recording is off, and this bridge is alone.
+   */
   REDIS_URL: redisUrl.optional(),
+  /** This bridge's name in the room directory. Unset: the host name with a random suffix. */
+  BRIDGE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ., - and _ only (1 to 64)').optional(),
+  /**
+   * Where clients that reached another bridge are sent to join this one's
+   * rooms, and where REST for its rooms is forwarded (e.g.
+   * https://bridge2.example.com). Unset: the address the bridge says to open
+   * at start (PUBLIC_HOSTNAME or MEDIA_ANNOUNCED_ADDRESS, with its port).
+   */
+  BRIDGE_PUBLIC_URL: bridgeUrlSchema.optional(),
+  /** Peers this bridge takes before the directory places new rooms elsewhere (it gets none when full). */
+  BRIDGE_CAPACITY: count(1, 1_000_000).default(1000),
+  /** How often the bridge refreshes its directory records; they expire after three missed heartbeats. */
+  BRIDGE_HEARTBEAT_MS: count(200, 60_000).default(2000),
   /** Where recorders write `<room>/<timestamp>.mp4` and its metadata; the bridge lists and serves them. */
   RECORDINGS_DIR: z.string().min(1).default(fileURLToPath(new URL('../recordings', import.meta.url))),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -297,10 +315,12 @@ export type BridgeConfig = ReturnType<typeof loadBridgeConfig>;
 
 export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = parseEnv(bridgeEnvSchema, env);
+  const announcedAddress = e.MEDIA_ANNOUNCED_ADDRESS ?? defaultAnnouncedAddress(e.MEDIA_LISTEN_IP);
+  const https = !(e.HTTP_ONLY ?? !(e.TLS_CERT || e.ACME_EMAIL));
   return {
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     /** Unset: plain HTTP only. */
-    tls: (e.HTTP_ONLY ?? !(e.TLS_CERT || e.ACME_EMAIL))
+    tls: !https
       ? undefined
       : {
           port: e.HTTPS_PORT,
@@ -314,7 +334,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
         },
     media: {
       listenIp: e.MEDIA_LISTEN_IP,
-      announcedAddress: e.MEDIA_ANNOUNCED_ADDRESS ?? defaultAnnouncedAddress(e.MEDIA_LISTEN_IP),
+      announcedAddress,
       portBase: e.MEDIA_PORT_BASE,
       plainPortRange: { min: e.MEDIA_PLAIN_PORT_MIN, max: e.MEDIA_PLAIN_PORT_MAX },
       plainAnnouncedAddress: e.MEDIA_PLAIN_ANNOUNCED_ADDRESS,
@@ -352,9 +372,28 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
     /** Unset: clients get no TURN servers. */
     turn: e.TURN_SECRET && e.TURN_URLS.length > 0 ? { urls: e.TURN_URLS, secret: e.TURN_SECRET, ttlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS } : undefined,
     recording: { redisUrl: e.REDIS_URL, dir: path.resolve(e.RECORDINGS_DIR) },
+    /** Where people open this bridge (and other bridges send its rooms' clients), without a trailing slash. */
+    publicUrl: (e.BRIDGE_PUBLIC_URL ?? ownUrl(https, e.PUBLIC_HOSTNAME ?? announcedAddress, https ? e.HTTPS_PORT : e.HTTP_PORT)).replace(/\/+$/, ''),
+    /** Unset (no REDIS_URL): this bridge is alone and hosts every room it is asked for. */
+    directory: e.REDIS_URL
+      ? {
+          redisUrl: e.REDIS_URL,
+          id: e.BRIDGE_ID ?? `${os.hostname().replace(/[^A-Za-z0-9.-]/g, '').slice(0, 48) || 'bridge'}-${crypto.randomBytes(4).toString('hex')}`,
+          capacity: e.BRIDGE_CAPACITY,
+          heartbeatMs: e.BRIDGE_HEARTBEAT_MS,
+        }
+      : undefined,
     logLevel: e.LOG_LEVEL,
     webDistDir: path.resolve(e.WEB_DIST_DIR),
   };
+}
+
+/** The URL a browser opens this bridge at: default ports left out, IPv6 addresses in brackets. */
+function ownUrl(https: boolean, host: string, port: number): string {
+  const url = new URL(`${https ? 'https' : 'http'}://localhost`);
+  url.hostname = ipaddr.IPv6.isValid(host) ? `[${host}]` : host;
+  url.port = String(port);
+  return url.origin;
 }
 
 function isCidr(text: string): boolean {

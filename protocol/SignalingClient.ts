@@ -18,11 +18,27 @@ import {
 
 export class SignalingError extends Error {
   readonly code: ErrorCode | 'timeout' | 'closed' | 'protocol';
-  constructor(code: SignalingError['code'], message: string) {
+  /** With `elsewhere`: the bridge that hosts the room (validated: an http or https URL). */
+  readonly bridgeUrl: string | undefined;
+  constructor(code: SignalingError['code'], message: string, bridgeUrl?: string) {
     super(message);
     this.name = 'SignalingError';
     this.code = code;
+    this.bridgeUrl = bridgeUrl;
   }
+}
+
+/** A join is sent on to the room's bridge at most this often (two bridges disagreeing, for a moment, must not loop). */
+export const MAX_JOIN_REDIRECTS = 2;
+
+/** The signaling URL on another bridge: its public URL's origin, with the path we use here. */
+export function signalingUrlOn(bridgeUrl: string, current: string): string {
+  const target = new URL(bridgeUrl);
+  target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
+  target.pathname = new URL(current).pathname;
+  target.search = '';
+  target.hash = '';
+  return target.href;
 }
 
 interface Pending {
@@ -37,12 +53,21 @@ type NotificationHandler<N extends NotificationName> = (data: NotificationData<N
 export interface SignalingClientOptions {
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * A join answered `elsewhere` (the room lives on another bridge) is sent
+   * there on this client's own: its socket moves (default). false: the error
+   * is the caller's (the web client navigates instead, keeping the page
+   * same-origin).
+   */
+  followRedirects?: boolean;
   /** How often the bridge is pinged, and how long its silence means it is gone (default: liveness.ts). */
   liveness?: LivenessTimes;
 }
 
 export class SignalingClient {
-  readonly #ws: WebSocket;
+  #ws: WebSocket;
+  #url: string;
+  readonly #options: SignalingClientOptions;
   readonly #requestTimeoutMs: number;
   readonly #pending = new Map<number, Pending>();
   readonly #handlers = new Map<NotificationName, Set<(data: never) => void>>();
@@ -54,38 +79,35 @@ export class SignalingClient {
   #closed = false;
   #nextId = 1;
 
-  private constructor(ws: WebSocket, requestTimeoutMs: number, liveness: LivenessTimes) {
+  private constructor(ws: WebSocket, url: string, options: SignalingClientOptions, requestTimeoutMs: number, liveness: LivenessTimes) {
     this.#ws = ws;
+    this.#url = url;
+    this.#options = options;
     this.#requestTimeoutMs = requestTimeoutMs;
     this.#liveness = liveness;
-    ws.addEventListener('message', (event) => this.#onMessage(event.data));
-    ws.addEventListener('close', (event) => this.#onClose(event.code, event.reason));
+    this.#listen(ws);
     // The bridge answers at once; a reply lost to a dead connection shows as silence.
     this.#heartbeat = setInterval(() => void this.request('ping', {}).catch(() => {}), liveness.pingIntervalMs);
     this.#heardFromBridge();
   }
 
   /** Opens the socket; rejects if it cannot be opened in time. */
-  static connect(url: string, options: SignalingClientOptions = {}): Promise<SignalingClient> {
-    const { requestTimeoutMs = 10_000, connectTimeoutMs = 10_000, liveness = DEFAULT_LIVENESS } = options;
+  static async connect(url: string, options: SignalingClientOptions = {}): Promise<SignalingClient> {
+    const { requestTimeoutMs = 10_000, liveness = DEFAULT_LIVENESS } = options;
     const problem = livenessProblem(liveness);
-    if (problem) return Promise.reject(new RangeError(`signaling liveness: ${problem}`));
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
-      const timer = setTimeout(() => {
-        // Rejected first: closing a connecting socket fires its 'error' at once.
-        reject(new SignalingError('timeout', `could not connect to ${url} within ${connectTimeoutMs} ms`));
-        ws.close();
-      }, connectTimeoutMs);
-      ws.addEventListener('open', () => {
-        clearTimeout(timer);
-        resolve(new SignalingClient(ws, requestTimeoutMs, liveness));
-      });
-      ws.addEventListener('error', () => {
-        clearTimeout(timer);
-        reject(new SignalingError('closed', `could not connect to ${url}`));
-      });
-    });
+    if (problem) throw new RangeError(`signaling liveness: ${problem}`);
+    return new SignalingClient(await open(url, options.connectTimeoutMs ?? 10_000), url, options, requestTimeoutMs, liveness);
+  }
+
+  /** The signaling URL this client is connected to (another bridge's, after a join was sent there). */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** Only the current socket's messages and close count: one left behind for another bridge is forgotten. */
+  #listen(ws: WebSocket): void {
+    ws.addEventListener('message', (event) => ws === this.#ws && this.#onMessage(event.data));
+    ws.addEventListener('close', (event) => ws === this.#ws && this.#onClose(event.code, event.reason));
   }
 
   get isOpen(): boolean {
@@ -93,6 +115,36 @@ export class SignalingClient {
   }
 
   request<M extends RequestMethod>(method: M, data: RequestData<M>): Promise<ResponseData<M>> {
+    const sent = this.#send(method, data);
+    if (method !== 'join' || this.#options.followRedirects === false) return sent;
+    return sent.catch((error: unknown) => this.#joinElsewhere(error, data as RequestData<'join'>, 1)) as Promise<ResponseData<M>>;
+  }
+
+  /**
+   * The room of a join lives on another bridge: this client moves there (a
+   * new socket; handlers stay) and joins again. Before a join, nothing is
+   * owed to the bridge left.
+   */
+  async #joinElsewhere(error: unknown, data: RequestData<'join'>, hop: number): Promise<ResponseData<'join'>> {
+    if (!(error instanceof SignalingError) || error.code !== 'elsewhere' || !error.bridgeUrl) throw error;
+    if (hop > MAX_JOIN_REDIRECTS) throw new SignalingError('elsewhere', `join: sent on more than ${MAX_JOIN_REDIRECTS} times (last to ${error.bridgeUrl}); the bridges disagree where the room lives`, error.bridgeUrl);
+    if (this.#closed) throw new SignalingError('closed', 'join: connection closed');
+    const url = signalingUrlOn(error.bridgeUrl, this.#url);
+    const ws = await open(url, this.#options.connectTimeoutMs ?? 10_000);
+    if (this.#closed) {
+      ws.close(1000, 'client closed');
+      throw new SignalingError('closed', 'join: connection closed');
+    }
+    const left = this.#ws;
+    this.#ws = ws;
+    this.#url = url;
+    this.#listen(ws);
+    left.close(1000, 'joining elsewhere');
+    this.#heardFromBridge();
+    return this.#send('join', data).catch((next: unknown) => this.#joinElsewhere(next, data, hop + 1));
+  }
+
+  #send<M extends RequestMethod>(method: M, data: RequestData<M>): Promise<ResponseData<M>> {
     if (!this.isOpen) return Promise.reject(new SignalingError('closed', `${method}: connection is closed`));
     const id = this.#nextId++;
     return new Promise<ResponseData<M>>((resolve, reject) => {
@@ -173,7 +225,7 @@ export class SignalingClient {
     this.#pending.delete(message.id!);
     clearTimeout(pending.timer);
     if (!message.ok) {
-      pending.reject(new SignalingError(message.error.code, `${pending.method}: ${message.error.message}`));
+      pending.reject(new SignalingError(message.error.code, `${pending.method}: ${message.error.message}`, message.error.bridgeUrl));
       return;
     }
     const parsed = requests[pending.method].response.safeParse(message.data);
@@ -214,4 +266,24 @@ export class SignalingClient {
     this.#pending.clear();
     for (const handler of this.#closeHandlers) handler(code, reason);
   }
+}
+
+/** A WebSocket open to `url`, or a rejection if it cannot be opened within `timeoutMs`. */
+function open(url: string, timeoutMs: number): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const timer = setTimeout(() => {
+      // Rejected first: closing a connecting socket fires its 'error' at once.
+      reject(new SignalingError('timeout', `could not connect to ${url} within ${timeoutMs} ms`));
+      ws.close();
+    }, timeoutMs);
+    ws.addEventListener('open', () => {
+      clearTimeout(timer);
+      resolve(ws);
+    });
+    ws.addEventListener('error', () => {
+      clearTimeout(timer);
+      reject(new SignalingError('closed', `could not connect to ${url}`));
+    });
+  });
 }

@@ -624,6 +624,13 @@ export function encodeNotification<N extends NotificationName>(name: N, data: No
 // ---------------------------------------------------------------------------
 // Envelopes
 
+/**
+ * A bridge's public URL (BRIDGE_PUBLIC_URL), where a join is sent when its room
+ * lives on that bridge (the `elsewhere` error). Only bridges write these, into
+ * the room directory; a client never supplies one.
+ */
+export const bridgeUrlSchema = z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }).max(512);
+
 export const errorCodeSchema = z.enum([
   'malformed', // not JSON, or not a request envelope
   'tooLarge',
@@ -640,6 +647,7 @@ export const errorCodeSchema = z.enum([
   'unavailable', // nothing can serve this now (e.g. no SIP gateway for dial-out)
   'rateLimited', // too many messages or attempts: slow down (the message says when to try again)
   'unauthorized', // a join token is missing, expired, tampered or for another room (the message says which)
+  'elsewhere', // the room lives on another bridge: join there (error.bridgeUrl)
   'mediaError', // mediasoup refused the parameters
   'internal',
 ]);
@@ -656,7 +664,12 @@ export const responseEnvelopeSchema = z.union([
   z.object({
     id: int.nullable(),
     ok: z.literal(false),
-    error: z.object({ code: errorCodeSchema, message: z.string() }),
+    error: z.object({
+      code: errorCodeSchema,
+      message: z.string(),
+      /** With `elsewhere`: the room's home bridge. */
+      bridgeUrl: bridgeUrlSchema.optional(),
+    }),
   }),
 ]);
 export type ResponseEnvelope = z.infer<typeof responseEnvelopeSchema>;

@@ -12,6 +12,7 @@ import type { RestAuth } from '../auth/RestAuth.ts';
 import { TurnCredentials } from '../auth/TurnCredentials.ts';
 import type { BridgeConfig } from '../config.ts';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
+import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
@@ -30,6 +31,8 @@ export interface HttpServerDeps {
   config: BridgeConfig;
   pool: WorkerPool;
   registry: RoomRegistry;
+  /** The room directory shared with other bridges (REDIS_URL); undefined: this bridge is alone. */
+  directory: BridgeDirectory | undefined;
   dialOuts: DialOuts;
   recordings: Recordings;
   /** Who may call REST (operator, services, room members). */
@@ -72,7 +75,7 @@ function docsCsp(header: string): string {
 /** The bridge's HTTP face: signaling WebSocket, REST with OpenAPI docs, health, metrics, web client. */
 export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
 
-export async function buildHttpServer({ config, pool, registry, dialOuts, recordings, restAuth, joinTokens, logger, tls }: HttpServerDeps) {
+export async function buildHttpServer({ config, pool, registry, directory, dialOuts, recordings, restAuth, joinTokens, logger, tls }: HttpServerDeps) {
   const app = Fastify({
     // Fastify's types know http.Server only; an https.Server serves the same requests.
     ...(tls && { serverFactory: (handler: http.RequestListener) => httpsServer(tls, handler) as unknown as http.Server }),
@@ -113,6 +116,7 @@ export async function buildHttpServer({ config, pool, registry, dialOuts, record
 
   await app.register(signalingRoute, {
     registry,
+    directory,
     logger,
     maxMessageBytes: config.signaling.maxMessageBytes,
     liveness: config.signaling.liveness,

@@ -6,6 +6,7 @@ import type { JoinTokens } from '../auth/JoinTokens.ts';
 import type { RestAuth } from '../auth/RestAuth.ts';
 import type { TurnCredentials } from '../auth/TurnCredentials.ts';
 import type { Recordings } from '../recording/Recordings.ts';
+import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
 import { LIVENESS_CLOSE, type LivenessTimes } from '../../protocol/liveness.ts';
 import { SIGNALING_PATH } from '../../protocol/protocol.ts';
 import { ConnectionsPerAddress } from '../limits/ConnectionsPerAddress.ts';
@@ -16,6 +17,8 @@ import { SignalingSession, type MessageBudget } from '../signaling/SignalingSess
 
 export interface SignalingRouteOptions {
   registry: RoomRegistry;
+  /** The room directory shared with other bridges; undefined: this bridge is alone. */
+  directory: BridgeDirectory | undefined;
   logger: Logger;
   maxMessageBytes: number;
   dialInNumbers: readonly string[];

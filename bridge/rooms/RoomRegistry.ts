@@ -13,6 +13,8 @@ export interface RoomRegistryOptions {
   /** Rooms this bridge hosts at most (ROOMS_MAX). */
   maxRooms: number;
   logger: Logger;
+  /** Told when a room opens and when it closes (the room directory records its home). */
+  roomEvents?: { opened(name: string): void; closed(name: string): void };
 }
 
 /** The bridge's live rooms by name; places new rooms and moves them when a worker dies. */
@@ -34,6 +36,13 @@ export class RoomRegistry {
 
   get size(): number {
     return this.#rooms.size;
+  }
+
+  /** Peers in every room. */
+  get load(): number {
+    let load = 0;
+    for (const room of this.#rooms.values()) load += room.load;
+    return load;
   }
 
   get(name: string): Room | undefined {
@@ -74,9 +83,11 @@ export class RoomRegistry {
       const room = await creating;
       this.#rooms.set(name, room);
       this.#pins.assign(pin, room);
+      this.#options.roomEvents?.opened(name);
       room.once('closed', () => {
         if (this.#rooms.get(name) === room) this.#rooms.delete(name);
         this.#pins.release(pin);
+        if (!this.#rooms.has(name)) this.#options.roomEvents?.closed(name);
       });
       return room;
     }

@@ -9,6 +9,7 @@ import type { TurnCredentials } from '../auth/TurnCredentials.ts';
 import { TokenBucket } from '../limits/TokenBucket.ts';
 import { TooManyAttempts, type PasswordAttempts } from '../limits/PasswordAttempts.ts';
 import type { Recordings } from '../recording/Recordings.ts';
+import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
 import {
   describeZodError,
   encodeNotification,
@@ -35,6 +36,8 @@ import { RequestError } from './RequestError.ts';
 
 export interface SignalingSessionOptions {
   registry: RoomRegistry;
+  /** The room directory shared with other bridges (REDIS_URL); undefined: this bridge is alone. */
+  directory: BridgeDirectory | undefined;
   logger: Logger;
   maxMessageBytes: number;
   /** Shown to participants with each room's PIN. */
@@ -350,6 +353,7 @@ export class SignalingSession implements PeerChannel {
     const onClose = () => gone.abort();
     this.#socket.once('close', onClose);
     try {
+      await this.#mustBeHome(request.room);
       const access = await this.#admit(request, gone.signal);
       const displayName = access.displayName ?? request.displayName;
       const attempt = { socket: this.#id, address: this.#options.address, room: request.room };
@@ -403,6 +407,19 @@ export class SignalingSession implements PeerChannel {
       this.#socket.off('close', onClose);
       this.#joining = false;
     }
+  }
+
+  /**
+   * A room that lives on another bridge is joined there: the client is told
+   * where, before anything else (a secure room's guest must not wait for its
+   * host here). The address comes from the directory, never from a client.
+   */
+  async #mustBeHome(room: string): Promise<void> {
+    const { registry, directory } = this.#options;
+    if (!directory || registry.get(room)) return;
+    const home = await directory.homeOf(room);
+    if (home.kind === 'full') throw new RequestError('unavailable', 'every bridge is at capacity (BRIDGE_CAPACITY): try again later');
+    if (home.kind === 'elsewhere') throw new RequestError('elsewhere', `room ${room} is hosted by bridge ${home.bridge.id}: join there`, home.bridge.url);
   }
 
   /**
@@ -509,7 +526,7 @@ export class SignalingSession implements PeerChannel {
   }
 
   #toError(method: RequestMethod, failure: unknown): ReplyError {
-    if (failure instanceof RequestError) return error(failure.code, failure.message);
+    if (failure instanceof RequestError) return error(failure.code, failure.message, failure.bridgeUrl);
     // Anything else came from mediasoup refusing what the client sent.
     const message = failure instanceof Error ? failure.message : String(failure);
     this.#logger.warn({ err: failure, method }, 'request failed');
@@ -523,11 +540,11 @@ export class SignalingSession implements PeerChannel {
 
 interface ReplyError {
   ok: false;
-  error: { code: ErrorCode; message: string };
+  error: { code: ErrorCode; message: string; bridgeUrl?: string };
 }
 
-function error(code: ErrorCode, message: string): ReplyError {
-  return { ok: false, error: { code, message } };
+function error(code: ErrorCode, message: string, bridgeUrl?: string): ReplyError {
+  return { ok: false, error: { code, message, ...(bridgeUrl && { bridgeUrl }) } };
 }
 
 /** The id of what looks like a request, to address its error reply. */

@@ -113,7 +113,8 @@ export class BridgeConnection {
 
   async #connect(): Promise<void> {
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${SIGNALING_PATH}`;
-    const client = await SignalingClient.connect(url);
+    // A room on another bridge is reached by going there (below), not by a socket to another origin.
+    const client = await SignalingClient.connect(url, { followRedirects: false });
     this.#client = client;
     this.#waited = null;
     this.#handlers.opened(client);
@@ -128,7 +129,21 @@ export class BridgeConnection {
     client.onClose(() => {
       if (this.#client === client && this.status.value !== 'ended' && !this.#reconnecting) void this.#reconnect();
     });
-    await this.#handlers.joined(await client.request('join', this.#join), client);
+    const joined = await client.request('join', this.#join).catch((error: unknown) => this.#goToRoomsBridge(error));
+    await this.#handlers.joined(joined, client);
+  }
+
+  /**
+   * The room lives on another bridge (the directory said so): the page moves
+   * there, same room path and query (a ?jwt= goes along), and joins from its
+   * own origin, so the strict CSP needs nothing more. The join form is shown
+   * again there: what was typed in it stays behind with this origin.
+   */
+  #goToRoomsBridge(error: unknown): Promise<never> {
+    if (!(error instanceof SignalingError) || error.code !== 'elsewhere' || !error.bridgeUrl) throw error;
+    this.#client = undefined; // its socket closing is not ours to reconnect: the page is leaving
+    location.assign(new URL(location.pathname + location.search, error.bridgeUrl).href);
+    return new Promise<never>(() => {});
   }
 
   async #reconnect(): Promise<void> {
