@@ -23,6 +23,7 @@ import { healthRoutes } from './healthRoutes.ts';
 import { metricsRoute } from './metricsRoute.ts';
 import { recordingRoutes } from './recordingRoutes.ts';
 import { installRestAccess, replyToRateLimit, restRateLimit, restSecuritySchemes } from './restAccess.ts';
+import { installRoomForwarding } from './roomForwarding.ts';
 import { roomRoutes } from './roomRoutes.ts';
 import { signalingRoute } from './signalingRoute.ts';
 import { webClient } from './webClient.ts';
@@ -139,6 +140,7 @@ export async function buildHttpServer({ config, pool, registry, directory, dialO
   await app.register(async (api) => {
     await api.register(fastifyRateLimit, restRateLimit(config.api.restPerMinute));
     api.setErrorHandler(replyToRateLimit);
+    if (directory) installRoomForwarding(api, registry, directory);
     await api.register(roomRoutes, { registry, dialOuts, dialInNumbers: config.dialInNumbers });
     await api.register(dialOutRoutes, { audit: dialOuts.audit });
     await api.register(recordingRoutes, { recordings, dir: config.recording.dir });

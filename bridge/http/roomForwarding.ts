@@ -1,0 +1,56 @@
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
+import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
+
+/** Marks a request one bridge forwarded to another (the bridge's id): it is answered there, never forwarded again. */
+export const FORWARDED_HEADER = 'x-telebridge-forwarded-by';
+/** How long the room's bridge may take to answer a forwarded request. */
+const FORWARD_TIMEOUT_MS = 10_000;
+/** Request headers that go along: who is asking, and what the body is. */
+const FORWARDED_HEADERS = ['authorization', 'content-type', 'accept'] as const;
+
+/**
+ * REST about a room may be called on any bridge: a room that lives on
+ * another bridge (the directory says so) has its request forwarded there,
+ * after this bridge's own checks (rate limit, credentials: every bridge of a
+ * deployment shares API_KEY/API_SECRET), and the answer passed back as it is.
+ * A forward and not a redirect: fetch drops Authorization on a redirect to
+ * another origin. Routes under /api/rooms/:room only.
+ */
+export function installRoomForwarding<L extends FastifyBaseLogger>(
+  app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, L>,
+  registry: RoomRegistry,
+  directory: BridgeDirectory,
+): void {
+  app.addHook('preHandler', async (request, reply) => {
+    const room = (request.params as { room?: unknown } | undefined)?.room;
+    if (typeof room !== 'string' || !request.routeOptions.url?.startsWith('/api/rooms/:room')) return;
+    if (registry.get(room) || request.headers[FORWARDED_HEADER] !== undefined) return;
+    const home = await directory.elsewhere(room);
+    if (!home) return; // nowhere else: answered here (404 if no such room)
+    const headers: Record<string, string> = { [FORWARDED_HEADER]: directory.id };
+    for (const name of FORWARDED_HEADERS) {
+      const value = request.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    let answer: Response;
+    try {
+      answer = await fetch(new URL(request.url, home.url), {
+        method: request.method,
+        headers,
+        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+      });
+    } catch (error) {
+      const timedOut = (error as Error).name === 'TimeoutError';
+      request.log.warn({ err: error, room, bridge: home.id }, 'cannot forward a REST request to the room\'s bridge');
+      return reply.code(502).send({ error: `room ${room} is on bridge ${home.id}, which ${timedOut ? `did not answer within ${FORWARD_TIMEOUT_MS / 1000} s` : 'cannot be reached'}` });
+    }
+    reply.code(answer.status);
+    const type = answer.headers.get('content-type');
+    if (type) reply.header('content-type', type);
+    return reply.send(Buffer.from(await answer.arrayBuffer()));
+  });
+}

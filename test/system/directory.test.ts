@@ -1,0 +1,170 @@
+// The room directory across three bridges: bridge/main.ts with compose's
+// environment on three test hosts, sharing one real redis-server on a fourth
+// (REDIS_URL; each bridge's id named, the rest shipped defaults). Rooms opened
+// through one bridge are spread by load; a client that reaches the wrong
+// bridge is sent to the room's (SignalingClient follows on its own); REST on
+// any bridge acts on the room where it lives; a bridge that stops leaves the
+// directory at once, one that is killed within its TTL.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { directoryKeys } from '../../bridge/directory/BridgeDirectory.ts';
+import { FORWARDED_HEADER } from '../../bridge/http/roomForwarding.ts';
+import { TEST_API, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
+import { composeEnvironment } from '../helpers/compose.ts';
+import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
+import { operatorFetch } from '../helpers/rest.ts';
+import { ServiceProcess } from '../helpers/service.ts';
+import { joinRoom, type Joined } from '../helpers/signaling.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const SUBNET = '198.18.17';
+const BRIDGES = ['a', 'b', 'c'] as const;
+type BridgeName = (typeof BRIDGES)[number];
+/** The bridges' heartbeat (the shipped default): records live three of them. */
+const HEARTBEAT_MS = 2000;
+
+describe('room directory: three bridges sharing one Redis', () => {
+  let network: TestNetwork;
+  const hosts = {} as Record<BridgeName | 'redis', TestHost>;
+  const bridges = {} as Record<BridgeName, ServiceProcess>;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'directory-system-'));
+  let redisServer: ServiceProcess;
+  let redis: Redis;
+  const clients: Joined[] = [];
+
+  const httpUrl = (name: BridgeName) => `http://${hosts[name].address}:8080`;
+  /** Which bridge a URL (a bridge's public URL, or a signaling URL on it) belongs to. */
+  const bridgeAt = (url: string): BridgeName => BRIDGES.find((name) => new URL(url).hostname === hosts[name].address)!;
+  const homeOf = (room: string) => redis.get(directoryKeys.room(room)) as Promise<BridgeName | null>;
+  const join = async (through: BridgeName, room: string, name: string) => {
+    const joined = await joinRoom(httpUrl(through), room, name, 'web');
+    clients.push(joined);
+    return { ...joined, landedOn: bridgeAt(joined.client.url) };
+  };
+
+  beforeAll(async () => {
+    network = await TestNetwork.create({ id: 'dir', subnet: SUBNET });
+    for (const [index, name] of [...BRIDGES, 'redis' as const].entries()) hosts[name] = await network.addHost(name, index + 1);
+    redisServer = ServiceProcess.start(hosts.redis, 'redis', 'redis-server', [
+      '--port', '6379', '--bind', hosts.redis.address,
+      // The test network is private: no password, so protected mode off (as split.test runs it).
+      '--protected-mode', 'no', '--save', '', '--appendonly', 'no',
+    ], {});
+    redis = new Redis(`redis://${hosts.redis.address}:6379`);
+    redis.on('error', () => {}); // until redis-server is up: the wait below retries
+    await waitFor('redis-server up', () => redis.ping().then((pong) => pong === 'PONG', () => false), 10_000, 100);
+    for (const name of BRIDGES) {
+      bridges[name] = ServiceProcess.start(hosts[name], `bridge-${name}`, process.execPath, ['bridge/main.ts'], {
+        ...composeEnvironment('bridge', { SERVICE_SECRET: TEST_SERVICE_SECRET, API_KEY: TEST_API.key, API_SECRET: TEST_API.secret }),
+        // What a deployment of several bridges sets: the shared Redis, each bridge's name. Plain HTTP (a TLS proxy would front it).
+        REDIS_URL: `redis://${hosts.redis.address}:6379`,
+        BRIDGE_ID: name,
+        HTTP_ONLY: 'true',
+        MEDIA_WORKERS: '1',
+        TLS_DIR: path.join(dir, `${name}-tls`),
+        API_KEYS_FILE: path.join(dir, `${name}-api-key.json`),
+        RECORDINGS_DIR: path.join(dir, `${name}-recordings`),
+      });
+    }
+    await Promise.all(BRIDGES.map((name) => bridges[name].waitForLog('bridge ready', 60_000)));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const { client } of clients) client.close();
+    await Promise.all(BRIDGES.map((name) => bridges[name]?.stop()));
+    redis?.disconnect();
+    await redisServer?.stop();
+    await network?.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes each bridge with its public URL, load and capacity, under a TTL', async () => {
+    expect(await redis.smembers(directoryKeys.bridges)).toEqual(expect.arrayContaining([...BRIDGES]));
+    for (const name of BRIDGES) {
+      expect(await redis.hgetall(directoryKeys.bridge(name))).toEqual({ url: httpUrl(name), load: '0', capacity: '1000' });
+      const ttl = await redis.pttl(directoryKeys.bridge(name));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(3 * HEARTBEAT_MS);
+    }
+  });
+
+  it('places 30 rooms opened through bridge A by load: every bridge holds some, none more than half; each join landed on its room\'s home', async () => {
+    const landed: Record<BridgeName, number> = { a: 0, b: 0, c: 0 };
+    for (let i = 0; i < 30; i++) {
+      const room = `placed-${i}`;
+      const { landedOn, joined } = await join('a', room, `Opener ${i}`);
+      expect(joined.room).toBe(room);
+      expect(await homeOf(room)).toBe(landedOn);
+      landed[landedOn]++;
+    }
+    console.log('30 rooms opened through bridge A landed on', landed);
+    for (const name of BRIDGES) {
+      expect(landed[name]).toBeGreaterThan(0);
+      expect(landed[name]).toBeLessThanOrEqual(15);
+    }
+    // Each bridge's REST lists exactly the rooms the directory gives it.
+    for (const name of BRIDGES) {
+      const { rooms } = (await (await operatorFetch(`${httpUrl(name)}/api/rooms`)).json()) as { rooms: { name: string }[] };
+      const homed = [];
+      for (let i = 0; i < 30; i++) if ((await homeOf(`placed-${i}`)) === name) homed.push(`placed-${i}`);
+      expect(rooms.map((room) => room.name).sort()).toEqual(homed.sort());
+    }
+    // Published loads catch up with the peers each bridge holds.
+    await waitFor('each bridge to publish its load', async () => {
+      const loads = await Promise.all(BRIDGES.map((name) => redis.hget(directoryKeys.bridge(name), 'load')));
+      return BRIDGES.every((name, index) => Number(loads[index]) === landed[name]);
+    }, 3 * HEARTBEAT_MS, 100);
+  }, 60_000);
+
+  it('sends a client that reached the wrong bridge to the room\'s home; one coming through the third bridge meets it there', async () => {
+    const opener = await join('a', 'meet', 'Opener');
+    const home = opener.landedOn;
+    const [wrong, third] = BRIDGES.filter((name) => name !== home) as [BridgeName, BridgeName];
+    const alice = await join(wrong, 'meet', 'Alice');
+    expect(alice.landedOn).toBe(home);
+    const bob = await join(third, 'meet', 'Bob');
+    expect(bob.landedOn).toBe(home);
+    expect(bob.joined.peers.map((peer) => peer.displayName).sort()).toEqual(['Alice', 'Opener']);
+    await waitFor('Alice to see Bob arrive', () => alice.notificationsOf('peerJoined').some(({ peer }) => peer.displayName === 'Bob'), 5_000);
+    // The room is one: the bridges Alice and Bob reached first host no room of that name.
+    for (const name of [wrong, third]) expect((await operatorFetch(`${httpUrl(name)}/api/rooms/meet`, { headers: { [FORWARDED_HEADER]: 'test' } })).status).toBe(404);
+
+    // REST on a bridge that does not host the room acts on it where it lives.
+    const listed = await operatorFetch(`${httpUrl(wrong)}/api/rooms/meet`);
+    expect(listed.status).toBe(200);
+    const described = (await listed.json()) as { participants: { displayName: string }[] };
+    expect(described.participants.map((peer) => peer.displayName).sort()).toEqual(['Alice', 'Bob', 'Opener']);
+    const removed = await operatorFetch(`${httpUrl(third)}/api/rooms/meet/participants/${bob.joined.peerId}`, { method: 'DELETE' });
+    expect(removed.status).toBeLessThan(300);
+    await waitFor('Alice to see Bob removed', () => alice.notificationsOf('peerLeft').some(({ peerId }) => peerId === bob.joined.peerId), 5_000);
+    // A room that lives nowhere is not found on any bridge.
+    expect((await operatorFetch(`${httpUrl(wrong)}/api/rooms/nowhere`)).status).toBe(404);
+  }, 30_000);
+
+  it('a bridge stopped cleanly leaves the directory at once, with its rooms; one killed leaves it within its TTL', async () => {
+    const stopped = 'c';
+    const itsRooms = [];
+    for (let i = 0; i < 30; i++) if ((await homeOf(`placed-${i}`)) === stopped) itsRooms.push(`placed-${i}`);
+    expect(itsRooms.length).toBeGreaterThan(0);
+    await bridges[stopped].stop();
+    expect(await redis.exists(directoryKeys.bridge(stopped))).toBe(0);
+    expect(await redis.sismember(directoryKeys.bridges, stopped)).toBe(0);
+    for (const room of itsRooms) expect(await homeOf(room)).toBeNull();
+
+    const killed = 'b';
+    process.kill(bridges[killed].pid, 'SIGKILL');
+    await waitFor(`bridge-${killed} to be gone`, () => bridges[killed].exited, 5_000, 50);
+    const killedAt = Date.now();
+    expect(await redis.exists(directoryKeys.bridge(killed))).toBe(1); // nobody removed it: only its TTL will
+    await waitFor('the killed bridge\'s record to expire', async () => (await redis.exists(directoryKeys.bridge(killed))) === 0, 3 * HEARTBEAT_MS + 1000, 100);
+    console.log(`the killed bridge left the directory ${Date.now() - killedAt} ms after its death`);
+
+    // What is left places every new room on itself.
+    const after = await join('a', 'after-the-others', 'Late');
+    expect(after.landedOn).toBe('a');
+    expect(await homeOf('after-the-others')).toBe('a');
+  }, 30_000);
+});
