@@ -131,6 +131,8 @@ export class BridgeConnection {
     });
     const joined = await client.request('join', this.#join).catch((error: unknown) => this.#goToRoomsBridge(error));
     await this.#handlers.joined(joined, client);
+    // Left (or ended) while the join was being set up: this attempt is over, not connected.
+    if (this.status.value === 'ended') throw new SignalingError('closed', 'join: the meeting ended while joining');
   }
 
   /**

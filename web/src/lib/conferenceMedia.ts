@@ -202,7 +202,10 @@ export class ConferenceMedia {
     await this.#options.request('subscribe', { transportId: recv.id, rtpCapabilities: device.rtpCapabilities });
     if (generation !== this.#generation) return;
     if (!this.#options.sends()) return this.#releaseDevices();
-    this.#sendTransport = await this.#createTransport(device, 'send', client);
+    const send = await this.#createTransport(device, 'send', client);
+    // Torn down meanwhile (we left, or the connection dropped): the devices may be let go already.
+    if (generation !== this.#generation) return send.close();
+    this.#sendTransport = send;
     if (this.#microphone) await this.#produce('mic', this.#microphone, !this.micOn.value);
     if (this.cameraTrack.value) await this.#produce('camera', this.cameraTrack.value);
     if (this.screenTrack.value) await this.#produce('screen', this.screenTrack.value);
@@ -233,6 +236,7 @@ export class ConferenceMedia {
         onRtpReceiver: (rtp) => this.#options.created({ side: 'receive', kind: info.kind, peerId: info.peerId, rtp }),
       });
     } catch (error) {
+      if (transport.closed) return; // torn down under it: whoever tore it down says why
       this.#options.notice(`Could not receive a ${info.kind} stream: ${(error as Error).message}`);
       return;
     }
@@ -303,6 +307,7 @@ export class ConferenceMedia {
   async #produce(source: MediaSource, track: MediaStreamTrack, paused = false): Promise<void> {
     const transport = this.#sendTransport;
     if (!transport) return; // produced once connected
+    if (track.readyState === 'ended') return this.#stoppedBeforeSending(source);
     try {
       const producer = await transport.produce({
         track,
@@ -316,8 +321,22 @@ export class ConferenceMedia {
       if (paused) producer.pause();
       this.#producers.set(source, producer);
     } catch (error) {
+      if (transport.closed) return; // torn down under it: whoever tore it down says why
       this.#options.notice(`Could not send your ${source === 'mic' ? 'microphone' : source}: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * The device stopped on its own before we could send it (unplugged, taken
+   * by another application, its capture failed): it shows as off, not as a
+   * black tile, and turning it on opens it again.
+   */
+  #stoppedBeforeSending(source: MediaSource): void {
+    if (source === 'mic') this.micOn.value = false;
+    else if (source === 'camera') this.cameraTrack.value = null;
+    else this.screenTrack.value = null;
+    const what = source === 'mic' ? 'microphone' : source === 'camera' ? 'camera' : 'screen share';
+    this.#options.notice(`Your ${what} stopped before it could be sent. Turn it on again to restart it.`);
   }
 
   async #closeProducer(source: MediaSource): Promise<void> {

@@ -6,11 +6,16 @@ export interface LocalTrack {
   error: string | null;
   /** Still opening the device; joining waits for this. */
   pending: boolean;
-  /** Keep the track running after unmount (it was handed to the meeting). */
+  /** Keep the current track running after unmount (it was handed to the meeting). */
   handOver(): void;
 }
 
-/** Opens a camera or microphone while `enabled`, reopening when the device changes. */
+/**
+ * Opens a camera or microphone while `enabled`, reopening when the device
+ * changes, and when it stops on its own (unplugged, taken by another
+ * application, its capture failed): joining then waits for the new one, so
+ * nobody is handed a dead device.
+ */
 export function useLocalTrack(
   what: 'camera' | 'microphone',
   open: (deviceId?: string) => Promise<MediaStreamTrack>,
@@ -21,7 +26,9 @@ export function useLocalTrack(
   const [track, setTrack] = useState<MediaStreamTrack | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(enabled);
-  const handedOver = useRef(false);
+  /** Bumped when the device stopped on its own, to open it again. */
+  const [stops, setStops] = useState(0);
+  const handedOver = useRef<MediaStreamTrack | null>(null);
 
   useEffect(() => {
     if (!enabled) return setPending(false);
@@ -32,6 +39,8 @@ export function useLocalTrack(
       .then((t) => {
         if (cancelled) return t.stop();
         opened = t;
+        // Not fired by our own stop(): only when the device itself went away.
+        t.addEventListener('ended', () => !cancelled && setStops((n) => n + 1));
         setTrack(t);
         setError(null);
         onOpened();
@@ -40,10 +49,10 @@ export function useLocalTrack(
       .finally(() => !cancelled && setPending(false));
     return () => {
       cancelled = true;
-      if (!handedOver.current) opened?.stop();
+      if (opened !== handedOver.current) opened?.stop();
       setTrack(null);
     };
-  }, [deviceId, enabled]);
+  }, [deviceId, enabled, stops]);
 
-  return { track, error, pending, handOver: () => (handedOver.current = true) };
+  return { track, error, pending, handOver: () => (handedOver.current = track) };
 }
