@@ -93,6 +93,9 @@ export interface BridgeDirectoryOptions {
   logger: Logger;
 }
 
+/** What a round trip to Redis is for: a join's (lookup, claim), or keeping the records (publish, release). */
+type DirectoryCall = 'lookup' | 'claim' | 'publish' | 'release';
+
 /** Where a room's joins go. */
 export type RoomHome = { kind: 'here' } | { kind: 'elsewhere'; bridge: { id: string; url: string } } | { kind: 'full' };
 
@@ -104,8 +107,8 @@ export class BridgeDirectory {
   /** Whether the last call failed: the outage is logged once, and its end. */
   #failing = false;
   #stopped = false;
-  /** Redis round trips made so far (each command or script call, or pipeline, is one). */
-  roundTrips = 0;
+  /** Redis round trips made so far, by what they were for (each script call or batch is one). */
+  readonly roundTrips: Record<DirectoryCall, number> = { lookup: 0, claim: 0, publish: 0, release: 0 };
 
   private constructor(options: BridgeDirectoryOptions) {
     this.#options = options;
@@ -155,7 +158,7 @@ export class BridgeDirectory {
     if (home) return home.id === this.id ? { kind: 'here' } : { kind: 'elsewhere', bridge: home };
     const choice = chooseBridge(bridges, this.id);
     if (!choice) return { kind: 'full' };
-    const winner = await this.#call('claim a room', () =>
+    const winner = await this.#call('claim', () =>
       this.#redis.directoryClaim(directoryKeys.room(room), choice.id, this.#ttlMs, directoryKeys.bridge('')),
     );
     if (!winner) return { kind: 'here' };
@@ -174,7 +177,7 @@ export class BridgeDirectory {
     if (this.#stopped) return;
     const { self } = this.#options;
     const { rooms, load } = this.#options.hosted();
-    await this.#call('publish this bridge', () => {
+    await this.#call('publish', () => {
       const batch = this.#redis
         .multi()
         .hset(directoryKeys.bridge(self.id), { url: self.url, load, capacity: self.capacity })
@@ -188,7 +191,7 @@ export class BridgeDirectory {
   /** The room closed here: it has no home until it is placed again. */
   async roomClosed(room: string): Promise<void> {
     if (this.#stopped) return;
-    await this.#call('release a room', () => this.#redis.directoryRelease(1, directoryKeys.room(room), this.id));
+    await this.#call('release', () => this.#redis.directoryRelease(1, directoryKeys.room(room), this.id));
   }
 
   /** Leaves the directory at once, with this bridge's rooms. */
@@ -197,7 +200,7 @@ export class BridgeDirectory {
     this.#stopped = true;
     clearInterval(this.#heartbeat);
     const { id } = this;
-    await this.#call('leave the directory', () => {
+    await this.#call('release', () => {
       const batch = this.#redis.multi().del(directoryKeys.bridge(id)).srem(directoryKeys.bridges, id);
       if (rooms.length > 0) batch.directoryRelease(rooms.length, ...rooms.map(directoryKeys.room), id);
       return batch.exec();
@@ -206,7 +209,7 @@ export class BridgeDirectory {
   }
 
   async #lookup(room: string): Promise<{ home: BridgeRecord | undefined; bridges: BridgeRecord[] } | undefined> {
-    const reply = await this.#call('look a room up', () => this.#redis.directoryLookup(directoryKeys.room(room), directoryKeys.bridges, directoryKeys.bridge('')));
+    const reply = await this.#call('lookup', () => this.#redis.directoryLookup(directoryKeys.room(room), directoryKeys.bridges, directoryKeys.bridge('')));
     if (!reply) return undefined;
     const [homeId, ...fields] = reply;
     const bridges: BridgeRecord[] = [];
@@ -221,8 +224,8 @@ export class BridgeDirectory {
   }
 
   /** One round trip to Redis; undefined if it failed (logged once per outage). */
-  async #call<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
-    this.roundTrips++;
+  async #call<T>(what: DirectoryCall, call: () => Promise<T>): Promise<T | undefined> {
+    this.roundTrips[what]++;
     try {
       const result = await call();
       if (this.#failing) this.#options.logger.info('the room directory (Redis) answers again');
