@@ -3,9 +3,10 @@
 // in a hundred joins happen every time):
 //  - Leave clicked while the join still sets up our camera and microphone (the
 //    join benchmark clicks it as soon as the remote video shows). The abandoned
-//    join used to finish after the leave and mark the meeting connected again:
-//    no end screen, "Could not send your microphone/camera: track ended" (the
-//    leave had let the devices go), and a Leave that seemed to do nothing.
+//    join used to finish after the leave and mark the meeting connected again,
+//    so the socket the leave closed was "lost" and the page rejoined as a new
+//    peer: no end screen, the remote video back, "Could not send your
+//    microphone/camera: track ended" (the leave had let the devices go).
 //  - The camera and microphone stopping after Join, before they are sent: they
 //    show as off and say so, and one click starts each again.
 import type { Browser, Page } from 'puppeteer-core';
