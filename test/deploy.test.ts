@@ -84,4 +84,24 @@ describe('deployment files', () => {
     const apt = fs.readFileSync('Dockerfile', 'utf8').match(/apt-get install[^&]*/)?.[0] ?? '';
     for (const pkg of ['chromium', 'ffmpeg', 'xvfb', 'pulseaudio']) expect(apt.split(/\s+/)).toContain(pkg);
   });
+
+  it('runs a further bridge on another host from the same file, sharing the first host\'s Redis (password, private address)', () => {
+    const { RECORDER_CONCURRENCY: _concurrency, ...env } = process.env;
+    const further = {
+      REDIS_URL: 'redis://:a-redis-password@198.18.0.1:6379',
+      BRIDGE_ID: 'bridge-2',
+      BRIDGE_PUBLIC_URL: 'https://b2.example.com',
+      BRIDGE_CAPACITY: '300',
+    };
+    const result = compose({ ...env, SERVICE_SECRET: SECRET, ...further, REDIS_PASSWORD: 'a-redis-password', REDIS_BIND: '198.18.0.1' });
+    expect(result.status, result.stderr).toBe(0);
+    const bridge = service(result.stdout, 'bridge');
+    for (const [name, value] of Object.entries(further)) expect(bridge).toMatch(new RegExp(`^ {6}${name}: '?${value.replace(/[.:/]/g, '\\$&')}'?$`, 'm'));
+    // Recorders on any host take jobs from the same Redis.
+    expect(service(result.stdout, 'recorder')).toMatch(/^ {6}REDIS_URL: redis:\/\/:a-redis-password@198\.18\.0\.1:6379$/m);
+    // The first host's Redis listens where the others reach it, and asks for the password.
+    const redis = service(result.stdout, 'redis');
+    expect(redis).toMatch(/- --requirepass\n {4}- a-redis-password\n/);
+    expect(redis).toMatch(/198\.18\.0\.1:6379:6379/);
+  });
 });
