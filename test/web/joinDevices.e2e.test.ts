@@ -8,7 +8,8 @@
 //    peer: no end screen, the remote video back, "Could not send your
 //    microphone/camera: track ended" (the leave had let the devices go).
 //  - The camera and microphone stopping after Join, before they are sent: they
-//    show as off and say so, and one click starts each again.
+//    show as off and say so, and one click starts each again. Before Join, the
+//    join form opens a stopped device again.
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
@@ -34,21 +35,24 @@ declare global {
   }
 }
 
-/**
- * Makes `what` happen in the page at `moment` of its join, and keeps every
- * camera and microphone track it opens (to see they are let go in the end).
- */
+/** Keeps every camera and microphone track the page opens, in `window.openedTracks`. */
+function keepOpenedTracks(page: Page): Promise<unknown> {
+  return page.evaluateOnNewDocument(() => {
+    window.openedTracks = [];
+    const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = async (constraints) => {
+      const stream = await getUserMedia(constraints);
+      window.openedTracks!.push(...stream.getTracks());
+      return stream;
+    };
+  });
+}
+
+/** Makes `what` happen in the page at `moment` of its join. */
 function makeHappen(page: Page, what: Happening, moment: Moment): Promise<unknown> {
   return page.evaluateOnNewDocument(
     (what: Happening, m: Moment) => {
       window.happened = false;
-      window.openedTracks = [];
-      const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-      navigator.mediaDevices.getUserMedia = async (constraints) => {
-        const stream = await getUserMedia(constraints);
-        window.openedTracks!.push(...stream.getTracks());
-        return stream;
-      };
       const happen = () => {
         if (window.happened) return;
         window.happened = true;
@@ -100,6 +104,7 @@ describe('joining: a Leave or dead devices while our media is set up', () => {
   /** The joiner's page, with `what` set to happen at `moment`, Join clicked and `what` happened. */
   async function join(what: Happening, moment: Moment): Promise<Page> {
     const page = await browsers[1]!.newPage();
+    await keepOpenedTracks(page);
     await makeHappen(page, what, moment);
     await openJoinForm(page, `${bridge.url}/joining`, 'Joiner');
     await page.click('#join-button');
@@ -160,6 +165,27 @@ describe('joining: a Leave or dead devices while our media is set up', () => {
     await page.click('#toggle-mic');
     await waitFor('the microphone back on', () => page.evaluate(() => window.conference!.micOn.value && window.conference!.hasMicrophone), 10_000);
     await seesAndHears(presenter, joinerId, 'the presenter seeing and hearing the joiner');
+    await page.close();
+  });
+
+  it('a camera that stops before Join is opened again, and Join waits for it', async () => {
+    const page = await browsers[1]!.newPage();
+    await keepOpenedTracks(page);
+    await openJoinForm(page, `${bridge.url}/joining`, 'Joiner');
+    // As the browser reports a camera that went away (unplugged, its capture failed).
+    await page.evaluate(() => {
+      const camera = window.openedTracks!.find((t) => t.kind === 'video')!;
+      camera.stop();
+      camera.dispatchEvent(new Event('ended'));
+    });
+    const cameras = () => page.evaluate(() => window.openedTracks!.filter((t) => t.kind === 'video').map((t) => t.readyState).join());
+    await waitFor('the camera opened again', async () => (await cameras()) === 'ended,live', 10_000);
+    await page.waitForSelector('#join-button:not([disabled])');
+    await page.click('#join-button');
+    await page.waitForFunction(() => window.conference?.status.value === 'connected', { timeout: 15_000 });
+    const joinerId = await page.evaluate(() => window.conference!.selfId.value!);
+    await seesAndHears(presenter, joinerId, 'the presenter seeing and hearing the joiner');
+    expect(await page.evaluate(() => window.conference!.notices.value.map((n) => n.text))).toEqual([]);
     await page.close();
   });
 });
