@@ -3,8 +3,10 @@
 // (REDIS_URL; each bridge's id named, the rest shipped defaults). Rooms opened
 // through one bridge are spread by load; a client that reaches the wrong
 // bridge is sent to the room's (SignalingClient follows on its own); REST on
-// any bridge acts on the room where it lives; a bridge that stops leaves the
-// directory at once, one that is killed within its TTL.
+// any bridge acts on the room where it lives; with Redis away each bridge
+// goes on serving its rooms, and the directory is rebuilt when it is back; a
+// bridge that stops leaves the directory at once, one that is killed within
+// its TTL.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,17 +47,22 @@ describe('room directory: three bridges sharing one Redis', () => {
     return { ...joined, landedOn: bridgeAt(joined.client.url) };
   };
 
-  beforeAll(async () => {
-    network = await TestNetwork.create({ id: 'dir', subnet: SUBNET });
-    for (const [index, name] of [...BRIDGES, 'redis' as const].entries()) hosts[name] = await network.addHost(name, index + 1);
+  /** A redis-server on its host, empty (nothing persisted). */
+  async function startRedis(): Promise<void> {
     redisServer = ServiceProcess.start(hosts.redis, 'redis', 'redis-server', [
       '--port', '6379', '--bind', hosts.redis.address,
       // The test network is private: no password, so protected mode off (as split.test runs it).
       '--protected-mode', 'no', '--save', '', '--appendonly', 'no',
     ], {});
-    redis = new Redis(`redis://${hosts.redis.address}:6379`);
-    redis.on('error', () => {}); // until redis-server is up: the wait below retries
     await waitFor('redis-server up', () => redis.ping().then((pong) => pong === 'PONG', () => false), 10_000, 100);
+  }
+
+  beforeAll(async () => {
+    network = await TestNetwork.create({ id: 'dir', subnet: SUBNET });
+    for (const [index, name] of [...BRIDGES, 'redis' as const].entries()) hosts[name] = await network.addHost(name, index + 1);
+    redis = new Redis(`redis://${hosts.redis.address}:6379`);
+    redis.on('error', () => {}); // until redis-server is up: the wait retries
+    await startRedis();
     for (const name of BRIDGES) {
       bridges[name] = ServiceProcess.start(hosts[name], `bridge-${name}`, process.execPath, ['bridge/main.ts'], {
         ...composeEnvironment('bridge', { SERVICE_SECRET: TEST_SERVICE_SECRET, API_KEY: TEST_API.key, API_SECRET: TEST_API.secret }),
@@ -143,6 +150,24 @@ describe('room directory: three bridges sharing one Redis', () => {
     // A room that lives nowhere is not found on any bridge.
     expect((await operatorFetch(`${httpUrl(wrong)}/api/rooms/nowhere`)).status).toBe(404);
   }, 30_000);
+
+  it('with Redis away, each bridge serves its rooms and opens new ones on itself; back, the heartbeats rebuild the directory', async () => {
+    const home = (await homeOf('meet'))!;
+    await redisServer.stop();
+    const again = await join(home, 'meet', 'Carol');
+    expect(again.landedOn).toBe(home);
+    expect(again.joined.peers.map((peer) => peer.displayName)).toContain('Alice');
+    const lonely = await join('a', 'while-redis-away', 'Dave');
+    expect(lonely.landedOn).toBe('a');
+
+    await startRedis(); // empty: everything must be published again
+    await waitFor('every bridge and room back in the directory', async () => {
+      for (const name of BRIDGES) if ((await redis.exists(directoryKeys.bridge(name))) === 0) return false;
+      if ((await homeOf('meet')) !== home || (await homeOf('while-redis-away')) !== 'a') return false;
+      for (let i = 0; i < 30; i++) if ((await homeOf(`placed-${i}`)) === null) return false;
+      return true;
+    }, 15_000, 200);
+  }, 40_000);
 
   it('a bridge stopped cleanly leaves the directory at once, with its rooms; one killed leaves it within its TTL', async () => {
     const stopped = 'c';
