@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directoryKeys } from '../../bridge/directory/BridgeDirectory.ts';
 import { FORWARDED_HEADER } from '../../bridge/http/roomForwarding.ts';
 import { TEST_API, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
+import { joinThroughUi, launchBrowser, openJoinForm } from '../helpers/browser.ts';
 import { composeEnvironment } from '../helpers/compose.ts';
 import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
 import { operatorFetch } from '../helpers/rest.ts';
@@ -150,6 +151,24 @@ describe('room directory: three bridges sharing one Redis', () => {
     // A room that lives nowhere is not found on any bridge.
     expect((await operatorFetch(`${httpUrl(wrong)}/api/rooms/nowhere`)).status).toBe(404);
   }, 30_000);
+
+  it('a browser that opens a room on the wrong bridge is taken to the room on its home, and joins it there', async () => {
+    const opener = await join('a', 'browser-meet', 'Opener');
+    const home = opener.landedOn;
+    const wrong = BRIDGES.find((name) => name !== home)!;
+    // Plain HTTP on test addresses: Chromium is told to treat them as secure (camera and microphone), as HTTPS would be.
+    const browser = await launchBrowser({ args: [`--unsafely-treat-insecure-origin-as-secure=${BRIDGES.map(httpUrl).join(',')}`] });
+    try {
+      const page = await browser.newPage();
+      await openJoinForm(page, `${httpUrl(wrong)}/browser-meet?audioProcessing=off`, 'Erin');
+      await Promise.all([page.waitForNavigation(), page.click('#join-button')]);
+      expect(page.url()).toBe(`${httpUrl(home)}/browser-meet?audioProcessing=off`);
+      await joinThroughUi(page, page.url(), 'Erin');
+      await waitFor('the opener to see the browser arrive', () => opener.notificationsOf('peerJoined').some(({ peer }) => peer.displayName === 'Erin'), 5_000);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 
   it('with Redis away, each bridge serves its rooms and opens new ones on itself; back, the heartbeats rebuild the directory', async () => {
     const home = (await homeOf('meet'))!;
