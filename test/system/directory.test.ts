@@ -152,6 +152,18 @@ describe('room directory: three bridges sharing one Redis', () => {
     expect((await operatorFetch(`${httpUrl(wrong)}/api/rooms/nowhere`)).status).toBe(404);
   }, 30_000);
 
+  it('a join sent on more than twice (bridges disagreeing where a room lives) ends with a clear error, not a loop', async () => {
+    // A bridge record naming A's URL under another id, as home of a room: A sends the join to "ghost", which is A again.
+    const ghost = directoryKeys.bridge('ghost');
+    await redis.multi().hset(ghost, { url: httpUrl('a'), load: 0, capacity: 1 }).pexpire(ghost, 30_000).set(directoryKeys.room('looping'), 'ghost', 'PX', 30_000).exec();
+    await redis.sadd(directoryKeys.bridges, 'ghost');
+    try {
+      await expect(join('a', 'looping', 'Frank')).rejects.toMatchObject({ code: 'elsewhere', message: expect.stringContaining('sent on more than 2 times') });
+    } finally {
+      await redis.multi().del(ghost, directoryKeys.room('looping')).srem(directoryKeys.bridges, 'ghost').exec();
+    }
+  });
+
   it('a browser that opens a room on the wrong bridge is taken to the room on its home, and joins it there', async () => {
     const opener = await join('a', 'browser-meet', 'Opener');
     const home = opener.landedOn;
