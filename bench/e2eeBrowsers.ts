@@ -126,13 +126,36 @@ async function joinLatency(): Promise<void> {
   const presenter = await browsers[0]!.newPage();
   await joinThroughUi(presenter, `${bridge.url}/join`, 'Presenter');
   const joiner = await browsers[1]!.newPage();
+  // Where an E2EE join's time goes: the presenter's key reaching the newcomer's worker (marked
+  // when the page hands it over), then the first picture decoded with it.
+  await joiner.evaluateOnNewDocument(() => {
+    const post = Worker.prototype.postMessage as (this: Worker, message: unknown, options?: StructuredSerializeOptions) => void;
+    Worker.prototype.postMessage = function (this: Worker, message: unknown, options?: StructuredSerializeOptions) {
+      if ((message as { op?: string } | null)?.op === 'setKey') performance.mark('e2ee-set-key');
+      post.call(this, message, options);
+    } as typeof Worker.prototype.postMessage;
+  });
+  const keyAfter: number[] = [];
+  const frameAfterKey: number[] = [];
   const joins: Record<'off' | 'on', number[]> = { off: [], on: [] };
   for (let i = 0; i < JOINS; i++) {
     for (const state of ['off', 'on'] as const) {
       await presenter.evaluate((on) => window.conference!.setE2ee(on), state === 'on');
       await waitFor(`E2EE ${state}`, () => presenter.evaluate((on) => window.conference!.e2ee.value === on, state === 'on'), 10_000, 50);
       await openJoinForm(joiner, `${bridge.url}/join`, `Joiner ${i + 1}`);
-      joins[state].push(await timeJoin(joiner));
+      const ms = await timeJoin(joiner);
+      joins[state].push(ms);
+      if (state === 'on') {
+        const key = await joiner.evaluate(() => {
+          const [click] = performance.getEntriesByName('join-click');
+          const [setKey] = performance.getEntriesByName('e2ee-set-key');
+          return click && setKey ? setKey.startTime - click.startTime : null;
+        });
+        if (key !== null) {
+          keyAfter.push(key);
+          frameAfterKey.push(ms - key);
+        }
+      }
       await joiner.click('#leave');
       await joiner.waitForSelector('.end-screen', { timeout: 10_000 }).catch(async () => {
         const file = `/tmp/e2ee-bench-leave-${i + 1}-${state}.png`;
@@ -151,4 +174,6 @@ async function joinLatency(): Promise<void> {
   console.log(row('E2EE on', joins.on));
   console.log(`p50 on - off: ${(percentile(joins.on, 50) - percentile(joins.off, 50)).toFixed(0)} ms; p95 on - off: ${(percentile(joins.on, 95) - percentile(joins.off, 95)).toFixed(0)} ms`);
   console.log(`samples (ms): off ${joins.off.map((x) => x.toFixed(0)).join(' ')}; on ${joins.on.map((x) => x.toFixed(0)).join(' ')}`);
+  console.log(`E2EE on, ${keyAfter.length} joins: the presenter's key in the worker p50 ${percentile(keyAfter, 50).toFixed(0)} / p95 ${percentile(keyAfter, 95).toFixed(0)} ms after Join; the first picture p50 ${percentile(frameAfterKey, 50).toFixed(0)} / p95 ${percentile(frameAfterKey, 95).toFixed(0)} ms after that`);
+  console.log(`  per join (key, then picture): ${keyAfter.map((k, i) => `${k.toFixed(0)}+${frameAfterKey[i]!.toFixed(0)}`).join(' ')}`);
 }

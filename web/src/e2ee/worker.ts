@@ -46,6 +46,14 @@ const REPORT_MS = 1000;
 let keys: { pairwise: PairwiseKeys; sender: SenderKeys } | undefined;
 /** Starts asked for and not yet handled (the queue may hold one behind a stop). */
 let startsPending = 0;
+
+const makeKeys = () => Promise.all([PairwiseKeys.create(), SenderKeys.create(SUITE)]);
+/**
+ * The keys the next start takes, made ahead (when the worker loads, and after each start) so a
+ * join into an encrypted meeting does not wait for them. A failure here is the next start's.
+ */
+let nextKeys = makeKeys();
+nextKeys.catch(() => undefined);
 /**
  * E2EE is on or coming on: from the moment a start arrives until a stop is handled, nothing
  * passes in the clear. Frames are dropped while the keys are being made (or if making them
@@ -100,7 +108,10 @@ async function handle(request: WorkerRequest): Promise<unknown> {
   switch (request.op) {
     case 'start': {
       try {
-        const [pairwise, sender] = await Promise.all([PairwiseKeys.create(), SenderKeys.create(SUITE)]);
+        const made = nextKeys;
+        nextKeys = makeKeys();
+        nextKeys.catch(() => undefined);
+        const [pairwise, sender] = await made;
         keys = { pairwise, sender };
         return pairwise.publicKey;
       } finally {

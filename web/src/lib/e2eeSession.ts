@@ -91,8 +91,8 @@ export class E2eeSession {
     this.#present = new Set(peerIds);
     this.#publicKey = this.#call({ op: 'start' }) as Promise<string>;
     await this.#publicKey;
-    await this.#options.setEncrypting(true);
-    await Promise.all(peerIds.map((peerId) => this.#run(() => this.#sendPublicKey(peerId))));
+    // Our shield and our public keys go out together: the keys are what the others answer.
+    await Promise.all([this.#options.setEncrypting(true), ...peerIds.map((peerId) => this.#run(() => this.#sendPublicKey(peerId)))]);
   }
 
   /** E2EE is off (or our media and peer id are gone: `tellBridge` false): frames pass as they are, and the keys are dropped. */
@@ -168,10 +168,11 @@ export class E2eeSession {
     const keySet = typeof wrappedKey === 'string' ? this.#call({ op: 'setKey', peerId: from, wrapped: wrappedKey }) : Promise.resolve();
     await keySet.catch(() => undefined);
     if (met) {
-      this.codes.value = new Map(this.codes.value).set(from, await verificationCode(await this.#publicKey!, publicKey));
-      // Our public key goes with our wrapped key (#handOut), in one message.
+      // Our public key goes with our wrapped key (#handOut), in one message; the code, for people
+      // to compare, after it, off the way to their first picture.
       if (this.#present.has(from)) await this.#handOut(await this.#call({ op: 'wrapCurrent', to: [from] }));
       else await this.#call({ op: 'change', how: 'ratchet', to: [from] });
+      this.codes.value = new Map(this.codes.value).set(from, await verificationCode(await this.#publicKey!, publicKey));
     }
     await keySet;
   }
