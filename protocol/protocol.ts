@@ -120,6 +120,8 @@ export const iceServerSchema = z.object({
   credential: z.string().min(1).max(256),
 });
 export type IceServer = z.infer<typeof iceServerSchema>;
+/** A peer's TURN servers, each time with credentials fresh from then (the join's expire: TURN_CREDENTIAL_TTL_SECONDS). */
+const iceServersSchema = z.array(iceServerSchema).max(4);
 const portSchema = int.min(1).max(65535);
 
 // ---------------------------------------------------------------------------
@@ -351,7 +353,7 @@ export const requests = {
       /** End-to-end encryption is on: send only encrypted media, and expect it from everyone. */
       e2ee: z.boolean(),
       /** TURN servers to reach media through when nothing else gets through; credentials for this join only. Absent: none configured. */
-      iceServers: z.array(iceServerSchema).max(4).optional(),
+      iceServers: iceServersSchema.optional(),
     }),
   },
   leave: { request: z.object({}), response: z.object({}) },
@@ -373,7 +375,11 @@ export const requests = {
   },
   restartIce: {
     request: z.object({ transportId: entityId }),
-    response: z.object({ iceParameters: iceParametersSchema }),
+    response: z.object({
+      iceParameters: iceParametersSchema,
+      /** Credentials fresh from this restart, for the transport to use from now on (the join's may have expired). Absent: no TURN. */
+      iceServers: iceServersSchema.optional(),
+    }),
   },
 
   /** A plain RTP transport, for services (SIP gateway, audio recorder). */
@@ -574,9 +580,10 @@ export const notifications = {
   /**
    * The room's media server was replaced (a worker died). Signaling and peer
    * identities survive; transports, producers and consumers are gone and must
-   * be created again.
+   * be created again, with `iceServers`: TURN credentials fresh from now, for
+   * the new transports (the join's may have expired). Absent: no TURN.
    */
-  mediaRestart: z.object({ routerRtpCapabilities: rtpCapabilitiesSchema }),
+  mediaRestart: z.object({ routerRtpCapabilities: rtpCapabilitiesSchema, iceServers: iceServersSchema.optional() }),
   /** A moderator paused this peer's microphone. */
   mutedByModerator: z.object({ by: z.string() }),
   /** This peer's own role changed (a promotion, or the last moderator left); `by` is who promoted, if anyone. */

@@ -5,6 +5,7 @@ import {
   grantsSchema,
   type DisconnectReason,
   type Grants,
+  type IceServer,
   type MediaKind,
   type MediaSource,
   type NotificationData,
@@ -22,6 +23,8 @@ export interface PeerChannel {
   send(encoded: string): void;
   /** Tell the client why, then close its connection. */
   disconnect(reason: DisconnectReason): void;
+  /** TURN servers with credentials fresh from now for the peer's client (admitted ones only); undefined: the bridge has no TURN. */
+  iceServers(peerId: string): IceServer[] | undefined;
 }
 
 export interface ProducerAppData extends Record<string, unknown> {

@@ -269,7 +269,10 @@ export class Room extends EventEmitter<RoomEvents> {
       return;
     }
     this.#logger.warn({ worker: mediaWorker.index }, 'room moved to another media worker');
-    this.broadcast('mediaRestart', { routerRtpCapabilities: this.routerRtpCapabilities });
+    // To each its own TURN credentials, fresh: the join's may have expired, and the new transports need them.
+    for (const peer of this.#peers.values()) {
+      peer.channel.notify('mediaRestart', { routerRtpCapabilities: this.routerRtpCapabilities, iceServers: peer.channel.iceServers(peer.id) });
+    }
     for (const peer of this.#peers.values()) this.#announce(peer);
   }
 
@@ -337,7 +340,8 @@ export class Room extends EventEmitter<RoomEvents> {
 
   async restartIce(peer: Peer, transportId: string): Promise<ResponseData<'restartIce'>> {
     const transport = peer.transport(transportId, 'webrtc') as WebRtcTransport;
-    return { iceParameters: await transport.restartIce() };
+    // A restart is when the path dropped: the join's TURN credentials may have expired since (coturn checks at allocation).
+    return { iceParameters: await transport.restartIce(), iceServers: peer.channel.iceServers(peer.id) };
   }
 
   /** `reachedAt`: the address of ours the service's signaling connected to. */

@@ -20,6 +20,7 @@ import {
   type DisconnectReason,
   type ErrorCode,
   type GatewayMethod,
+  type IceServer,
   type NotificationData,
   type NotificationName,
   type ParsedRequestData,
@@ -253,6 +254,10 @@ export class SignalingSession implements PeerChannel {
     return this.#identified || this.#joining;
   }
 
+  iceServers(peerId: string): IceServer[] | undefined {
+    return this.#options.turnCredentials?.issue(peerId);
+  }
+
   disconnect(reason: DisconnectReason): void {
     this.#joined = undefined; // the room already let go of the peer
     this.notify('disconnected', { reason });
@@ -401,7 +406,7 @@ export class SignalingSession implements PeerChannel {
         recordings: recordings.current(room.name),
         e2ee: room.moderation.e2ee.enabled,
         // Only now, once admitted: a refused or waiting join gets no way through the TURN server.
-        iceServers: this.#options.turnCredentials?.issue(peer.id),
+        iceServers: this.iceServers(peer.id),
       };
     } finally {
       this.#socket.off('close', onClose);

@@ -47,7 +47,7 @@ function setUp(policy: DialOutPolicyConfig = ROOMY) {
   const dialOuts = new DialOuts(logger, new DialOutPolicy(policy), audit);
   const sent: { name: string; data: unknown }[] = [];
   const gateway: GatewayLink = {
-    channel: { notify: (name, data) => sent.push({ name, data }), send: () => {}, disconnect: () => {} },
+    channel: { notify: (name, data) => sent.push({ name, data }), send: () => {}, disconnect: () => {}, iceServers: () => undefined },
     name: 'gw',
     dialOut: true,
     trunkRegistration: null,

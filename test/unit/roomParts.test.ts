@@ -30,6 +30,7 @@ function fakeRoom(kinds: PeerKind[], webAccess: PeerAccess = { ...PARTICIPANT, a
       notify: <N extends NotificationName>(name: N, data: NotificationData<N>) => client.notifications.push({ name, data }),
       send: () => {},
       disconnect: (reason) => client.disconnected.push(reason),
+      iceServers: () => undefined,
     }, kind === 'web' ? webAccess : PARTICIPANT);
     return { ...client, peer };
   });

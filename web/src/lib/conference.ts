@@ -348,8 +348,9 @@ export class Conference {
     client.on('newConsumer', ({ consumer }) => void this.#media.receive(consumer));
     client.on('consumerClosed', ({ consumerId }) => this.#media.dropConsumer(consumerId));
     // The bridge replaced its media server: everything we had on the old one is gone.
-    client.on('mediaRestart', ({ routerRtpCapabilities }) => {
+    client.on('mediaRestart', ({ routerRtpCapabilities, iceServers }) => {
       this.#stopMedia();
+      this.#media.useIceServers(iceServers);
       this.#media.setUp(routerRtpCapabilities, client).catch((error: Error) => this.notice(`Could not restore media: ${error.message}`));
     });
   }

@@ -73,7 +73,7 @@ export class ConferenceMedia {
   #recvTransport: Transport | undefined;
   readonly #producers = new Map<MediaSource, Producer>();
   readonly #preferredLayers = new Map<string, number>();
-  /** The TURN servers and credentials of the latest join: a media restart within it reuses them. */
+  /** The TURN servers and credentials of the latest join or media restart, for the transports made after it. */
   #iceServers: IceServer[] = [];
   /** Bumped whenever media is torn down, so late async work from before is dropped. */
   #generation = 0;
@@ -185,7 +185,7 @@ export class ConferenceMedia {
   // ---------------------------------------------------------------------------
   // Transports, producers, consumers
 
-  /** Each join brings its own TURN credentials (or none); the transports made after it use them. */
+  /** Each join and media restart brings its own TURN credentials (or none); the transports made after it use them. */
   useIceServers(iceServers: IceServer[] | undefined): void {
     this.#iceServers = iceServers ?? [];
   }
@@ -287,7 +287,9 @@ export class ConferenceMedia {
       if (transport.closed || !this.#options.isConnected()) return;
       this.mediaProblem.value = `Media could not connect: ${await unreachableReason(transport, serverCandidates)}. Retrying…`;
       try {
-        const { iceParameters } = await client.request('restartIce', { transportId: transport.id });
+        const { iceParameters, iceServers } = await client.request('restartIce', { transportId: transport.id });
+        // Fresh TURN credentials first: coturn refuses a new allocation with the join's once they expire.
+        if (iceServers) await transport.updateIceServers({ iceServers });
         await transport.restartIce({ iceParameters });
         timer = setTimeout(() => void failed(), MEDIA_CONNECT_TIMEOUT_MS);
       } catch {
