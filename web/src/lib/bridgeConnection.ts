@@ -8,6 +8,7 @@ import { Backoff } from '../../../common/backoff.ts';
 import type { RequestData, RequestMethod, ResponseData } from '../../../protocol/protocol.ts';
 import { SIGNALING_PATH } from '../../../protocol/protocol.ts';
 import { SignalingClient, SignalingError } from '../../../protocol/SignalingClient.ts';
+import { roomsBridgePage, withoutMoves } from './roomsBridge.ts';
 
 /**
  * Waiting to be let in, named after the bridge's notification that says so: a
@@ -130,6 +131,8 @@ export class BridgeConnection {
       if (this.#client === client && this.status.value !== 'ended' && !this.#reconnecting) void this.#reconnect();
     });
     const joined = await client.request('join', this.#join).catch((error: unknown) => this.#goToRoomsBridge(error));
+    const settled = withoutMoves(location.href);
+    if (settled) history.replaceState(history.state, '', settled);
     await this.#handlers.joined(joined, client);
     // Left (or ended) while the join was being set up: this attempt is over, not connected.
     if (this.status.value === 'ended') throw new SignalingError('closed', 'join: the meeting ended while joining');
@@ -143,8 +146,10 @@ export class BridgeConnection {
    */
   #goToRoomsBridge(error: unknown): Promise<never> {
     if (!(error instanceof SignalingError) || error.code !== 'elsewhere' || !error.bridgeUrl) throw error;
+    const page = roomsBridgePage(location.href, error.bridgeUrl);
+    if (!page) throw new SignalingError('elsewhere', 'join: the bridges do not agree where this meeting is; try again in a few seconds');
     this.#client = undefined; // its socket closing is not ours to reconnect: the page is leaving
-    location.assign(new URL(location.pathname + location.search, error.bridgeUrl).href);
+    location.assign(page);
     return new Promise<never>(() => {});
   }
 
