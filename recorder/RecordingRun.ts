@@ -197,6 +197,19 @@ async function stopRequestedAt(redis: Redis, id: string): Promise<number | null>
 }
 
 /** Waits for the first stop condition and says which, and when it came. */
+/** How far a stop asked for by another host's clock is believed: about one check of this loop, and a loaded moment. */
+const STOP_CLOCK_TRUST_MS = 4 * CHECK_EVERY_MS;
+
+/**
+ * When the recording stops: when it was asked for (the bridge's clock, which
+ * marks the stop), kept within the moments this worker could have seen it
+ * (its own clock). A bridge on another host whose clock is behind would
+ * otherwise cut the end of the file; one ahead, nothing.
+ */
+export function stopMoment(askedAt: number, seenAt: number): number {
+  return Math.min(seenAt, Math.max(askedAt, seenAt - STOP_CLOCK_TRUST_MS));
+}
+
 async function untilStop(
   job: Job,
   data: RecordingJob,
@@ -216,7 +229,7 @@ async function untilStop(
     if (fatal()) return stop('failed');
     if (shutdown.aborted) return stop('workerShutdown');
     const askedAt = await stopRequestedAt(redis, job.id!);
-    if (askedAt !== null) return stop('stopped', Math.max(askedAt, startedAt));
+    if (askedAt !== null) return stop('stopped', Math.max(startedAt, stopMoment(askedAt, now)));
     if (now - startedAt >= maxDurationMs) return stop('maxDuration', startedAt + maxDurationMs);
     if (watch.emptyForMs(now) >= config.stopWhen.emptyMs) return stop('roomEmpty');
     if (watch.noMediaForMs(now) >= config.stopWhen.noMediaMs) return stop('noMedia');
