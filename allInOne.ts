@@ -84,13 +84,19 @@ try {
   process.exit(1);
 }
 const recorder = new RecorderWorker(recorderConfig, logger.child({ service: 'recorder' }));
-stopOnSignal(logger, async () => {
-  // Recordings under way are finished first, while the bridge and Redis still run.
-  await recorder.stop();
-  await gateway.stop();
-  await bridge.stop();
-  await redis?.stop();
-});
+// SIGTERM drains the bridge as bridge/main.ts does (meetings under way end first, within BRIDGE_DRAIN_TIMEOUT_SECONDS); SIGINT stops at once.
+const stopNow = stopOnSignal(
+  logger,
+  async () => {
+    // Recordings under way are finished first, while the bridge and Redis still run.
+    await recorder.stop();
+    await gateway.stop();
+    await bridge.stop();
+    await redis?.stop();
+  },
+  () => bridge.drain.start('SIGTERM'),
+);
+void bridge.drain.done.then(() => stopNow('drained'));
 try {
   await withTimeout(recorder.ready(), 10_000, 'not connected within 10 s');
   logger.info({ redis: describeRedis(recorderConfig.redisUrl), concurrency: recorderConfig.concurrency }, 'recorder ready');

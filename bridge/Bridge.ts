@@ -6,6 +6,7 @@ import { DialOutAudit } from './dialOut/DialOutAudit.ts';
 import { DialOutPolicy } from './dialOut/DialOutPolicy.ts';
 import { DialOuts } from './dialOut/DialOuts.ts';
 import { BridgeDirectory } from './directory/BridgeDirectory.ts';
+import { BridgeDrain } from './BridgeDrain.ts';
 import type http from 'node:http';
 import { buildHttpServer, type HttpServer } from './http/app.ts';
 import { httpsRedirectServer } from './http/httpsRedirect.ts';
@@ -31,6 +32,8 @@ export class Bridge {
   readonly registry: RoomRegistry;
   /** Undefined: no REDIS_URL, this bridge is alone. */
   readonly directory: BridgeDirectory | undefined;
+  /** Started by SIGTERM or POST /api/bridge/drain; the process stops the bridge when it is done. */
+  readonly drain: BridgeDrain;
   readonly dialOuts: DialOuts;
   readonly recordings: Recordings;
   readonly http: HttpServer;
@@ -42,6 +45,7 @@ export class Bridge {
     pool: WorkerPool,
     registry: RoomRegistry,
     directory: BridgeDirectory | undefined,
+    drain: BridgeDrain,
     dialOuts: DialOuts,
     recordings: Recordings,
     http: HttpServer,
@@ -51,6 +55,7 @@ export class Bridge {
     this.pool = pool;
     this.registry = registry;
     this.directory = directory;
+    this.drain = drain;
     this.dialOuts = dialOuts;
     this.recordings = recordings;
     this.http = http;
@@ -86,8 +91,17 @@ export class Bridge {
       maxRooms: config.limits.rooms,
       logger: logger.child({ component: 'rooms' }),
       // A new room tells the directory at once (its home and this bridge's load), not at the next heartbeat.
-      roomEvents: { opened: () => void directory?.publish(), closed: (name) => void directory?.roomClosed(name) },
+      roomEvents: {
+        opened: () => void directory?.publish(),
+        closed: (name) => {
+          void directory?.roomClosed(name);
+          drain.roomClosed(name);
+        },
+      },
+      newRoomRefusal: () => drain.newRoomRefusal,
     });
+    // Draining says so in the directory at once (capacity 0): no bridge places a new room here meanwhile.
+    const drain = new BridgeDrain({ registry, timeoutSeconds: config.drainTimeoutSeconds, started: () => void directory?.publish(), logger: logger.child({ component: 'drain' }) });
     const dialOutLogger = logger.child({ component: 'dial-out' });
     const dialOuts = new DialOuts(dialOutLogger, new DialOutPolicy(config.dialOut), new DialOutAudit(dialOutLogger));
     const recordings = new Recordings(
@@ -105,14 +119,14 @@ export class Bridge {
           redisUrl,
           self: { id, url: config.publicUrl, capacity },
           heartbeatMs,
-          hosted: () => ({ rooms: registry.list().map((room) => room.name), load: registry.load }),
+          hosted: () => ({ rooms: registry.list().map((room) => room.name), load: registry.load, draining: drain.draining }),
           logger: logger.child({ component: 'directory' }),
         });
         logger.info({ bridgeId: id, publicUrl: config.publicUrl, capacity }, 'in the room directory');
       }
       const loaded = config.tls && (await loadTlsIdentity(config.tls, [media.announcedAddress]));
       if (loaded?.created) logger.info({ certificate: loaded.identity.summary }, 'made a self-signed certificate');
-      http = await buildHttpServer({ config, pool, registry, directory, dialOuts, recordings, restAuth, joinTokens, logger, tls: loaded?.identity });
+      http = await buildHttpServer({ config, pool, registry, directory, drain, dialOuts, recordings, restAuth, joinTokens, logger, tls: loaded?.identity });
       const address = await http.listen({ host: config.http.host, port: config.tls?.port ?? config.http.port });
       if (config.tls && loaded) {
         const redirect = httpsRedirectServer(http, config.tls.port);
@@ -129,7 +143,7 @@ export class Bridge {
           );
         }
       }
-      return new Bridge(pool, registry, directory, dialOuts, recordings, http, address.replace('0.0.0.0', '127.0.0.1'), tls);
+      return new Bridge(pool, registry, directory, drain, dialOuts, recordings, http, address.replace('0.0.0.0', '127.0.0.1'), tls);
     } catch (error) {
       await directory?.stop([]);
       await closeTls(tls);

@@ -35,6 +35,9 @@ const prefixList = z
 /** Where certificates are kept (the self-signed pair, ACME's): TLS_DIR unless set. */
 export const DEFAULT_TLS_DIR = fileURLToPath(new URL('../data/tls', import.meta.url));
 
+/** The longest a drain may wait for rooms to end (BRIDGE_DRAIN_TIMEOUT_SECONDS, the drain request's timeoutSeconds): an hour, a meeting's usual end. */
+export const MAX_DRAIN_TIMEOUT_SECONDS = 3600;
+
 const bridgeEnvObject = z.object({
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   HTTP_PORT: port.default(8080),
@@ -240,6 +243,12 @@ const bridgeEnvObject = z.object({
   BRIDGE_CAPACITY: count(1, 1_000_000).default(1000),
   /** How often the bridge refreshes its directory records; they expire after three missed heartbeats. */
   BRIDGE_HEARTBEAT_MS: count(200, 60_000).default(2000),
+  /**
+   * How long a draining bridge (SIGTERM, POST /api/bridge/drain) waits for its
+   * rooms to end before closing them. The default fits within systemd's
+   * stop timeout (90 s) and compose's stop_grace_period for the bridge (75 s).
+   */
+  BRIDGE_DRAIN_TIMEOUT_SECONDS: count(0, MAX_DRAIN_TIMEOUT_SECONDS).default(60),
   /** Where recorders write `<room>/<timestamp>.mp4` and its metadata; the bridge lists and serves them. */
   RECORDINGS_DIR: z.string().min(1).default(fileURLToPath(new URL('../recordings', import.meta.url))),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -383,6 +392,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
           heartbeatMs: e.BRIDGE_HEARTBEAT_MS,
         }
       : undefined,
+    drainTimeoutSeconds: e.BRIDGE_DRAIN_TIMEOUT_SECONDS,
     logLevel: e.LOG_LEVEL,
     webDistDir: path.resolve(e.WEB_DIST_DIR),
   };

@@ -10,4 +10,6 @@ const api = loadConfigOrExit('bridge', () => loadApiCredentials(config.api));
 const logger = createLogger(config.logLevel, 'bridge');
 const bridge = await Bridge.start(config, logger, api);
 logger.info({ ...whereToOpen(config, bridge), url: bridge.url, workers: config.media.workers, announcedAddress: config.media.announcedAddress }, 'bridge ready');
-stopOnSignal(logger, () => bridge.stop());
+const stopNow = stopOnSignal(logger, () => bridge.stop(), () => bridge.drain.start('SIGTERM'));
+// However it started (SIGTERM, POST /api/bridge/drain), a finished drain stops the bridge and the process.
+void bridge.drain.done.then(() => stopNow('drained'));

@@ -13,18 +13,30 @@ export function loadConfigOrExit<T>(service: string, load: () => T): T {
   }
 }
 
-/** Stops cleanly on SIGINT/SIGTERM, then exits. */
-export function stopOnSignal(logger: Logger, stop: () => Promise<void>): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'shutting down');
-      stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'unclean shutdown');
-          process.exit(1);
-        },
-      );
-    });
-  }
+/**
+ * Stops cleanly on SIGINT/SIGTERM, then exits. With `drain` (a bridge), the
+ * first SIGTERM calls it instead, and the caller stops with the returned
+ * function once drained; a second SIGTERM, or SIGINT, stops at once.
+ */
+export function stopOnSignal(logger: Logger, stop: () => Promise<void>, drain?: () => void): (reason: string) => void {
+  let stopping = false;
+  const stopNow = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'shutting down');
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stopNow('SIGINT'));
+  process.once('SIGTERM', () => {
+    if (!drain) return stopNow('SIGTERM');
+    process.once('SIGTERM', () => stopNow('a second SIGTERM'));
+    drain();
+  });
+  return stopNow;
 }

@@ -22,7 +22,9 @@ export type Permission =
   | 'recordings:list'
   | 'recordings:start'
   | 'recordings:stop'
-  | 'recordings:download';
+  | 'recordings:download'
+  | 'bridge:read'
+  | 'bridge:drain';
 
 /** Every REST route and the permission it needs ("METHOD /route/:pattern"). */
 export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
@@ -40,6 +42,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/rooms/:room/recordings': 'recordings:start',
   'DELETE /api/rooms/:room/recordings/:id': 'recordings:stop',
   'GET /api/recordings/:room/:name': 'recordings:download',
+  'GET /api/bridge': 'bridge:read',
+  'POST /api/bridge/drain': 'bridge:drain',
 };
 
 /**

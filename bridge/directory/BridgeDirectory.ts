@@ -4,7 +4,7 @@
 // room's home bridge is recorded, so a client that reaches another bridge is
 // sent there. Keys live under one prefix:
 //   <prefix>bridges          set of bridge ids (pruned of ids whose record expired)
-//   <prefix>bridge:<id>      hash { url, load, capacity }, TTL three heartbeats
+//   <prefix>bridge:<id>      hash { url, load, capacity }, TTL three heartbeats (capacity 0: draining, no new rooms)
 //   <prefix>room:<name>      the home bridge's id, TTL three heartbeats, refreshed by that bridge
 // Redis being away never stops a bridge serving its own rooms: the directory
 // logs, new rooms stay on the bridge they reached, and the next heartbeat
@@ -46,7 +46,9 @@ return out`;
  * The room goes to the chosen bridge unless a live bridge holds it already
  * (two bridges placing it at once: one wins); the chosen bridge's load counts
  * the room at once, until its next heartbeat says its real load. Answers the
- * home's id and url.
+ * home's id and url. A chosen bridge whose record has gone (it stopped since
+ * the lookup) is not given the room: the answer is empty, and no record is
+ * made for it.
  */
 const CLAIM = `
 local current = redis.call('GET', KEYS[1])
@@ -54,9 +56,11 @@ if current then
   local url = redis.call('HGET', ARGV[3] .. current, 'url')
   if url then return { current, url } end
 end
+local url = redis.call('HGET', ARGV[3] .. ARGV[1], 'url')
+if not url then return { '', '' } end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('HINCRBY', ARGV[3] .. ARGV[1], 'load', 1)
-return { ARGV[1], redis.call('HGET', ARGV[3] .. ARGV[1], 'url') or '' }`;
+return { ARGV[1], url }`;
 
 /** KEYS: room keys of this bridge's rooms; ARGV[1] its id, ARGV[2] TTL ms. Extends its own, takes back expired ones, leaves others'. */
 const REFRESH = `
@@ -88,8 +92,8 @@ export interface BridgeDirectoryOptions {
   /** This bridge: its id, the URL clients of other bridges are sent to, the peers it takes. */
   self: { id: string; url: string; capacity: number };
   heartbeatMs: number;
-  /** What this bridge hosts now: its rooms' names and its peers. */
-  hosted: () => { rooms: string[]; load: number };
+  /** What this bridge hosts now: its rooms' names and its peers, and whether it is draining (it takes no new rooms). */
+  hosted: () => { rooms: string[]; load: number; draining: boolean };
   logger: Logger;
 }
 
@@ -157,11 +161,13 @@ export class BridgeDirectory {
     const { home, bridges } = found;
     if (home) return home.id === this.id ? { kind: 'here' } : { kind: 'elsewhere', bridge: home };
     const choice = chooseBridge(bridges, this.id);
-    if (!choice) return { kind: 'full' };
+    // A draining bridge that no other can relieve keeps the join, and refuses it saying it is shutting down (RoomRegistry).
+    if (!choice) return this.#options.hosted().draining ? { kind: 'here' } : { kind: 'full' };
     const winner = await this.#call('claim', () =>
       this.#redis.directoryClaim(directoryKeys.room(room), choice.id, this.#ttlMs, directoryKeys.bridge('')),
     );
-    if (!winner) return { kind: 'here' };
+    // No answer (Redis away), or the chosen bridge left between the lookup and the claim: here.
+    if (!winner?.[0]) return { kind: 'here' };
     const [id, url] = winner;
     return id === this.id ? { kind: 'here' } : { kind: 'elsewhere', bridge: { id, url } };
   }
@@ -175,12 +181,12 @@ export class BridgeDirectory {
   /** Says this bridge is live, with its load now, and that its rooms are still its own. Called by the heartbeat, and at once when a room opens. */
   async publish(): Promise<void> {
     if (this.#stopped) return;
+    const { rooms, load, capacity } = this.#current();
     const { self } = this.#options;
-    const { rooms, load } = this.#options.hosted();
     await this.#call('publish', () => {
       const batch = this.#redis
         .multi()
-        .hset(directoryKeys.bridge(self.id), { url: self.url, load, capacity: self.capacity })
+        .hset(directoryKeys.bridge(self.id), { url: self.url, load, capacity })
         .pexpire(directoryKeys.bridge(self.id), this.#ttlMs)
         .sadd(directoryKeys.bridges, self.id);
       if (rooms.length > 0) batch.directoryRefresh(rooms.length, ...rooms.map(directoryKeys.room), self.id, this.#ttlMs);
@@ -216,11 +222,18 @@ export class BridgeDirectory {
     for (let i = 0; i + 3 < fields.length; i += 4) {
       bridges.push({ id: fields[i]!, url: fields[i + 1]!, load: Number(fields[i + 2]), capacity: Number(fields[i + 3]) });
     }
-    // Our own load as it is now, not as last published.
+    // Our own load and capacity as they are now, not as last published.
     const { self } = this.#options;
-    const here = { ...self, load: this.#options.hosted().load };
+    const { load, capacity } = this.#current();
+    const here = { ...self, load, capacity };
     const others = bridges.filter((bridge) => bridge.id !== self.id);
     return { home: homeId === self.id ? here : others.find((bridge) => bridge.id === homeId), bridges: [here, ...others] };
+  }
+
+  /** This bridge now: a draining bridge says it takes no one (capacity 0), so no bridge places a room on it. */
+  #current(): { rooms: string[]; load: number; capacity: number } {
+    const { rooms, load, draining } = this.#options.hosted();
+    return { rooms, load, capacity: draining ? 0 : this.#options.self.capacity };
   }
 
   /** One round trip to Redis; undefined if it failed (logged once per outage). */

@@ -8,7 +8,7 @@ export interface BridgeRecord {
   url: string;
   /** Peers it hosts (plus rooms placed on it since it last said so). */
   load: number;
-  /** Peers it takes at most (BRIDGE_CAPACITY). */
+  /** Peers it takes at most (BRIDGE_CAPACITY); 0 while it drains. */
   capacity: number;
 }
 

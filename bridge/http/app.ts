@@ -13,11 +13,13 @@ import { TurnCredentials } from '../auth/TurnCredentials.ts';
 import type { BridgeConfig } from '../config.ts';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
 import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
+import type { BridgeDrain } from '../BridgeDrain.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import type { TlsIdentity } from '../tls/TlsIdentity.ts';
+import { bridgeRoutes } from './bridgeRoutes.ts';
 import { dialOutRoutes } from './dialOutRoutes.ts';
 import { healthRoutes } from './healthRoutes.ts';
 import { metricsRoute } from './metricsRoute.ts';
@@ -34,6 +36,8 @@ export interface HttpServerDeps {
   registry: RoomRegistry;
   /** The room directory shared with other bridges (REDIS_URL); undefined: this bridge is alone. */
   directory: BridgeDirectory | undefined;
+  /** This bridge's drain (POST /api/bridge/drain starts it). */
+  drain: BridgeDrain;
   dialOuts: DialOuts;
   recordings: Recordings;
   /** Who may call REST (operator, services, room members). */
@@ -76,7 +80,7 @@ function docsCsp(header: string): string {
 /** The bridge's HTTP face: signaling WebSocket, REST with OpenAPI docs, health, metrics, web client. */
 export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
 
-export async function buildHttpServer({ config, pool, registry, directory, dialOuts, recordings, restAuth, joinTokens, logger, tls }: HttpServerDeps) {
+export async function buildHttpServer({ config, pool, registry, directory, drain, dialOuts, recordings, restAuth, joinTokens, logger, tls }: HttpServerDeps) {
   const app = Fastify({
     // Fastify's types know http.Server only; an https.Server serves the same requests.
     ...(tls && { serverFactory: (handler: http.RequestListener) => httpsServer(tls, handler) as unknown as http.Server }),
@@ -144,6 +148,7 @@ export async function buildHttpServer({ config, pool, registry, directory, dialO
     await api.register(roomRoutes, { registry, dialOuts, dialInNumbers: config.dialInNumbers });
     await api.register(dialOutRoutes, { audit: dialOuts.audit });
     await api.register(recordingRoutes, { recordings, dir: config.recording.dir });
+    await api.register(bridgeRoutes, { drain });
   });
   await app.register(healthRoutes, { pool, registry, dialOuts });
   await app.register(metricsRoute, { pool, dialOutTotals: dialOuts.audit.totals, token: config.metricsToken });

@@ -15,6 +15,8 @@ export interface RoomRegistryOptions {
   logger: Logger;
   /** Told when a room opens and when it closes (the room directory records its home). */
   roomEvents?: { opened(name: string): void; closed(name: string): void };
+  /** Why no new room may open now (the bridge is draining), or undefined while one may; rooms already open still take joins. */
+  newRoomRefusal?: () => string | undefined;
 }
 
 /** The bridge's live rooms by name; places new rooms and moves them when a worker dies. */
@@ -60,7 +62,7 @@ export class RoomRegistry {
 
   /**
    * The live room of that name, created on the least-loaded worker if there
-   * is none and the bridge hosts fewer than its maximum (rooms being created
+   * is none, the bridge is not draining and hosts fewer than its maximum (rooms being created
    * count, so a burst of joins cannot overshoot it).
    */
   async getOrCreate(name: string): Promise<Room> {
@@ -69,6 +71,8 @@ export class RoomRegistry {
     let creating = this.#creating.get(name);
     if (!creating) {
       const { pool, network, maxPeers, maxRooms, logger } = this.#options;
+      const refusal = this.#options.newRoomRefusal?.();
+      if (refusal) throw new RequestError('unavailable', refusal);
       if (this.#rooms.size + this.#creating.size >= maxRooms) {
         throw new RequestError('unavailable', `this bridge hosts its maximum of ${maxRooms} rooms`);
       }

@@ -79,12 +79,16 @@ export class ServiceProcess {
     );
   }
 
-  /** SIGTERM to its process group (a clean shutdown), SIGKILL if it takes longer than `graceMs`. */
+  /**
+   * SIGINT to its process group (a clean shutdown at once: SIGTERM would make
+   * a bridge drain, waiting for its rooms to end), SIGKILL if it takes longer
+   * than `graceMs`.
+   */
   async stop(graceMs = 20_000): Promise<void> {
     const pid = this.#child.pid;
     if (pid === undefined || this.exited) return;
     const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-    process.kill(-pid, 'SIGTERM');
+    process.kill(-pid, 'SIGINT');
     const timer = setTimeout(() => {
       try {
         process.kill(-pid, 'SIGKILL');
@@ -92,5 +96,16 @@ export class ServiceProcess {
     }, graceMs);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** Sends `signal` to the process itself (not its group). */
+  signal(signal: NodeJS.Signals): void {
+    process.kill(this.pid, signal);
+  }
+
+  /** Waits for the process to exit on its own; its exit code (null: killed by a signal). */
+  async exit(timeoutMs: number): Promise<number | null> {
+    await waitFor(`${this.name} to exit`, () => this.exited, timeoutMs, 50);
+    return this.#child.exitCode;
   }
 }

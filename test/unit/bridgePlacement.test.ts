@@ -21,6 +21,12 @@ describe('chooseBridge', () => {
     expect(chooseBridge([bridge('a', 0, 0), bridge('b', 0, Number.NaN)])).toBeUndefined();
   });
 
+  it('places nothing on a draining bridge (it publishes capacity 0), however idle', () => {
+    const draining = bridge('a', 0, 0);
+    expect(chooseBridge([draining, bridge('b', 90), bridge('c', 95)], 'a')?.id).toBe('b');
+    expect(chooseBridge([draining], 'a')).toBeUndefined();
+  });
+
   it('breaks ties for the deciding bridge (no redirect), else by id', () => {
     const tied = [bridge('c', 5), bridge('a', 5), bridge('b', 5)];
     expect(chooseBridge(tied, 'b')?.id).toBe('b');
@@ -61,5 +67,12 @@ describe('a bridge among several: its settings', () => {
     expect(configError(loadBridgeConfig, { ...base, BRIDGE_ID: 'x'.repeat(65) })).toMatch(/BRIDGE_ID/);
     expect(configError(loadBridgeConfig, { ...base, BRIDGE_CAPACITY: '0' })).toMatch(/BRIDGE_CAPACITY/);
     expect(configError(loadBridgeConfig, { ...base, BRIDGE_HEARTBEAT_MS: '10' })).toMatch(/BRIDGE_HEARTBEAT_MS/);
+  });
+
+  it('drains for BRIDGE_DRAIN_TIMEOUT_SECONDS: 60 s by default (within systemd\'s 90 s stop timeout), an hour at most', () => {
+    expect(loadBridgeConfig(base).drainTimeoutSeconds).toBe(60);
+    expect(loadBridgeConfig({ ...base, BRIDGE_DRAIN_TIMEOUT_SECONDS: '0' }).drainTimeoutSeconds).toBe(0);
+    expect(configError(loadBridgeConfig, { ...base, BRIDGE_DRAIN_TIMEOUT_SECONDS: '3601' })).toMatch(/BRIDGE_DRAIN_TIMEOUT_SECONDS/);
+    expect(configError(loadBridgeConfig, { ...base, BRIDGE_DRAIN_TIMEOUT_SECONDS: 'soon' })).toMatch(/BRIDGE_DRAIN_TIMEOUT_SECONDS/);
   });
 });
