@@ -31,9 +31,16 @@ export class SignalingError extends Error {
 /** A join is sent on to the room's bridge at most this often (two bridges disagreeing, for a moment, must not loop). */
 export const MAX_JOIN_REDIRECTS = 2;
 
-/** The signaling URL on another bridge: its public URL's origin, with the path we use here. */
+/**
+ * The signaling URL on another bridge: its public URL's origin, with the path
+ * we use here. A secure connection is never moved to a plain one: what a
+ * service sends in its join (its secret) would cross the network in the clear.
+ */
 export function signalingUrlOn(bridgeUrl: string, current: string): string {
   const target = new URL(bridgeUrl);
+  if (new URL(current).protocol === 'wss:' && target.protocol !== 'https:') {
+    throw new SignalingError('elsewhere', `join: the room's bridge (${bridgeUrl}) is not on HTTPS; a secure connection is not moved to a plain one`, bridgeUrl);
+  }
   target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
   target.pathname = new URL(current).pathname;
   target.search = '';
