@@ -101,7 +101,7 @@ describe('deployment files', () => {
     expect(service(result.stdout, 'recorder')).toMatch(/^ {6}REDIS_URL: redis:\/\/:a-redis-password@198\.18\.0\.1:6379$/m);
     // The first host's Redis listens where the others reach it, and asks for the password.
     const redis = service(result.stdout, 'redis');
-    expect(redis).toMatch(/- --requirepass\n {4}- a-redis-password\n/);
+    expect(redis).toMatch(/^ {6}REDIS_PASSWORD: a-redis-password$/m);
     expect(redis).toMatch(/198\.18\.0\.1:6379:6379/);
   });
 });
