@@ -7,20 +7,12 @@
 // goes on serving its rooms, and the directory is rebuilt when it is back; a
 // bridge that stops leaves the directory at once, one that is killed within
 // its TTL.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directoryKeys } from '../../bridge/directory/BridgeDirectory.ts';
 import { FORWARDED_HEADER } from '../../bridge/http/roomForwarding.ts';
-import { TEST_API, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
+import { BridgeFleet } from '../helpers/bridgeFleet.ts';
 import { joinThroughUi, launchBrowser, openJoinForm } from '../helpers/browser.ts';
-import { composeEnvironment } from '../helpers/compose.ts';
-import { TestNetwork, type TestHost } from '../helpers/hosts.ts';
 import { operatorFetch } from '../helpers/rest.ts';
-import { ServiceProcess } from '../helpers/service.ts';
-import { joinRoom, type Joined } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const SUBNET = '198.18.17';
@@ -30,70 +22,24 @@ type BridgeName = (typeof BRIDGES)[number];
 const HEARTBEAT_MS = 2000;
 
 describe('room directory: three bridges sharing one Redis', () => {
-  let network: TestNetwork;
-  const hosts = {} as Record<BridgeName | 'redis', TestHost>;
-  const bridges = {} as Record<BridgeName, ServiceProcess>;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'directory-system-'));
-  let redisServer: ServiceProcess;
-  let redis: Redis;
-  const clients: Joined[] = [];
-
-  const httpUrl = (name: BridgeName) => `http://${hosts[name].address}:8080`;
-  /** Which bridge a URL (a bridge's public URL, or a signaling URL on it) belongs to. */
-  const bridgeAt = (url: string): BridgeName => BRIDGES.find((name) => new URL(url).hostname === hosts[name].address)!;
-  const homeOf = (room: string) => redis.get(directoryKeys.room(room)) as Promise<BridgeName | null>;
-  const join = async (through: BridgeName, room: string, name: string) => {
-    const joined = await joinRoom(httpUrl(through), room, name, 'web');
-    clients.push(joined);
-    return { ...joined, landedOn: bridgeAt(joined.client.url) };
-  };
-
-  /** A redis-server on its host, empty (nothing persisted). */
-  async function startRedis(): Promise<void> {
-    redisServer = ServiceProcess.start(hosts.redis, 'redis', 'redis-server', [
-      '--port', '6379', '--bind', hosts.redis.address,
-      // The test network is private: no password, so protected mode off (as split.test runs it).
-      '--protected-mode', 'no', '--save', '', '--appendonly', 'no',
-    ], {});
-    await waitFor('redis-server up', () => redis.ping().then((pong) => pong === 'PONG', () => false), 10_000, 100);
-  }
+  let fleet: BridgeFleet<BridgeName>;
+  const httpUrl = (name: BridgeName) => fleet.httpUrl(name);
+  const homeOf = (room: string) => fleet.homeOf(room);
+  const join = (through: BridgeName, room: string, name: string) => fleet.join(through, room, name);
 
   beforeAll(async () => {
-    network = await TestNetwork.create({ id: 'dir', subnet: SUBNET });
-    for (const [index, name] of [...BRIDGES, 'redis' as const].entries()) hosts[name] = await network.addHost(name, index + 1);
-    redis = new Redis(`redis://${hosts.redis.address}:6379`);
-    redis.on('error', () => {}); // until redis-server is up: the wait retries
-    await startRedis();
-    for (const name of BRIDGES) {
-      bridges[name] = ServiceProcess.start(hosts[name], `bridge-${name}`, process.execPath, ['bridge/main.ts'], {
-        ...composeEnvironment('bridge', { SERVICE_SECRET: TEST_SERVICE_SECRET, API_KEY: TEST_API.key, API_SECRET: TEST_API.secret }),
-        // What a deployment of several bridges sets: the shared Redis, each bridge's name. Plain HTTP (a TLS proxy would front it).
-        REDIS_URL: `redis://${hosts.redis.address}:6379`,
-        BRIDGE_ID: name,
-        HTTP_ONLY: 'true',
-        MEDIA_WORKERS: '1',
-        TLS_DIR: path.join(dir, `${name}-tls`),
-        API_KEYS_FILE: path.join(dir, `${name}-api-key.json`),
-        RECORDINGS_DIR: path.join(dir, `${name}-recordings`),
-      });
-    }
-    await Promise.all(BRIDGES.map((name) => bridges[name].waitForLog('bridge ready', 60_000)));
+    fleet = await BridgeFleet.start({ id: 'dir', subnet: SUBNET, names: BRIDGES });
   }, 120_000);
 
   afterAll(async () => {
-    for (const { client } of clients) client.close();
-    await Promise.all(BRIDGES.map((name) => bridges[name]?.stop()));
-    redis?.disconnect();
-    await redisServer?.stop();
-    await network?.destroy();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await fleet?.stop();
   });
 
   it('publishes each bridge with its public URL, load and capacity, under a TTL', async () => {
-    expect(await redis.smembers(directoryKeys.bridges)).toEqual(expect.arrayContaining([...BRIDGES]));
+    expect(await fleet.redis.smembers(directoryKeys.bridges)).toEqual(expect.arrayContaining([...BRIDGES]));
     for (const name of BRIDGES) {
-      expect(await redis.hgetall(directoryKeys.bridge(name))).toEqual({ url: httpUrl(name), load: '0', capacity: '1000' });
-      const ttl = await redis.pttl(directoryKeys.bridge(name));
+      expect(await fleet.redis.hgetall(directoryKeys.bridge(name))).toEqual({ url: httpUrl(name), load: '0', capacity: '1000' });
+      const ttl = await fleet.redis.pttl(directoryKeys.bridge(name));
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(3 * HEARTBEAT_MS);
     }
@@ -122,7 +68,7 @@ describe('room directory: three bridges sharing one Redis', () => {
     }
     // Published loads catch up with the peers each bridge holds.
     await waitFor('each bridge to publish its load', async () => {
-      const loads = await Promise.all(BRIDGES.map((name) => redis.hget(directoryKeys.bridge(name), 'load')));
+      const loads = await Promise.all(BRIDGES.map((name) => fleet.redis.hget(directoryKeys.bridge(name), 'load')));
       return BRIDGES.every((name, index) => Number(loads[index]) === landed[name]);
     }, 3 * HEARTBEAT_MS, 100);
   }, 60_000);
@@ -155,12 +101,12 @@ describe('room directory: three bridges sharing one Redis', () => {
   it('a join sent on more than twice (bridges disagreeing where a room lives) ends with a clear error, not a loop', async () => {
     // A bridge record naming A's URL under another id, as home of a room: A sends the join to "ghost", which is A again.
     const ghost = directoryKeys.bridge('ghost');
-    await redis.multi().hset(ghost, { url: httpUrl('a'), load: 0, capacity: 1 }).pexpire(ghost, 30_000).set(directoryKeys.room('looping'), 'ghost', 'PX', 30_000).exec();
-    await redis.sadd(directoryKeys.bridges, 'ghost');
+    await fleet.redis.multi().hset(ghost, { url: httpUrl('a'), load: 0, capacity: 1 }).pexpire(ghost, 30_000).set(directoryKeys.room('looping'), 'ghost', 'PX', 30_000).exec();
+    await fleet.redis.sadd(directoryKeys.bridges, 'ghost');
     try {
       await expect(join('a', 'looping', 'Frank')).rejects.toMatchObject({ code: 'elsewhere', message: expect.stringContaining('sent on more than 2 times') });
     } finally {
-      await redis.multi().del(ghost, directoryKeys.room('looping')).srem(directoryKeys.bridges, 'ghost').exec();
+      await fleet.redis.multi().del(ghost, directoryKeys.room('looping')).srem(directoryKeys.bridges, 'ghost').exec();
     }
   });
 
@@ -174,8 +120,10 @@ describe('room directory: three bridges sharing one Redis', () => {
       const page = await browser.newPage();
       await openJoinForm(page, `${httpUrl(wrong)}/browser-meet?audioProcessing=off`, 'Erin');
       await Promise.all([page.waitForNavigation(), page.click('#join-button')]);
-      expect(page.url()).toBe(`${httpUrl(home)}/browser-meet?audioProcessing=off`);
+      // The move is counted (bridges that disagree cannot send a page round forever), and the count dropped once joined.
+      expect(page.url()).toBe(`${httpUrl(home)}/browser-meet?audioProcessing=off&moves=1`);
       await joinThroughUi(page, page.url(), 'Erin');
+      expect(page.url()).toBe(`${httpUrl(home)}/browser-meet?audioProcessing=off`);
       await waitFor('the opener to see the browser arrive', () => opener.notificationsOf('peerJoined').some(({ peer }) => peer.displayName === 'Erin'), 5_000);
     } finally {
       await browser.close();
@@ -184,16 +132,16 @@ describe('room directory: three bridges sharing one Redis', () => {
 
   it('with Redis away, each bridge serves its rooms and opens new ones on itself; back, the heartbeats rebuild the directory', async () => {
     const home = (await homeOf('meet'))!;
-    await redisServer.stop();
+    await fleet.redisServer.stop();
     const again = await join(home, 'meet', 'Carol');
     expect(again.landedOn).toBe(home);
     expect(again.joined.peers.map((peer) => peer.displayName)).toContain('Alice');
     const lonely = await join('a', 'while-redis-away', 'Dave');
     expect(lonely.landedOn).toBe('a');
 
-    await startRedis(); // empty: everything must be published again
+    await fleet.startRedis(); // empty: everything must be published again
     await waitFor('every bridge and room back in the directory', async () => {
-      for (const name of BRIDGES) if ((await redis.exists(directoryKeys.bridge(name))) === 0) return false;
+      for (const name of BRIDGES) if ((await fleet.redis.exists(directoryKeys.bridge(name))) === 0) return false;
       if ((await homeOf('meet')) !== home || (await homeOf('while-redis-away')) !== 'a') return false;
       for (let i = 0; i < 30; i++) if ((await homeOf(`placed-${i}`)) === null) return false;
       return true;
@@ -205,17 +153,17 @@ describe('room directory: three bridges sharing one Redis', () => {
     const itsRooms = [];
     for (let i = 0; i < 30; i++) if ((await homeOf(`placed-${i}`)) === stopped) itsRooms.push(`placed-${i}`);
     expect(itsRooms.length).toBeGreaterThan(0);
-    await bridges[stopped].stop();
-    expect(await redis.exists(directoryKeys.bridge(stopped))).toBe(0);
-    expect(await redis.sismember(directoryKeys.bridges, stopped)).toBe(0);
+    await fleet.bridges[stopped].stop();
+    expect(await fleet.redis.exists(directoryKeys.bridge(stopped))).toBe(0);
+    expect(await fleet.redis.sismember(directoryKeys.bridges, stopped)).toBe(0);
     for (const room of itsRooms) expect(await homeOf(room)).toBeNull();
 
     const killed = 'b';
-    process.kill(bridges[killed].pid, 'SIGKILL');
-    await waitFor(`bridge-${killed} to be gone`, () => bridges[killed].exited, 5_000, 50);
+    process.kill(fleet.bridges[killed].pid, 'SIGKILL');
+    await waitFor(`bridge-${killed} to be gone`, () => fleet.bridges[killed].exited, 5_000, 50);
     const killedAt = Date.now();
-    expect(await redis.exists(directoryKeys.bridge(killed))).toBe(1); // nobody removed it: only its TTL will
-    await waitFor('the killed bridge\'s record to expire', async () => (await redis.exists(directoryKeys.bridge(killed))) === 0, 3 * HEARTBEAT_MS + 1000, 100);
+    expect(await fleet.redis.exists(directoryKeys.bridge(killed))).toBe(1); // nobody removed it: only its TTL will
+    await waitFor('the killed bridge\'s record to expire', async () => (await fleet.redis.exists(directoryKeys.bridge(killed))) === 0, 3 * HEARTBEAT_MS + 1000, 100);
     console.log(`the killed bridge left the directory ${Date.now() - killedAt} ms after its death`);
 
     // What is left places every new room on itself.
