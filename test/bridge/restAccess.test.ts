@@ -70,6 +70,9 @@ describe('REST access', () => {
     { route: 'POST /api/rooms/:room/recordings', path: () => `/api/rooms/${ROOM}/recordings`, body: { file: true }, room: ROOM, allowed: operator(503) },
     { route: 'DELETE /api/rooms/:room/recordings/:id', path: () => `/api/rooms/${ROOM}/recordings/norecording`, room: ROOM, allowed: operator(503) },
     { route: 'GET /api/recordings/:room/:name', path: () => `/api/recordings/${ROOM}/2026-01-01T00-00-00-000Z.mp4`, room: ROOM, allowed: { ...operator(404), memberOfRoom: 404 } },
+    { route: 'GET /api/bridge', path: () => '/api/bridge', room: ROOM, allowed: operator(200) },
+    // A timeout out of range: the operator gets past access to the body's check (400), and this bridge does not drain.
+    { route: 'POST /api/bridge/drain', path: () => '/api/bridge/drain', body: { timeoutSeconds: -1 }, room: ROOM, allowed: operator(400) },
   ];
 
   beforeAll(async () => {
