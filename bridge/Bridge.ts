@@ -14,6 +14,7 @@ import type { Logger } from '../common/logger.ts';
 import { WorkerPool } from './media/WorkerPool.ts';
 import { Recordings } from './recording/Recordings.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
+import { HostWaits } from './signaling/HostWaits.ts';
 import { StreamDestinations } from './streaming/StreamDestinations.ts';
 import { AcmeCertificates } from './tls/AcmeCertificates.ts';
 import { loadTlsIdentity } from './tls/loadTlsIdentity.ts';
@@ -101,6 +102,7 @@ export class Bridge {
       newRoomRefusal: () => drain.newRoomRefusal,
     });
     // Draining says so in the directory at once (capacity 0): no bridge places a new room here meanwhile.
+    const hostWaits = new HostWaits();
     const drain = new BridgeDrain({ registry, timeoutSeconds: config.drainTimeoutSeconds, started: () => void directory?.publish(), logger: logger.child({ component: 'drain' }) });
     const dialOutLogger = logger.child({ component: 'dial-out' });
     const dialOuts = new DialOuts(dialOutLogger, new DialOutPolicy(config.dialOut), new DialOutAudit(dialOutLogger));
@@ -119,14 +121,15 @@ export class Bridge {
           redisUrl,
           self: { id, url: config.publicUrl, capacity },
           heartbeatMs,
-          hosted: () => ({ rooms: registry.list().map((room) => room.name), load: registry.load, draining: drain.draining }),
+          // A secure room whose guests wait for the host has no Room yet, but it is this bridge's.
+          hosted: () => ({ rooms: [...new Set([...registry.list().map((room) => room.name), ...hostWaits.rooms()])], load: registry.load, draining: drain.draining }),
           logger: logger.child({ component: 'directory' }),
         });
         logger.info({ bridgeId: id, publicUrl: config.publicUrl, capacity }, 'in the room directory');
       }
       const loaded = config.tls && (await loadTlsIdentity(config.tls, [media.announcedAddress]));
       if (loaded?.created) logger.info({ certificate: loaded.identity.summary }, 'made a self-signed certificate');
-      http = await buildHttpServer({ config, pool, registry, directory, drain, dialOuts, recordings, restAuth, joinTokens, logger, tls: loaded?.identity });
+      http = await buildHttpServer({ config, pool, registry, directory, drain, hostWaits, dialOuts, recordings, restAuth, joinTokens, logger, tls: loaded?.identity });
       const address = await http.listen({ host: config.http.host, port: config.tls?.port ?? config.http.port });
       if (config.tls && loaded) {
         const redirect = httpsRedirectServer(http, config.tls.port);

@@ -27,6 +27,7 @@ import { recordingRoutes } from './recordingRoutes.ts';
 import { installRestAccess, replyToRateLimit, restRateLimit, restSecuritySchemes } from './restAccess.ts';
 import { installRoomForwarding } from './roomForwarding.ts';
 import { roomRoutes } from './roomRoutes.ts';
+import type { HostWaits } from '../signaling/HostWaits.ts';
 import { signalingRoute } from './signalingRoute.ts';
 import { webClient } from './webClient.ts';
 
@@ -38,6 +39,8 @@ export interface HttpServerDeps {
   directory: BridgeDirectory | undefined;
   /** This bridge's drain (POST /api/bridge/drain starts it). */
   drain: BridgeDrain;
+  /** Guests of secure rooms waiting for their host. */
+  hostWaits: HostWaits;
   dialOuts: DialOuts;
   recordings: Recordings;
   /** Who may call REST (operator, services, room members). */
@@ -80,7 +83,7 @@ function docsCsp(header: string): string {
 /** The bridge's HTTP face: signaling WebSocket, REST with OpenAPI docs, health, metrics, web client. */
 export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
 
-export async function buildHttpServer({ config, pool, registry, directory, drain, dialOuts, recordings, restAuth, joinTokens, logger, tls }: HttpServerDeps) {
+export async function buildHttpServer({ config, pool, registry, directory, drain, hostWaits, dialOuts, recordings, restAuth, joinTokens, logger, tls }: HttpServerDeps) {
   const app = Fastify({
     // Fastify's types know http.Server only; an https.Server serves the same requests.
     ...(tls && { serverFactory: (handler: http.RequestListener) => httpsServer(tls, handler) as unknown as http.Server }),
@@ -122,6 +125,7 @@ export async function buildHttpServer({ config, pool, registry, directory, drain
   await app.register(signalingRoute, {
     registry,
     directory,
+    hostWaits,
     logger,
     maxMessageBytes: config.signaling.maxMessageBytes,
     liveness: config.signaling.liveness,

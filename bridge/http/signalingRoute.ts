@@ -12,13 +12,15 @@ import { SIGNALING_PATH } from '../../protocol/protocol.ts';
 import { ConnectionsPerAddress } from '../limits/ConnectionsPerAddress.ts';
 import { PasswordAttempts } from '../limits/PasswordAttempts.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
-import { HostWaits } from '../signaling/HostWaits.ts';
+import type { HostWaits } from '../signaling/HostWaits.ts';
 import { SignalingSession, type MessageBudget } from '../signaling/SignalingSession.ts';
 
 export interface SignalingRouteOptions {
   registry: RoomRegistry;
   /** The room directory shared with other bridges; undefined: this bridge is alone. */
   directory: BridgeDirectory | undefined;
+  /** Guests of secure rooms waiting for their host (the bridge's: the directory keeps their rooms here). */
+  hostWaits: HostWaits;
   logger: Logger;
   maxMessageBytes: number;
   dialInNumbers: readonly string[];
@@ -51,10 +53,9 @@ const POLICY_CLOSE = 1008;
 
 /** Every peer (browser or service) talks to the bridge over one WebSocket here. */
 export const signalingRoute: FastifyPluginAsync<SignalingRouteOptions> = async (app, options) => {
-  const { liveness, joinDeadlineMs, allowedOrigins, socketsPerAddress, ...sessionOptions } = options;
+  const { liveness, joinDeadlineMs, allowedOrigins, socketsPerAddress, hostWaits, ...sessionOptions } = options;
   const allowed = new Set(allowedOrigins.map((origin) => new URL(origin).origin));
   const connections = new ConnectionsPerAddress(socketsPerAddress);
-  const hostWaits = new HostWaits();
   const passwordAttempts = new PasswordAttempts();
   app.get(
     SIGNALING_PATH,

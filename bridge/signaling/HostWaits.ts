@@ -28,6 +28,11 @@ export class HostWaits {
     });
   }
 
+  /** Rooms with guests waiting for their host: not made yet, but this bridge's (the directory keeps them here). */
+  rooms(): string[] {
+    return [...this.#waiting.keys()];
+  }
+
   /** A moderator is now in `room`: every guest waiting for it looks again. */
   arrived(room: string): void {
     for (const wake of [...(this.#waiting.get(room) ?? [])]) wake();

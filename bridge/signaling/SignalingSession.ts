@@ -358,8 +358,10 @@ export class SignalingSession implements PeerChannel {
     const onClose = () => gone.abort();
     this.#socket.once('close', onClose);
     try {
+      // Credentials before the directory: a stranger's join makes no placement (no Redis write, no load).
+      const access = await this.#admit(request);
       await this.#mustBeHome(request.room);
-      const access = await this.#admit(request, gone.signal);
+      if (this.#waitsForHost(request)) await this.#waitForHost(request.room, gone.signal);
       const displayName = access.displayName ?? request.displayName;
       const attempt = { socket: this.#id, address: this.#options.address, room: request.room };
       const existing = this.#options.registry.get(request.room);
@@ -416,8 +418,9 @@ export class SignalingSession implements PeerChannel {
 
   /**
    * A room that lives on another bridge is joined there: the client is told
-   * where, before anything else (a secure room's guest must not wait for its
-   * host here). The address comes from the directory, never from a client.
+   * where, once its credentials are checked and before it waits for anything
+   * (a secure room's guest must not wait for its host here). The address comes
+   * from the directory, never from a client.
    */
   async #mustBeHome(room: string): Promise<void> {
     const { registry, directory } = this.#options;
@@ -430,9 +433,10 @@ export class SignalingSession implements PeerChannel {
   /**
    * Who this peer is allowed to be, by AUTH_MODE: services present the
    * SERVICE_SECRET; web peers a join token (required in `token` mode, of
-   * moderators in `secure` mode, where a guest waits for a moderator).
+   * moderators in `secure` mode, where a guest then waits for a moderator:
+   * #waitsForHost).
    */
-  async #admit(request: ParsedRequestData<'join'>, gone: AbortSignal): Promise<PeerAccess & { displayName?: string }> {
+  async #admit(request: ParsedRequestData<'join'>): Promise<PeerAccess & { displayName?: string }> {
     if (SERVICE_KINDS.has(request.kind)) {
       this.#checkServiceSecret(request.secret);
       return PARTICIPANT;
@@ -445,11 +449,13 @@ export class SignalingSession implements PeerChannel {
     if (authMode === 'token') {
       throw new RequestError('unauthorized', 'this bridge admits only with a join token (AUTH_MODE=token): open the link you were given, with its ?jwt=');
     }
-    if (authMode === 'secure') {
-      await this.#waitForHost(request.room, gone);
-      return PARTICIPANT;
-    }
+    if (authMode === 'secure') return PARTICIPANT;
     return { ...PARTICIPANT, autoModerator: true };
+  }
+
+  /** A guest of a secure room (a web peer without a token) enters only with a moderator in. */
+  #waitsForHost(request: ParsedRequestData<'join'>): boolean {
+    return this.#options.authMode === 'secure' && !SERVICE_KINDS.has(request.kind) && request.token === undefined;
   }
 
   /**
