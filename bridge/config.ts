@@ -238,7 +238,8 @@ const bridgeEnvObject = z.object({
    * https://bridge2.example.com). Unset: the address the bridge says to open
    * at start (PUBLIC_HOSTNAME or MEDIA_ANNOUNCED_ADDRESS, with its port).
    */
-  BRIDGE_PUBLIC_URL: bridgeUrlSchema.optional(),
+  // An origin only: clients sent here keep their own path (the room's), and a path would be dropped unseen.
+  BRIDGE_PUBLIC_URL: bridgeUrlSchema.refine((url) => /^https?:\/\/[^/?#]+\/?$/.test(url), 'expected an origin only (scheme, host and port), without a path').optional(),
   /** Peers this bridge takes before the directory places new rooms elsewhere (it gets none when full). */
   BRIDGE_CAPACITY: count(1, 1_000_000).default(1000),
   /** How often the bridge refreshes its directory records; they expire after three missed heartbeats. */

@@ -63,6 +63,7 @@ describe('a bridge among several: its settings', () => {
   it('refuses bad values, naming the setting', () => {
     expect(configError(loadBridgeConfig, { ...base, BRIDGE_PUBLIC_URL: 'javascript:alert(1)' })).toMatch(/BRIDGE_PUBLIC_URL.*http or https URL/);
     expect(configError(loadBridgeConfig, { ...base, BRIDGE_PUBLIC_URL: `https://b.example.com/${'x'.repeat(600)}` })).toMatch(/BRIDGE_PUBLIC_URL/);
+    expect(configError(loadBridgeConfig, { ...base, BRIDGE_PUBLIC_URL: 'https://example.com/meet' })).toMatch(/BRIDGE_PUBLIC_URL.*without a path/);
     expect(configError(loadBridgeConfig, { ...base, BRIDGE_ID: 'a b' })).toMatch(/BRIDGE_ID/);
     expect(configError(loadBridgeConfig, { ...base, BRIDGE_ID: 'x'.repeat(65) })).toMatch(/BRIDGE_ID/);
     expect(configError(loadBridgeConfig, { ...base, BRIDGE_CAPACITY: '0' })).toMatch(/BRIDGE_CAPACITY/);

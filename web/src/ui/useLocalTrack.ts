@@ -16,6 +16,9 @@ export interface LocalTrack {
  * application, its capture failed): joining then waits for the new one, so
  * nobody is handed a dead device.
  */
+/** Times a device that keeps stopping on its own is opened again before the form says so instead. */
+const MAX_REOPENS = 3;
+
 export function useLocalTrack(
   what: 'camera' | 'microphone',
   open: (deviceId?: string) => Promise<MediaStreamTrack>,
@@ -40,7 +43,12 @@ export function useLocalTrack(
         if (cancelled) return t.stop();
         opened = t;
         // Not fired by our own stop(): only when the device itself went away.
-        t.addEventListener('ended', () => !cancelled && setStops((n) => n + 1));
+        t.addEventListener('ended', () => {
+          if (cancelled) return;
+          if (stops < MAX_REOPENS) return setStops((n) => n + 1);
+          setTrack(null);
+          setError(`Your ${what} keeps stopping: check it, or choose another`);
+        });
         setTrack(t);
         setError(null);
         onOpened();
