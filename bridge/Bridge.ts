@@ -121,6 +121,7 @@ export class Bridge {
           redisUrl,
           self: { id, url: config.publicUrl, capacity },
           heartbeatMs,
+          recordSecret: api.credentials.secret,
           // A secure room whose guests wait for the host has no Room yet, but it is this bridge's.
           hosted: () => ({ rooms: [...new Set([...registry.list().map((room) => room.name), ...hostWaits.rooms()])], load: registry.load, draining: drain.draining }),
           logger: logger.child({ component: 'directory' }),

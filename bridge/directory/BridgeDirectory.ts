@@ -9,6 +9,7 @@
 // Redis being away never stops a bridge serving its own rooms: the directory
 // logs, new rooms stay on the bridge they reached, and the next heartbeat
 // tries again.
+import crypto from 'node:crypto';
 import { Redis, type Result } from 'ioredis';
 import type { Logger } from '../../common/logger.ts';
 import { chooseBridge, type BridgeRecord } from './placement.ts';
@@ -32,9 +33,9 @@ const COMMAND_TIMEOUT_MS = 1000;
 const LOOKUP = `
 local out = { redis.call('GET', KEYS[1]) or '' }
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  local r = redis.call('HMGET', ARGV[1] .. id, 'url', 'load', 'capacity')
+  local r = redis.call('HMGET', ARGV[1] .. id, 'url', 'load', 'capacity', 'sig')
   if r[1] then
-    table.insert(out, id); table.insert(out, r[1]); table.insert(out, r[2]); table.insert(out, r[3])
+    table.insert(out, id); table.insert(out, r[1]); table.insert(out, r[2]); table.insert(out, r[3]); table.insert(out, r[4] or '')
   else
     redis.call('SREM', KEYS[2], id)
   end
@@ -94,6 +95,13 @@ export interface BridgeDirectoryOptions {
   heartbeatMs: number;
   /** What this bridge hosts now: its rooms' names and its peers, and whether it is draining (it takes no new rooms). */
   hosted: () => { rooms: string[]; load: number; draining: boolean };
+  /**
+   * The secret every bridge of the deployment shares (API_SECRET): each signs
+   * its record's id and URL with it, and a record that does not verify is not
+   * followed, so whoever can write to Redis cannot send clients (and forwarded
+   * REST, credentials included) to an address of their choosing.
+   */
+  recordSecret: string;
   logger: Logger;
 }
 
@@ -111,12 +119,18 @@ export class BridgeDirectory {
   /** Whether the last call failed: the outage is logged once, and its end. */
   #failing = false;
   #stopped = false;
+  readonly #recordKey: Buffer;
+  readonly #signature: string;
+  /** Bridges whose records did not verify, each warned of once. */
+  readonly #unverified = new Set<string>();
   /** Redis round trips made so far, by what they were for (each script call or batch is one). */
   readonly roundTrips: Record<DirectoryCall, number> = { lookup: 0, claim: 0, publish: 0, release: 0 };
 
   private constructor(options: BridgeDirectoryOptions) {
     this.#options = options;
     this.#ttlMs = options.heartbeatMs * HEARTBEATS_PER_TTL;
+    this.#recordKey = crypto.createHmac('sha256', options.recordSecret).update('telebridge room directory record').digest();
+    this.#signature = this.#sign(options.self.id, options.self.url);
     this.#redis = new Redis(options.redisUrl, {
       // A call made while Redis is away fails at once instead of queueing: joins do not wait for it.
       enableOfflineQueue: false,
@@ -169,7 +183,11 @@ export class BridgeDirectory {
     // No answer (Redis away), or the chosen bridge left between the lookup and the claim: here.
     if (!winner?.[0]) return { kind: 'here' };
     const [id, url] = winner;
-    return id === this.id ? { kind: 'here' } : { kind: 'elsewhere', bridge: { id, url } };
+    if (id === this.id) return { kind: 'here' };
+    // The room's holder as the claim found it: followed only if its record verified in the lookup.
+    if (bridges.some((bridge) => bridge.id === id && bridge.url === url)) return { kind: 'elsewhere', bridge: { id, url } };
+    this.#warnUnverified(id);
+    return { kind: 'here' };
   }
 
   /** The live bridge other than this one that hosts `room`, if the directory says so (REST is forwarded there). */
@@ -186,7 +204,7 @@ export class BridgeDirectory {
     await this.#call('publish', () => {
       const batch = this.#redis
         .multi()
-        .hset(directoryKeys.bridge(self.id), { url: self.url, load, capacity })
+        .hset(directoryKeys.bridge(self.id), { url: self.url, load, capacity, sig: this.#signature })
         .pexpire(directoryKeys.bridge(self.id), this.#ttlMs)
         .sadd(directoryKeys.bridges, self.id);
       if (rooms.length > 0) batch.directoryRefresh(rooms.length, ...rooms.map(directoryKeys.room), self.id, this.#ttlMs);
@@ -219,8 +237,10 @@ export class BridgeDirectory {
     if (!reply) return undefined;
     const [homeId, ...fields] = reply;
     const bridges: BridgeRecord[] = [];
-    for (let i = 0; i + 3 < fields.length; i += 4) {
-      bridges.push({ id: fields[i]!, url: fields[i + 1]!, load: Number(fields[i + 2]), capacity: Number(fields[i + 3]) });
+    for (let i = 0; i + 4 < fields.length; i += 5) {
+      const [id, url, load, capacity, signature] = fields.slice(i, i + 5) as [string, string, string, string, string];
+      if (this.#verifies(id, url, signature)) bridges.push({ id, url, load: Number(load), capacity: Number(capacity) });
+      else this.#warnUnverified(id);
     }
     // Our own load and capacity as they are now, not as last published.
     const { self } = this.#options;
@@ -228,6 +248,22 @@ export class BridgeDirectory {
     const here = { ...self, load, capacity };
     const others = bridges.filter((bridge) => bridge.id !== self.id);
     return { home: homeId === self.id ? here : others.find((bridge) => bridge.id === homeId), bridges: [here, ...others] };
+  }
+
+  #sign(id: string, url: string): string {
+    return crypto.createHmac('sha256', this.#recordKey).update(`${id}\n${url}`).digest('base64url');
+  }
+
+  #verifies(id: string, url: string, signature: string): boolean {
+    const expected = Buffer.from(this.#sign(id, url));
+    const given = Buffer.from(signature);
+    return given.length === expected.length && crypto.timingSafeEqual(given, expected);
+  }
+
+  #warnUnverified(id: string): void {
+    if (this.#unverified.has(id) || this.#unverified.size >= 100) return; // bounded: anyone writing to Redis may make up ids
+    this.#unverified.add(id);
+    this.#options.logger.warn({ bridge: id }, 'a room directory record does not verify: that bridge is ignored (every bridge must share API_SECRET; anyone else writing to Redis is refused)');
   }
 
   /** This bridge now: a draining bridge says it takes no one (capacity 0), so no bridge places a room on it. */

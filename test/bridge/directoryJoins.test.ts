@@ -50,6 +50,33 @@ describe('joins through the room directory', () => {
     }
   });
 
+  it('follows no record that does not verify: a bridge forged in Redis gets no new room, and a room it claims is not sent to it', async () => {
+    // A Redis of its own: only this bridge and the forged one are in its directory.
+    const own = await TestRedis.start();
+    const write = new Redis(own.url);
+    const real = await startBridge({ MEDIA_WORKERS: '1', REDIS_URL: own.url, BRIDGE_HEARTBEAT_MS: HEARTBEAT_MS, BRIDGE_ID: 'real' });
+    const present = await joinRoom(real.url, 'busy', 'Present', 'web'); // real's load above the forged one's
+    // What anyone able to write to Redis could add: a bridge at an address of their choosing, idle and
+    // vast, without the deployment's signature, and a room said to live there.
+    await write.hset(directoryKeys.bridge('forged'), { url: 'http://127.0.0.1:9', load: 0, capacity: 1_000_000, sig: 'not-a-signature' });
+    await write.sadd(directoryKeys.bridges, 'forged');
+    await write.set(directoryKeys.room('claimed'), 'forged');
+    try {
+      for (const room of ['fresh', 'claimed']) {
+        const peer = await joinRoom(real.url, room, 'Visitor', 'web');
+        expect(peer.client.url.startsWith(signalingUrl(real.url))).toBe(true);
+        expect(real.registry.get(room)?.visiblePeers().length).toBe(1);
+        if (room === 'fresh') expect(await write.get(directoryKeys.room(room))).toBe('real');
+        peer.client.close();
+      }
+    } finally {
+      present.client.close();
+      await real.stop();
+      write.disconnect();
+      await own.stop();
+    }
+  });
+
   it('keeps a secure room on the bridge where its guest waits; the host, through the other bridge, is sent there and lets the guest in', async () => {
     const env = { AUTH_MODE: 'secure', LOBBY_TIMEOUT_SECONDS: '20' };
     const waitingOn = await start({ ...env, BRIDGE_ID: 'secure-a' });
