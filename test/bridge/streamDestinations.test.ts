@@ -68,6 +68,14 @@ describe('stream destinations and recording preconditions', () => {
     let bridge: Bridge;
     let host: Joined;
     beforeAll(async () => ({ bridge, host } = await bridgeWithRoom({})));
+    // Gone before the next bridge opens ROOM: bridges sharing a Redis share its room directory,
+    // and ROOM would otherwise be sent (joins and REST) to this one, which refuses the stream.
+    afterAll(async () => {
+      host.client.close();
+      peers.splice(peers.indexOf(host), 1);
+      bridges.splice(bridges.indexOf(bridge), 1);
+      await bridge.stop();
+    });
 
     it('refuses a loopback destination over REST (403, with the reason) and queues nothing', async () => {
       const before = await jobCount();
