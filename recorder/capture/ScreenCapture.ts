@@ -27,6 +27,14 @@ interface ScreenCaptureEvents {
 
 /** How long ffmpeg may take to finish its outputs after 'q'. */
 const STOP_GRACE_MS = 15_000;
+/**
+ * How long a stop waits for a loaded encoder to catch up with the moment of
+ * the stop before 'q' (which drops what is still queued). Two recordings on 2
+ * busy cores ran 7 s behind: the file lost its last 7 s. Waiting longer costs
+ * nothing in the file: what it captures past the stop is cut when the parts
+ * are joined (finalize.ts).
+ */
+const CATCH_UP_MS = 15_000;
 // Each input's first timestamp: x11grab and pulse stamp with the wall clock (seconds since the epoch).
 const INPUT_START = /^\s*Duration: .*?, start: (\d+\.\d+),/;
 const STATS = /frame=\s*(\d+).*?time=(\d+):(\d+):([\d.]+).*?drop=\s*(\d+)/;
@@ -73,14 +81,14 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
 
   /**
    * Ends the capture cleanly ('q'). A loaded encoder runs behind; it first
-   * catches up with the moment of the stop (for at most 3 s), since 'q' drops
-   * what is still queued.
+   * catches up with the moment of the stop (for at most CATCH_UP_MS), since
+   * 'q' drops what is still queued.
    */
   async stop(at = Date.now()): Promise<void> {
     const until = (Math.min(at, Date.now()) - this.#since) / 1000;
     const ffmpeg = this.#process;
     await ffmpeg?.stop(async () => {
-      if (this.#flowing) await pollUntil(() => this.#writtenSeconds >= until || !ffmpeg.running, 3000, 'behind').catch(() => undefined);
+      if (this.#flowing) await pollUntil(() => this.#writtenSeconds >= until || !ffmpeg.running, CATCH_UP_MS, 'behind').catch(() => undefined);
     });
   }
 
