@@ -20,6 +20,15 @@ export const directoryKeys = {
   bridge: (id: string) => `${DIRECTORY_PREFIX}bridge:${id}`,
   room: (name: string) => `${DIRECTORY_PREFIX}room:${name}`,
 };
+/**
+ * A bridge record's signature: its id and URL under a key derived from the
+ * deployment's shared secret (API_SECRET).
+ */
+export function recordSignature(secret: string, id: string, url: string): string {
+  const key = crypto.createHmac('sha256', secret).update('telebridge room directory record').digest();
+  return crypto.createHmac('sha256', key).update(`${id}\n${url}`).digest('base64url');
+}
+
 /** Records outlive this many missed heartbeats. */
 const HEARTBEATS_PER_TTL = 3;
 /** A directory call that takes longer is given up (the join goes on without it). */
@@ -119,7 +128,6 @@ export class BridgeDirectory {
   /** Whether the last call failed: the outage is logged once, and its end. */
   #failing = false;
   #stopped = false;
-  readonly #recordKey: Buffer;
   readonly #signature: string;
   /** Bridges whose records did not verify, each warned of once. */
   readonly #unverified = new Set<string>();
@@ -129,8 +137,7 @@ export class BridgeDirectory {
   private constructor(options: BridgeDirectoryOptions) {
     this.#options = options;
     this.#ttlMs = options.heartbeatMs * HEARTBEATS_PER_TTL;
-    this.#recordKey = crypto.createHmac('sha256', options.recordSecret).update('telebridge room directory record').digest();
-    this.#signature = this.#sign(options.self.id, options.self.url);
+    this.#signature = recordSignature(options.recordSecret, options.self.id, options.self.url);
     this.#redis = new Redis(options.redisUrl, {
       // A call made while Redis is away fails at once instead of queueing: joins do not wait for it.
       enableOfflineQueue: false,
@@ -250,12 +257,8 @@ export class BridgeDirectory {
     return { home: homeId === self.id ? here : others.find((bridge) => bridge.id === homeId), bridges: [here, ...others] };
   }
 
-  #sign(id: string, url: string): string {
-    return crypto.createHmac('sha256', this.#recordKey).update(`${id}\n${url}`).digest('base64url');
-  }
-
   #verifies(id: string, url: string, signature: string): boolean {
-    const expected = Buffer.from(this.#sign(id, url));
+    const expected = Buffer.from(recordSignature(this.#options.recordSecret, id, url));
     const given = Buffer.from(signature);
     return given.length === expected.length && crypto.timingSafeEqual(given, expected);
   }

@@ -115,7 +115,10 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
     const client = await SignalingClient.connect(options.bridgeUrl);
     const abandon = () => client.close();
     signal?.addEventListener('abort', abandon, { once: true });
-    let peer: PhonePeer | undefined;
+    // Visible in the room from 'join' on, the caller can be removed before the join is even
+    // answered (the bridge still finishing it) or before publishing has finished.
+    let endedBy: DisconnectReason | undefined;
+    client.on('disconnected', (data) => (endedBy = data.reason));
     try {
       signal?.throwIfAborted();
       if (options.onWaitingInLobby) client.on('waitingInLobby', options.onWaitingInLobby);
@@ -127,13 +130,12 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
         secret: options.secret,
         dialOutCallId: options.dialOutCallId,
       });
-      peer = new PhonePeer(client, options.room, options.codec, joined);
+      const peer = new PhonePeer(client, options.room, options.codec, joined);
       await peer.#publish();
       return peer;
     } catch (error) {
       client.close();
-      // Visible in the room from 'join' on, the caller can be removed before publishing has finished.
-      if (peer && peer.#endedBy) throw new DisconnectedWhileJoining(peer.#endedBy);
+      if (endedBy) throw new DisconnectedWhileJoining(endedBy);
       throw error;
     } finally {
       signal?.removeEventListener('abort', abandon);

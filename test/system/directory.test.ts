@@ -8,8 +8,9 @@
 // bridge that stops leaves the directory at once, one that is killed within
 // its TTL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directoryKeys } from '../../bridge/directory/BridgeDirectory.ts';
+import { directoryKeys, recordSignature } from '../../bridge/directory/BridgeDirectory.ts';
 import { FORWARDED_HEADER } from '../../bridge/http/roomForwarding.ts';
+import { TEST_API } from '../helpers/bridge.ts';
 import { BridgeFleet } from '../helpers/bridgeFleet.ts';
 import { joinThroughUi, launchBrowser, openJoinForm } from '../helpers/browser.ts';
 import { operatorFetch } from '../helpers/rest.ts';
@@ -38,7 +39,8 @@ describe('room directory: three bridges sharing one Redis', () => {
   it('publishes each bridge with its public URL, load and capacity, under a TTL', async () => {
     expect(await fleet.redis.smembers(directoryKeys.bridges)).toEqual(expect.arrayContaining([...BRIDGES]));
     for (const name of BRIDGES) {
-      expect(await fleet.redis.hgetall(directoryKeys.bridge(name))).toEqual({ url: httpUrl(name), load: '0', capacity: '1000' });
+      // Signed with the deployment's secret: a record that does not verify is not followed.
+      expect(await fleet.redis.hgetall(directoryKeys.bridge(name))).toEqual({ url: httpUrl(name), load: '0', capacity: '1000', sig: recordSignature(TEST_API.secret, name, httpUrl(name)) });
       const ttl = await fleet.redis.pttl(directoryKeys.bridge(name));
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(3 * HEARTBEAT_MS);
@@ -99,9 +101,10 @@ describe('room directory: three bridges sharing one Redis', () => {
   }, 30_000);
 
   it('a join sent on more than twice (bridges disagreeing where a room lives) ends with a clear error, not a loop', async () => {
-    // A bridge record naming A's URL under another id, as home of a room: A sends the join to "ghost", which is A again.
+    // A bridge record (signed: one of the deployment's, misconfigured) naming A's URL under another id, as home
+    // of a room: A sends the join to "ghost", which is A again.
     const ghost = directoryKeys.bridge('ghost');
-    await fleet.redis.multi().hset(ghost, { url: httpUrl('a'), load: 0, capacity: 1 }).pexpire(ghost, 30_000).set(directoryKeys.room('looping'), 'ghost', 'PX', 30_000).exec();
+    await fleet.redis.multi().hset(ghost, { url: httpUrl('a'), load: 0, capacity: 1, sig: recordSignature(TEST_API.secret, 'ghost', httpUrl('a')) }).pexpire(ghost, 30_000).set(directoryKeys.room('looping'), 'ghost', 'PX', 30_000).exec();
     await fleet.redis.sadd(directoryKeys.bridges, 'ghost');
     try {
       await expect(join('a', 'looping', 'Frank')).rejects.toMatchObject({ code: 'elsewhere', message: expect.stringContaining('sent on more than 2 times') });
