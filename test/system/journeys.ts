@@ -134,10 +134,13 @@ export function meetingJourneys(deployment: Deployment): void {
   /** Records for `seconds` of capture: the file, and the recording as it was last seen running. */
   async function recordFor(body: object, seconds: number): Promise<{ file: string; running: RecordingInfo }> {
     const recording = await api().start(body);
-    const running = await waitFor(`recording ${recording.id} to capture ${seconds} s`, async () => {
+    // Each live stream has also settled (live, or refused): on 2 loaded cores the encoder can run
+    // seconds behind the capture, and a stream goes live with the encoder's first output.
+    const running = await waitFor(`recording ${recording.id} to capture ${seconds} s, its streams settled`, async () => {
       const current = (await api().listing()).current.find((r) => r.id === recording.id);
       if (current?.state === 'failed') throw new Error(`recording failed: ${current.error}`);
-      return (current?.durationSeconds ?? 0) >= seconds ? current : null;
+      const settled = current?.streams.every((s) => s.state !== 'connecting');
+      return (current?.durationSeconds ?? 0) >= seconds && settled ? current : null;
     }, 90_000, 250);
     expect(await api().stop(recording.id)).toBe(204);
     return { file: await recordingFile(recording.id), running };
