@@ -41,6 +41,13 @@ export type AuthMode = z.infer<typeof authModeSchema>;
 
 export const displayNameSchema = z.string().trim().min(1).max(64);
 
+/**
+ * A bridge's public URL (BRIDGE_PUBLIC_URL), where a join is sent when its room
+ * lives on that bridge (the `elsewhere` error). Only bridges write these, into
+ * the room directory; a client never supplies one.
+ */
+export const bridgeUrlSchema = z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }).max(512);
+
 /** What sits behind a peer. Recorders are hidden from participant lists. */
 export const peerKindSchema = z.enum(['web', 'phone', 'recorder', 'service']);
 export type PeerKind = z.infer<typeof peerKindSchema>;
@@ -329,6 +336,12 @@ export const requests = {
       dialOutCallId: entityId.optional(),
       /** The client can encrypt frames end to end (encoded transforms): needed to join a meeting with E2EE on. */
       e2eeCapable: z.boolean().default(false),
+      /**
+       * The client's connection to this room's bridge broke (it rejoins through a fallback): if the
+       * directory still names a bridge that does not answer, this bridge takes the room over instead
+       * of answering `elsewhere` with the dead one.
+       */
+      bridgeLost: z.boolean().default(false),
     }),
     response: z.object({
       peerId: entityId,
@@ -354,6 +367,12 @@ export const requests = {
       e2ee: z.boolean(),
       /** TURN servers to reach media through when nothing else gets through; credentials for this join only. Absent: none configured. */
       iceServers: iceServersSchema.optional(),
+      /**
+       * The deployment's other live bridges (public URLs), in the order this room's clients try them
+       * (joining with `bridgeLost`) when their bridge is lost: the same order for every client of the
+       * room, so they meet on one bridge. Empty without a room directory (no REDIS_URL).
+       */
+      fallbacks: z.array(bridgeUrlSchema).max(8),
     }),
   },
   leave: { request: z.object({}), response: z.object({}) },
@@ -630,13 +649,6 @@ export function encodeNotification<N extends NotificationName>(name: N, data: No
 
 // ---------------------------------------------------------------------------
 // Envelopes
-
-/**
- * A bridge's public URL (BRIDGE_PUBLIC_URL), where a join is sent when its room
- * lives on that bridge (the `elsewhere` error). Only bridges write these, into
- * the room directory; a client never supplies one.
- */
-export const bridgeUrlSchema = z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }).max(512);
 
 export const errorCodeSchema = z.enum([
   'malformed', // not JSON, or not a request envelope

@@ -409,6 +409,7 @@ export class SignalingSession implements PeerChannel {
         e2ee: room.moderation.e2ee.enabled,
         // Only now, once admitted: a refused or waiting join gets no way through the TURN server.
         iceServers: this.iceServers(peer.id),
+        fallbacks: [],
       };
     } finally {
       this.#socket.off('close', onClose);

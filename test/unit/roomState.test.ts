@@ -26,6 +26,7 @@ function joined(peerId: string, changes: Partial<ResponseData<'join'>> = {}): Re
     dialOuts: [],
     recordings: [],
     e2ee: false,
+    fallbacks: [],
     ...changes,
   };
 }
