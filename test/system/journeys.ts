@@ -10,9 +10,10 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ApiCredentials } from '../../bridge/auth/ApiCredentials.ts';
 import type { RecordingFile, RecordingInfo } from '../../protocol/protocol.ts';
-import { windowedToneShare, writeToneWav } from '../helpers/audio.ts';
+import { writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
+import { dominant, heardInPage as heardTonesInPage, shareOf } from '../helpers/hearing.ts';
 import type { TestHost } from '../helpers/hosts.ts';
 import { audioOf, codecs, motionShare, probe } from '../helpers/media.ts';
 import { NginxRtmp } from '../helpers/nginxRtmp.ts';
@@ -48,49 +49,7 @@ export interface Deployment {
 
 const ROOM = 'townhall';
 
-type Tones = Record<string, number>;
-
-/** Per remote microphone in the page: whose it is and its share at every party's tone. */
-async function heardInPage(page: Page, tones: Tones = TONES): Promise<{ name: string; kind: string; shares: Record<string, number> }[]> {
-  return page.evaluate(async (tones: Record<string, number>) => {
-    const conference = window.conference!;
-    const context = new AudioContext({ sampleRate: 48000 });
-    const mics = [...conference.remoteMedia.value.values()].filter((m) => m.source === 'mic');
-    const analysers = mics.map((media) => {
-      const analyser = context.createAnalyser();
-      analyser.fftSize = 8192;
-      context.createMediaStreamSource(new MediaStream([media.consumer.track])).connect(analyser);
-      return { media, analyser };
-    });
-    await new Promise((resolve) => setTimeout(resolve, 600)); // fill the analysers' window
-    const result = analysers.map(({ media, analyser }) => {
-      const bins = new Float32Array(analyser.frequencyBinCount);
-      analyser.getFloatFrequencyData(bins);
-      let total = 0;
-      for (let i = 1; i < bins.length; i++) total += 10 ** (bins[i]! / 10);
-      const shares: Record<string, number> = {};
-      for (const [party, frequency] of Object.entries(tones)) {
-        const toneBin = Math.round((frequency * analyser.fftSize) / 48000);
-        let atTone = 0;
-        for (let i = toneBin - 2; i <= toneBin + 2; i++) atTone += 10 ** (bins[i]! / 10);
-        shares[party] = total > 0 ? atTone / total : 0;
-      }
-      const peer = conference.participants.value.get(media.peerId);
-      return { name: peer?.displayName ?? '?', kind: peer?.kind ?? '?', shares };
-    });
-    await context.close();
-    return result;
-  }, tones);
-}
-
-/** The party whose tone dominates, if one has most of the energy. */
-function dominant(shares: Record<string, number>): string | undefined {
-  return Object.keys(shares).find((party) => shares[party]! > 0.5);
-}
-
-function shareOf<T extends Tones>(samples: Int16Array, sampleRate: number, tones: T): Record<keyof T, number> {
-  return Object.fromEntries(Object.entries(tones).map(([party, frequency]) => [party, windowedToneShare(samples, sampleRate, frequency)])) as Record<keyof T, number>;
-}
+const heardIn = (page: Page) => heardTonesInPage(page, TONES);
 
 /**
  * Registers the journeys (in the calling describe) against `deployment`.
@@ -183,7 +142,7 @@ export function meetingJourneys(deployment: Deployment): void {
       const heard = await waitFor(
         `${party} to hear ${others.join(', ')}`,
         async () => {
-          const tracks = await heardInPage(page);
+          const tracks = await heardIn(page);
           const sources = tracks.map((t) => dominant(t.shares)).filter(Boolean).sort();
           return JSON.stringify(sources) === JSON.stringify(others) ? tracks : null;
         },
@@ -280,7 +239,7 @@ export function meetingJourneys(deployment: Deployment): void {
     const echoed = await waitFor(
       'the callee to be heard with the room it hears',
       async () => {
-        const track = (await heardInPage(alice)).find((t) => t.name.includes('15550100199'));
+        const track = (await heardIn(alice)).find((t) => t.name.includes('15550100199'));
         // Alice hears in the callee's echo the room without the callee: her own tone among them.
         return track && PARTIES.every((p) => (track.shares[p] ?? 0) > 0.03) ? track : null;
       },
@@ -376,7 +335,7 @@ export function edgeJourneys(deployment: EdgeDeployment): void {
 
     const hears = async (page: Page, who: string, expected: EdgeParty[]) => {
       const tracks = await waitFor(`${who} to hear ${expected.join(', ')}`, async () => {
-        const heard = await heardInPage(page, tones);
+        const heard = await heardTonesInPage(page, tones);
         const sources = heard.map((t) => dominant(t.shares)).filter(Boolean).sort();
         return JSON.stringify(sources) === JSON.stringify([...expected].sort()) ? heard : null;
       }, 30_000, 500);
