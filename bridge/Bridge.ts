@@ -6,6 +6,7 @@ import { DialOutAudit } from './dialOut/DialOutAudit.ts';
 import { DialOutPolicy } from './dialOut/DialOutPolicy.ts';
 import { DialOuts } from './dialOut/DialOuts.ts';
 import { BridgeDirectory } from './directory/BridgeDirectory.ts';
+import { DialInPins } from './directory/DialInPins.ts';
 import { BridgeDrain } from './BridgeDrain.ts';
 import type http from 'node:http';
 import { buildHttpServer, type HttpServer } from './http/app.ts';
@@ -33,6 +34,8 @@ export class Bridge {
   readonly registry: RoomRegistry;
   /** Undefined: no REDIS_URL, this bridge is alone. */
   readonly directory: BridgeDirectory | undefined;
+  /** The deployment's dial-in PINs; undefined without REDIS_URL (PINs unique on this bridge). */
+  readonly dialInPins: DialInPins | undefined;
   /** Started by SIGTERM or POST /api/bridge/drain; the process stops the bridge when it is done. */
   readonly drain: BridgeDrain;
   readonly dialOuts: DialOuts;
@@ -46,6 +49,7 @@ export class Bridge {
     pool: WorkerPool,
     registry: RoomRegistry,
     directory: BridgeDirectory | undefined,
+    dialInPins: DialInPins | undefined,
     drain: BridgeDrain,
     dialOuts: DialOuts,
     recordings: Recordings,
@@ -56,6 +60,7 @@ export class Bridge {
     this.pool = pool;
     this.registry = registry;
     this.directory = directory;
+    this.dialInPins = dialInPins;
     this.drain = drain;
     this.dialOuts = dialOuts;
     this.recordings = recordings;
@@ -79,6 +84,7 @@ export class Bridge {
       logger: logger.child({ component: 'media' }),
     });
     let directory: BridgeDirectory | undefined;
+    const dialInPins = config.directory && (await DialInPins.start({ redisUrl: config.directory.redisUrl, heartbeatMs: config.directory.heartbeatMs, logger: logger.child({ component: 'dial-in-pins' }) }));
     const registry = new RoomRegistry({
       pool,
       network: {
@@ -89,6 +95,7 @@ export class Bridge {
       },
       maxPeers: config.rooms.maxPeers,
       pinDigits: config.rooms.pinDigits,
+      dialInPins,
       maxRooms: config.limits.rooms,
       logger: logger.child({ component: 'rooms' }),
       // A new room tells the directory at once (its home and this bridge's load), not at the next heartbeat.
@@ -147,9 +154,10 @@ export class Bridge {
           );
         }
       }
-      return new Bridge(pool, registry, directory, drain, dialOuts, recordings, http, address.replace('0.0.0.0', '127.0.0.1'), tls);
+      return new Bridge(pool, registry, directory, dialInPins, drain, dialOuts, recordings, http, address.replace('0.0.0.0', '127.0.0.1'), tls);
     } catch (error) {
       await directory?.stop([]);
+      await dialInPins?.stop();
       await closeTls(tls);
       await http?.close();
       await recordings.close();
@@ -162,6 +170,7 @@ export class Bridge {
   async stop(): Promise<void> {
     // Out of the directory first: no new client is sent here while the rooms close.
     await this.directory?.stop(this.registry.list().map((room) => room.name));
+    await this.dialInPins?.stop();
     this.registry.closeAll();
     await closeTls(this.tls);
     await this.http.close();

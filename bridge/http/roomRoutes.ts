@@ -186,15 +186,16 @@ export const roomRoutes: FastifyPluginAsync<{ registry: RoomRegistry; dialOuts: 
     {
       schema: {
         tags: ['dial-in'],
-        summary: 'The live room a dial-in PIN opens',
+        summary: 'The live room a dial-in PIN opens, on any bridge of the deployment',
         params: z.object({ pin: z.string().regex(/^[0-9]{1,16}$/, 'digits only') }),
         response: { 200: z.object({ room: roomNameSchema }), 404: problemSchema },
       },
     },
     async (request, reply) => {
-      const room = registry.getByPin(request.params.pin);
+      // A room of another bridge is answered by name: the caller's join is sent to that bridge by the directory.
+      const room = await registry.roomNameByPin(request.params.pin);
       if (!room) return reply.code(404).send({ error: 'no live room has this PIN' });
-      return { room: room.name };
+      return { room };
     },
   );
 };

@@ -2,7 +2,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 import { Room, type MediaNetwork } from './Room.ts';
-import { RoomPins } from './RoomPins.ts';
+import { RoomPins, type DeploymentPins } from './RoomPins.ts';
 
 export interface RoomRegistryOptions {
   pool: WorkerPool;
@@ -10,6 +10,8 @@ export interface RoomRegistryOptions {
   maxPeers: number;
   /** Length of each room's dial-in PIN. */
   pinDigits: number;
+  /** The deployment's dial-in PINs (with REDIS_URL): each room's PIN is unique among every bridge's, and callers reach other bridges' rooms. */
+  dialInPins?: DeploymentPins;
   /** Rooms this bridge hosts at most (ROOMS_MAX). */
   maxRooms: number;
   logger: Logger;
@@ -28,7 +30,7 @@ export class RoomRegistry {
 
   constructor(options: RoomRegistryOptions) {
     this.#options = options;
-    this.#pins = new RoomPins(options.pinDigits);
+    this.#pins = new RoomPins(options.pinDigits, { deployment: options.dialInPins });
     options.pool.on('workerReplaced', (dead) => {
       for (const room of this.#rooms.values()) {
         if (room.usesWorker(dead)) void this.#move(room);
@@ -51,9 +53,9 @@ export class RoomRegistry {
     return this.#rooms.get(name);
   }
 
-  /** The live room a phone caller reaches with this PIN. */
-  getByPin(pin: string): Room | undefined {
-    return this.#pins.roomOf(pin);
+  /** The name of the live room a phone caller reaches with this PIN: this bridge's first, else the deployment's. */
+  async roomNameByPin(pin: string): Promise<string | undefined> {
+    return this.#pins.roomOf(pin)?.name ?? this.#options.dialInPins?.roomOf(pin);
   }
 
   list(): Room[] {
@@ -70,36 +72,42 @@ export class RoomRegistry {
     if (existing && !existing.closed) return existing;
     let creating = this.#creating.get(name);
     if (!creating) {
-      const { pool, network, maxPeers, maxRooms, logger } = this.#options;
+      const { maxRooms } = this.#options;
       const refusal = this.#options.newRoomRefusal?.();
       if (refusal) throw new RequestError('unavailable', refusal);
       if (this.#rooms.size + this.#creating.size >= maxRooms) {
         throw new RequestError('unavailable', `this bridge hosts its maximum of ${maxRooms} rooms`);
       }
-      const pin = this.#pins.reserve();
-      creating = Room.create({ name, pin, pool, network, maxPeers, logger })
-        .catch((error: unknown) => {
-          this.#pins.release(pin);
-          throw error;
-        })
-        .finally(() => this.#creating.delete(name));
+      creating = this.#create(name).finally(() => this.#creating.delete(name));
       this.#creating.set(name, creating);
-      const room = await creating;
-      this.#rooms.set(name, room);
-      this.#pins.assign(pin, room);
-      this.#options.roomEvents?.opened(name);
-      room.once('closed', () => {
-        if (this.#rooms.get(name) === room) this.#rooms.delete(name);
-        this.#pins.release(pin);
-        if (!this.#rooms.has(name)) this.#options.roomEvents?.closed(name);
-      });
-      return room;
     }
     return creating;
   }
 
   closeAll(): void {
     for (const room of this.#rooms.values()) room.close('shuttingDown');
+  }
+
+  /** A new room with a fresh PIN (claimed across the deployment first, if there is one), live once made. */
+  async #create(name: string): Promise<Room> {
+    const { pool, network, maxPeers, logger } = this.#options;
+    const pin = await this.#pins.reserve(name);
+    let room: Room;
+    try {
+      room = await Room.create({ name, pin, pool, network, maxPeers, logger });
+    } catch (error) {
+      this.#pins.release(pin);
+      throw error;
+    }
+    this.#rooms.set(name, room);
+    this.#pins.assign(pin, room);
+    this.#options.roomEvents?.opened(name);
+    room.once('closed', () => {
+      if (this.#rooms.get(name) === room) this.#rooms.delete(name);
+      this.#pins.release(pin);
+      if (!this.#rooms.has(name)) this.#options.roomEvents?.closed(name);
+    });
+    return room;
   }
 
   async #move(room: Room): Promise<void> {
