@@ -16,7 +16,8 @@ export function loadConfigOrExit<T>(service: string, load: () => T): T {
 /**
  * Stops cleanly on SIGINT/SIGTERM, then exits. With `drain` (a bridge), the
  * first SIGTERM calls it instead, and the caller stops with the returned
- * function once drained; a second SIGTERM, or SIGINT, stops at once.
+ * function once drained; a second SIGTERM, or SIGINT, stops at once. A
+ * signal while stopping exits at once, without waiting for the stop.
  */
 export function stopOnSignal(logger: Logger, stop: () => Promise<void>, drain?: () => void): (reason: string) => void {
   let stopping = false;
@@ -24,6 +25,13 @@ export function stopOnSignal(logger: Logger, stop: () => Promise<void>, drain?: 
     if (stopping) return;
     stopping = true;
     logger.info({ reason }, 'shutting down');
+    // A clean stop can hang on a dependency that is gone (Redis, a SIP engine): asked again, the process goes at once.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(signal, () => {
+        logger.warn({ signal }, 'asked again while shutting down: exiting now');
+        process.exit(1);
+      });
+    }
     stop().then(
       () => process.exit(0),
       (error: unknown) => {

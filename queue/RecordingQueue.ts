@@ -103,9 +103,13 @@ export class RecordingQueue extends EventEmitter<RecordingQueueEvents> {
     });
   }
 
+  /** Lets go of Redis; with Redis away, BullMQ's close would wait for it forever, so it is given REDIS_TIMEOUT_MS. */
   async close(): Promise<void> {
-    await Promise.allSettled([this.#events.close(), this.#queue.close()]);
+    await withTimeout(Promise.allSettled([this.#events.close(), this.#queue.close()]), REDIS_TIMEOUT_MS, 'closing the recording queue').catch(() => undefined);
     this.#redis.disconnect();
+    // What BullMQ still holds (its own connections, reconnecting to a Redis that is gone) must not keep the process up.
+    void this.#events.disconnect();
+    void this.#queue.disconnect();
   }
 
   async #stateOf(job: Job): Promise<RecordingInfo['state']> {

@@ -6,7 +6,7 @@
 // any bridge acts on the room where it lives; with Redis away each bridge
 // goes on serving its rooms, and the directory is rebuilt when it is back; a
 // bridge that stops leaves the directory at once, one that is killed within
-// its TTL.
+// its TTL; and a bridge stops even when Redis is gone for good.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directoryKeys, recordSignature } from '../../bridge/directory/BridgeDirectory.ts';
 import { FORWARDED_HEADER } from '../../bridge/http/roomForwarding.ts';
@@ -174,4 +174,14 @@ describe('room directory: three bridges sharing one Redis', () => {
     expect(after.landedOn).toBe('a');
     expect(await homeOf('after-the-others')).toBe('a');
   }, 30_000);
+
+  it('with Redis gone for good, the last bridge still stops on SIGINT, cleanly and within seconds', async () => {
+    await fleet.redisServer.stop();
+    const bridge = fleet.bridges.a;
+    const asked = Date.now();
+    bridge.signal('SIGINT');
+    // Nothing sends a second signal: the stop itself must not wait for Redis (it used to hang until killed).
+    expect(await bridge.exit(10_000)).toBe(0);
+    console.log(`with Redis gone, the bridge stopped ${Date.now() - asked} ms after SIGINT`);
+  }, 20_000);
 });
