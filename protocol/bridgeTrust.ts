@@ -1,8 +1,11 @@
 // How a service (the SIP gateway, a recorder) checks the bridge's HTTPS
-// certificate: against the system's CAs, plus BRIDGE_CA_FILE for a bridge
-// with a self-signed or private certificate, or not at all when the operator
-// says so (BRIDGE_TLS_INSECURE). It applies to the bridge's origin only:
-// every other TLS connection of the process keeps the usual checks.
+// certificate: against the system's CAs, plus BRIDGE_CA_FILE for bridges
+// with self-signed or private certificates, or not at all when the operator
+// says so (BRIDGE_TLS_INSECURE). The CA file is trusted for every origin: a
+// deployment of several bridges sends services on to the room's bridge (and
+// to another when one dies), each with a certificate of the deployment's CA,
+// and that CA vouches only for what its operator issued. Skipping the check
+// applies to the configured bridge's origin only.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -40,13 +43,20 @@ function connectOptions(trust: BridgeTrust): tls.ConnectionOptions | undefined {
 }
 
 /**
- * Makes this process's fetch and WebSocket (both undici's) check the bridge
- * at `bridgeUrl` as configured. Nothing to do for http:// or default trust.
+ * Makes this process's fetch and WebSocket (both undici's) check bridges as
+ * configured: BRIDGE_CA_FILE's CAs beside the system's at every origin,
+ * BRIDGE_TLS_INSECURE at `bridgeUrl`'s only. Nothing to do for default trust,
+ * or for an insecure http:// bridge.
  */
 export function trustBridge(bridgeUrl: string, trust: BridgeTrust): void {
   const bridge = new URL(bridgeUrl);
   const options = connectOptions(trust);
-  if (bridge.protocol !== 'https:' || !options) return;
+  if (!options) return;
+  if (!trust.insecure) {
+    setGlobalDispatcher(new Agent({ connect: { ...options } }));
+    return;
+  }
+  if (bridge.protocol !== 'https:') return;
   setGlobalDispatcher(
     new Agent({
       factory: (origin, poolOptions) =>

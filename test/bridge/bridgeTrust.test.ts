@@ -18,6 +18,7 @@ describe('services trusting the bridge over HTTPS', () => {
   let ca: TestCa;
   let bridgeUrl: string;
   let otherUrl: string;
+  let strangerUrl: string;
   let leaf: crypto.X509Certificate;
 
   async function serve(cert: { cert: string; key: string }): Promise<string> {
@@ -43,6 +44,7 @@ describe('services trusting the bridge over HTTPS', () => {
     leaf = new crypto.X509Certificate(fs.readFileSync(cert.cert));
     bridgeUrl = await serve(cert);
     otherUrl = await serve(await ca.issue('127.0.0.1'));
+    strangerUrl = await serve(await (await TestCa.create(path.join(dir, 'other-ca'), 'Other CA')).issue('127.0.0.1'));
   });
 
   afterAll(() => {
@@ -58,19 +60,23 @@ describe('services trusting the bridge over HTTPS', () => {
     await expect(chromiumTrustArgs(bridgeUrl, { caFile: stranger.certificate, insecure: false })).rejects.toThrow(/certificate/);
   });
 
-  it('trusts it with BRIDGE_CA_FILE, over fetch and WebSocket, and for that origin only', async () => {
+  it('trusts it with BRIDGE_CA_FILE, over fetch and WebSocket, and every other bridge with a certificate of that CA; no other CA', async () => {
     trustBridge(bridgeUrl, { caFile: ca.certificate, insecure: false });
     expect(await fetchStatus(bridgeUrl)).toBe(200);
     expect(await wsGreeting(bridgeUrl)).toBe('hello');
-    // Another server with a certificate of the same CA is not the bridge: the usual checks apply.
-    expect(await fetchStatus(otherUrl)).toMatch(/certificate/);
+    // Another bridge of the deployment (a redirect, a failover) with a certificate of the same CA.
+    expect(await fetchStatus(otherUrl)).toBe(200);
+    expect(await wsGreeting(otherUrl)).toBe('hello');
+    // A certificate of a CA nobody configured is still refused.
+    expect(await fetchStatus(strangerUrl)).toMatch(/certificate/);
     // The recorder's Chromium gets the key of the very certificate the bridge shows.
     expect(await chromiumTrustArgs(bridgeUrl, { caFile: ca.certificate, insecure: false })).toEqual([`--ignore-certificate-errors-spki-list=${spkiSha256(leaf)}`]);
   });
 
-  it('skips the check only when told to (BRIDGE_TLS_INSECURE)', async () => {
-    trustBridge(otherUrl, { caFile: undefined, insecure: true });
-    expect(await fetchStatus(otherUrl)).toBe(200);
-    expect(await chromiumTrustArgs(otherUrl, { caFile: undefined, insecure: true })).toEqual(['--ignore-certificate-errors']);
+  it('skips the check only when told to (BRIDGE_TLS_INSECURE), and for that bridge only', async () => {
+    trustBridge(strangerUrl, { caFile: undefined, insecure: true });
+    expect(await fetchStatus(strangerUrl)).toBe(200);
+    expect(await fetchStatus(otherUrl)).toMatch(/certificate/);
+    expect(await chromiumTrustArgs(strangerUrl, { caFile: undefined, insecure: true })).toEqual(['--ignore-certificate-errors']);
   });
 });
