@@ -5,12 +5,20 @@
 // other (by name: the directory sends the caller's join there); a PIN is
 // given back when its room closes, a bridge's all when it stops; with Redis
 // away rooms still open at once, and their PINs are claimed when it is back.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialInPinKey } from '../../bridge/directory/DialInPins.ts';
 import { serviceAuthorization } from '../../protocol/serviceAuth.ts';
+import { writeToneWav } from '../helpers/audio.ts';
+import { Baresip } from '../helpers/baresip.ts';
 import { TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
 import { BridgeFleet } from '../helpers/bridgeFleet.ts';
+import { composeEnvironment } from '../helpers/compose.ts';
+import { shareOf } from '../helpers/hearing.ts';
 import { operatorFetch } from '../helpers/rest.ts';
+import { ServiceProcess } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const SUBNET = '198.18.23';
@@ -19,9 +27,14 @@ type BridgeName = (typeof BRIDGES)[number];
 /** The bridges' heartbeat (the shipped default): claims live three of them. */
 const HEARTBEAT_MS = 2000;
 const ROOMS = Array.from({ length: 8 }, (_, i) => `pinned-${i}`);
+/** The phone call's two parties, each by its tone. */
+const TONES = { pinCaller: 440, roomCaller: 880 } as const;
 
 describe('dial-in PINs: two bridges sharing one Redis', () => {
   let fleet: BridgeFleet<BridgeName>;
+  let gateway: ServiceProcess | undefined;
+  const phones: Baresip[] = [];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dial-in-pins-'));
   /** Each room's bridge and PIN, as its bridge's REST says. */
   const rooms = new Map<string, { on: BridgeName; pin: string }>();
 
@@ -48,7 +61,10 @@ describe('dial-in PINs: two bridges sharing one Redis', () => {
   }, 120_000);
 
   afterAll(async () => {
+    for (const phone of phones) await phone.stop().catch(() => {});
+    await gateway?.stop();
     await fleet?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('gives every room of the deployment its own PIN, claimed in Redis for that room and kept by the heartbeat', async () => {
@@ -92,6 +108,53 @@ describe('dial-in PINs: two bridges sharing one Redis', () => {
     const pin = unusedPin();
     for (const bridge of BRIDGES) expect(await lookUp(bridge, pin)).toEqual({ status: 404 });
   });
+
+  it('lets a caller of a gateway whose bridge is B into a room on A with its PIN: the caller and another in the room hear each other', async () => {
+    const [room, { pin }] = [...rooms].find(([, { on }]) => on === 'a')!;
+    const gatewayHost = await fleet.network.addHost('gateway', 10);
+    const clients = await fleet.network.addHost('clients', 11);
+    const gatewayEnv = composeEnvironment('gateway', {
+      SERVICE_SECRET: TEST_SERVICE_SECRET,
+      // The test network's addresses are not among the private ranges allowed by default.
+      SIP_ALLOWED_SOURCES: '198.18.0.0/15',
+    });
+    // No drachtio-server can run here: without DRACHTIO_HOST the gateway runs its embedded engine.
+    for (const name of ['DRACHTIO_HOST', 'DRACHTIO_PORT', 'DRACHTIO_SECRET']) delete gatewayEnv[name];
+    gateway = ServiceProcess.start(gatewayHost, 'gateway', process.execPath, ['gateway/main.ts'], { ...gatewayEnv, BRIDGE_URL: fleet.httpUrl('b') });
+    await gateway.waitForLog('SIP gateway ready');
+    const startPhone = async (party: keyof typeof TONES) => {
+      writeToneWav(path.join(dir, `${party}.wav`), TONES[party], 120, { sampleRate: 8000 });
+      const phone = await Baresip.start({ microphone: path.join(dir, `${party}.wav`), host: clients });
+      phones.push(phone);
+      return phone;
+    };
+    const hears = (phone: Baresip) => {
+      const { samples, sampleRate } = phone.recentAudio(1);
+      return shareOf(samples, sampleRate, TONES);
+    };
+    const pinCaller = await startPhone('pinCaller');
+    const roomCaller = await startPhone('roomCaller');
+    // A number: the gateway's IVR asks for the PIN, and asks bridge B for its room.
+    pinCaller.dial(`sip:15550100@${gatewayHost.address}:5060`);
+    await pinCaller.waitForEvent('CALL_ESTABLISHED');
+    await pinCaller.sendDigits(`${pin}#`);
+    // The room by name: a participant already there when the PIN caller arrives, or just after.
+    roomCaller.dial(`sip:${room}@${gatewayHost.address}:5060`);
+    await roomCaller.waitForEvent('CALL_ESTABLISHED');
+    await waitFor('both callers in the room on bridge A', async () => {
+      const response = await operatorFetch(`${fleet.httpUrl('a')}/api/rooms/${room}`);
+      if (!response.ok) return false;
+      const { participants } = (await response.json()) as { participants: { kind: string }[] };
+      return participants.filter((participant) => participant.kind === 'phone').length === 2;
+    }, 30_000, 200);
+    await waitFor('each caller to hear the other, and not itself', () => {
+      const pinCallerHears = hears(pinCaller);
+      const roomCallerHears = hears(roomCaller);
+      return pinCallerHears.roomCaller > 0.3 && pinCallerHears.pinCaller < 0.02 && roomCallerHears.pinCaller > 0.3 && roomCallerHears.roomCaller < 0.02;
+    }, 20_000, 200);
+    for (const phone of [pinCaller, roomCaller]) phone.hangup();
+    for (const phone of [pinCaller, roomCaller]) await phone.waitForEvent('CALL_CLOSED');
+  }, 90_000);
 
   it('gives a PIN back when its room closes: no bridge leads a caller there any more', async () => {
     const [room, { on, pin }] = [...rooms].find(([, { on }]) => on === 'a')!;
