@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { RtpCapabilities } from 'mediasoup-client/types';
 import type { Logger } from '../common/logger.ts';
-import type { ConsumerInfo, PeerKind } from '../protocol/protocol.ts';
+import type { ConsumerInfo, DisconnectReason, PeerKind } from '../protocol/protocol.ts';
 import { SignalingClient } from '../protocol/SignalingClient.ts';
 import type { CodecName } from './codecs.ts';
 import { Mixer } from './Mixer.ts';
@@ -19,9 +19,14 @@ const GATEWAY_RTP_CAPABILITIES: RtpCapabilities = {
   headerExtensions: [],
 };
 
+/**
+ * Why the listener left the room: the bridge ended it (its `disconnected`
+ * reason), its connection broke, or we closed it (`left`).
+ */
+export type RoomAudioEnd = DisconnectReason | 'connectionLost' | 'left';
+
 interface RoomAudioEvents {
-  /** The listener lost the bridge (room closed, bridge gone). */
-  closed: [];
+  closed: [reason: RoomAudioEnd];
 }
 
 export interface RoomAudioOptions {
@@ -40,6 +45,10 @@ export interface RoomAudioOptions {
   /** Who the hidden peer is (default: the SIP gateway's service peer). */
   displayName?: string;
   kind?: PeerKind;
+  /** Joining again because the connection to the room's bridge broke (see the join's `bridgeLost`). */
+  bridgeLost?: boolean;
+  /** Abandons the join: the socket closes. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -59,11 +68,16 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
   readonly #logger: Logger;
   readonly mixer = new Mixer();
   readonly #ssrcByConsumer = new Map<string, number>();
+  /** The other live bridges, in the room's order, as the last join answered (where to go if this one dies). */
+  readonly fallbacks: readonly string[];
   #closed = false;
+  /** Why the bridge ended the listener, as it said before closing. */
+  #endedBy: DisconnectReason | undefined;
 
-  private constructor(options: RoomAudioOptions, client: SignalingClient, socket: SocketPair, mediaAddress: string) {
+  private constructor(options: RoomAudioOptions, client: SignalingClient, socket: SocketPair, mediaAddress: string, fallbacks: readonly string[]) {
     super();
     this.room = options.room;
+    this.fallbacks = fallbacks;
     this.mediaAddress = mediaAddress;
     this.#client = client;
     this.#ports = options.ports;
@@ -74,19 +88,26 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
     client.on('newConsumer', ({ consumer }) => void this.#addSource(consumer));
     client.on('consumerClosed', ({ consumerId }) => this.#removeSource(consumerId));
     client.on('mediaRestart', () => void this.#resubscribe());
-    client.onClose(() => this.close());
+    client.on('disconnected', (data) => (this.#endedBy = data.reason));
+    client.onClose(() => this.close(this.#endedBy ?? 'connectionLost'));
   }
 
   static async open(options: RoomAudioOptions): Promise<RoomAudio> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const client = await SignalingClient.connect(options.bridgeUrl);
+    const abandon = () => client.close();
+    signal?.addEventListener('abort', abandon, { once: true });
     let socket: SocketPair | undefined;
     try {
-      await client.request('join', {
+      signal?.throwIfAborted();
+      const joined = await client.request('join', {
         room: options.room,
         displayName: options.displayName ?? 'SIP gateway',
         kind: options.kind ?? 'service',
         password: options.password,
         secret: options.serviceSecret,
+        bridgeLost: options.bridgeLost,
       });
       const transport = await client.request('createPlainTransport', { comedia: false, rtcpMux: true });
       // The bridge accepts packets only from the tuple we declare (comedia off), so the
@@ -95,14 +116,27 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
       // not the one declared (the all-in-one's phone audio was dropped that way).
       const address = options.mediaAddress ?? (await sourceAddressToward(transport.ip));
       socket = await options.ports.open(address);
-      const audio = new RoomAudio(options, client, socket, address);
-      await audio.#subscribe(transport.id);
+      const audio = new RoomAudio(options, client, socket, address, joined.fallbacks);
+      socket = undefined; // the listener's now: its close releases it
+      try {
+        await audio.#subscribe(transport.id);
+      } catch (error) {
+        audio.close();
+        throw error;
+      }
       return audio;
     } catch (error) {
       client.close();
       if (socket) options.ports.release(socket);
       throw error;
+    } finally {
+      signal?.removeEventListener('abort', abandon);
     }
+  }
+
+  /** The signaling URL the listener is connected to: the room's bridge (after any redirect). */
+  get url(): string {
+    return this.#client.url;
   }
 
   /** Receives the room's audio on a plain transport (a new one unless given) into our socket. */
@@ -129,13 +163,14 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
     return this.#closed;
   }
 
-  close(): void {
+  /** Leaves the room; `reason` is what 'closed' reports (the gateway closes a listener it judged lost as 'connectionLost'). */
+  close(reason: RoomAudioEnd = 'left'): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#client.close();
     this.#ports.release(this.socket);
     this.mixer.clear();
-    this.emit('closed');
+    this.emit('closed', reason);
   }
 
   async #addSource(consumer: ConsumerInfo): Promise<void> {

@@ -11,8 +11,9 @@ import type { PhoneRtp } from '../media/PhoneRtp.ts';
 import { PromptPlayer } from '../media/PromptPlayer.ts';
 import { tone, type PromptName, type Prompts } from '../media/prompts.ts';
 import { SdpError, type LocalSdp } from '../media/sdp.ts';
+import { lostTheBridge, REJOIN_DEADLINE_MS, rejoinAt, rejoinTargets } from '../room/bridgeFailover.ts';
 import { DisconnectedWhileJoining, PhonePeer } from '../room/PhonePeer.ts';
-import type { RoomAudio } from '../../media/RoomAudio.ts';
+import type { RoomAudio, RoomAudioEnd } from '../../media/RoomAudio.ts';
 import type { RoomLinks } from '../room/RoomLinks.ts';
 import { CallStates, type CallState } from './callStates.ts';
 
@@ -64,7 +65,13 @@ export class Call extends EventEmitter<CallEvents> {
   readonly #states: CallStates;
   #room: RoomAudio | undefined;
   #roomName: string | undefined;
+  /** The locked room's password the caller gave, for joining it again elsewhere. */
+  #password: string | undefined;
   #peer: PhonePeer | undefined;
+  /** Stops watching the room's audio for the loss of its bridge (when the call leaves it). */
+  #unwatchRoom: (() => void) | undefined;
+  /** Set while the call joins its room again after losing the room's bridge. */
+  #rejoining = false;
   #digitListener: ((digit: string) => void) | undefined;
   /** Aborted when the call ends: a join under way (perhaps waiting in a lobby) is abandoned. */
   readonly #ended = new AbortController();
@@ -173,9 +180,11 @@ export class Call extends EventEmitter<CallEvents> {
     if (!this.#setState('joining')) return;
     // From here #end() releases the room, whichever await it interrupts.
     this.#roomName = room;
+    this.#password = password;
+    let audio: RoomAudio;
     let peer: PhonePeer;
     try {
-      const audio = await this.#ctx.rooms.acquire(room, password);
+      audio = await this.#ctx.rooms.acquire(room, password);
       if (this.#isEnded()) return;
       this.#room = audio;
       peer = await PhonePeer.join({
@@ -208,16 +217,90 @@ export class Call extends EventEmitter<CallEvents> {
       return;
     }
     this.#endHold(); // admitted
+    this.#enter(audio, peer);
+    this.#setState('inRoom');
+    this.#logger.info({ room, peer: peer.id }, 'caller joined the room');
+    if (peer.recorded) void this.say('recording');
+    if (peer.others === 0) void this.say('onlyParticipant');
+  }
+
+  /**
+   * The caller is in the room as `peer`, hearing `audio`. When either loses
+   * the room's bridge the call joins again elsewhere; any other end of the
+   * participant (removed, the room closed) ends the call.
+   */
+  #enter(audio: RoomAudio, peer: PhonePeer): void {
+    this.#room = audio;
     this.#peer = peer;
     peer.on('peerJoined', () => void this.#player.play(tone('joined')));
     peer.on('peerLeft', () => void this.#player.play(tone('left')));
     peer.on('mutedByModerator', () => void this.sayNow('mutedByModerator'));
     peer.on('recordingStarted', () => void this.say('recording'));
-    peer.on('disconnected', (reason) => void this.hangUp(endReason(reason)));
-    this.#setState('inRoom');
-    this.#logger.info({ room, peer: peer.id }, 'caller joined the room');
-    if (peer.recorded) void this.say('recording');
-    if (peer.others === 0) void this.say('onlyParticipant');
+    peer.on('disconnected', (reason) => void (lostTheBridge(reason) ? this.#rejoin() : this.hangUp(endReason(reason))));
+    const onClosed = (reason: RoomAudioEnd) => {
+      if (lostTheBridge(reason)) void this.#rejoin();
+    };
+    audio.once('closed', onClosed);
+    this.#unwatchRoom = () => audio.off('closed', onClosed);
+  }
+
+  /**
+   * The room's bridge is gone (or going): the caller hears that we are
+   * reconnecting, the room's audio joins again (once for all its calls, see
+   * RoomLinks.restore), then the caller's participant, muted as it was, its
+   * hand as it was. The caller's RTP to us never changes; only our legs
+   * toward the bridge are new. Not back within REJOIN_DEADLINE_MS: told, and
+   * hung up.
+   */
+  async #rejoin(): Promise<void> {
+    const room = this.#roomName;
+    const lostAudio = this.#room;
+    const lostPeer = this.#peer;
+    if (this.#rejoining || this.#isEnded() || !room || !lostAudio || !lostPeer) return;
+    this.#rejoining = true;
+    const started = performance.now();
+    this.#logger.info({ room, bridge: lostPeer.url }, "lost the room's bridge; joining again");
+    this.#unwatchRoom?.();
+    lostPeer.leave();
+    this.#peer = undefined;
+    this.#room = undefined; // the caller hears only the prompt meanwhile
+    void this.sayNow('reconnecting');
+    const signal = AbortSignal.any([this.#ended.signal, AbortSignal.timeout(REJOIN_DEADLINE_MS)]);
+    try {
+      const audio = await this.#ctx.rooms.restore(room, lostAudio);
+      const { targets } = rejoinTargets({ roomAt: audio.url, lost: lostPeer.url, configured: this.#ctx.config.bridge.signalingUrl, fallbacks: lostPeer.fallbacks });
+      const join = (bridgeUrl: string) =>
+        PhonePeer.join({
+          bridgeUrl,
+          room: audio,
+          displayName: this.callerName,
+          codec: this.rtp.remote.codec,
+          password: this.#password,
+          secret: this.#ctx.config.bridge.serviceSecret,
+          bridgeLost: true,
+          muted: lostPeer.muted,
+          signal,
+        });
+      const peer = await rejoinAt(targets, join, {
+        signal,
+        isFinal: (error) => error instanceof DisconnectedWhileJoining && !lostTheBridge(error.reason),
+        onFailure: (url, error) => this.#logger.debug({ url, err: error }, 'not back in the room yet'),
+      });
+      if (this.#isEnded()) {
+        peer.leave();
+        return;
+      }
+      this.#enter(audio, peer);
+      if (this.#handRaised) void peer.setHandRaised(true).catch((error: unknown) => this.#logger.warn({ err: error }, 'cannot raise the hand again'));
+      this.#logger.info({ room, bridge: peer.url, peer: peer.id, ms: Math.round(performance.now() - started) }, 'caller joined the room again');
+    } catch (error) {
+      if (this.#isEnded()) return;
+      this.#logger.warn({ room, err: error }, 'could not join the room again');
+      if (error instanceof DisconnectedWhileJoining) return this.hangUp(endReason(error.reason));
+      await this.hangUp('lost the connection to the meeting', 'connectionLost');
+    } finally {
+      this.#rejoining = false;
+    }
   }
 
   /**
@@ -288,6 +371,8 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   #leaveRoom(): void {
+    this.#unwatchRoom?.();
+    this.#unwatchRoom = undefined;
     this.#peer?.leave();
     this.#peer = undefined;
     if (this.#roomName) this.#ctx.rooms.release(this.#roomName);

@@ -27,6 +27,8 @@ export const PROMPT_TEXTS = {
   notLetIn: 'Nobody let you in. Goodbye.',
   callTimeUp: 'Your call time is up. Goodbye.',
   encryptedMeeting: 'This meeting is end-to-end encrypted and cannot be joined by phone. Goodbye.',
+  reconnecting: 'The connection to the meeting was lost. Reconnecting.',
+  connectionLost: 'The connection to the meeting could not be restored. Goodbye.',
 } as const;
 
 export type PromptName = keyof typeof PROMPT_TEXTS;

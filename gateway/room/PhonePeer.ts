@@ -40,6 +40,10 @@ export interface PhonePeerOptions {
   secret: string | undefined;
   /** The dial-out invitation this callee answers: a moderator invited it, so it skips the lobby. */
   dialOutCallId?: string;
+  /** Joining again after the room's bridge was lost (see the join's `bridgeLost`). */
+  bridgeLost?: boolean;
+  /** The caller had muted itself before a re-join: its voice stays off. */
+  muted?: boolean;
   /** The room's lobby holds the join until a moderator decides (or it times out): the caller is put on hold. */
   onWaitingInLobby?: () => void;
   /** Abandons the join (the caller hung up): the socket closes, so the bridge drops a waiting knock. */
@@ -62,7 +66,9 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
   #target: { ip: string; port: number } | undefined;
   #producerId: string | undefined;
   #sequence = randomInt(0, 0xffff);
-  #muted = false;
+  #muted: boolean;
+  /** The other live bridges, in the room's order, as the join answered (where to go if this one dies). */
+  readonly fallbacks: readonly string[];
   /** Why the bridge ended this participant, as it said before closing. */
   #endedBy: DisconnectReason | undefined;
   /** Who else (visible) is in the room. */
@@ -74,12 +80,15 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
     client: SignalingClient,
     room: RoomAudio,
     codec: CodecDescription,
-    joined: { peerId: string; peers: PeerInfo[]; recordings: RecordingInfo[] },
+    muted: boolean,
+    joined: { peerId: string; peers: PeerInfo[]; recordings: RecordingInfo[]; fallbacks: string[] },
   ) {
     super();
     this.#client = client;
     this.#room = room;
     this.#codec = codec;
+    this.#muted = muted;
+    this.fallbacks = joined.fallbacks;
     this.id = joined.peerId;
     this.#others = new Set(joined.peers.map((p) => p.id));
     this.#recordings = new Set(joined.recordings.filter((r) => r.state === 'active').map((r) => r.id));
@@ -129,8 +138,9 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
         password: options.password,
         secret: options.secret,
         dialOutCallId: options.dialOutCallId,
+        bridgeLost: options.bridgeLost,
       });
-      const peer = new PhonePeer(client, options.room, options.codec, joined);
+      const peer = new PhonePeer(client, options.room, options.codec, options.muted ?? false, joined);
       await peer.#publish();
       return peer;
     } catch (error) {
@@ -165,6 +175,11 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
 
   get muted(): boolean {
     return this.#muted;
+  }
+
+  /** The signaling URL of the bridge this participant is on (after any redirect). */
+  get url(): string {
+    return this.#client.url;
   }
 
   /** Other visible participants (for "you are the only participant"). */

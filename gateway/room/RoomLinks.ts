@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/logger.ts';
 import type { PortPool } from '../../media/PortPool.ts';
 import { RoomAudio } from '../../media/RoomAudio.ts';
+import { REJOIN_DEADLINE_MS, rejoinAt, rejoinTargets } from './bridgeFailover.ts';
 
 export interface RoomLinksOptions {
   bridgeUrl: string;
@@ -16,11 +17,17 @@ interface Link {
   opening: Promise<RoomAudio>;
   audio?: RoomAudio;
   users: number;
+  /** The password the room was opened with, for joining it again elsewhere. */
+  password: string | undefined;
+  /** Aborted when the last call leaves: a re-join under way is abandoned. */
+  readonly released: AbortController;
 }
 
 /**
  * One RoomAudio per room that has callers on this gateway: opened by the
- * first call, closed with the last (so the gateway never keeps a room alive).
+ * first call, closed with the last (so the gateway never keeps a room alive),
+ * and opened again elsewhere, once for all the room's calls, when its bridge
+ * is lost.
  */
 export class RoomLinks {
   readonly #options: RoomLinksOptions;
@@ -41,15 +48,10 @@ export class RoomLinks {
   async acquire(room: string, password?: string): Promise<RoomAudio> {
     let link = this.#links.get(room);
     if (!link || link.audio?.closed) {
-      const opening = RoomAudio.open({ room, password, ...this.#options });
-      const created: Link = { opening, users: 0 };
-      opening.then(
-        (audio) => (created.audio = audio),
-        () => {
-          if (this.#links.get(room) === created) this.#links.delete(room);
-        },
-      );
-      this.#links.set(room, (link = created));
+      const released = new AbortController();
+      link = { opening: RoomAudio.open({ ...this.#options, room, password, signal: released.signal }), users: 0, password, released };
+      this.#settle(room, link);
+      this.#links.set(room, link);
     }
     link.users++;
     try {
@@ -60,15 +62,68 @@ export class RoomLinks {
     }
   }
 
+  /**
+   * The room's audio after `lost` (the audio a call was in the room with) lost
+   * its bridge: joined again at the first bridge that takes it (the one it
+   * was on, ours, then the room's fallbacks, all saying the bridge was lost),
+   * within REJOIN_DEADLINE_MS. Every call of the room asks; the first starts
+   * the re-join and the others wait for it, or get the audio it already made.
+   */
+  restore(room: string, lost: RoomAudio): Promise<RoomAudio> {
+    const link = this.#links.get(room);
+    if (!link) return Promise.reject(new Error(`room ${room} is not open here`));
+    if (link.audio !== lost) return link.opening; // restored (or restoring) already
+    link.audio = undefined;
+    const { logger, bridgeUrl } = this.#options;
+    const started = performance.now();
+    const { targets, refused } = rejoinTargets({ lost: lost.url, configured: bridgeUrl, fallbacks: lost.fallbacks });
+    if (refused.length > 0) logger.warn({ room, refused }, 'plain-HTTP fallback bridges skipped: this gateway connects to its bridge securely');
+    logger.info({ room, bridge: lost.url, targets }, "room audio lost its bridge; joining again");
+    const signal = AbortSignal.any([link.released.signal, AbortSignal.timeout(REJOIN_DEADLINE_MS)]);
+    const reopened = rejoinAt(
+      targets,
+      (url) => RoomAudio.open({ ...this.#options, bridgeUrl: url, room, password: link.password, bridgeLost: true, signal }),
+      { signal, onFailure: (url, error) => logger.debug({ room, url, err: error }, 'room audio not back yet') },
+    );
+    reopened.then(
+      (audio) => logger.info({ room, bridge: audio.url, ms: Math.round(performance.now() - started) }, 'room audio joined again'),
+      (error: unknown) => logger.warn({ room, err: error }, 'room audio could not join again'),
+    );
+    link.opening = reopened;
+    this.#settle(room, link);
+    // A call may notice before the listener does (its own socket closed first): the listener's
+    // bridge is the same, so it goes too, and the room's other calls follow from its 'closed'
+    // (asking here, they get the re-join just started).
+    lost.close('connectionLost');
+    return reopened;
+  }
+
+  /** The link's opening becomes its audio once open; if it fails, the link is forgotten (the next call opens afresh). */
+  #settle(room: string, link: Link): void {
+    const { opening } = link;
+    opening.then(
+      (audio) => {
+        if (link.opening === opening) link.audio = audio;
+      },
+      () => {
+        if (this.#links.get(room) === link && link.opening === opening) this.#links.delete(room);
+      },
+    );
+  }
+
   release(room: string): void {
     const link = this.#links.get(room);
     if (!link || --link.users > 0) return;
     this.#links.delete(room);
+    link.released.abort();
     void link.opening.then((audio) => audio.close(), () => {});
   }
 
   closeAll(): void {
-    for (const link of this.#links.values()) void link.opening.then((audio) => audio.close(), () => {});
+    for (const link of this.#links.values()) {
+      link.released.abort();
+      void link.opening.then((audio) => audio.close(), () => {});
+    }
     this.#links.clear();
   }
 }
