@@ -47,6 +47,8 @@ export const displayNameSchema = z.string().trim().min(1).max(64);
  * the room directory; a client never supplies one.
  */
 export const bridgeUrlSchema = z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }).max(512);
+/** A join answers at most this many fallback bridges. */
+export const MAX_BRIDGE_FALLBACKS = 8;
 
 /** What sits behind a peer. Recorders are hidden from participant lists. */
 export const peerKindSchema = z.enum(['web', 'phone', 'recorder', 'service']);
@@ -372,7 +374,7 @@ export const requests = {
        * (joining with `bridgeLost`) when their bridge is lost: the same order for every client of the
        * room, so they meet on one bridge. Empty without a room directory (no REDIS_URL).
        */
-      fallbacks: z.array(bridgeUrlSchema).max(8),
+      fallbacks: z.array(bridgeUrlSchema).max(MAX_BRIDGE_FALLBACKS),
     }),
   },
   leave: { request: z.object({}), response: z.object({}) },

@@ -9,10 +9,18 @@
 // Redis being away never stops a bridge serving its own rooms: the directory
 // logs, new rooms stay on the bridge they reached, and the next heartbeat
 // tries again.
+//
+// Failover: a room's clients that lose its bridge rejoin through the room's
+// fallbacks (the other live bridges, in an order they all share) saying so
+// (bridgeLost); the bridge they reach probes the recorded home and, if it does
+// not answer, takes the room over at once, without waiting for its record to
+// expire.
 import crypto from 'node:crypto';
 import { Redis, type Result } from 'ioredis';
 import type { Logger } from '../../common/logger.ts';
-import { chooseBridge, type BridgeRecord } from './placement.ts';
+import { MAX_BRIDGE_FALLBACKS } from '../../protocol/protocol.ts';
+import { bridgeAnswers } from './bridgeProbe.ts';
+import { chooseBridge, rendezvousOrder, type BridgeRecord } from './placement.ts';
 
 export const DIRECTORY_PREFIX = 'telebridge:directory:';
 export const directoryKeys = {
@@ -33,22 +41,47 @@ export function recordSignature(secret: string, id: string, url: string): string
 const HEARTBEATS_PER_TTL = 3;
 /** A directory call that takes longer is given up (the join goes on without it). */
 const COMMAND_TIMEOUT_MS = 1000;
+/**
+ * How long a failover join waits for the recorded home to accept a TCP
+ * connection before taking its room over. A live bridge's kernel accepts in
+ * milliseconds, however busy its event loop; a dead process's port is refused
+ * at once; only a dead machine (or a partition) runs this out, and every
+ * millisecond of it delays the rejoin, which has 5 s in all.
+ */
+const PROBE_TIMEOUT_MS = 1000;
+/** Bridges seen in the directory this recently may still have pages open on their origin (a page outlives its bridge). */
+const SEEN_FOR_MS = 60 * 60 * 1000;
+/** Origins remembered at most (the oldest go first): bounded, whoever can write to Redis aside (records are signed). */
+const MAX_SEEN = 1000;
 
 /**
- * KEYS[1] room key, KEYS[2] bridges set; ARGV[1] bridge key prefix.
- * Answers the room's recorded home (or '') then id, url, load, capacity of
- * every live bridge; ids whose record expired leave the set.
+ * Appends id, url, load, capacity and signature of every live bridge to
+ * `out`; ids whose record expired leave the set. `set`: the Lua expression
+ * of the bridges set's key, `prefix`: of the bridge key prefix.
  */
-const LOOKUP = `
-local out = { redis.call('GET', KEYS[1]) or '' }
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  local r = redis.call('HMGET', ARGV[1] .. id, 'url', 'load', 'capacity', 'sig')
+const APPEND_LIVE_BRIDGES = (set: string, prefix: string) => `
+for _, id in ipairs(redis.call('SMEMBERS', ${set})) do
+  local r = redis.call('HMGET', ${prefix} .. id, 'url', 'load', 'capacity', 'sig')
   if r[1] then
     table.insert(out, id); table.insert(out, r[1]); table.insert(out, r[2]); table.insert(out, r[3]); table.insert(out, r[4] or '')
   else
-    redis.call('SREM', KEYS[2], id)
+    redis.call('SREM', ${set}, id)
   end
-end
+end`;
+
+/**
+ * KEYS[1] room key, KEYS[2] bridges set; ARGV[1] bridge key prefix.
+ * Answers the room's recorded home (or '') then the live bridges (APPEND_LIVE_BRIDGES).
+ */
+const LOOKUP = `
+local out = { redis.call('GET', KEYS[1]) or '' }
+${APPEND_LIVE_BRIDGES('KEYS[2]', 'ARGV[1]')}
+return out`;
+
+/** KEYS[1] bridges set; ARGV[1] bridge key prefix. Answers the live bridges (APPEND_LIVE_BRIDGES), for the heartbeat. */
+const LIVE_BRIDGES = `
+local out = {}
+${APPEND_LIVE_BRIDGES('KEYS[1]', 'ARGV[1]')}
 return out`;
 
 /**
@@ -72,6 +105,28 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('HINCRBY', ARGV[3] .. ARGV[1], 'load', 1)
 return { ARGV[1], url }`;
 
+/**
+ * KEYS[1] room key, KEYS[2] bridges set; ARGV[1] the dead bridge's id, ARGV[2]
+ * this bridge's id, ARGV[3] TTL ms, ARGV[4] bridge key prefix.
+ * A failover join found the room's home dead: if the room still names it, the
+ * room becomes this bridge's and the dead bridge leaves the directory (its
+ * record and its set member), so no join of its other rooms is sent there
+ * any more. If another live bridge took the room over first, the room stays
+ * there. Answers the home's id and url ('' for the url when this bridge's own
+ * record is missing; it is written again by the next heartbeat).
+ */
+const TAKEOVER = `
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
+  redis.call('DEL', ARGV[4] .. ARGV[1])
+  redis.call('SREM', KEYS[2], ARGV[1])
+elseif current then
+  local url = redis.call('HGET', ARGV[4] .. current, 'url')
+  if url then return { current, url } end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return { ARGV[2], redis.call('HGET', ARGV[4] .. ARGV[2], 'url') or '' }`;
+
 /** KEYS: room keys of this bridge's rooms; ARGV[1] its id, ARGV[2] TTL ms. Extends its own, takes back expired ones, leaves others'. */
 const REFRESH = `
 for _, key in ipairs(KEYS) do
@@ -91,6 +146,8 @@ return 0`;
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     directoryLookup(roomKey: string, bridgesKey: string, bridgePrefix: string): Result<string[], Context>;
+    directoryLiveBridges(bridgesKey: string, bridgePrefix: string): Result<string[], Context>;
+    directoryTakeover(roomKey: string, bridgesKey: string, deadId: string, id: string, ttlMs: number, bridgePrefix: string): Result<[string, string], Context>;
     directoryClaim(roomKey: string, id: string, ttlMs: number, bridgePrefix: string): Result<[string, string], Context>;
     directoryRefresh(...args: (string | number)[]): Result<number, Context>;
     directoryRelease(...args: (string | number)[]): Result<number, Context>;
@@ -114,8 +171,8 @@ export interface BridgeDirectoryOptions {
   logger: Logger;
 }
 
-/** What a round trip to Redis is for: a join's (lookup, claim), or keeping the records (publish, release). */
-type DirectoryCall = 'lookup' | 'claim' | 'publish' | 'release';
+/** What a round trip to Redis is for: a join's (lookup, claim, takeover), or keeping the records (publish, release). */
+type DirectoryCall = 'lookup' | 'claim' | 'takeover' | 'publish' | 'release';
 
 /** Where a room's joins go. */
 export type RoomHome = { kind: 'here' } | { kind: 'elsewhere'; bridge: { id: string; url: string } } | { kind: 'full' };
@@ -131,8 +188,14 @@ export class BridgeDirectory {
   readonly #signature: string;
   /** Bridges whose records did not verify, each warned of once. */
   readonly #unverified = new Set<string>();
-  /** Redis round trips made so far, by what they were for (each script call or batch is one). */
-  readonly roundTrips: Record<DirectoryCall, number> = { lookup: 0, claim: 0, publish: 0, release: 0 };
+  /** Bridges found dead by a failover join, each warned of once (until seen live again). */
+  readonly #dead = new Set<string>();
+  /** The live bridges whose records verified, this one included, as of the last heartbeat or lookup. */
+  #live: BridgeRecord[] = [];
+  /** Origins of bridges whose records verified, with when they were last seen, oldest first. */
+  readonly #seen = new Map<string, number>();
+  /** Redis round trips made so far, by what they were for (each script call or batch is one; the heartbeat's read of the live bridges rides in its batch). */
+  readonly roundTrips: Record<DirectoryCall, number> = { lookup: 0, claim: 0, takeover: 0, publish: 0, release: 0 };
 
   private constructor(options: BridgeDirectoryOptions) {
     this.#options = options;
@@ -147,6 +210,8 @@ export class BridgeDirectory {
     });
     this.#redis.on('error', () => {}); // reported by the calls that fail (#failed), once per outage
     this.#redis.defineCommand('directoryLookup', { numberOfKeys: 2, lua: LOOKUP });
+    this.#redis.defineCommand('directoryLiveBridges', { numberOfKeys: 1, lua: LIVE_BRIDGES });
+    this.#redis.defineCommand('directoryTakeover', { numberOfKeys: 2, lua: TAKEOVER });
     this.#redis.defineCommand('directoryClaim', { numberOfKeys: 1, lua: CLAIM });
     this.#redis.defineCommand('directoryRefresh', { lua: REFRESH });
     this.#redis.defineCommand('directoryRelease', { lua: RELEASE });
@@ -174,13 +239,15 @@ export class BridgeDirectory {
   /**
    * Where a join for `room` goes: its recorded home if that bridge is live,
    * else the least-loaded live bridge, recorded as its home. Without Redis:
-   * here.
+   * here. `bridgeLost`: the join comes from a client that lost the room's
+   * bridge; a recorded home that does not answer is taken over (#takeOver).
    */
-  async homeOf(room: string): Promise<RoomHome> {
+  async homeOf(room: string, { bridgeLost = false } = {}): Promise<RoomHome> {
     const found = await this.#lookup(room);
     if (!found) return { kind: 'here' };
     const { home, bridges } = found;
-    if (home) return home.id === this.id ? { kind: 'here' } : { kind: 'elsewhere', bridge: home };
+    if (home?.id === this.id) return { kind: 'here' };
+    if (home) return bridgeLost && !(await bridgeAnswers(home.url, PROBE_TIMEOUT_MS)) ? this.#takeOver(room, home, bridges) : { kind: 'elsewhere', bridge: home };
     const choice = chooseBridge(bridges, this.id);
     // A draining bridge that no other can relieve keeps the join, and refuses it saying it is shutting down (RoomRegistry).
     if (!choice) return this.#options.hosted().draining ? { kind: 'here' } : { kind: 'full' };
@@ -188,13 +255,33 @@ export class BridgeDirectory {
       this.#redis.directoryClaim(directoryKeys.room(room), choice.id, this.#ttlMs, directoryKeys.bridge('')),
     );
     // No answer (Redis away), or the chosen bridge left between the lookup and the claim: here.
-    if (!winner?.[0]) return { kind: 'here' };
-    const [id, url] = winner;
-    if (id === this.id) return { kind: 'here' };
-    // The room's holder as the claim found it: followed only if its record verified in the lookup.
-    if (bridges.some((bridge) => bridge.id === id && bridge.url === url)) return { kind: 'elsewhere', bridge: { id, url } };
-    this.#warnUnverified(id);
-    return { kind: 'here' };
+    return this.#homeFrom(winner, bridges);
+  }
+
+  /**
+   * The other live bridges (public URLs) in the order `room`'s clients try
+   * them when they lose its bridge (rendezvous order), without draining ones,
+   * as of the last heartbeat. Empty without Redis.
+   */
+  fallbacks(room: string): string[] {
+    const others = this.#live.filter((bridge) => bridge.id !== this.id && bridge.capacity > 0);
+    return rendezvousOrder(room, others)
+      .slice(0, MAX_BRIDGE_FALLBACKS)
+      .map((bridge) => bridge.url);
+  }
+
+  /** The other live bridges' signaling origins (ws: or wss:), as of the last heartbeat: where this bridge's pages may have to rejoin. */
+  webSocketOrigins(): string[] {
+    return this.#live.filter((bridge) => bridge.id !== this.id).map((bridge) => {
+      const url = new URL(bridge.url);
+      return `${url.protocol === 'https:' ? 'wss:' : 'ws:'}//${url.host}`;
+    });
+  }
+
+  /** Whether `origin` is a bridge of this deployment's, seen in the directory within the last hour (its pages may rejoin here after it died). */
+  isBridgeOrigin(origin: string): boolean {
+    const seenAt = this.#seen.get(origin);
+    return seenAt !== undefined && Date.now() - seenAt < SEEN_FOR_MS;
   }
 
   /** The live bridge other than this one that hosts `room`, if the directory says so (REST is forwarded there). */
@@ -208,15 +295,17 @@ export class BridgeDirectory {
     if (this.#stopped) return;
     const { rooms, load, capacity } = this.#current();
     const { self } = this.#options;
-    await this.#call('publish', () => {
+    const replies = await this.#call('publish', () => {
       const batch = this.#redis
         .multi()
         .hset(directoryKeys.bridge(self.id), { url: self.url, load, capacity, sig: this.#signature })
         .pexpire(directoryKeys.bridge(self.id), this.#ttlMs)
         .sadd(directoryKeys.bridges, self.id);
       if (rooms.length > 0) batch.directoryRefresh(rooms.length, ...rooms.map(directoryKeys.room), self.id, this.#ttlMs);
-      return batch.exec();
+      return batch.directoryLiveBridges(directoryKeys.bridges, directoryKeys.bridge('')).exec();
     });
+    const [error, live] = replies?.at(-1) ?? [];
+    if (!error && Array.isArray(live)) this.#noteLive(this.#verified(live as string[]));
   }
 
   /** The room closed here: it has no home until it is placed again. */
@@ -243,18 +332,70 @@ export class BridgeDirectory {
     const reply = await this.#call('lookup', () => this.#redis.directoryLookup(directoryKeys.room(room), directoryKeys.bridges, directoryKeys.bridge('')));
     if (!reply) return undefined;
     const [homeId, ...fields] = reply;
-    const bridges: BridgeRecord[] = [];
-    for (let i = 0; i + 4 < fields.length; i += 5) {
-      const [id, url, load, capacity, signature] = fields.slice(i, i + 5) as [string, string, string, string, string];
-      if (this.#verifies(id, url, signature)) bridges.push({ id, url, load: Number(load), capacity: Number(capacity) });
-      else this.#warnUnverified(id);
-    }
+    const bridges = this.#verified(fields);
+    this.#noteLive(bridges);
     // Our own load and capacity as they are now, not as last published.
     const { self } = this.#options;
     const { load, capacity } = this.#current();
     const here = { ...self, load, capacity };
     const others = bridges.filter((bridge) => bridge.id !== self.id);
     return { home: homeId === self.id ? here : others.find((bridge) => bridge.id === homeId), bridges: [here, ...others] };
+  }
+
+  /**
+   * The recorded home a failover join found dead: taken over (TAKEOVER), or
+   * left where another bridge took it first. The risk: bridges cut off from
+   * each other but not from their clients and Redis would each find the other
+   * dead, and a room whose clients reached both would be split in two until
+   * they rejoin; a bridge that is not the room's home any more keeps its
+   * peers meanwhile.
+   */
+  async #takeOver(room: string, dead: BridgeRecord, bridges: BridgeRecord[]): Promise<RoomHome> {
+    if (!this.#dead.has(dead.id) && this.#dead.size < 100) {
+      this.#dead.add(dead.id);
+      this.#options.logger.warn({ bridge: dead.id, url: dead.url }, 'a bridge does not answer: its rooms are taken over by the bridges their clients rejoin');
+    }
+    const home = await this.#call('takeover', () =>
+      this.#redis.directoryTakeover(directoryKeys.room(room), directoryKeys.bridges, dead.id, this.id, this.#ttlMs, directoryKeys.bridge('')),
+    );
+    // Gone from the fallbacks and the pages' connect-src at once, not at the next heartbeat.
+    this.#live = this.#live.filter((bridge) => bridge.id !== dead.id);
+    // No answer (Redis away): the client is here, and the room is made here.
+    return this.#homeFrom(home, bridges.filter((bridge) => bridge.id !== dead.id));
+  }
+
+  /** A room's home as a claim or takeover answered it: another bridge is followed only if its record verified in the lookup. */
+  #homeFrom(answer: [string, string] | undefined, bridges: BridgeRecord[]): RoomHome {
+    if (!answer?.[0]) return { kind: 'here' };
+    const [id, url] = answer;
+    if (id === this.id) return { kind: 'here' };
+    if (bridges.some((bridge) => bridge.id === id && bridge.url === url)) return { kind: 'elsewhere', bridge: { id, url } };
+    this.#warnUnverified(id);
+    return { kind: 'here' };
+  }
+
+  /** The records among `fields` (id, url, load, capacity, signature each) that verify; the others are warned of. */
+  #verified(fields: string[]): BridgeRecord[] {
+    const bridges: BridgeRecord[] = [];
+    for (let i = 0; i + 4 < fields.length; i += 5) {
+      const [id, url, load, capacity, signature] = fields.slice(i, i + 5) as [string, string, string, string, string];
+      if (this.#verifies(id, url, signature)) bridges.push({ id, url, load: Number(load), capacity: Number(capacity) });
+      else this.#warnUnverified(id);
+    }
+    return bridges;
+  }
+
+  /** The live bridges as Redis listed them just now: kept for fallbacks and connect-src, their origins remembered. */
+  #noteLive(bridges: BridgeRecord[]): void {
+    this.#live = bridges;
+    const now = Date.now();
+    for (const bridge of bridges) {
+      this.#dead.delete(bridge.id);
+      const origin = new URL(bridge.url).origin;
+      this.#seen.delete(origin); // re-inserted last: the map stays oldest first
+      this.#seen.set(origin, now);
+      if (this.#seen.size > MAX_SEEN) this.#seen.delete(this.#seen.keys().next().value!);
+    }
   }
 
   #verifies(id: string, url: string, signature: string): boolean {

@@ -1,5 +1,7 @@
-// Which bridge a new room goes to: the pure choice, apart from Redis so it
-// can be tested on its own.
+// Which bridge a new room goes to, and which bridges its clients fall back
+// to when they lose it: the pure choices, apart from Redis so they can be
+// tested on their own.
+import crypto from 'node:crypto';
 
 /** A live bridge as the directory lists it. */
 export interface BridgeRecord {
@@ -33,4 +35,18 @@ function comesFirst(a: BridgeRecord, b: BridgeRecord, preferred: string | undefi
   if (difference !== 0) return difference < 0;
   if (a.id === preferred || b.id === preferred) return a.id === preferred;
   return a.id < b.id;
+}
+
+/**
+ * The bridges in the order a room's clients try them when they lose the
+ * room's bridge: rendezvous (highest random weight) hashing of the room's
+ * name and each bridge's id. Every bridge ranks them alike for a room, so the
+ * room's clients, whichever bridge answered their last join, meet on the
+ * same one; different rooms rank them differently, so a dead bridge's rooms
+ * spread over the others; and a bridge coming or going moves only the rooms
+ * it ranks first.
+ */
+export function rendezvousOrder<T extends { id: string }>(room: string, bridges: readonly T[]): T[] {
+  const weighed = bridges.map((bridge) => ({ bridge, weight: crypto.createHash('sha256').update(`${room}\n${bridge.id}`).digest('hex') }));
+  return weighed.sort((a, b) => (a.weight < b.weight ? 1 : a.weight > b.weight ? -1 : 0)).map(({ bridge }) => bridge);
 }

@@ -54,7 +54,8 @@ export interface HttpServerDeps {
 
 /**
  * What the web client's pages may load and reach: its own origin only (the
- * signaling WebSocket included: 'self' covers ws: and wss: of the same host).
+ * signaling WebSocket included: 'self' covers ws: and wss: of the same host;
+ * with a room directory, webClientCsp adds the other bridges' sockets).
  * Camera, microphone and remote media are MediaStreams set as srcObject,
  * which no directive governs.
  */
@@ -74,6 +75,17 @@ const WEB_CLIENT_CSP = {
 
 /** Swagger UI injects <style> elements and draws icons from data: URLs, which the web client's policy refuses: /docs alone allows them. */
 const DOCS_CSP_OVERRIDES: Record<string, string> = { 'style-src': "'self' 'unsafe-inline'", 'img-src': "'self' data:" };
+
+/**
+ * With a room directory, a page may also open the signaling socket of the
+ * deployment's other live bridges (as of this response): when its own bridge
+ * dies, it rejoins through them without moving (a page on a new origin would
+ * ask for camera and microphone again).
+ */
+function webClientCsp(directory: BridgeDirectory | undefined) {
+  if (!directory) return WEB_CLIENT_CSP;
+  return { ...WEB_CLIENT_CSP, connectSrc: ["'self'", () => directory.webSocketOrigins().join(' ')] };
+}
 
 function docsCsp(header: string): string {
   const kept = header.split(';').filter((directive) => !(directive.trim().split(/\s/)[0]! in DOCS_CSP_OVERRIDES));
@@ -97,7 +109,7 @@ export async function buildHttpServer({ config, pool, registry, directory, drain
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(fastifyHelmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: WEB_CLIENT_CSP },
+    contentSecurityPolicy: { useDefaults: false, directives: webClientCsp(directory) },
     // Browsers heed HSTS only over HTTPS; on plain HTTP it would only mislead.
     strictTransportSecurity: tls ? undefined : false,
   });

@@ -65,7 +65,7 @@ export const signalingRoute: FastifyPluginAsync<SignalingRouteOptions> = async (
       // Before the upgrade, so another site's page gets a plain 403 and no socket.
       preValidation: async (request, reply) => {
         const origin = request.headers.origin;
-        if (origin === undefined || originAllowed(origin, request, allowed)) return;
+        if (origin === undefined || originAllowed(origin, request, allowed, options.directory)) return;
         options.logger.warn({ remote: request.ip, origin }, 'signaling WebSocket refused: origin not allowed (see ALLOWED_ORIGINS)');
         await reply.code(403).type('text/plain').send(`origin ${origin} may not open this bridge's signaling socket (ALLOWED_ORIGINS)`);
       },
@@ -113,14 +113,18 @@ export const signalingRoute: FastifyPluginAsync<SignalingRouteOptions> = async (
  * position. Allowed: the listed origins or, with none listed, the origin this
  * request was made to (its Host, by HTTPS or, over plain HTTP, by either
  * scheme: a TLS proxy in front keeps the Host while the browser speaks HTTPS).
+ * Either way, the deployment's bridges' origins (signed records of the room
+ * directory, seen within the hour): a page served by a bridge that died
+ * rejoins its room here.
  */
-function originAllowed(origin: string, request: FastifyRequest, allowed: ReadonlySet<string>): boolean {
+function originAllowed(origin: string, request: FastifyRequest, allowed: ReadonlySet<string>, directory: BridgeDirectory | undefined): boolean {
   let normalized: string;
   try {
     normalized = new URL(origin).origin;
   } catch {
     return false; // 'null' (a sandboxed page or a file) and garbage
   }
+  if (directory?.isBridgeOrigin(normalized)) return true;
   if (allowed.size > 0) return allowed.has(normalized);
   const host = request.headers.host;
   if (!host) return false;

@@ -360,7 +360,7 @@ export class SignalingSession implements PeerChannel {
     try {
       // Credentials before the directory: a stranger's join makes no placement (no Redis write, no load).
       const access = await this.#admit(request);
-      await this.#mustBeHome(request.room);
+      await this.#mustBeHome(request.room, request.bridgeLost);
       if (this.#waitsForHost(request)) await this.#waitForHost(request.room, gone.signal);
       const displayName = access.displayName ?? request.displayName;
       const attempt = { socket: this.#id, address: this.#options.address, room: request.room };
@@ -409,7 +409,7 @@ export class SignalingSession implements PeerChannel {
         e2ee: room.moderation.e2ee.enabled,
         // Only now, once admitted: a refused or waiting join gets no way through the TURN server.
         iceServers: this.iceServers(peer.id),
-        fallbacks: [],
+        fallbacks: this.#options.directory?.fallbacks(room.name) ?? [],
       };
     } finally {
       this.#socket.off('close', onClose);
@@ -421,12 +421,13 @@ export class SignalingSession implements PeerChannel {
    * A room that lives on another bridge is joined there: the client is told
    * where, once its credentials are checked and before it waits for anything
    * (a secure room's guest must not wait for its host here). The address comes
-   * from the directory, never from a client.
+   * from the directory, never from a client. A client that lost the room's
+   * bridge (bridgeLost) may find it taken over here.
    */
-  async #mustBeHome(room: string): Promise<void> {
+  async #mustBeHome(room: string, bridgeLost: boolean): Promise<void> {
     const { registry, directory } = this.#options;
     if (!directory || registry.get(room)) return;
-    const home = await directory.homeOf(room);
+    const home = await directory.homeOf(room, { bridgeLost });
     if (home.kind === 'full') throw new RequestError('unavailable', 'every bridge is at capacity (BRIDGE_CAPACITY): try again later');
     if (home.kind === 'elsewhere') throw new RequestError('elsewhere', `room ${room} is hosted by bridge ${home.bridge.id}: join there`, home.bridge.url);
   }

@@ -1,13 +1,16 @@
 // The signaling connection to the bridge and the join on it, kept up for the
 // whole meeting: when the socket drops it reconnects and joins again (a new
-// peer in the same room) until it is refused, kicked, or we leave. What a
-// join brings and what the notifications say is for the conference to use;
-// this only knows whether we are in the room.
+// peer in the same room) until it is refused, kicked, or we leave. If the
+// bridge it was on is gone, it rejoins through the room's fallbacks (another
+// bridge of the deployment takes the room over). What a join brings and what
+// the notifications say is for the conference to use; this only knows
+// whether we are in the room.
 import { signal } from '@preact/signals';
 import { Backoff } from '../../../common/backoff.ts';
 import type { RequestData, RequestMethod, ResponseData } from '../../../protocol/protocol.ts';
 import { SIGNALING_PATH } from '../../../protocol/protocol.ts';
 import { SignalingClient, SignalingError } from '../../../protocol/SignalingClient.ts';
+import { failoverTargets } from './failoverTargets.ts';
 import { roomsBridgePage, withoutMoves } from './roomsBridge.ts';
 
 /**
@@ -42,6 +45,17 @@ function refusalOf(error: unknown, waited: Wait | null): JoinRefusal | WaitEnd |
  * in the same instant again and again.
  */
 const RECONNECT_BACKOFF = { firstMs: 500, maxMs: 8000, jitter: 0.3 };
+/**
+ * How long a reconnect waits for a socket to open before trying the next
+ * bridge. A bridge whose process died refuses at once; only a dead machine
+ * runs this out, and the room has 5 s in all to be back.
+ */
+const RECONNECT_CONNECT_TIMEOUT_MS = 2000;
+
+/** The signaling socket of the bridge that served this page. */
+function pageSignalingUrl(): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${SIGNALING_PATH}`;
+}
 
 export interface ConnectionHandlers {
   /** A new socket, before the join goes out: subscribe to its notifications here so none is missed. */
@@ -66,6 +80,10 @@ export class BridgeConnection {
   #client: SignalingClient | undefined;
   /** What the current join attempt was told to wait for, if anything: a refusal after it means nobody let us in. */
   #waited: Wait | null = null;
+  /** Where the last join was answered: the page's bridge, or the one a failover rejoined on. */
+  #signalingUrl = pageSignalingUrl();
+  /** The room's fallback bridges from the last join answer, in the order the room's clients try them. */
+  #fallbacks: readonly string[] = [];
   /**
    * Whether a reconnect loop runs. A socket that drops during one of its
    * attempts (a knock can wait minutes) is that loop's to retry: a second
@@ -112,10 +130,20 @@ export class BridgeConnection {
     return this.#client?.isOpen ? this.#client.request(method, data) : undefined;
   }
 
-  async #connect(): Promise<void> {
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${SIGNALING_PATH}`;
-    // A room on another bridge is reached by going there (below), not by a socket to another origin.
-    const client = await SignalingClient.connect(url, { followRedirects: false });
+  /**
+   * Connects to `url` and joins. On the page's own bridge, a room on another
+   * bridge is reached by moving the page there (#goToRoomsBridge), as on the
+   * first join. On another bridge (a failover), the join says the room's
+   * bridge was lost, and a redirect is followed by the socket: the page stays
+   * where its camera and microphone were granted. `reconnecting`: a bridge
+   * that does not let the socket open soon gives way to the next one.
+   */
+  async #connect(url = this.#signalingUrl, reconnecting = false): Promise<void> {
+    const failover = url !== pageSignalingUrl();
+    const client = await SignalingClient.connect(url, {
+      followRedirects: failover,
+      ...(reconnecting && { connectTimeoutMs: RECONNECT_CONNECT_TIMEOUT_MS }),
+    });
     this.#client = client;
     this.#waited = null;
     this.#handlers.opened(client);
@@ -130,7 +158,11 @@ export class BridgeConnection {
     client.onClose(() => {
       if (this.#client === client && this.status.value !== 'ended' && !this.#reconnecting) void this.#reconnect();
     });
-    const joined = await client.request('join', this.#join).catch((error: unknown) => this.#goToRoomsBridge(error));
+    const joined = failover
+      ? await client.request('join', { ...this.#join, bridgeLost: true })
+      : await client.request('join', this.#join).catch((error: unknown) => this.#goToRoomsBridge(error));
+    this.#signalingUrl = client.url;
+    this.#fallbacks = joined.fallbacks;
     const settled = withoutMoves(location.href);
     if (settled) history.replaceState(history.state, '', settled);
     await this.#handlers.joined(joined, client);
@@ -169,16 +201,19 @@ export class BridgeConnection {
     const reconnecting = () => this.status.value === 'reconnecting' || isWaiting(this.status.value);
     while (reconnecting()) {
       await delay(this.#backoff.next());
-      if (!reconnecting()) return;
-      try {
-        await this.#connect();
-        this.#backoff.reset();
-        this.status.value = 'connected';
-        return;
-      } catch (error) {
-        this.#client?.close();
-        const refusal = refusalOf(error, this.#waited);
-        if (refusal) return this.#end(refusal, error);
+      // One round: the bridge we were on, then at once (a refused connection fails in milliseconds) each fallback.
+      for (const url of failoverTargets(this.#signalingUrl, this.#fallbacks)) {
+        if (!reconnecting()) return;
+        try {
+          await this.#connect(url, true);
+          this.#backoff.reset();
+          this.status.value = 'connected';
+          return;
+        } catch (error) {
+          this.#client?.close();
+          const refusal = refusalOf(error, this.#waited);
+          if (refusal) return this.#end(refusal, error);
+        }
       }
     }
   }
