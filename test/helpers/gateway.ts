@@ -18,7 +18,7 @@ export interface TestGateway {
  * embedded one, started by the gateway as in production, or with SIP_ENGINE_BIN set a drachtio-server
  * of its own (startSipEngine), which `gateway.stop()` also stops.
  */
-export async function startGateway(bridge: Bridge, env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startGateway(bridge: Pick<Bridge, 'url'>, env: Record<string, string> = {}): Promise<TestGateway> {
   const logLevel = process.env.TEST_LOG_LEVEL ?? 'warn';
   const external = externalEngineBin ? await startSipEngine(createLogger(logLevel, 'sip-engine')) : undefined;
   const sipPort = external?.sipPort ?? (await freePort());
