@@ -10,6 +10,7 @@
 // still free.
 import { Redis, type Result } from 'ioredis';
 import type { Logger } from '../../common/logger.ts';
+import { roomNameSchema } from '../../protocol/protocol.ts';
 import type { DeploymentPins } from '../rooms/RoomPins.ts';
 import { DIRECTORY_PREFIX } from './BridgeDirectory.ts';
 
@@ -108,7 +109,9 @@ export class DialInPins implements DeploymentPins {
 
   async roomOf(pin: string): Promise<string | undefined> {
     if (this.#stopped) return undefined;
-    return (await this.#call(() => this.#redis.get(dialInPinKey(pin)))) ?? undefined;
+    const found = roomNameSchema.safeParse(await this.#call(() => this.#redis.get(dialInPinKey(pin))));
+    // Whatever else is found under the key (not a room name a bridge wrote) opens nothing.
+    return found.success ? found.data : undefined;
   }
 
   /** Gives up this bridge's PINs at once (those still its own). */

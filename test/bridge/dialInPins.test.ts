@@ -104,9 +104,12 @@ describe('dial-in PINs: two bridges sharing one Redis', () => {
     expect((await fetch(`${fleet.httpUrl('b')}/api/dial-in/${pin}`)).status).toBe(401);
   });
 
-  it('says an unknown PIN opens no room, on either bridge', async () => {
+  it('says an unknown PIN opens no room, on either bridge, nor one whose key holds no room name', async () => {
     const pin = unusedPin();
     for (const bridge of BRIDGES) expect(await lookUp(bridge, pin)).toEqual({ status: 404 });
+    await fleet.redis.set(dialInPinKey(pin), '../not a room', 'PX', 10_000);
+    for (const bridge of BRIDGES) expect(await lookUp(bridge, pin)).toEqual({ status: 404 });
+    await fleet.redis.del(dialInPinKey(pin));
   });
 
   it('lets a caller of a gateway whose bridge is B into a room on A with its PIN: the caller and another in the room hear each other', async () => {
