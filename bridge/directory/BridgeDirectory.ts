@@ -38,17 +38,19 @@ export function recordSignature(secret: string, id: string, url: string): string
 }
 
 /** Records outlive this many missed heartbeats. */
-const HEARTBEATS_PER_TTL = 3;
+export const HEARTBEATS_PER_TTL = 3;
 /** A directory call that takes longer is given up (the join goes on without it). */
-const COMMAND_TIMEOUT_MS = 1000;
+export const COMMAND_TIMEOUT_MS = 1000;
 /**
- * How long a failover join waits for the recorded home to accept a TCP
- * connection before taking its room over. A live bridge's kernel accepts in
- * milliseconds, however busy its event loop; a dead process's port is refused
- * at once; only a dead machine (or a partition) runs this out, and every
- * millisecond of it delays the rejoin, which has 5 s in all.
+ * How long a failover join waits for the recorded home to answer its
+ * readiness route (bridgeProbe.ts) before taking its room over. A live
+ * bridge answers in milliseconds, and a busy one well within this (a false
+ * "dead" would split the room); a dead process's port is refused at once (a
+ * proxy in front of it answers 502 at once); only a dead machine (or a
+ * partition) runs this out, and every millisecond of it delays the rejoin,
+ * which has 5 s in all.
  */
-const PROBE_TIMEOUT_MS = 1000;
+const PROBE_TIMEOUT_MS = 1500;
 /** Bridges seen in the directory this recently may still have pages open on their origin (a page outlives its bridge). */
 const SEEN_FOR_MS = 60 * 60 * 1000;
 /** Origins remembered at most (the oldest go first): bounded, whoever can write to Redis aside (records are signed). */

@@ -12,14 +12,10 @@ import { Redis, type Result } from 'ioredis';
 import type { Logger } from '../../common/logger.ts';
 import { roomNameSchema } from '../../protocol/protocol.ts';
 import type { DeploymentPins } from '../rooms/RoomPins.ts';
-import { DIRECTORY_PREFIX } from './BridgeDirectory.ts';
+// Claims outlive as many missed heartbeats as the directory's room records, and a call is given up as soon.
+import { COMMAND_TIMEOUT_MS, DIRECTORY_PREFIX, HEARTBEATS_PER_TTL } from './BridgeDirectory.ts';
 
 export const dialInPinKey = (pin: string): string => `${DIRECTORY_PREFIX}pin:${pin}`;
-
-/** Claims outlive this many missed heartbeats (as the directory's room records). */
-const HEARTBEATS_PER_TTL = 3;
-/** A call that takes longer is given up (as the directory's): a room being made waits no longer for its PIN. */
-const COMMAND_TIMEOUT_MS = 1000;
 
 /** KEYS: PIN keys; ARGV[1] TTL ms, ARGV[1 + i] the room of KEYS[i]. Extends this bridge's claims, takes back expired ones, leaves others'. */
 const REFRESH = `

@@ -1,27 +1,26 @@
-// Whether a bridge answers at all: a TCP connection to its public URL's host
-// and port, nothing more. A bridge whose process died has its port refused
-// at once; a dead machine leaves the connection unanswered until the probe
-// gives up.
-import net from 'node:net';
+// Whether a bridge is alive: its readiness route answered, by the bridge
+// itself. A TCP connection is not enough: a TLS-terminating proxy in front of
+// a dead bridge still accepts connections (and answers 502), so the probe
+// wants the bridge's own JSON. A dead process behind no proxy has its port
+// refused at once; a dead machine leaves the request unanswered until the
+// probe gives up.
+import { Agent, request } from 'undici';
 
-/** Where a bridge's public URL is reached: its host (bare, an IPv6 literal without brackets) and port (the scheme's default if none is given). */
-export function probeAddress(url: string): { host: string; port: number } {
-  const parsed = new URL(url);
-  const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
-  return { host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port };
-}
+/**
+ * The probe asks whether the bridge is alive, not who it is: a bridge's
+ * certificate may be self-signed or of a private CA this bridge does not
+ * know, and whoever could pose as it could as well make it look dead. So
+ * certificates are not checked here (nothing is sent but the request).
+ */
+const PROBE_AGENT = new Agent({ connect: { rejectUnauthorized: false }, pipelining: 0 });
 
-/** Whether a TCP connection to the bridge at `url` opens within `timeoutMs`. */
-export function bridgeAnswers(url: string, timeoutMs: number): Promise<boolean> {
-  const { host, port } = probeAddress(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: timeoutMs });
-    const done = (answered: boolean) => {
-      socket.destroy();
-      resolve(answered);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
+/** Whether the bridge at `url` answers GET /healthz as a bridge (ready or degraded) within `timeoutMs`. */
+export async function bridgeAnswers(url: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const response = await request(new URL('/healthz', url), { dispatcher: PROBE_AGENT, signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await response.body.json()) as { status?: unknown };
+    return body.status === 'ok' || body.status === 'degraded';
+  } catch {
+    return false; // refused, reset, timed out, or not a bridge's answer (a proxy's error page)
+  }
 }

@@ -1,6 +1,7 @@
 // Failover between two bridges sharing one real Redis: bridge A is a process
 // of its own (bridge/main.ts), killed with SIGKILL while a room lives on it;
-// bridge B runs in this process. A join that says its client lost the room's
+// bridge B runs in this process; A is reached through a relay in front of it
+// (as behind a TLS proxy). A join that says its client lost the room's
 // bridge (bridgeLost) is taken over by B as soon as A does not answer, well
 // before A's directory records expire; without bridgeLost, or while A still
 // answers, the join is sent to A as before. Each join answer names the other
@@ -19,6 +20,7 @@ import { SignalingClient } from '../../protocol/SignalingClient.ts';
 import { startBridge, TEST_API, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
 import { freePort, freePortRange } from '../helpers/ports.ts';
 import { TestRedis } from '../helpers/redis.ts';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.ts';
 import { ServiceProcess } from '../helpers/service.ts';
 import { signalingUrl } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -52,6 +54,7 @@ describe('failover: the bridge of a room is killed', () => {
   let inspect: Redis;
   let a: ServiceProcess;
   let aUrl: string;
+  let proxy: TcpProxy;
   let b: Bridge;
   const clients: SignalingClient[] = [];
 
@@ -67,7 +70,10 @@ describe('failover: the bridge of a room is killed', () => {
     inspect = new Redis(redis.url);
     const port = await freePort();
     const media = await freePortRange(201);
-    aUrl = `http://127.0.0.1:${port}`;
+    // A is reached through a TCP relay, as a bridge behind a TLS-terminating proxy: once A is dead the
+    // relay still accepts connections, so only a probe that asks A itself can tell it is gone.
+    proxy = await startTcpProxy(port);
+    aUrl = `http://${proxy.address}`;
     a = ServiceProcess.start(undefined, 'bridge-a', process.execPath, ['bridge/main.ts'], {
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: String(port),
@@ -83,6 +89,7 @@ describe('failover: the bridge of a room is killed', () => {
       API_SECRET: TEST_API.secret,
       REDIS_URL: redis.url,
       BRIDGE_ID: 'a',
+      BRIDGE_PUBLIC_URL: aUrl,
       BRIDGE_HEARTBEAT_MS: String(HEARTBEAT_MS),
       TLS_DIR: path.join(dir, 'tls'),
       RECORDINGS_DIR: path.join(dir, 'recordings'),
@@ -96,6 +103,7 @@ describe('failover: the bridge of a room is killed', () => {
   afterAll(async () => {
     for (const client of clients) client.close();
     await a?.stop();
+    await proxy?.close();
     await b?.stop();
     inspect?.disconnect();
     await redis?.stop();

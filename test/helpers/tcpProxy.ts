@@ -34,6 +34,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     track(upstream);
     client.pipe(upstream);
     upstream.pipe(client);
+    // A server that refuses or resets ends the client's connection, as a proxy does (a frozen link is not closed).
+    upstream.once('error', () => client.destroy());
     links.push({ client, upstream });
   });
   server.listen(0, '127.0.0.1');

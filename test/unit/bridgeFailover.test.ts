@@ -1,10 +1,8 @@
 // Where a room's clients go when its bridge dies: the order they try the
 // other bridges in (bridge/directory/placement.ts rendezvousOrder, the same
-// for every client of the room), where a bridge's liveness is probed
-// (bridgeProbe.ts probeAddress), and the signaling URLs a page tries, in
+// for every client of the room), and the signaling URLs a page tries, in
 // order (web/src/lib/failoverTargets.ts).
 import { describe, expect, it } from 'vitest';
-import { probeAddress } from '../../bridge/directory/bridgeProbe.ts';
 import { rendezvousOrder } from '../../bridge/directory/placement.ts';
 import { failoverTargets } from '../../web/src/lib/failoverTargets.ts';
 
@@ -32,15 +30,6 @@ describe('rendezvousOrder', () => {
       const withC = ids(rendezvousOrder(room, bridges('a', 'b', 'c', 'd')));
       expect(ids(rendezvousOrder(room, bridges('a', 'b', 'd')))).toEqual(withC.filter((id) => id !== 'c'));
     }
-  });
-});
-
-describe('probeAddress', () => {
-  it("takes the public URL's host and port, the scheme's default when none is given", () => {
-    expect(probeAddress('http://10.0.0.2:8080')).toEqual({ host: '10.0.0.2', port: 8080 });
-    expect(probeAddress('https://meet.example.com')).toEqual({ host: 'meet.example.com', port: 443 });
-    expect(probeAddress('http://meet.example.com/')).toEqual({ host: 'meet.example.com', port: 80 });
-    expect(probeAddress('https://[2001:db8::1]:8443')).toEqual({ host: '2001:db8::1', port: 8443 });
   });
 });
 
