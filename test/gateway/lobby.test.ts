@@ -17,7 +17,7 @@ import { loadGatewayConfig } from '../../gateway/config.ts';
 import { HOLD_MUSIC } from '../../gateway/media/HoldMusic.ts';
 import { loadPrompts, type Prompts } from '../../gateway/media/prompts.ts';
 import type { DialOutCall, Knock, NotificationData } from '../../protocol/protocol.ts';
-import { rms, writeToneWav } from '../helpers/audio.ts';
+import { bestMatch, rms, writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -29,28 +29,6 @@ import { waitFor } from '../helpers/wait.ts';
 
 const ROOM = 'waiting-room';
 const NUMBER = '+15550100177';
-
-/**
- * How closely `needle` matches its best-aligned stretch of `haystack`: the
- * normalized cross-correlation, 1 for an exact (scaled) copy. G.711 keeps a
- * waveform's shape, so audio the gateway sent scores ~1 in what a phone got.
- */
-function bestMatch(haystack: ArrayLike<number>, needle: ArrayLike<number>): number {
-  const n = needle.length;
-  let needleEnergy = 0;
-  for (let i = 0; i < n; i++) needleEnergy += needle[i]! * needle[i]!;
-  let windowEnergy = 0;
-  for (let i = 0; i < n && i < haystack.length; i++) windowEnergy += haystack[i]! * haystack[i]!;
-  let best = 0;
-  for (let lag = 0; lag + n <= haystack.length; lag++) {
-    if (lag > 0) windowEnergy += haystack[lag + n - 1]! ** 2 - haystack[lag - 1]! ** 2;
-    if (windowEnergy <= 0 || needleEnergy <= 0) continue;
-    let dot = 0;
-    for (let i = 0; i < n; i++) dot += haystack[lag + i]! * needle[i]!;
-    best = Math.max(best, dot / Math.sqrt(needleEnergy * windowEnergy));
-  }
-  return best;
-}
 
 /** The hold music, with its start repeated after its end: any stretch of the loop is in it. */
 const LOOPED_MUSIC = Int16Array.from([...HOLD_MUSIC, ...HOLD_MUSIC.subarray(0, 8000)]);

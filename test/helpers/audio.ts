@@ -66,3 +66,25 @@ export function rms(samples: ArrayLike<number>): number {
   for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
   return Math.sqrt(sum / Math.max(1, samples.length));
 }
+
+/**
+ * How closely `needle` matches its best-aligned stretch of `haystack`: the
+ * normalized cross-correlation, 1 for an exact (scaled) copy. G.711 keeps a
+ * waveform's shape, so audio the gateway sent scores ~1 in what a phone got.
+ */
+export function bestMatch(haystack: ArrayLike<number>, needle: ArrayLike<number>): number {
+  const n = needle.length;
+  let needleEnergy = 0;
+  for (let i = 0; i < n; i++) needleEnergy += needle[i]! * needle[i]!;
+  let windowEnergy = 0;
+  for (let i = 0; i < n && i < haystack.length; i++) windowEnergy += haystack[i]! * haystack[i]!;
+  let best = 0;
+  for (let lag = 0; lag + n <= haystack.length; lag++) {
+    if (lag > 0) windowEnergy += haystack[lag + n - 1]! ** 2 - haystack[lag - 1]! ** 2;
+    if (windowEnergy <= 0 || needleEnergy <= 0) continue;
+    let dot = 0;
+    for (let i = 0; i < n; i++) dot += haystack[lag + i]! * needle[i]!;
+    best = Math.max(best, dot / Math.sqrt(needleEnergy * windowEnergy));
+  }
+  return best;
+}
