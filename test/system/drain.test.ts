@@ -3,10 +3,13 @@
 // SIGTERM, a bridge takes no new rooms (the directory places them on the
 // others), keeps serving the rooms it has, and exits once they have ended;
 // a second SIGTERM stops it at once; only the operator may drain; a room that
-// never empties is closed at the drain's deadline.
+// never empties is closed at the drain's deadline, and a browser in it moves
+// to another bridge by itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directoryKeys } from '../../bridge/directory/BridgeDirectory.ts';
+import type { PeerInfo } from '../../protocol/protocol.ts';
 import { BridgeFleet } from '../helpers/bridgeFleet.ts';
+import { joinThroughUi, launchBrowser } from '../helpers/browser.ts';
 import { operatorFetch } from '../helpers/rest.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -137,4 +140,39 @@ describe('draining a bridge among three', () => {
     await waitFor('Grace to be told the server is going away', () => grace.notificationsOf('disconnected').length === 1, 5_000);
     expect(grace.notificationsOf('disconnected')[0]).toMatchObject({ reason: 'shuttingDown' });
   }, 90_000);
+
+  it("at the deadline, a browser's meeting moves to another bridge: the page rejoins there by itself, its camera still on", async () => {
+    for (const name of ['a', 'b'] as const) fleet.startBridge(name);
+    await Promise.all((['a', 'b'] as const).map((name) => fleet.bridges[name].waitForLog('bridge ready', 60_000)));
+    // Each lists the other at a heartbeat once both are up: the page's join then names B as its fallback.
+    await waitFor('both bridges in the directory', async () => (await inDirectory('a')) && (await inDirectory('b')), 10_000, 100);
+    const browser = await launchBrowser({ args: [`--unsafely-treat-insecure-origin-as-secure=${BRIDGES.map((name) => fleet.httpUrl(name)).join(',')}`] });
+    try {
+      const page = await browser.newPage();
+      const room = 'moving-on';
+      await joinThroughUi(page, `${fleet.httpUrl('a')}/${room}`, 'Heidi');
+      expect(await fleet.homeOf(room)).toBe('a');
+      const before = await page.evaluate(() => window.conference!.selfId.value);
+      expect(await drain('a', { timeoutSeconds: 2 }).then((r) => r.status)).toBe(202);
+      expect(await fleet.bridges.a.exit(10_000)).toBe(0);
+      const movedAt = Date.now();
+      await waitFor('the page to rejoin on B', async () => {
+        const { selfId, status } = await page.evaluate(() => ({ selfId: window.conference!.selfId.value, status: window.conference!.status.value }));
+        return selfId !== before && status === 'connected';
+      }, 10_000, 50);
+      console.log(`the drained bridge exited; the page was back in its meeting on another bridge ${Date.now() - movedAt} ms later`);
+      expect(await fleet.homeOf(room)).toBe('b');
+      // The page did not move (no new permission prompt), and its camera kept sending.
+      expect(new URL(page.url()).origin).toBe(fleet.httpUrl('a'));
+      expect(await page.evaluate(() => window.conference!.cameraTrack.value?.readyState)).toBe('live');
+      // On B, Heidi sends her microphone and camera again.
+      await waitFor('Heidi to send her microphone and camera on B', async () => {
+        const { rooms } = (await (await operatorFetch(`${fleet.httpUrl('b')}/api/rooms`)).json()) as { rooms: { name: string; participants: PeerInfo[] }[] };
+        const heidi = rooms.find((r) => r.name === room)?.participants.find((p) => p.displayName === 'Heidi');
+        return heidi?.producers.map((producer) => producer.source).sort().join() === 'camera,mic';
+      }, 10_000, 100);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 });

@@ -43,6 +43,11 @@ describe('failoverTargets', () => {
     expect(failoverTargets('wss://a.example.com/ws', [])).toEqual(['wss://a.example.com/ws']);
   });
 
+  it('asks a bridge that said it is shutting down last, unless there is nowhere else', () => {
+    expect(failoverTargets('ws://10.0.0.1:8080/ws', ['http://10.0.0.2:8080'], { currentLeaving: true })).toEqual(['ws://10.0.0.2:8080/ws', 'ws://10.0.0.1:8080/ws']);
+    expect(failoverTargets('ws://10.0.0.1:8080/ws', [], { currentLeaving: true })).toEqual(['ws://10.0.0.1:8080/ws']);
+  });
+
   it("never moves a secure page's socket to a plain bridge", () => {
     expect(failoverTargets('wss://a.example.com/ws', ['http://b.example.com', 'https://c.example.com:8443'])).toEqual(['wss://a.example.com/ws', 'wss://c.example.com:8443/ws']);
   });

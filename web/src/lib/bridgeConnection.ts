@@ -84,6 +84,8 @@ export class BridgeConnection {
   #signalingUrl = pageSignalingUrl();
   /** The room's fallback bridges from the last join answer, in the order the room's clients try them. */
   #fallbacks: readonly string[] = [];
+  /** The bridge we were on said it is shutting down: the next rejoin asks the fallbacks first. */
+  #bridgeLeaving = false;
   /**
    * Whether a reconnect loop runs. A socket that drops during one of its
    * attempts (a knock can wait minutes) is that loop's to retry: a second
@@ -147,8 +149,8 @@ export class BridgeConnection {
     this.#client = client;
     this.#waited = null;
     this.#handlers.opened(client);
-    // A restarting server is a dropped connection like any other: reconnect.
-    client.on('disconnected', ({ reason }) => reason !== 'shuttingDown' && this.#end(reason));
+    // A server shutting down (restarting, or a drain moving its rooms) is a dropped connection like any other: reconnect.
+    client.on('disconnected', ({ reason }) => (reason === 'shuttingDown' ? (this.#bridgeLeaving = true) : this.#end(reason)));
     for (const wait of WAITS) {
       client.on(wait, () => {
         this.#waited = wait;
@@ -163,6 +165,7 @@ export class BridgeConnection {
       : await client.request('join', this.#join).catch((error: unknown) => this.#goToRoomsBridge(error));
     this.#signalingUrl = client.url;
     this.#fallbacks = joined.fallbacks;
+    this.#bridgeLeaving = false;
     const settled = withoutMoves(location.href);
     if (settled) history.replaceState(history.state, '', settled);
     await this.#handlers.joined(joined, client);
@@ -202,7 +205,7 @@ export class BridgeConnection {
     while (reconnecting()) {
       await delay(this.#backoff.next());
       // One round: the bridge we were on, then at once (a refused connection fails in milliseconds) each fallback.
-      for (const url of failoverTargets(this.#signalingUrl, this.#fallbacks)) {
+      for (const url of failoverTargets(this.#signalingUrl, this.#fallbacks, { currentLeaving: this.#bridgeLeaving })) {
         if (!reconnecting()) return;
         try {
           await this.#connect(url, true);

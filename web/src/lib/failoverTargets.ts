@@ -1,5 +1,6 @@
 // Where a page rejoins its room when its signaling connection drops: the
-// bridge it was on first (the drop may have been the network's), then the
+// bridge it was on first (the drop may have been the network's; last if it
+// said it is shutting down), then the
 // room's fallbacks from its last join answer, in the order the bridge gave
 // them (the same for every client of the room, so they meet on one bridge).
 import { SignalingError, signalingUrlOn } from '../../../protocol/SignalingClient.ts';
@@ -7,9 +8,11 @@ import { SignalingError, signalingUrlOn } from '../../../protocol/SignalingClien
 /**
  * The signaling URLs to try, in order: `current`, then each fallback bridge's
  * (once; a plain one is skipped when `current` is secure, as SignalingClient
- * never moves a secure connection to a plain one).
+ * never moves a secure connection to a plain one). `currentLeaving`: the
+ * bridge said it is shutting down (a drain moving its rooms): it is not
+ * asked first, unless there is nowhere else (a lone server restarting).
  */
-export function failoverTargets(current: string, fallbacks: readonly string[]): string[] {
+export function failoverTargets(current: string, fallbacks: readonly string[], { currentLeaving = false } = {}): string[] {
   const targets = [current];
   for (const bridgeUrl of fallbacks) {
     let url: string;
@@ -21,5 +24,5 @@ export function failoverTargets(current: string, fallbacks: readonly string[]): 
     }
     if (!targets.includes(url)) targets.push(url);
   }
-  return targets;
+  return currentLeaving && targets.length > 1 ? [...targets.slice(1), current] : targets;
 }
