@@ -49,6 +49,8 @@ export interface RoomAudioOptions {
   bridgeLost?: boolean;
   /** Abandons the join: the socket closes. */
   signal?: AbortSignal;
+  /** How long the socket may take to open (SignalingClient's default if unset). */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -95,7 +97,7 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
   static async open(options: RoomAudioOptions): Promise<RoomAudio> {
     const { signal } = options;
     signal?.throwIfAborted();
-    const client = await SignalingClient.connect(options.bridgeUrl);
+    const client = await SignalingClient.connect(options.bridgeUrl, { connectTimeoutMs: options.connectTimeoutMs });
     const abandon = () => client.close();
     signal?.addEventListener('abort', abandon, { once: true });
     let socket: SocketPair | undefined;

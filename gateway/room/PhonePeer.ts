@@ -48,6 +48,8 @@ export interface PhonePeerOptions {
   onWaitingInLobby?: () => void;
   /** Abandons the join (the caller hung up): the socket closes, so the bridge drops a waiting knock. */
   signal?: AbortSignal;
+  /** How long the socket may take to open (SignalingClient's default if unset). */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -121,7 +123,7 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
   static async join(options: PhonePeerOptions): Promise<PhonePeer> {
     const { signal } = options;
     signal?.throwIfAborted();
-    const client = await SignalingClient.connect(options.bridgeUrl);
+    const client = await SignalingClient.connect(options.bridgeUrl, { connectTimeoutMs: options.connectTimeoutMs });
     const abandon = () => client.close();
     signal?.addEventListener('abort', abandon, { once: true });
     // Visible in the room from 'join' on, the caller can be removed before the join is even

@@ -1,7 +1,7 @@
 import type { Logger } from '../../common/logger.ts';
 import type { PortPool } from '../../media/PortPool.ts';
 import { RoomAudio } from '../../media/RoomAudio.ts';
-import { REJOIN_DEADLINE_MS, rejoinAt, rejoinTargets } from './bridgeFailover.ts';
+import { REJOIN_CONNECT_TIMEOUT_MS, REJOIN_DEADLINE_MS, rejoinAt, rejoinTargets } from './bridgeFailover.ts';
 
 export interface RoomLinksOptions {
   bridgeUrl: string;
@@ -82,7 +82,7 @@ export class RoomLinks {
     const signal = AbortSignal.any([link.released.signal, AbortSignal.timeout(REJOIN_DEADLINE_MS)]);
     const reopened = rejoinAt(
       targets,
-      (url) => RoomAudio.open({ ...this.#options, bridgeUrl: url, room, password: link.password, bridgeLost: true, signal }),
+      (url) => RoomAudio.open({ ...this.#options, bridgeUrl: url, room, password: link.password, bridgeLost: true, signal, connectTimeoutMs: REJOIN_CONNECT_TIMEOUT_MS }),
       { signal, onFailure: (url, error) => logger.debug({ room, url, err: error }, 'room audio not back yet') },
     );
     reopened.then(

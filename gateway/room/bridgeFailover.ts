@@ -18,6 +18,13 @@ import { SignalingError, signalingUrlOn } from '../../protocol/SignalingClient.t
 export const REJOIN_DEADLINE_MS = 20_000;
 
 /**
+ * How long one re-join waits for a bridge's socket to open. A dead bridge's
+ * host that is still up refuses at once; a dead machine answers nothing, and
+ * the default (10 s) would spend half the deadline on the first target.
+ */
+export const REJOIN_CONNECT_TIMEOUT_MS = 3000;
+
+/**
  * A round of targets that all failed is tried again after this pause (then
  * doubling): the surviving bridges may still be agreeing on the room's new
  * home, and a refused connect fails at once, so without a pause the loop spins.
