@@ -11,7 +11,7 @@ import type { PhoneRtp } from '../media/PhoneRtp.ts';
 import { PromptPlayer } from '../media/PromptPlayer.ts';
 import { tone, type PromptName, type Prompts } from '../media/prompts.ts';
 import { SdpError, type LocalSdp } from '../media/sdp.ts';
-import { lostTheBridge, REJOIN_DEADLINE_MS, rejoinAt, rejoinTargets } from '../room/bridgeFailover.ts';
+import { lostTheBridge, REJOIN_CONNECT_TIMEOUT_MS, REJOIN_DEADLINE_MS, rejoinAt, rejoinTargets } from '../room/bridgeFailover.ts';
 import { DisconnectedWhileJoining, PhonePeer } from '../room/PhonePeer.ts';
 import type { RoomAudio, RoomAudioEnd } from '../../media/RoomAudio.ts';
 import type { RoomLinks } from '../room/RoomLinks.ts';
@@ -280,6 +280,7 @@ export class Call extends EventEmitter<CallEvents> {
           bridgeLost: true,
           muted: lostPeer.muted,
           signal,
+          connectTimeoutMs: REJOIN_CONNECT_TIMEOUT_MS,
         });
       const peer = await rejoinAt(targets, join, {
         signal,
