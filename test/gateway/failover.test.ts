@@ -7,7 +7,8 @@
 // room's audio and both callers again, on B, and each caller hears the other
 // again. The time from the loss to each hearing the other again is measured in
 // what each phone recorded (from where its recording stood at the loss) and
-// printed, with when the test saw it.
+// printed, with when the test saw it. With no bridge left at all, the callers
+// are told and hung up once the re-join deadline has passed.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,18 +60,19 @@ describe('a room of two callers whose bridge is lost', () => {
   };
 
   /**
-   * Both callers (new phones: each records one call) in `room`, opened on A by
-   * a web participant (an empty deployment places a new room on the bridge
-   * asked), hearing each other steadily; alice with her hand raised (*9).
+   * Both callers (new phones: each records one call) in `room`, opened on
+   * `home` by a web participant (a deployment places a new room on the bridge
+   * asked when it is not busier), hearing each other steadily; alice with her
+   * hand raised (*9).
    */
-  async function callersInRoomOnA(room: string): Promise<void> {
+  async function callersInRoom(room: string, home: BridgeName = 'a'): Promise<void> {
     for (const phone of Object.values(phones)) await phone.stop();
     phones = {} as Record<Caller, Baresip>;
     for (const caller of callers) {
       phones[caller] = await Baresip.start({ microphone: path.join(dir, `${caller}.wav`), codecs: caller === 'alice' ? 'PCMU' : 'PCMA', user: caller });
     }
-    const opener = await fleet.join('a', room, 'Opener');
-    expect(opener.landedOn).toBe('a');
+    const opener = await fleet.join(home, room, 'Opener');
+    expect(opener.landedOn).toBe(home);
     for (const caller of callers) {
       phones[caller].dial(gw.uri(room));
       await phones[caller].waitForEvent('CALL_ESTABLISHED');
@@ -84,7 +86,7 @@ describe('a room of two callers whose bridge is lost', () => {
         return heard.length >= STEADY_S * 10 && heard.slice(-STEADY_S * 10).every(Boolean);
       }, 20_000);
     }
-    expect(await fleet.homeOf(room)).toBe('a');
+    expect(await fleet.homeOf(room)).toBe(home);
     // A port pair per call toward its phone, and one for the room toward its bridge, shared by both calls.
     expect(gw.gateway.ports.inUse).toBe(3);
   }
@@ -138,7 +140,7 @@ describe('a room of two callers whose bridge is lost', () => {
   }
 
   it('killed (-9): both calls stay up, join again on the surviving bridge, and the callers hear each other again', async () => {
-    await callersInRoomOnA('killed');
+    await callersInRoom('killed');
     // The whole process group (its media workers too), with no chance to say goodbye.
     await backAfter('killed', "kill -9 of the room's bridge", async () => {
       process.kill(-fleet.bridges.a.pid, 'SIGKILL');
@@ -150,11 +152,27 @@ describe('a room of two callers whose bridge is lost', () => {
       fleet.startBridge('a');
       await fleet.bridges.a.waitForLog('bridge ready', 60_000);
     }
-    await callersInRoomOnA('drained');
+    await callersInRoom('drained');
     await backAfter('drained', "the room's bridge drained with no time for its rooms", async () => {
       const drained = await operatorFetch(`${fleet.httpUrl('a')}/api/bridge/drain`, { method: 'POST', body: JSON.stringify({ timeoutSeconds: 0 }), headers: { 'content-type': 'application/json' } });
       expect(drained.status).toBe(202);
     });
+  }, 120_000);
+
+  it('with no bridge left, the callers are told and hung up once the re-join deadline has passed', async () => {
+    await callersInRoom('abandoned', 'b');
+    const ended = new Map<string, { reason: string; afterMs: number }>();
+    for (const call of gw.gateway.calls) call.once('ended', (reason) => ended.set(call.id, { reason, afterMs: Date.now() - lostAt }));
+    const lostAt = Date.now();
+    for (const name of BRIDGES) if (!fleet.bridges[name].exited) process.kill(-fleet.bridges[name].pid, 'SIGKILL');
+    for (const caller of callers) await phones[caller].waitForEvent('CALL_CLOSED', REJOIN_DEADLINE_MS + 15_000);
+    const closedAfterMs = Date.now() - lostAt;
+    console.log('with every bridge killed, the calls ended after (ms):', [...ended.values()], 'the phones saw BYE by', closedAfterMs);
+    expect([...ended.values()].map((end) => end.reason)).toEqual(['lost the connection to the meeting', 'lost the connection to the meeting']);
+    // Not before the deadline; after it, the goodbye ('connectionLost', about 4 s) and the BYE.
+    for (const end of ended.values()) expect(end.afterMs).toBeGreaterThanOrEqual(REJOIN_DEADLINE_MS);
+    expect(closedAfterMs).toBeLessThan(REJOIN_DEADLINE_MS + 10_000);
+    await waitFor('every port pair let go', () => gw.gateway.ports.inUse === 0);
   }, 120_000);
 });
 
