@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REJOIN_DEADLINE_MS } from '../../gateway/room/bridgeFailover.ts';
-import { toneShare, writeToneWav } from '../helpers/audio.ts';
+import { rms, toneShare, writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { BridgeFleet } from '../helpers/bridgeFleet.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -163,6 +163,7 @@ describe('a room of two callers whose bridge is lost', () => {
     await callersInRoom('abandoned', 'b');
     const ended = new Map<string, { reason: string; afterMs: number }>();
     for (const call of gw.gateway.calls) call.once('ended', (reason) => ended.set(call.id, { reason, afterMs: Date.now() - lostAt }));
+    const atLoss = { alice: phones.alice.recentAudio(Infinity).samples.length, bob: phones.bob.recentAudio(Infinity).samples.length };
     const lostAt = Date.now();
     for (const name of BRIDGES) if (!fleet.bridges[name].exited) process.kill(-fleet.bridges[name].pid, 'SIGKILL');
     for (const caller of callers) await phones[caller].waitForEvent('CALL_CLOSED', REJOIN_DEADLINE_MS + 15_000);
@@ -173,6 +174,16 @@ describe('a room of two callers whose bridge is lost', () => {
     for (const end of ended.values()) expect(end.afterMs).toBeGreaterThanOrEqual(REJOIN_DEADLINE_MS);
     expect(closedAfterMs).toBeLessThan(REJOIN_DEADLINE_MS + 10_000);
     await waitFor('every port pair let go', () => gw.gateway.ports.inUse === 0);
+    // What they heard meanwhile: 'reconnecting' at once, then silence, then 'connectionLost' before the BYE.
+    for (const caller of callers) {
+      const { samples, sampleRate } = phones[caller].recentAudio(Infinity);
+      const stretch = (fromS: number, toS: number) => samples.subarray(atLoss[caller] + fromS * sampleRate, atLoss[caller] + toS * sampleRate);
+      const level = { reconnecting: rms(stretch(0.3, 2.5)), waiting: rms(stretch(6, REJOIN_DEADLINE_MS / 1000 - 1)), goodbye: rms(samples.subarray(-3 * sampleRate)) };
+      console.log(`${caller} heard after the loss (RMS):`, level);
+      expect(level.reconnecting, `${caller} is told we are reconnecting`).toBeGreaterThan(300);
+      expect(level.waiting, `${caller} hears nothing while we try`).toBeLessThan(100);
+      expect(level.goodbye, `${caller} is told the connection could not be restored`).toBeGreaterThan(300);
+    }
   }, 120_000);
 });
 
