@@ -27,6 +27,7 @@ const FAST_ELSEWHERE = [
  */
 const SIDE_BY_SIDE = [
   'test/deploy.test.ts',
+  'test/common/lifecycle.test.ts',
   'test/recorder/finalize.test.ts',
   ...['acme', 'badInput', 'bridgeTrust', 'e2ee', 'failover', 'lobby', 'moderation', 'permissions', 'directoryJoins', 'plainTransport', 'rest', 'restAccess', 'roomForwarding', 'signaling', 'speakers', 'srtp', 'streamDestinations', 'tls', 'turn'].map(
     (name) => `test/bridge/${name}.test.ts`,
