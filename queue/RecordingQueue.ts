@@ -108,8 +108,7 @@ export class RecordingQueue extends EventEmitter<RecordingQueueEvents> {
     await withTimeout(Promise.allSettled([this.#events.close(), this.#queue.close()]), REDIS_TIMEOUT_MS, 'closing the recording queue').catch(() => undefined);
     this.#redis.disconnect();
     // What BullMQ still holds (its own connections, reconnecting to a Redis that is gone) must not keep the process up.
-    void this.#events.disconnect();
-    void this.#queue.disconnect();
+    await Promise.allSettled([this.#events.disconnect(), this.#queue.disconnect()]);
   }
 
   async #stateOf(job: Job): Promise<RecordingInfo['state']> {
