@@ -84,7 +84,7 @@ export class Bridge {
       logger: logger.child({ component: 'media' }),
     });
     let directory: BridgeDirectory | undefined;
-    const dialInPins = config.directory && (await DialInPins.start({ redisUrl: config.directory.redisUrl, heartbeatMs: config.directory.heartbeatMs, logger: logger.child({ component: 'dial-in-pins' }) }));
+    const dialInPins = config.directory && (await DialInPins.start({ redisUrl: config.directory.redisUrl, heartbeatMs: config.directory.heartbeatMs, secret: api.credentials.secret, logger: logger.child({ component: 'dial-in-pins' }) }));
     const registry = new RoomRegistry({
       pool,
       network: {

@@ -4,10 +4,14 @@
 // caller cannot land in the wrong meeting; and any bridge answers the SIP
 // gateway's PIN lookup with the room's name, whichever bridge hosts it (the
 // directory sends the caller's join there). One key a PIN:
-//   telebridge:directory:pin:<pin>   the room's name, TTL three heartbeats, refreshed by the bridge that claimed it
+//   telebridge:directory:pin:<pin>   "<room>\n<signature>", TTL three heartbeats, refreshed by the bridge that claimed it
+// The signature (dialInPinValue) is over the PIN and the room under a key
+// derived from API_SECRET, as bridge records are: whoever can write to Redis
+// but does not hold the secret cannot lead a PIN's callers to a room.
 // Redis being away never stops a room being made: its PIN is then unique on
 // this bridge only (logged once), and the next heartbeat claims it if it is
 // still free.
+import crypto from 'node:crypto';
 import { Redis, type Result } from 'ioredis';
 import type { Logger } from '../../common/logger.ts';
 import { roomNameSchema } from '../../protocol/protocol.ts';
@@ -17,16 +21,44 @@ import { COMMAND_TIMEOUT_MS, DIRECTORY_PREFIX, HEARTBEATS_PER_TTL } from './Brid
 
 export const dialInPinKey = (pin: string): string => `${DIRECTORY_PREFIX}pin:${pin}`;
 
-/** KEYS: PIN keys; ARGV[1] TTL ms, ARGV[1 + i] the room of KEYS[i]. Extends this bridge's claims, takes back expired ones, leaves others'. */
+/**
+ * What a PIN's key holds: the room's name and its signature, over the PIN
+ * too (a value copied to another PIN's key does not verify), under a key
+ * derived from the deployment's shared secret (API_SECRET) with a label of
+ * its own (a bridge record's signature is never a PIN's).
+ */
+export function dialInPinValue(secret: string, pin: string, room: string): string {
+  const key = crypto.createHmac('sha256', secret).update('telebridge dial-in PIN').digest();
+  return `${room}\n${crypto.createHmac('sha256', key).update(`${pin}\n${room}`).digest('base64url')}`;
+}
+
+/** What the bridge logs (warn) of claims it does not trust, or that collide with its own. */
+export const DIAL_IN_PIN_WARNINGS = {
+  unverified: 'a dial-in PIN\'s claim in Redis does not verify: it opens no room (every bridge must share API_SECRET; anyone else writing to Redis is refused)',
+  heldElsewhere: 'dial-in PINs of rooms here are held by other rooms of the deployment too (claimed while Redis was away): callers with them reach the other rooms',
+};
+
+/** PIN keys whose value does not verify that are warned of at most (anyone writing to Redis may make up keys). */
+const MAX_UNVERIFIED_WARNINGS = 100;
+
+/**
+ * KEYS: PIN keys; ARGV[1] TTL ms, ARGV[1 + i] this bridge's value of KEYS[i].
+ * Extends this bridge's claims, takes back expired ones, leaves others'.
+ * Answers the indexes (from 1) of the keys another value holds: a PIN that
+ * expired while Redis was away (or was claimed meanwhile by a bridge that did
+ * not reach this one's claim) is now another room's too.
+ */
 const REFRESH = `
+local elsewhere = {}
 for i, key in ipairs(KEYS) do
   local current = redis.call('GET', key)
   if current == ARGV[i + 1] then redis.call('PEXPIRE', key, ARGV[1])
-  elseif not current then redis.call('SET', key, ARGV[i + 1], 'PX', ARGV[1]) end
+  elseif not current then redis.call('SET', key, ARGV[i + 1], 'PX', ARGV[1])
+  else table.insert(elsewhere, i) end
 end
-return 0`;
+return elsewhere`;
 
-/** KEYS: PIN keys; ARGV[i] the room of KEYS[i]. Removes the claims still held by those rooms (a PIN that expired and went to another room stays). */
+/** KEYS: PIN keys; ARGV[i] this bridge's value of KEYS[i]. Removes the claims still its own (a PIN that expired and went to another room stays). */
 const RELEASE = `
 for i, key in ipairs(KEYS) do
   if redis.call('GET', key) == ARGV[i] then redis.call('DEL', key) end
@@ -35,7 +67,7 @@ return 0`;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    dialInPinsRefresh(...args: (string | number)[]): Result<number, Context>;
+    dialInPinsRefresh(...args: (string | number)[]): Result<number[], Context>;
     dialInPinsRelease(...args: (string | number)[]): Result<number, Context>;
   }
 }
@@ -44,6 +76,8 @@ export interface DialInPinsOptions {
   redisUrl: string;
   /** The bridge's heartbeat (BRIDGE_HEARTBEAT_MS): its claims are refreshed as often. */
   heartbeatMs: number;
+  /** The secret every bridge of the deployment shares (API_SECRET): PIN claims are signed with it (dialInPinValue). */
+  secret: string;
   logger: Logger;
 }
 
@@ -54,6 +88,10 @@ export class DialInPins implements DeploymentPins {
   readonly #ttlMs: number;
   /** The PINs of this bridge's rooms, with each room's name: refreshed by the heartbeat, claimed by it if Redis was away when the room was made. */
   readonly #held = new Map<string, string>();
+  /** PINs whose key held a value that does not verify, warned of once each (bounded). */
+  readonly #unverified = new Set<string>();
+  /** PINs of this bridge's rooms the last heartbeat found held by other rooms too: warned of once while so. */
+  readonly #heldElsewhere = new Set<string>();
   /** Whether the last call failed: the outage is logged once, and its end. */
   #failing = false;
   #stopped = false;
@@ -89,7 +127,7 @@ export class DialInPins implements DeploymentPins {
 
   async claim(pin: string, room: string): Promise<boolean> {
     if (this.#stopped) return true;
-    const claimed = await this.#call(async () => (await this.#redis.set(dialInPinKey(pin), room, 'PX', this.#ttlMs, 'NX')) === 'OK');
+    const claimed = await this.#call(async () => (await this.#redis.set(dialInPinKey(pin), this.#value(pin, room), 'PX', this.#ttlMs, 'NX')) === 'OK');
     if (claimed === false) return false;
     // Claimed, or Redis did not answer: the room takes the PIN either way (unique here), and the heartbeat keeps (or makes) its claim.
     this.#held.set(pin, room);
@@ -100,14 +138,18 @@ export class DialInPins implements DeploymentPins {
     if (this.#held.get(pin) !== room) return;
     this.#held.delete(pin);
     if (this.#stopped) return;
-    void this.#call(() => this.#redis.dialInPinsRelease(1, dialInPinKey(pin), room));
+    void this.#call(() => this.#redis.dialInPinsRelease(1, dialInPinKey(pin), this.#value(pin, room)));
   }
 
   async roomOf(pin: string): Promise<string | undefined> {
     if (this.#stopped) return undefined;
-    const found = roomNameSchema.safeParse(await this.#call(() => this.#redis.get(dialInPinKey(pin))));
-    // Whatever else is found under the key (not a room name a bridge wrote) opens nothing.
-    return found.success ? found.data : undefined;
+    const value = await this.#call(() => this.#redis.get(dialInPinKey(pin)));
+    if (value === null || value === undefined) return undefined;
+    // Whatever else is found under the key (not a room name a bridge of the deployment signed) opens nothing.
+    const room = roomNameSchema.safeParse(value.slice(0, value.indexOf('\n')));
+    if (room.success && this.#verifies(value, this.#value(pin, room.data))) return room.data;
+    this.#warnUnverified(pin);
+    return undefined;
   }
 
   /** Gives up this bridge's PINs at once (those still its own). */
@@ -117,14 +159,37 @@ export class DialInPins implements DeploymentPins {
     clearInterval(this.#heartbeat);
     const held = [...this.#held];
     this.#held.clear();
-    if (held.length > 0) await this.#call(() => this.#redis.dialInPinsRelease(held.length, ...held.map(([pin]) => dialInPinKey(pin)), ...held.map(([, room]) => room)));
+    if (held.length > 0) await this.#call(() => this.#redis.dialInPinsRelease(held.length, ...held.map(([pin]) => dialInPinKey(pin)), ...held.map(([pin, room]) => this.#value(pin, room))));
     this.#redis.disconnect();
   }
 
   async #refresh(): Promise<void> {
     if (this.#stopped || this.#held.size === 0) return;
     const held = [...this.#held];
-    await this.#call(() => this.#redis.dialInPinsRefresh(held.length, ...held.map(([pin]) => dialInPinKey(pin)), this.#ttlMs, ...held.map(([, room]) => room)));
+    const elsewhere = await this.#call(() => this.#redis.dialInPinsRefresh(held.length, ...held.map(([pin]) => dialInPinKey(pin)), this.#ttlMs, ...held.map(([pin, room]) => this.#value(pin, room))));
+    if (!elsewhere) return;
+    const now = new Set(elsewhere.map((index) => held[index - 1]![0]));
+    // The room keeps its PIN (no notification tells its clients of a new one): a caller with it reaches whichever room Redis names, so it is said.
+    const rooms = held.filter(([pin]) => now.has(pin) && !this.#heldElsewhere.has(pin)).map(([pin, room]) => ({ pin, room }));
+    if (rooms.length > 0) this.#options.logger.warn({ rooms }, DIAL_IN_PIN_WARNINGS.heldElsewhere);
+    this.#heldElsewhere.clear();
+    for (const pin of now) this.#heldElsewhere.add(pin);
+  }
+
+  #value(pin: string, room: string): string {
+    return dialInPinValue(this.#options.secret, pin, room);
+  }
+
+  #verifies(given: string, expected: string): boolean {
+    const a = Buffer.from(given);
+    const b = Buffer.from(expected);
+    return a.length === b.length && crypto.timingSafeEqual(a, b);
+  }
+
+  #warnUnverified(pin: string): void {
+    if (this.#unverified.has(pin) || this.#unverified.size >= MAX_UNVERIFIED_WARNINGS) return;
+    this.#unverified.add(pin);
+    this.#options.logger.warn({ pin }, DIAL_IN_PIN_WARNINGS.unverified);
   }
 
   /** One round trip to Redis; undefined if it failed (logged once per outage). */

@@ -1,7 +1,8 @@
 // Dial-in PINs across the bridges of a deployment: bridge/main.ts on two test
 // hosts sharing one real redis-server (test/helpers/bridgeFleet.ts). Every
-// room's PIN is claimed in Redis, so no two rooms of the deployment share
-// one; either bridge answers the gateway's PIN lookup for a room on the
+// room's PIN is claimed in Redis, signed with API_SECRET, so no two rooms of
+// the deployment share one and a claim written by anyone else opens nothing;
+// either bridge answers the gateway's PIN lookup for a room on the
 // other (by name: the directory sends the caller's join there); a PIN is
 // given back when its room closes, a bridge's all when it stops; with Redis
 // away rooms still open at once, and their PINs are claimed when it is back.
@@ -9,11 +10,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dialInPinKey } from '../../bridge/directory/DialInPins.ts';
+import { DIAL_IN_PIN_WARNINGS, dialInPinKey, dialInPinValue } from '../../bridge/directory/DialInPins.ts';
 import { serviceAuthorization } from '../../protocol/serviceAuth.ts';
 import { writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
-import { TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
+import { TEST_API, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
 import { BridgeFleet } from '../helpers/bridgeFleet.ts';
 import { composeEnvironment } from '../helpers/compose.ts';
 import { shareOf } from '../helpers/hearing.ts';
@@ -21,7 +22,7 @@ import { operatorFetch } from '../helpers/rest.ts';
 import { ServiceProcess } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const SUBNET = '198.18.23';
+const SUBNET = '198.18.25';
 const BRIDGES = ['a', 'b'] as const;
 type BridgeName = (typeof BRIDGES)[number];
 /** The bridges' heartbeat (the shipped default): claims live three of them. */
@@ -29,6 +30,23 @@ const HEARTBEAT_MS = 2000;
 const ROOMS = Array.from({ length: 8 }, (_, i) => `pinned-${i}`);
 /** The phone call's two parties, each by its tone. */
 const TONES = { pinCaller: 440, roomCaller: 880 } as const;
+/**
+ * The shipped PIN length (ROOM_PIN_DIGITS is at least 6): the first test
+ * fills Redis with claims of every such PIN but FREE_PINS, so a bridge that
+ * did not ask Redis would draw a taken one (999 times in 1000).
+ */
+const PIN_RANGE = { min: 100_000, max: 1_000_000 };
+const isFree = (pin: number): boolean => pin % 1000 === 7;
+const FREE_PINS = Array.from({ length: (PIN_RANGE.max - PIN_RANGE.min) / 1000 }, (_, i) => String(PIN_RANGE.min + 7 + 1000 * i));
+/** KEYS[1] PIN key prefix; ARGV[1], ARGV[2] first and last PIN; ARGV[3] 'set' or 'del'. The other rooms' claims of every PIN in the range but the free ones (isFree), made or taken away. */
+const FILL = `
+for pin = tonumber(ARGV[1]), tonumber(ARGV[2]) do
+  if pin % 1000 ~= 7 then
+    local key = KEYS[1] .. string.format('%d', pin)
+    if ARGV[3] == 'set' then redis.call('SET', key, 'taken') else redis.call('DEL', key) end
+  end
+end
+return 0`;
 
 describe('dial-in PINs: two bridges sharing one Redis', () => {
   let fleet: BridgeFleet<BridgeName>;
@@ -50,6 +68,13 @@ describe('dial-in PINs: two bridges sharing one Redis', () => {
     return ((await response.json()) as { dialIn: { pin: string } }).dialIn.pin;
   }
 
+  /** Every PIN but FREE_PINS claimed by other rooms ('set'), or no longer ('del'): in slices, so the bridges' heartbeats are not held up long. */
+  async function fillTakenPins(action: 'set' | 'del'): Promise<void> {
+    for (let first = PIN_RANGE.min; first < PIN_RANGE.max; first += 50_000) {
+      await fleet.redis.eval(FILL, 1, dialInPinKey(''), first, first + 49_999, action);
+    }
+  }
+
   /** A PIN of the shipped length no room holds. */
   function unusedPin(): string {
     const held = new Set([...rooms.values()].map(({ pin }) => pin));
@@ -67,7 +92,8 @@ describe('dial-in PINs: two bridges sharing one Redis', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('gives every room of the deployment its own PIN, claimed in Redis for that room and kept by the heartbeat', async () => {
+  it('gives every room of the deployment its own PIN, skipping those other rooms hold, claimed in Redis for that room (signed) and kept by the heartbeat', async () => {
+    await fillTakenPins('set');
     for (const room of ROOMS) {
       const { landedOn } = await fleet.join('a', room, `Opener of ${room}`);
       rooms.set(room, { on: landedOn, pin: await pinOf(landedOn, room) });
@@ -75,9 +101,14 @@ describe('dial-in PINs: two bridges sharing one Redis', () => {
     const on = [...rooms.values()].map((room) => room.on);
     expect(on).toContain('a');
     expect(on).toContain('b'); // placed by load: both bridges hold rooms
-    expect(new Set([...rooms.values()].map(({ pin }) => pin)).size).toBe(ROOMS.length);
+    const pins = [...rooms.values()].map(({ pin }) => pin);
+    console.log(`PINs drawn among ${FREE_PINS.length} free: ${pins.join(' ')}`);
+    // Every PIN another room held was skipped (a bridge not asking Redis would have drawn 8 of them, all but once in 10^24), and no two rooms share one.
+    for (const pin of pins) expect(isFree(Number(pin)), `PIN ${pin} is free`).toBe(true);
+    expect(new Set(pins).size).toBe(ROOMS.length);
+    await fillTakenPins('del');
     for (const [room, { pin }] of rooms) {
-      expect(await fleet.redis.get(dialInPinKey(pin))).toBe(room);
+      expect(await fleet.redis.get(dialInPinKey(pin))).toBe(dialInPinValue(TEST_API.secret, pin, room));
       const ttl = await fleet.redis.pttl(dialInPinKey(pin));
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(3 * HEARTBEAT_MS);
@@ -90,8 +121,8 @@ describe('dial-in PINs: two bridges sharing one Redis', () => {
       for (const [pin, expiry] of before) if ((await expiresAt(pin)) < expiry + HEARTBEAT_MS / 2) return false;
       return true;
     }, 3 * HEARTBEAT_MS, 100);
-    for (const [room, { pin }] of rooms) expect(await fleet.redis.get(dialInPinKey(pin))).toBe(room);
-  }, 60_000);
+    for (const [room, { pin }] of rooms) expect(await fleet.redis.get(dialInPinKey(pin))).toBe(dialInPinValue(TEST_API.secret, pin, room));
+  }, 90_000);
 
   it('answers the PIN of a room on the other bridge with its name (the caller\'s join follows the directory there), and its own rooms as before', async () => {
     for (const [room, { on, pin }] of rooms) {
@@ -104,12 +135,34 @@ describe('dial-in PINs: two bridges sharing one Redis', () => {
     expect((await fetch(`${fleet.httpUrl('b')}/api/dial-in/${pin}`)).status).toBe(401);
   });
 
-  it('says an unknown PIN opens no room, on either bridge, nor one whose key holds no room name', async () => {
+  it('says an unknown PIN opens no room, on either bridge, nor one whose claim does not verify (warning once)', async () => {
     const pin = unusedPin();
     for (const bridge of BRIDGES) expect(await lookUp(bridge, pin)).toEqual({ status: 404 });
-    await fleet.redis.set(dialInPinKey(pin), '../not a room', 'PX', 10_000);
-    for (const bridge of BRIDGES) expect(await lookUp(bridge, pin)).toEqual({ status: 404 });
+    const [room, { pin: itsPin }] = [...rooms][0]!;
+    const forged = [
+      '../not a room',
+      room, // a bare room name (unsigned)
+      dialInPinValue('another deployment\'s secret 0123456789-0123456789', pin, room),
+      dialInPinValue(TEST_API.secret, itsPin, room), // a real claim, copied to another PIN's key
+    ];
+    for (const value of forged) {
+      await fleet.redis.set(dialInPinKey(pin), value, 'PX', 10_000);
+      for (const bridge of BRIDGES) expect(await lookUp(bridge, pin), value).toEqual({ status: 404 });
+    }
+    for (const bridge of BRIDGES) await fleet.bridges[bridge].waitForLog(DIAL_IN_PIN_WARNINGS.unverified, 1000);
+    // The same claim signed with the deployment's secret opens its room.
+    await fleet.redis.set(dialInPinKey(pin), dialInPinValue(TEST_API.secret, pin, room), 'PX', 10_000);
+    for (const bridge of BRIDGES) expect(await lookUp(bridge, pin)).toEqual({ status: 200, room });
     await fleet.redis.del(dialInPinKey(pin));
+  });
+
+  it('warns when the heartbeat finds a room\'s PIN held by another room too (claimed while Redis was away)', async () => {
+    const [room, { on, pin }] = [...rooms].find(([, { on }]) => on === 'b')!;
+    await fleet.redis.set(dialInPinKey(pin), dialInPinValue(TEST_API.secret, pin, 'someone-else'), 'PX', 10_000);
+    await fleet.bridges[on].waitForLog(DIAL_IN_PIN_WARNINGS.heldElsewhere, 2 * HEARTBEAT_MS);
+    // Left as it is (the heartbeat does not take another's claim), and Redis's room is what the other bridge answers.
+    expect(await lookUp('a', pin)).toEqual({ status: 200, room: 'someone-else' });
+    await fleet.redis.set(dialInPinKey(pin), dialInPinValue(TEST_API.secret, pin, room), 'PX', 3 * HEARTBEAT_MS);
   });
 
   it('lets a caller of a gateway whose bridge is B into a room on A with its PIN: the caller and another in the room hear each other', async () => {
@@ -180,7 +233,7 @@ describe('dial-in PINs: two bridges sharing one Redis', () => {
 
     await fleet.startRedis(); // empty: every claim must be made again
     await waitFor('every live room\'s PIN claimed again', async () => {
-      for (const [room, { pin }] of rooms) if ((await fleet.redis.get(dialInPinKey(pin))) !== room) return false;
+      for (const [room, { pin }] of rooms) if ((await fleet.redis.get(dialInPinKey(pin))) !== dialInPinValue(TEST_API.secret, pin, room)) return false;
       return true;
     }, 4 * HEARTBEAT_MS, 200);
     expect(await lookUp('b', pin)).toEqual({ status: 200, room: 'while-redis-away' });
