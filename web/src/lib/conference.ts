@@ -39,6 +39,11 @@ export class Conference {
   readonly #media: ConferenceMedia;
   readonly #e2ee: E2eeSession;
 
+  /** The meeting was end-to-end encrypted when we lost its bridge: a rejoin does not send in the clear. */
+  #encryptedWhenLost = false;
+  /** Our media set-up, held until E2EE is on again (see the join). */
+  #heldMedia: (() => Promise<void>) | undefined;
+
   /** Our hand, which we keep: the bridge forgets it with the peer, and a rejoin is a new peer. */
   readonly handRaised = signal(false);
   /** What we show the room's REST (its recordings list and downloads): the bridge's token from our latest join. */
@@ -81,17 +86,30 @@ export class Conference {
           this.#dispatch({ type: 'joined', joined });
           this.accessToken.value = joined.accessToken;
           this.#e2ee.selfId = joined.peerId;
+          const wasEncrypted = this.#encryptedWhenLost;
+          this.#encryptedWhenLost = false;
+          this.#media.useIceServers(joined.iceServers);
+          const setUpMedia = () => this.#media.setUp(joined.routerRtpCapabilities, client);
+          // The meeting was end-to-end encrypted when we lost its bridge, and it moved (a bridge that
+          // took it over starts it afresh, E2EE off): our media must not go out in the clear. A
+          // moderator turns E2EE on again at once; anyone else waits for that with media held.
+          if (wasEncrypted && !joined.e2ee && !(await this.#encryptAgain(client))) {
+            this.#heldMedia = setUpMedia;
+            this.notice('This meeting was end-to-end encrypted: your camera and microphone wait until a moderator turns encryption on again.');
+            return;
+          }
           // Before any media: with E2EE on, not one frame goes out or is played in the clear. The
           // worker is told at once (it drops every frame until it has keys), so the keys are made
           // while the transports connect rather than before.
-          const e2ee = joined.e2ee ? this.#startE2ee(client) : undefined;
-          this.#media.useIceServers(joined.iceServers);
-          await this.#media.setUp(joined.routerRtpCapabilities, client);
+          const e2ee = joined.e2ee || wasEncrypted ? this.#startE2ee(client) : undefined;
+          await setUpMedia();
           await e2ee;
           if (this.handRaised.value) await client.request('setHandRaised', { raised: true });
         },
         lost: () => {
           // A rejoin is a new peer: new keys, exchanged afresh.
+          if (this.#state.value.e2ee) this.#encryptedWhenLost = true;
+          this.#heldMedia = undefined;
           void this.#e2ee.stop(false);
           this.#stopMedia();
         },
@@ -337,7 +355,7 @@ export class Conference {
     client.on('recordingUpdated', (data) => room({ type: 'recordingUpdated', ...data }));
     client.on('e2eeChanged', (data) => {
       room({ type: 'e2eeChanged', ...data });
-      if (data.enabled) void this.#startE2ee(client);
+      if (data.enabled) void this.#startE2ee(client).then(() => this.#releaseHeldMedia());
       else void this.#e2ee.stop(true);
     });
     client.on('e2eeMessage', ({ from, payload }) => this.#e2ee.receive(from, payload));
@@ -353,6 +371,24 @@ export class Conference {
       this.#media.useIceServers(iceServers);
       this.#media.setUp(routerRtpCapabilities, client).catch((error: Error) => this.notice(`Could not restore media: ${error.message}`));
     });
+  }
+
+  /** Turns E2EE on again in a meeting that lost it by moving, if we may: whether it is on now (its worker started). */
+  async #encryptAgain(client: SignalingClient): Promise<boolean> {
+    if (!this.may('setE2ee', { enabled: true })) return false;
+    const turnedOn = await client.request('setE2ee', { enabled: true }).then(
+      () => true,
+      (error: Error) => (this.notice(`Could not turn end-to-end encryption on again: ${error.message}`), false),
+    );
+    if (turnedOn) await this.#startE2ee(client);
+    return turnedOn;
+  }
+
+  /** E2EE is on again: the media held back since we rejoined goes up, encrypted. */
+  async #releaseHeldMedia(): Promise<void> {
+    const setUp = this.#heldMedia;
+    this.#heldMedia = undefined;
+    await setUp?.().catch((error: Error) => this.notice(`Could not set up media: ${error.message}`));
   }
 
   /** E2EE came on (or we joined it): keys for every other browser in the room. */
