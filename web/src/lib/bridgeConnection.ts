@@ -45,6 +45,8 @@ function refusalOf(error: unknown, waited: Wait | null): JoinRefusal | WaitEnd |
  * in the same instant again and again.
  */
 const RECONNECT_BACKOFF = { firstMs: 500, maxMs: 8000, jitter: 0.3 };
+/** Rounds in which a bridge said it takes no one (and none took us) before the page gives up saying so. */
+const MAX_UNAVAILABLE_ROUNDS = 3;
 /**
  * How long a reconnect waits for a socket to open before trying the next
  * bridge. A bridge whose process died refuses at once; only a dead machine
@@ -202,10 +204,13 @@ export class BridgeConnection {
     this.#handlers.lost();
     // Waiting again (for the host, or in the lobby: we knock like anyone else) counts as still reconnecting.
     const reconnecting = () => this.status.value === 'reconnecting' || isWaiting(this.status.value);
+    let unavailableRounds = 0;
     while (reconnecting()) {
       await delay(this.#backoff.next());
       // One round: the bridge we were on, then at once (a refused connection fails in milliseconds) each fallback.
-      for (const url of failoverTargets(this.#signalingUrl, this.#fallbacks, { currentLeaving: this.#bridgeLeaving })) {
+      const targets = failoverTargets(this.#signalingUrl, this.#fallbacks, { currentLeaving: this.#bridgeLeaving });
+      let unavailable: unknown;
+      for (const url of targets) {
         if (!reconnecting()) return;
         try {
           await this.#connect(url, true);
@@ -215,9 +220,14 @@ export class BridgeConnection {
         } catch (error) {
           this.#client?.close();
           const refusal = refusalOf(error, this.#waited);
-          if (refusal) return this.#end(refusal, error);
+          // One bridge that takes no one now (draining, or full) says nothing of the others: the next is asked.
+          if (refusal === 'unavailable') unavailable = error;
+          else if (refusal) return this.#end(refusal, error);
         }
       }
+      // Every bridge of the round unavailable, round after round: that is the answer.
+      unavailableRounds = unavailable === undefined ? 0 : unavailableRounds + 1;
+      if (unavailableRounds >= MAX_UNAVAILABLE_ROUNDS) return this.#end('unavailable', unavailable);
     }
   }
 }
