@@ -372,9 +372,10 @@ export const requests = {
       /**
        * The deployment's other live bridges (public URLs), in the order this room's clients try them
        * (joining with `bridgeLost`) when their bridge is lost: the same order for every client of the
-       * room, so they meet on one bridge. Empty without a room directory (no REDIS_URL).
+       * room, so they meet on one bridge. Empty without a room directory (no REDIS_URL); absent from
+       * a bridge older than its client (a rolling upgrade), whose joins must not fail for it: none.
        */
-      fallbacks: z.array(bridgeUrlSchema).max(MAX_BRIDGE_FALLBACKS),
+      fallbacks: z.array(bridgeUrlSchema).max(MAX_BRIDGE_FALLBACKS).default([]),
     }),
   },
   leave: { request: z.object({}), response: z.object({}) },

@@ -14,13 +14,17 @@
 // fallbacks (the other live bridges, in an order they all share) saying so
 // (bridgeLost); the bridge they reach probes the recorded home and, if it does
 // not answer, takes the room over at once, without waiting for its record to
-// expire.
+// expire. A verdict of "dead" may be wrong (a slow home, or one this bridge
+// cannot reach): the home keeps its record, and at its next heartbeat finds
+// the room held elsewhere and closes its copy, saying it shuts down, so its
+// clients rejoin through their fallbacks and meet on the room's one home
+// (heldElsewhere; this heals a split left by a Redis outage as well).
 import crypto from 'node:crypto';
 import { Redis, type Result } from 'ioredis';
 import type { Logger } from '../../common/logger.ts';
 import { MAX_BRIDGE_FALLBACKS } from '../../protocol/protocol.ts';
-import { bridgeAnswers } from './bridgeProbe.ts';
-import { chooseBridge, rendezvousOrder, type BridgeRecord } from './placement.ts';
+import { bridgeAnswers, BridgeVerdicts } from './bridgeProbe.ts';
+import { chooseBridge, rendezvousOrder, takesRooms, type BridgeRecord } from './placement.ts';
 
 export const DIRECTORY_PREFIX = 'telebridge:directory:';
 export const directoryKeys = {
@@ -51,6 +55,8 @@ export const COMMAND_TIMEOUT_MS = 1000;
  * which has 5 s in all.
  */
 const PROBE_TIMEOUT_MS = 1500;
+/** How long a probe's verdict on a bridge serves the failover joins that follow it (a dead bridge's rooms' clients come in a burst). */
+const VERDICT_MS = 1000;
 /** Bridges seen in the directory this recently may still have pages open on their origin (a page outlives its bridge). */
 const SEEN_FOR_MS = 60 * 60 * 1000;
 /** Origins remembered at most (the oldest go first): bounded, whoever can write to Redis aside (records are signed). */
@@ -108,35 +114,47 @@ redis.call('HINCRBY', ARGV[3] .. ARGV[1], 'load', 1)
 return { ARGV[1], url }`;
 
 /**
- * KEYS[1] room key, KEYS[2] bridges set; ARGV[1] the dead bridge's id, ARGV[2]
- * this bridge's id, ARGV[3] TTL ms, ARGV[4] bridge key prefix.
- * A failover join found the room's home dead: if the room still names it, the
- * room becomes this bridge's and the dead bridge leaves the directory (its
- * record and its set member), so no join of its other rooms is sent there
- * any more. If another live bridge took the room over first, the room stays
- * there. Answers the home's id and url ('' for the url when this bridge's own
- * record is missing; it is written again by the next heartbeat).
+ * KEYS[1] room key; ARGV[1] the dead bridge's id, ARGV[2] the bridge the room
+ * goes to, ARGV[3] this bridge's id, ARGV[4] TTL ms, ARGV[5] bridge key prefix.
+ * A failover join found the room's home dead: if the room still names it (or
+ * no live bridge), the room goes to the chosen bridge, this one or, when this
+ * one takes no rooms, another (whose load counts it at once, as in CLAIM).
+ * Only the room moves: the dead bridge's record stays until it expires (the
+ * verdict may be wrong; its other rooms are taken over by their own clients'
+ * failover joins). If another live bridge took the room over first, the room
+ * stays there. Answers the home's id and url ('' for the url when this
+ * bridge's own record is missing, written again by the next heartbeat; both
+ * empty when another chosen bridge's record has gone).
  */
 const TAKEOVER = `
 local current = redis.call('GET', KEYS[1])
-if current == ARGV[1] then
-  redis.call('DEL', ARGV[4] .. ARGV[1])
-  redis.call('SREM', KEYS[2], ARGV[1])
-elseif current then
-  local url = redis.call('HGET', ARGV[4] .. current, 'url')
+if current and current ~= ARGV[1] then
+  local url = redis.call('HGET', ARGV[5] .. current, 'url')
   if url then return { current, url } end
 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return { ARGV[2], redis.call('HGET', ARGV[4] .. ARGV[2], 'url') or '' }`;
+local url = redis.call('HGET', ARGV[5] .. ARGV[2], 'url')
+if ARGV[2] ~= ARGV[3] then
+  if not url then return { '', '' } end
+  redis.call('HINCRBY', ARGV[5] .. ARGV[2], 'load', 1)
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+return { ARGV[2], url or '' }`;
 
-/** KEYS: room keys of this bridge's rooms; ARGV[1] its id, ARGV[2] TTL ms. Extends its own, takes back expired ones, leaves others'. */
+/**
+ * KEYS: room keys of this bridge's rooms; ARGV[1] its id, ARGV[2] TTL ms,
+ * ARGV[3] bridge key prefix. Extends its own, takes back expired ones and
+ * ones whose holder left the directory, leaves others'. Answers the keys
+ * another live bridge holds: its rooms there, whose copies here split them.
+ */
 const REFRESH = `
+local elsewhere = {}
 for _, key in ipairs(KEYS) do
   local current = redis.call('GET', key)
   if current == ARGV[1] then redis.call('PEXPIRE', key, ARGV[2])
-  elseif not current then redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
+  elseif current and redis.call('EXISTS', ARGV[3] .. current) == 1 then table.insert(elsewhere, key)
+  else redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
 end
-return 0`;
+return elsewhere`;
 
 /** KEYS: room keys; ARGV[1] this bridge's id. Removes those that are its own. */
 const RELEASE = `
@@ -149,9 +167,9 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     directoryLookup(roomKey: string, bridgesKey: string, bridgePrefix: string): Result<string[], Context>;
     directoryLiveBridges(bridgesKey: string, bridgePrefix: string): Result<string[], Context>;
-    directoryTakeover(roomKey: string, bridgesKey: string, deadId: string, id: string, ttlMs: number, bridgePrefix: string): Result<[string, string], Context>;
+    directoryTakeover(roomKey: string, deadId: string, chosenId: string, id: string, ttlMs: number, bridgePrefix: string): Result<[string, string], Context>;
     directoryClaim(roomKey: string, id: string, ttlMs: number, bridgePrefix: string): Result<[string, string], Context>;
-    directoryRefresh(...args: (string | number)[]): Result<number, Context>;
+    directoryRefresh(...args: (string | number)[]): Result<string[], Context>;
     directoryRelease(...args: (string | number)[]): Result<number, Context>;
   }
 }
@@ -163,6 +181,14 @@ export interface BridgeDirectoryOptions {
   heartbeatMs: number;
   /** What this bridge hosts now: its rooms' names and its peers, and whether it is draining (it takes no new rooms). */
   hosted: () => { rooms: string[]; load: number; draining: boolean };
+  /**
+   * Rooms of this bridge that another live bridge holds in the directory (it
+   * took them over from a verdict of "dead" that was wrong, or during a Redis
+   * outage both made them): they are closed here, saying the bridge shuts
+   * down, so their clients rejoin through their fallbacks and meet on the
+   * room's home.
+   */
+  heldElsewhere: (rooms: string[]) => void;
   /**
    * The secret every bridge of the deployment shares (API_SECRET): each signs
    * its record's id and URL with it, and a record that does not verify is not
@@ -190,8 +216,14 @@ export class BridgeDirectory {
   readonly #signature: string;
   /** Bridges whose records did not verify, each warned of once. */
   readonly #unverified = new Set<string>();
-  /** Bridges found dead by a failover join, each warned of once (until seen live again). */
+  /** Bridges found dead by a failover join, each warned of once (until found answering again). */
   readonly #dead = new Set<string>();
+  /** Failover joins' probes of recorded homes: one per bridge at a time, its verdict shared a moment. */
+  readonly #verdicts = new BridgeVerdicts((bridge) => bridgeAnswers(bridge, PROBE_TIMEOUT_MS), { cacheMs: VERDICT_MS, max: 100 });
+  /** Publishes started so far: a refresh's answer is judged against the rooms made here since it started. */
+  #publishes = 0;
+  /** Rooms this bridge became the home of (claim or takeover), with the number of publishes started by then: no refresh started before may close them. */
+  readonly #madeHere = new Map<string, number>();
   /** The live bridges whose records verified, this one included, as of the last heartbeat or lookup. */
   #live: BridgeRecord[] = [];
   /** Origins of bridges whose records verified, with when they were last seen, oldest first. */
@@ -213,7 +245,7 @@ export class BridgeDirectory {
     this.#redis.on('error', () => {}); // reported by the calls that fail (#failed), once per outage
     this.#redis.defineCommand('directoryLookup', { numberOfKeys: 2, lua: LOOKUP });
     this.#redis.defineCommand('directoryLiveBridges', { numberOfKeys: 1, lua: LIVE_BRIDGES });
-    this.#redis.defineCommand('directoryTakeover', { numberOfKeys: 2, lua: TAKEOVER });
+    this.#redis.defineCommand('directoryTakeover', { numberOfKeys: 1, lua: TAKEOVER });
     this.#redis.defineCommand('directoryClaim', { numberOfKeys: 1, lua: CLAIM });
     this.#redis.defineCommand('directoryRefresh', { lua: REFRESH });
     this.#redis.defineCommand('directoryRelease', { lua: RELEASE });
@@ -243,21 +275,23 @@ export class BridgeDirectory {
    * else the least-loaded live bridge, recorded as its home. Without Redis:
    * here. `bridgeLost`: the join comes from a client that lost the room's
    * bridge; a recorded home that does not answer is taken over (#takeOver).
+   * A recorded home at this bridge's own URL under another id is a dead
+   * predecessor (this bridge restarted with a new id): taken over at once.
    */
   async homeOf(room: string, { bridgeLost = false } = {}): Promise<RoomHome> {
     const found = await this.#lookup(room);
     if (!found) return { kind: 'here' };
     const { home, bridges } = found;
     if (home?.id === this.id) return { kind: 'here' };
-    if (home) return bridgeLost && !(await bridgeAnswers(home.url, PROBE_TIMEOUT_MS)) ? this.#takeOver(room, home, bridges) : { kind: 'elsewhere', bridge: home };
+    if (home?.url === this.#options.self.url) return this.#takeOver(room, home, bridges);
+    if (home) return bridgeLost && !(await this.#answers(home)) ? this.#takeOver(room, home, bridges) : { kind: 'elsewhere', bridge: home };
     const choice = chooseBridge(bridges, this.id);
-    // A draining bridge that no other can relieve keeps the join, and refuses it saying it is shutting down (RoomRegistry).
-    if (!choice) return this.#options.hosted().draining ? { kind: 'here' } : { kind: 'full' };
+    if (!choice) return this.#nowhere();
     const winner = await this.#call('claim', () =>
       this.#redis.directoryClaim(directoryKeys.room(room), choice.id, this.#ttlMs, directoryKeys.bridge('')),
     );
     // No answer (Redis away), or the chosen bridge left between the lookup and the claim: here.
-    return this.#homeFrom(winner, bridges);
+    return this.#madeHereIf(room, this.#homeFrom(winner, bridges));
   }
 
   /**
@@ -295,6 +329,7 @@ export class BridgeDirectory {
   /** Says this bridge is live, with its load now, and that its rooms are still its own. Called by the heartbeat, and at once when a room opens. */
   async publish(): Promise<void> {
     if (this.#stopped) return;
+    const publish = ++this.#publishes;
     const { rooms, load, capacity } = this.#current();
     const { self } = this.#options;
     const replies = await this.#call('publish', () => {
@@ -303,11 +338,29 @@ export class BridgeDirectory {
         .hset(directoryKeys.bridge(self.id), { url: self.url, load, capacity, sig: this.#signature })
         .pexpire(directoryKeys.bridge(self.id), this.#ttlMs)
         .sadd(directoryKeys.bridges, self.id);
-      if (rooms.length > 0) batch.directoryRefresh(rooms.length, ...rooms.map(directoryKeys.room), self.id, this.#ttlMs);
+      if (rooms.length > 0) batch.directoryRefresh(rooms.length, ...rooms.map(directoryKeys.room), self.id, this.#ttlMs, directoryKeys.bridge(''));
       return batch.directoryLiveBridges(directoryKeys.bridges, directoryKeys.bridge('')).exec();
     });
     const [error, live] = replies?.at(-1) ?? [];
     if (!error && Array.isArray(live)) this.#noteLive(this.#verified(live as string[]));
+    const [refreshError, heldKeys] = (rooms.length > 0 ? replies?.at(-2) : undefined) ?? [];
+    if (!refreshError && Array.isArray(heldKeys)) this.#closeHeldElsewhere(rooms, heldKeys as string[], publish);
+    // Replies come in order: no refresh started before this one is still to be judged.
+    for (const [room, madeAt] of this.#madeHere) if (madeAt < publish) this.#madeHere.delete(room);
+  }
+
+  /**
+   * The rooms of `rooms` whose keys another live bridge held at the refresh
+   * of publish number `publish` are closed here (heldElsewhere), but for
+   * rooms this bridge became the home of after that refresh started: its
+   * answer about them is stale.
+   */
+  #closeHeldElsewhere(rooms: string[], heldKeys: string[], publish: number): void {
+    const held = new Set(heldKeys);
+    const closing = rooms.filter((room) => held.has(directoryKeys.room(room)) && (this.#madeHere.get(room) ?? 0) < publish);
+    if (closing.length === 0) return;
+    this.#options.logger.warn({ rooms: closing }, 'another bridge holds these rooms in the directory (a failover took them over): closing them here, so their clients rejoin there');
+    this.#options.heldElsewhere(closing);
   }
 
   /** The room closed here: it has no home until it is placed again. */
@@ -340,30 +393,57 @@ export class BridgeDirectory {
     const { self } = this.#options;
     const { load, capacity } = this.#current();
     const here = { ...self, load, capacity };
-    const others = bridges.filter((bridge) => bridge.id !== self.id);
-    return { home: homeId === self.id ? here : others.find((bridge) => bridge.id === homeId), bridges: [here, ...others] };
+    // A record at this bridge's own URL under another id is a dead predecessor's: no other bridge, but maybe the room's home still.
+    const others = bridges.filter((bridge) => bridge.id !== self.id && bridge.url !== self.url);
+    return { home: homeId === self.id ? here : bridges.find((bridge) => bridge.id === homeId), bridges: [here, ...others] };
+  }
+
+  /** Whether a recorded home answers as itself (one probe per bridge at a time, its verdict shared a moment); a bridge answering again may be warned of again. */
+  async #answers(home: BridgeRecord): Promise<boolean> {
+    const alive = await this.#verdicts.alive(home);
+    if (alive) this.#dead.delete(home.id);
+    return alive;
   }
 
   /**
-   * The recorded home a failover join found dead: taken over (TAKEOVER), or
-   * left where another bridge took it first. The risk: bridges cut off from
-   * each other but not from their clients and Redis would each find the other
-   * dead, and a room whose clients reached both would be split in two until
-   * they rejoin; a bridge that is not the room's home any more keeps its
-   * peers meanwhile.
+   * The recorded home a failover join found dead: the room is taken over
+   * (TAKEOVER) by this bridge, or by the least-loaded other live one when this
+   * one takes no rooms (draining or full), or left where another bridge took
+   * it first. The risk: bridges cut off from each other but not from their
+   * clients and Redis would each find the other dead, and a room whose
+   * clients reached both would be split in two until the one not holding it
+   * in the directory refreshes its records (heldElsewhere).
    */
   async #takeOver(room: string, dead: BridgeRecord, bridges: BridgeRecord[]): Promise<RoomHome> {
     if (!this.#dead.has(dead.id) && this.#dead.size < 100) {
       this.#dead.add(dead.id);
-      this.#options.logger.warn({ bridge: dead.id, url: dead.url }, 'a bridge does not answer: its rooms are taken over by the bridges their clients rejoin');
+      this.#options.logger.warn({ bridge: dead.id, url: dead.url }, 'a bridge does not answer as itself: its rooms are taken over by the bridges their clients rejoin');
     }
+    const others = bridges.filter((bridge) => bridge.id !== dead.id);
+    const [here] = bridges;
+    const target = here && takesRooms(here) ? here : chooseBridge(others);
+    if (!target) return this.#nowhere();
     const home = await this.#call('takeover', () =>
-      this.#redis.directoryTakeover(directoryKeys.room(room), directoryKeys.bridges, dead.id, this.id, this.#ttlMs, directoryKeys.bridge('')),
+      this.#redis.directoryTakeover(directoryKeys.room(room), dead.id, target.id, this.id, this.#ttlMs, directoryKeys.bridge('')),
     );
-    // Gone from the fallbacks and the pages' connect-src at once, not at the next heartbeat.
+    // Gone from the fallbacks and the pages' connect-src at once, until a heartbeat lists it again (its record is left to expire).
     this.#live = this.#live.filter((bridge) => bridge.id !== dead.id);
     // No answer (Redis away): the client is here, and the room is made here.
-    return this.#homeFrom(home, bridges.filter((bridge) => bridge.id !== dead.id));
+    return this.#madeHereIf(room, this.#homeFrom(home, others));
+  }
+
+  /** Where a join goes when no live bridge takes rooms: a draining bridge keeps it, and refuses it saying it is shutting down (RoomRegistry). */
+  #nowhere(): RoomHome {
+    return this.#options.hosted().draining ? { kind: 'here' } : { kind: 'full' };
+  }
+
+  /** `home`, noting when it is here that the room was just made this bridge's (#closeHeldElsewhere). */
+  #madeHereIf(room: string, home: RoomHome): RoomHome {
+    if (home.kind === 'here') {
+      this.#madeHere.delete(room); // re-inserted last
+      this.#madeHere.set(room, this.#publishes);
+    }
+    return home;
   }
 
   /** A room's home as a claim or takeover answered it: another bridge is followed only if its record verified in the lookup. */
@@ -387,12 +467,16 @@ export class BridgeDirectory {
     return bridges;
   }
 
-  /** The live bridges as Redis listed them just now: kept for fallbacks and connect-src, their origins remembered. */
+  /**
+   * The live bridges as Redis listed them just now: kept for fallbacks and
+   * connect-src (but a dead predecessor's record at this bridge's own URL),
+   * their origins remembered.
+   */
   #noteLive(bridges: BridgeRecord[]): void {
-    this.#live = bridges;
+    const { self } = this.#options;
+    this.#live = bridges.filter((bridge) => bridge.id === self.id || bridge.url !== self.url);
     const now = Date.now();
     for (const bridge of bridges) {
-      this.#dead.delete(bridge.id);
       const origin = new URL(bridge.url).origin;
       this.#seen.delete(origin); // re-inserted last: the map stays oldest first
       this.#seen.set(origin, now);

@@ -14,6 +14,11 @@ export interface BridgeRecord {
   capacity: number;
 }
 
+/** Whether a new room may go to `bridge`: it is not draining (capacity 0) and not full. */
+export function takesRooms(bridge: BridgeRecord): boolean {
+  return bridge.capacity > 0 && bridge.load < bridge.capacity;
+}
+
 /**
  * The least-loaded bridge (load relative to capacity) that is not full, or
  * undefined when every bridge is full or none is live. On a tie, `preferred`
@@ -23,7 +28,7 @@ export interface BridgeRecord {
 export function chooseBridge(bridges: readonly BridgeRecord[], preferred?: string): BridgeRecord | undefined {
   let best: BridgeRecord | undefined;
   for (const bridge of bridges) {
-    if (!(bridge.capacity > 0) || bridge.load >= bridge.capacity) continue;
+    if (!takesRooms(bridge)) continue;
     if (!best || comesFirst(bridge, best, preferred)) best = bridge;
   }
   return best;

@@ -166,7 +166,7 @@ export async function buildHttpServer({ config, pool, registry, directory, drain
     await api.register(recordingRoutes, { recordings, dir: config.recording.dir });
     await api.register(bridgeRoutes, { drain });
   });
-  await app.register(healthRoutes, { pool, registry, dialOuts });
+  await app.register(healthRoutes, { pool, registry, dialOuts, bridgeId: config.directory?.id });
   await app.register(metricsRoute, { pool, dialOutTotals: dialOuts.audit.totals, token: config.metricsToken });
   await app.register(webClient, { distDir: config.webDistDir });
   return app;

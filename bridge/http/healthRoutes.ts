@@ -8,6 +8,12 @@ import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 
 const healthSchema = z.object({
   status: z.enum(['ok', 'degraded']),
+  /**
+   * This bridge's id in the room directory (absent without REDIS_URL): other
+   * bridges probing a room's recorded home want it, since a bridge restarted
+   * at the same URL answers under a new id, without the old one's rooms.
+   */
+  bridgeId: z.string().optional(),
   mediaWorkers: z.object({ alive: z.number().int(), configured: z.number().int() }),
   rooms: z.number().int(),
   /** Connected SIP gateways and their trunk registrations (informational: they do not make the bridge unready). */
@@ -22,9 +28,9 @@ const healthSchema = z.object({
 });
 
 /** Readiness: 200 while every media worker runs, 503 otherwise. */
-export const healthRoutes: FastifyPluginAsync<{ pool: WorkerPool; registry: RoomRegistry; dialOuts: DialOuts }> = async (
+export const healthRoutes: FastifyPluginAsync<{ pool: WorkerPool; registry: RoomRegistry; dialOuts: DialOuts; bridgeId: string | undefined }> = async (
   fastify,
-  { pool, registry, dialOuts },
+  { pool, registry, dialOuts, bridgeId },
 ) => {
   fastify.withTypeProvider<ZodTypeProvider>().get(
     '/healthz',
@@ -36,6 +42,7 @@ export const healthRoutes: FastifyPluginAsync<{ pool: WorkerPool; registry: Room
       const ready = alive === configured && alive > 0;
       return reply.code(ready ? 200 : 503).send({
         status: ready ? 'ok' : 'degraded',
+        bridgeId,
         mediaWorkers: { alive, configured },
         rooms: registry.size,
         sipGateways: dialOuts.gateways.map((g) => ({

@@ -1,8 +1,11 @@
 // Where a room's clients go when its bridge dies: the order they try the
 // other bridges in (bridge/directory/placement.ts rendezvousOrder, the same
 // for every client of the room), and the signaling URLs a page tries, in
-// order (web/src/lib/failoverTargets.ts).
+// order (web/src/lib/failoverTargets.ts); and how the bridge they reach
+// judges the room's recorded home (bridge/directory/bridgeProbe.ts: its
+// /healthz answer, one probe per bridge at a time).
 import { describe, expect, it } from 'vitest';
+import { BridgeVerdicts, isBridgeHealth, type ProbedBridge } from '../../bridge/directory/bridgeProbe.ts';
 import { rendezvousOrder } from '../../bridge/directory/placement.ts';
 import { failoverTargets } from '../../web/src/lib/failoverTargets.ts';
 
@@ -50,5 +53,72 @@ describe('failoverTargets', () => {
 
   it("never moves a secure page's socket to a plain bridge", () => {
     expect(failoverTargets('wss://a.example.com/ws', ['http://b.example.com', 'https://c.example.com:8443'])).toEqual(['wss://a.example.com/ws', 'wss://c.example.com:8443/ws']);
+  });
+});
+
+describe('isBridgeHealth', () => {
+  const health = (status: string, bridgeId?: string) => JSON.stringify({ status, bridgeId, rooms: 1 });
+
+  it("takes a ready (2xx) or degraded (503) answer under the recorded home's id", () => {
+    expect(isBridgeHealth(200, health('ok', 'a'), 'a')).toBe(true);
+    expect(isBridgeHealth(503, health('degraded', 'a'), 'a')).toBe(true);
+  });
+
+  it('refuses a bridge restarted at the same URL (another id), one that says no id, and anything not a bridge', () => {
+    expect(isBridgeHealth(200, health('ok', 'a-2'), 'a')).toBe(false);
+    expect(isBridgeHealth(200, health('ok'), 'a')).toBe(false);
+    expect(isBridgeHealth(502, health('ok', 'a'), 'a')).toBe(false);
+    expect(isBridgeHealth(200, health('starting', 'a'), 'a')).toBe(false);
+    expect(isBridgeHealth(200, '<html>Bad Gateway</html>', 'a')).toBe(false);
+    expect(isBridgeHealth(200, 'null', 'a')).toBe(false);
+  });
+});
+
+describe('BridgeVerdicts', () => {
+  /** A probe whose answers the test gives, counting the probes made. */
+  const probes = () => {
+    const pending: ((alive: boolean) => void)[] = [];
+    const made: ProbedBridge[] = [];
+    const probe = (bridge: ProbedBridge) => {
+      made.push(bridge);
+      return new Promise<boolean>((resolve) => pending.push(resolve));
+    };
+    return { probe, pending, made };
+  };
+  const a = { id: 'a', url: 'https://a.example.com' };
+
+  it('makes one probe for a burst of joins, and its verdict serves them and those of the next cacheMs', async () => {
+    const { probe, pending, made } = probes();
+    let now = 0;
+    const verdicts = new BridgeVerdicts(probe, { cacheMs: 1000, max: 10, now: () => now });
+    const burst = Array.from({ length: 20 }, () => verdicts.alive(a));
+    expect(made).toHaveLength(1);
+    pending[0]!(false);
+    expect(await Promise.all(burst)).toEqual(Array(20).fill(false));
+    now = 999;
+    expect(await verdicts.alive(a)).toBe(false);
+    expect(made).toHaveLength(1);
+    now = 1000;
+    const again = verdicts.alive(a);
+    expect(made).toHaveLength(2);
+    pending[1]!(true);
+    expect(await again).toBe(true);
+  });
+
+  it('probes again for the same id at another URL, and for each bridge on its own', () => {
+    const { probe, made } = probes();
+    const verdicts = new BridgeVerdicts(probe, { cacheMs: 1000, max: 10, now: () => 0 });
+    void verdicts.alive(a);
+    void verdicts.alive({ id: 'a', url: 'https://a2.example.com' });
+    void verdicts.alive({ id: 'b', url: 'https://b.example.com' });
+    expect(made.map((bridge) => bridge.url)).toEqual(['https://a.example.com', 'https://a2.example.com', 'https://b.example.com']);
+  });
+
+  it('remembers at most max bridges, the oldest going first', () => {
+    const { probe, made } = probes();
+    const verdicts = new BridgeVerdicts(probe, { cacheMs: 1000, max: 2, now: () => 0 });
+    for (const id of ['x', 'y', 'z', 'z', 'y', 'x']) void verdicts.alive({ id, url: `https://${id}.example.com` });
+    // x went when z came; y and z are still remembered.
+    expect(made.map((bridge) => bridge.id)).toEqual(['x', 'y', 'z', 'x']);
   });
 });
