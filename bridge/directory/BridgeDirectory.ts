@@ -24,7 +24,7 @@ import { Redis, type Result } from 'ioredis';
 import type { Logger } from '../../common/logger.ts';
 import { MAX_BRIDGE_FALLBACKS } from '../../protocol/protocol.ts';
 import { bridgeAnswers, BridgeVerdicts } from './bridgeProbe.ts';
-import { chooseBridge, rendezvousOrder, takesRooms, type BridgeRecord } from './placement.ts';
+import { chooseBridge, rendezvousOrder, takeoverTarget, type BridgeRecord } from './placement.ts';
 
 export const DIRECTORY_PREFIX = 'telebridge:directory:';
 export const directoryKeys = {
@@ -383,7 +383,8 @@ export class BridgeDirectory {
     this.#redis.disconnect();
   }
 
-  async #lookup(room: string): Promise<{ home: BridgeRecord | undefined; bridges: BridgeRecord[] } | undefined> {
+  /** The room's recorded home (if its record is live and verifies), and the live bridges, this one first as it is now. */
+  async #lookup(room: string): Promise<{ home: BridgeRecord | undefined; bridges: [BridgeRecord, ...BridgeRecord[]] } | undefined> {
     const reply = await this.#call('lookup', () => this.#redis.directoryLookup(directoryKeys.room(room), directoryKeys.bridges, directoryKeys.bridge('')));
     if (!reply) return undefined;
     const [homeId, ...fields] = reply;
@@ -414,14 +415,13 @@ export class BridgeDirectory {
    * clients reached both would be split in two until the one not holding it
    * in the directory refreshes its records (heldElsewhere).
    */
-  async #takeOver(room: string, dead: BridgeRecord, bridges: BridgeRecord[]): Promise<RoomHome> {
+  async #takeOver(room: string, dead: BridgeRecord, [here, ...rest]: [BridgeRecord, ...BridgeRecord[]]): Promise<RoomHome> {
     if (!this.#dead.has(dead.id) && this.#dead.size < 100) {
       this.#dead.add(dead.id);
       this.#options.logger.warn({ bridge: dead.id, url: dead.url }, 'a bridge does not answer as itself: its rooms are taken over by the bridges their clients rejoin');
     }
-    const others = bridges.filter((bridge) => bridge.id !== dead.id);
-    const [here] = bridges;
-    const target = here && takesRooms(here) ? here : chooseBridge(others);
+    const others = rest.filter((bridge) => bridge.id !== dead.id);
+    const target = takeoverTarget(here, others);
     if (!target) return this.#nowhere();
     const home = await this.#call('takeover', () =>
       this.#redis.directoryTakeover(directoryKeys.room(room), dead.id, target.id, this.id, this.#ttlMs, directoryKeys.bridge('')),
@@ -429,7 +429,7 @@ export class BridgeDirectory {
     // Gone from the fallbacks and the pages' connect-src at once, until a heartbeat lists it again (its record is left to expire).
     this.#live = this.#live.filter((bridge) => bridge.id !== dead.id);
     // No answer (Redis away): the client is here, and the room is made here.
-    return this.#madeHereIf(room, this.#homeFrom(home, others));
+    return this.#madeHereIf(room, this.#homeFrom(home, [here, ...others]));
   }
 
   /** Where a join goes when no live bridge takes rooms: a draining bridge keeps it, and refuses it saying it is shutting down (RoomRegistry). */

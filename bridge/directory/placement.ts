@@ -34,6 +34,17 @@ export function chooseBridge(bridges: readonly BridgeRecord[], preferred?: strin
   return best;
 }
 
+/**
+ * Which bridge a room whose home died goes to, when `here` (the bridge its
+ * client's failover join reached) takes it over: `here`, which spares the
+ * client a redirect, unless it takes no rooms (draining or full); then the
+ * least-loaded of `others` (the live bridges but the dead one) that does, or
+ * none.
+ */
+export function takeoverTarget(here: BridgeRecord, others: readonly BridgeRecord[]): BridgeRecord | undefined {
+  return takesRooms(here) ? here : chooseBridge(others);
+}
+
 function comesFirst(a: BridgeRecord, b: BridgeRecord, preferred: string | undefined): boolean {
   // Cross-multiplied: no rounding in comparing load/capacity.
   const difference = a.load * b.capacity - b.load * a.capacity;

@@ -6,7 +6,7 @@
 // /healthz answer, one probe per bridge at a time).
 import { describe, expect, it } from 'vitest';
 import { BridgeVerdicts, isBridgeHealth, type ProbedBridge } from '../../bridge/directory/bridgeProbe.ts';
-import { rendezvousOrder } from '../../bridge/directory/placement.ts';
+import { rendezvousOrder, takeoverTarget } from '../../bridge/directory/placement.ts';
 import { failoverTargets } from '../../web/src/lib/failoverTargets.ts';
 
 const bridges = (...ids: string[]) => ids.map((id) => ({ id, url: `https://${id}.example.com` }));
@@ -53,6 +53,21 @@ describe('failoverTargets', () => {
 
   it("never moves a secure page's socket to a plain bridge", () => {
     expect(failoverTargets('wss://a.example.com/ws', ['http://b.example.com', 'https://c.example.com:8443'])).toEqual(['wss://a.example.com/ws', 'wss://c.example.com:8443/ws']);
+  });
+});
+
+describe('takeoverTarget', () => {
+  const bridge = (id: string, load: number, capacity: number) => ({ id, url: `https://${id}.example.com`, load, capacity });
+
+  it('takes the room over on the bridge the failover join reached, busier or not, while it takes rooms', () => {
+    expect(takeoverTarget(bridge('here', 90, 100), [bridge('c', 0, 100)])?.id).toBe('here');
+  });
+
+  it('gives it to the least-loaded other bridge that takes rooms when this one drains or is full, or to none', () => {
+    const others = [bridge('c', 50, 100), bridge('d', 10, 100), bridge('e', 0, 0)];
+    expect(takeoverTarget(bridge('here', 0, 0), others)?.id).toBe('d');
+    expect(takeoverTarget(bridge('here', 100, 100), others)?.id).toBe('d');
+    expect(takeoverTarget(bridge('here', 0, 0), [bridge('e', 0, 0), bridge('f', 5, 5)])).toBeUndefined();
   });
 });
 
