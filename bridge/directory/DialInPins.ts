@@ -146,7 +146,8 @@ export class DialInPins implements DeploymentPins {
     const value = await this.#call(() => this.#redis.get(dialInPinKey(pin)));
     if (value === null || value === undefined) return undefined;
     // Whatever else is found under the key (not a room name a bridge of the deployment signed) opens nothing.
-    const room = roomNameSchema.safeParse(value.slice(0, value.indexOf('\n')));
+    const newline = value.indexOf('\n');
+    const room = roomNameSchema.safeParse(newline > 0 ? value.slice(0, newline) : undefined);
     if (room.success && this.#verifies(value, this.#value(pin, room.data))) return room.data;
     this.#warnUnverified(pin);
     return undefined;
