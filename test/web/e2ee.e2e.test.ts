@@ -141,10 +141,15 @@ describe('end-to-end encrypted meeting in the browser', () => {
     await waitFor('Alice to decode Bob', async () => (await framesDecoded(alice, bob)) >= 30, 20_000, 250);
     plain = await middleboxCapture(middlebox, cameraOf(bob));
     expect(await alice.page.evaluate(() => window.conference!.role.value)).toBe('moderator');
+    // Before: the dial-in PIN is on show.
+    for (const viewer of people) await viewer.page.waitForSelector('[data-testid=dial-in-pin]', { timeout: 5_000 });
     await alice.page.click('#toggle-participants');
     await alice.page.click('#toggle-e2ee');
     for (const viewer of people) {
       await viewer.page.waitForSelector('[data-testid=e2ee-on]', { timeout: 10_000 });
+      // No dial-in PIN on show while no phone may join: the chip says why instead.
+      await viewer.page.waitForSelector('[data-testid=dial-in-off]', { timeout: 5_000 });
+      expect(await viewer.page.$('[data-testid=dial-in-pin]')).toBeNull();
       await waitFor(`${viewer.name} to see everyone encrypting`, () =>
         viewer.page.evaluate(() => [...window.conference!.participants.value.values()].every((p) => p.encrypting)),
       );
@@ -325,7 +330,7 @@ describe('end-to-end encrypted meeting in the browser', () => {
     } finally {
       await browser.close();
     }
-  });
+  }, 90_000); // its own browser, then waits of 20 + 15 + 15 s on a loaded machine: more than the default 60 s
 
   it('keeps the others decrypting each other after someone leaves (a new key, handed to those who stay)', async () => {
     const [alice, bob, carol] = people as [Participant, Participant, Participant];

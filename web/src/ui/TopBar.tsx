@@ -1,4 +1,4 @@
-import { Check, DoorClosed, Link, Lock, Phone, Radio, ShieldAlert, ShieldCheck, Users } from 'lucide-preact';
+import { Check, DoorClosed, Link, Lock, Phone, PhoneOff, Radio, ShieldAlert, ShieldCheck, Users } from 'lucide-preact';
 import { useState } from 'preact/hooks';
 import type { Conference } from '../lib/conference.ts';
 import { isLive, isRecordingFile } from '../lib/recordings.ts';
@@ -67,10 +67,17 @@ function E2eeChips({ conference }: { conference: Conference }) {
   );
 }
 
-/** Phone numbers and PIN, so anyone can bring a caller in. */
+/** Phone numbers and PIN, so anyone can bring a caller in; while E2EE is on, why no phone can join. */
 function DialInChip({ conference }: { conference: Conference }) {
   const dialIn = conference.dialIn.value;
   if (!dialIn) return null;
+  if (conference.e2ee.value) {
+    return (
+      <span class="chip quiet dial-in" data-testid="dial-in-off" title="Phones cannot hold the meeting's keys: dial-in and dial-out come back when end-to-end encryption is turned off">
+        <PhoneOff size={14} /> No phones while encrypted
+      </span>
+    );
+  }
   const numbers = dialIn.numbers.length ? dialIn.numbers.join(', ') : 'SIP';
   return (
     <span class="chip quiet dial-in" data-testid="dial-in" title={`Call ${numbers} and enter PIN ${dialIn.pin} followed by #`}>
