@@ -320,10 +320,10 @@ export class BridgeDirectory {
     return seenAt !== undefined && Date.now() - seenAt < SEEN_FOR_MS;
   }
 
-  /** The live bridge other than this one that hosts `room`, if the directory says so (REST is forwarded there). */
+  /** The live bridge other than this one (nor a dead predecessor at its URL) that hosts `room`, if the directory says so (REST is forwarded there). */
   async elsewhere(room: string): Promise<{ id: string; url: string } | undefined> {
     const home = (await this.#lookup(room))?.home;
-    return home && home.id !== this.id ? home : undefined;
+    return home && home.id !== this.id && home.url !== this.#options.self.url ? home : undefined;
   }
 
   /** Says this bridge is live, with its load now, and that its rooms are still its own. Called by the heartbeat, and at once when a room opens. */
@@ -439,10 +439,7 @@ export class BridgeDirectory {
 
   /** `home`, noting when it is here that the room was just made this bridge's (#closeHeldElsewhere). */
   #madeHereIf(room: string, home: RoomHome): RoomHome {
-    if (home.kind === 'here') {
-      this.#madeHere.delete(room); // re-inserted last
-      this.#madeHere.set(room, this.#publishes);
-    }
+    if (home.kind === 'here') this.#madeHere.set(room, this.#publishes);
     return home;
   }
 
