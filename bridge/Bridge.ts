@@ -132,9 +132,12 @@ export class Bridge {
           // A secure room whose guests wait for the host has no Room yet, but it is this bridge's.
           hosted: () => ({ rooms: [...new Set([...registry.list().map((room) => room.name), ...hostWaits.rooms()])], load: registry.load, draining: drain.draining }),
           // Said as a bridge shutting down: the clients rejoin through their fallbacks, and meet on the room's home.
-          heldElsewhere: (rooms) => {
-            for (const name of rooms) registry.get(name)?.close('shuttingDown');
-          },
+          heldElsewhere: (rooms) =>
+            rooms.filter((name) => {
+              const room = registry.get(name);
+              room?.close('shuttingDown');
+              return room !== undefined;
+            }),
           logger: logger.child({ component: 'directory' }),
         });
         logger.info({ bridgeId: id, publicUrl: config.publicUrl, capacity }, 'in the room directory');

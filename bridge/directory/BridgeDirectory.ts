@@ -186,9 +186,10 @@ export interface BridgeDirectoryOptions {
    * took them over from a verdict of "dead" that was wrong, or during a Redis
    * outage both made them): they are closed here, saying the bridge shuts
    * down, so their clients rejoin through their fallbacks and meet on the
-   * room's home.
+   * room's home. Answers the rooms it closed (a room whose guests wait for
+   * their host has nothing to close).
    */
-  heldElsewhere: (rooms: string[]) => void;
+  heldElsewhere: (rooms: string[]) => string[];
   /**
    * The secret every bridge of the deployment shares (API_SECRET): each signs
    * its record's id and URL with it, and a record that does not verify is not
@@ -358,9 +359,8 @@ export class BridgeDirectory {
   #closeHeldElsewhere(rooms: string[], heldKeys: string[], publish: number): void {
     const held = new Set(heldKeys);
     const closing = rooms.filter((room) => held.has(directoryKeys.room(room)) && (this.#madeHere.get(room) ?? 0) < publish);
-    if (closing.length === 0) return;
-    this.#options.logger.warn({ rooms: closing }, 'another bridge holds these rooms in the directory (a failover took them over): closing them here, so their clients rejoin there');
-    this.#options.heldElsewhere(closing);
+    const closed = closing.length > 0 ? this.#options.heldElsewhere(closing) : [];
+    if (closed.length > 0) this.#options.logger.warn({ rooms: closed }, 'another bridge holds these rooms in the directory (a failover took them over): closed them here, so their clients rejoin there');
   }
 
   /** The room closed here: it has no home until it is placed again. */
