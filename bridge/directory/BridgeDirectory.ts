@@ -20,10 +20,11 @@
 // clients rejoin through their fallbacks and meet on the room's one home
 // (heldElsewhere; this heals a split left by a Redis outage as well).
 import crypto from 'node:crypto';
-import { Redis, type Result } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
 import type { Logger } from '../../common/logger.ts';
 import { MAX_BRIDGE_FALLBACKS } from '../../protocol/protocol.ts';
 import { bridgeAnswers, BridgeVerdicts } from './bridgeProbe.ts';
+import { DirectoryRedis } from './directoryRedis.ts';
 import { chooseBridge, rendezvousOrder, takeoverTarget, type BridgeRecord } from './placement.ts';
 
 export const DIRECTORY_PREFIX = 'telebridge:directory:';
@@ -43,8 +44,6 @@ export function recordSignature(secret: string, id: string, url: string): string
 
 /** Records outlive this many missed heartbeats. */
 export const HEARTBEATS_PER_TTL = 3;
-/** A directory call that takes longer is given up (the join goes on without it). */
-export const COMMAND_TIMEOUT_MS = 1000;
 /**
  * How long a failover join waits for the recorded home to answer its
  * readiness route (bridgeProbe.ts) before taking its room over. A live
@@ -208,11 +207,11 @@ export type RoomHome = { kind: 'here' } | { kind: 'elsewhere'; bridge: { id: str
 
 export class BridgeDirectory {
   readonly #options: BridgeDirectoryOptions;
+  /** Its calls fail at once while Redis is away: joins do not wait for it. */
+  readonly #connection: DirectoryRedis;
   readonly #redis: Redis;
   readonly #heartbeat: ReturnType<typeof setInterval>;
   readonly #ttlMs: number;
-  /** Whether the last call failed: the outage is logged once, and its end. */
-  #failing = false;
   #stopped = false;
   readonly #signature: string;
   /** Bridges whose records did not verify, each warned of once. */
@@ -236,14 +235,11 @@ export class BridgeDirectory {
     this.#options = options;
     this.#ttlMs = options.heartbeatMs * HEARTBEATS_PER_TTL;
     this.#signature = recordSignature(options.recordSecret, options.self.id, options.self.url);
-    this.#redis = new Redis(options.redisUrl, {
-      // A call made while Redis is away fails at once instead of queueing: joins do not wait for it.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectTimeout: COMMAND_TIMEOUT_MS * 3,
+    this.#connection = new DirectoryRedis(options.redisUrl, options.logger, {
+      down: 'the room directory (Redis) does not answer: new rooms stay on this bridge until it does',
+      back: 'the room directory (Redis) answers again',
     });
-    this.#redis.on('error', () => {}); // reported by the calls that fail (#failed), once per outage
+    this.#redis = this.#connection.redis;
     this.#redis.defineCommand('directoryLookup', { numberOfKeys: 2, lua: LOOKUP });
     this.#redis.defineCommand('directoryLiveBridges', { numberOfKeys: 1, lua: LIVE_BRIDGES });
     this.#redis.defineCommand('directoryTakeover', { numberOfKeys: 1, lua: TAKEOVER });
@@ -256,13 +252,7 @@ export class BridgeDirectory {
   /** Connects and publishes this bridge; if Redis cannot be reached yet, the bridge starts anyway and the heartbeat keeps trying. */
   static async start(options: BridgeDirectoryOptions): Promise<BridgeDirectory> {
     const directory = new BridgeDirectory(options);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, COMMAND_TIMEOUT_MS * 3);
-      directory.#redis.once('ready', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await directory.#connection.connected();
     await directory.publish();
     return directory;
   }
@@ -502,15 +492,6 @@ export class BridgeDirectory {
   /** One round trip to Redis; undefined if it failed (logged once per outage). */
   async #call<T>(what: DirectoryCall, call: () => Promise<T>): Promise<T | undefined> {
     this.roundTrips[what]++;
-    try {
-      const result = await call();
-      if (this.#failing) this.#options.logger.info('the room directory (Redis) answers again');
-      this.#failing = false;
-      return result;
-    } catch (error) {
-      if (!this.#failing) this.#options.logger.warn({ err: error, what }, 'the room directory (Redis) does not answer: new rooms stay on this bridge until it does');
-      this.#failing = true;
-      return undefined;
-    }
+    return this.#connection.call(call, { what });
   }
 }

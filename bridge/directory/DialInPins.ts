@@ -12,12 +12,13 @@
 // this bridge only (logged once), and the next heartbeat claims it if it is
 // still free.
 import crypto from 'node:crypto';
-import { Redis, type Result } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
 import type { Logger } from '../../common/logger.ts';
 import { roomNameSchema } from '../../protocol/protocol.ts';
 import type { DeploymentPins } from '../rooms/RoomPins.ts';
-// Claims outlive as many missed heartbeats as the directory's room records, and a call is given up as soon.
-import { COMMAND_TIMEOUT_MS, DIRECTORY_PREFIX, HEARTBEATS_PER_TTL } from './BridgeDirectory.ts';
+// Claims outlive as many missed heartbeats as the directory's room records.
+import { DIRECTORY_PREFIX, HEARTBEATS_PER_TTL } from './BridgeDirectory.ts';
+import { DirectoryRedis } from './directoryRedis.ts';
 
 export const dialInPinKey = (pin: string): string => `${DIRECTORY_PREFIX}pin:${pin}`;
 
@@ -83,6 +84,8 @@ export interface DialInPinsOptions {
 
 export class DialInPins implements DeploymentPins {
   readonly #options: DialInPinsOptions;
+  /** Its calls fail at once while Redis is away: a room being made does not wait for it. */
+  readonly #connection: DirectoryRedis;
   readonly #redis: Redis;
   readonly #heartbeat: ReturnType<typeof setInterval>;
   readonly #ttlMs: number;
@@ -92,21 +95,16 @@ export class DialInPins implements DeploymentPins {
   readonly #unverified = new Set<string>();
   /** PINs of this bridge's rooms the last heartbeat found held by other rooms too: warned of once while so. */
   readonly #heldElsewhere = new Set<string>();
-  /** Whether the last call failed: the outage is logged once, and its end. */
-  #failing = false;
   #stopped = false;
 
   private constructor(options: DialInPinsOptions) {
     this.#options = options;
     this.#ttlMs = options.heartbeatMs * HEARTBEATS_PER_TTL;
-    this.#redis = new Redis(options.redisUrl, {
-      // A call made while Redis is away fails at once instead of queueing: a room being made does not wait for it.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectTimeout: COMMAND_TIMEOUT_MS * 3,
+    this.#connection = new DirectoryRedis(options.redisUrl, options.logger, {
+      down: 'dial-in PINs (Redis) do not answer: new rooms get PINs unique on this bridge only, and callers reach only its rooms, until Redis does',
+      back: 'dial-in PINs (Redis) answer again',
     });
-    this.#redis.on('error', () => {}); // reported by the calls that fail (#call), once per outage
+    this.#redis = this.#connection.redis;
     this.#redis.defineCommand('dialInPinsRefresh', { lua: REFRESH });
     this.#redis.defineCommand('dialInPinsRelease', { lua: RELEASE });
     this.#heartbeat = setInterval(() => void this.#refresh(), options.heartbeatMs);
@@ -115,19 +113,13 @@ export class DialInPins implements DeploymentPins {
   /** Connects; if Redis cannot be reached yet, the bridge starts anyway (PINs unique on it only until Redis answers). */
   static async start(options: DialInPinsOptions): Promise<DialInPins> {
     const pins = new DialInPins(options);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, COMMAND_TIMEOUT_MS * 3);
-      pins.#redis.once('ready', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await pins.#connection.connected();
     return pins;
   }
 
   async claim(pin: string, room: string): Promise<boolean> {
     if (this.#stopped) return true;
-    const claimed = await this.#call(async () => (await this.#redis.set(dialInPinKey(pin), this.#value(pin, room), 'PX', this.#ttlMs, 'NX')) === 'OK');
+    const claimed = await this.#connection.call(async () => (await this.#redis.set(dialInPinKey(pin), this.#value(pin, room), 'PX', this.#ttlMs, 'NX')) === 'OK');
     if (claimed === false) return false;
     // Claimed, or Redis did not answer: the room takes the PIN either way (unique here), and the heartbeat keeps (or makes) its claim.
     this.#held.set(pin, room);
@@ -138,12 +130,12 @@ export class DialInPins implements DeploymentPins {
     if (this.#held.get(pin) !== room) return;
     this.#held.delete(pin);
     if (this.#stopped) return;
-    void this.#call(() => this.#redis.dialInPinsRelease(1, dialInPinKey(pin), this.#value(pin, room)));
+    void this.#connection.call(() => this.#redis.dialInPinsRelease(1, dialInPinKey(pin), this.#value(pin, room)));
   }
 
   async roomOf(pin: string): Promise<string | undefined> {
     if (this.#stopped) return undefined;
-    const value = await this.#call(() => this.#redis.get(dialInPinKey(pin)));
+    const value = await this.#connection.call(() => this.#redis.get(dialInPinKey(pin)));
     if (value === null || value === undefined) return undefined;
     // Whatever else is found under the key (not a room name a bridge of the deployment signed) opens nothing.
     const newline = value.indexOf('\n');
@@ -160,14 +152,14 @@ export class DialInPins implements DeploymentPins {
     clearInterval(this.#heartbeat);
     const held = [...this.#held];
     this.#held.clear();
-    if (held.length > 0) await this.#call(() => this.#redis.dialInPinsRelease(held.length, ...held.map(([pin]) => dialInPinKey(pin)), ...held.map(([pin, room]) => this.#value(pin, room))));
+    if (held.length > 0) await this.#connection.call(() => this.#redis.dialInPinsRelease(held.length, ...held.map(([pin]) => dialInPinKey(pin)), ...held.map(([pin, room]) => this.#value(pin, room))));
     this.#redis.disconnect();
   }
 
   async #refresh(): Promise<void> {
     if (this.#stopped || this.#held.size === 0) return;
     const held = [...this.#held];
-    const elsewhere = await this.#call(() => this.#redis.dialInPinsRefresh(held.length, ...held.map(([pin]) => dialInPinKey(pin)), this.#ttlMs, ...held.map(([pin, room]) => this.#value(pin, room))));
+    const elsewhere = await this.#connection.call(() => this.#redis.dialInPinsRefresh(held.length, ...held.map(([pin]) => dialInPinKey(pin)), this.#ttlMs, ...held.map(([pin, room]) => this.#value(pin, room))));
     if (!elsewhere) return;
     const now = new Set(elsewhere.map((index) => held[index - 1]![0]));
     // The room keeps its PIN (no notification tells its clients of a new one): a caller with it reaches whichever room Redis names, so it is said.
@@ -191,19 +183,5 @@ export class DialInPins implements DeploymentPins {
     if (this.#unverified.has(pin) || this.#unverified.size >= MAX_UNVERIFIED_WARNINGS) return;
     this.#unverified.add(pin);
     this.#options.logger.warn({ pin }, DIAL_IN_PIN_WARNINGS.unverified);
-  }
-
-  /** One round trip to Redis; undefined if it failed (logged once per outage). */
-  async #call<T>(call: () => Promise<T>): Promise<T | undefined> {
-    try {
-      const result = await call();
-      if (this.#failing) this.#options.logger.info('dial-in PINs (Redis) answer again');
-      this.#failing = false;
-      return result;
-    } catch (error) {
-      if (!this.#failing) this.#options.logger.warn({ err: error }, 'dial-in PINs (Redis) do not answer: new rooms get PINs unique on this bridge only, and callers reach only its rooms, until Redis does');
-      this.#failing = true;
-      return undefined;
-    }
   }
 }
