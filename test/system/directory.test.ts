@@ -14,6 +14,7 @@ import { TEST_API } from '../helpers/bridge.ts';
 import { BridgeFleet } from '../helpers/bridgeFleet.ts';
 import { joinThroughUi, launchBrowser, openJoinForm } from '../helpers/browser.ts';
 import { operatorFetch } from '../helpers/rest.ts';
+import { startTcpProxy } from '../helpers/tcpProxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const SUBNET = '198.18.17';
@@ -101,15 +102,20 @@ describe('room directory: three bridges sharing one Redis', () => {
   }, 30_000);
 
   it('a join sent on more than twice (bridges disagreeing where a room lives) ends with a clear error, not a loop', async () => {
-    // A bridge record (signed: one of the deployment's, misconfigured) naming A's URL under another id, as home
-    // of a room: A sends the join to "ghost", which is A again.
+    // A bridge record (signed: one of the deployment's, misconfigured) naming a relay in front of A under another
+    // id, as home of a room: A sends the join to "ghost", which is A again. (A record naming A's own URL under
+    // another id would be a dead predecessor of A's, whose rooms A takes over.)
+    const a = new URL(httpUrl('a'));
+    const relay = await startTcpProxy(Number(a.port), a.hostname);
+    const ghostUrl = `http://${relay.address}`;
     const ghost = directoryKeys.bridge('ghost');
-    await fleet.redis.multi().hset(ghost, { url: httpUrl('a'), load: 0, capacity: 1, sig: recordSignature(TEST_API.secret, 'ghost', httpUrl('a')) }).pexpire(ghost, 30_000).set(directoryKeys.room('looping'), 'ghost', 'PX', 30_000).exec();
+    await fleet.redis.multi().hset(ghost, { url: ghostUrl, load: 0, capacity: 1, sig: recordSignature(TEST_API.secret, 'ghost', ghostUrl) }).pexpire(ghost, 30_000).set(directoryKeys.room('looping'), 'ghost', 'PX', 30_000).exec();
     await fleet.redis.sadd(directoryKeys.bridges, 'ghost');
     try {
       await expect(join('a', 'looping', 'Frank')).rejects.toMatchObject({ code: 'elsewhere', message: expect.stringContaining('sent on more than 2 times') });
     } finally {
       await fleet.redis.multi().del(ghost, directoryKeys.room('looping')).srem(directoryKeys.bridges, 'ghost').exec();
+      await relay.close();
     }
   });
 
