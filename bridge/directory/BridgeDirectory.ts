@@ -220,10 +220,6 @@ export class BridgeDirectory {
   readonly #dead = new Set<string>();
   /** Failover joins' probes of recorded homes: one per bridge at a time, its verdict shared a moment. */
   readonly #verdicts = new BridgeVerdicts((bridge) => bridgeAnswers(bridge, PROBE_TIMEOUT_MS), { cacheMs: VERDICT_MS, max: 100 });
-  /** Publishes started so far: a refresh's answer is judged against the rooms made here since it started. */
-  #publishes = 0;
-  /** Rooms this bridge became the home of (claim or takeover), with the number of publishes started by then: no refresh started before may close them. */
-  readonly #madeHere = new Map<string, number>();
   /** The live bridges whose records verified, this one included, as of the last heartbeat or lookup. */
   #live: BridgeRecord[] = [];
   /** Origins of bridges whose records verified, with when they were last seen, oldest first. */
@@ -282,7 +278,7 @@ export class BridgeDirectory {
       this.#redis.directoryClaim(directoryKeys.room(room), choice.id, this.#ttlMs, directoryKeys.bridge('')),
     );
     // No answer (Redis away), or the chosen bridge left between the lookup and the claim: here.
-    return this.#madeHereIf(room, this.#homeFrom(winner, bridges));
+    return this.#homeFrom(winner, bridges);
   }
 
   /**
@@ -320,7 +316,6 @@ export class BridgeDirectory {
   /** Says this bridge is live, with its load now, and that its rooms are still its own. Called by the heartbeat, and at once when a room opens. */
   async publish(): Promise<void> {
     if (this.#stopped) return;
-    const publish = ++this.#publishes;
     const { rooms, load, capacity } = this.#current();
     const { self } = this.#options;
     const replies = await this.#call('publish', () => {
@@ -335,20 +330,20 @@ export class BridgeDirectory {
     const [error, live] = replies?.at(-1) ?? [];
     if (!error && Array.isArray(live)) this.#noteLive(this.#verified(live as string[]));
     const [refreshError, heldKeys] = (rooms.length > 0 ? replies?.at(-2) : undefined) ?? [];
-    if (!refreshError && Array.isArray(heldKeys)) this.#closeHeldElsewhere(rooms, heldKeys as string[], publish);
-    // Replies come in order: no refresh started before this one is still to be judged.
-    for (const [room, madeAt] of this.#madeHere) if (madeAt < publish) this.#madeHere.delete(room);
+    if (!refreshError && Array.isArray(heldKeys)) this.#closeHeldElsewhere(rooms, heldKeys as string[]);
   }
 
   /**
    * The rooms of `rooms` whose keys another live bridge held at the refresh
-   * of publish number `publish` are closed here (heldElsewhere), but for
-   * rooms this bridge became the home of after that refresh started: its
-   * answer about them is stale.
+   * are closed here (heldElsewhere). A room just taken over here is not among
+   * them: REFRESH compares the key's id with this bridge's in one step, so a
+   * takeover that ran before it left this bridge's id; one that ran after it
+   * is answered after it on the same connection, and its room is made only
+   * then, after this has run.
    */
-  #closeHeldElsewhere(rooms: string[], heldKeys: string[], publish: number): void {
+  #closeHeldElsewhere(rooms: string[], heldKeys: string[]): void {
     const held = new Set(heldKeys);
-    const closing = rooms.filter((room) => held.has(directoryKeys.room(room)) && (this.#madeHere.get(room) ?? 0) < publish);
+    const closing = rooms.filter((room) => held.has(directoryKeys.room(room)));
     const closed = closing.length > 0 ? this.#options.heldElsewhere(closing) : [];
     if (closed.length > 0) this.#options.logger.warn({ rooms: closed }, 'another bridge holds these rooms in the directory (a failover took them over): closed them here, so their clients rejoin there');
   }
@@ -419,18 +414,12 @@ export class BridgeDirectory {
     // Gone from the fallbacks and the pages' connect-src at once, until a heartbeat lists it again (its record is left to expire).
     this.#live = this.#live.filter((bridge) => bridge.id !== dead.id);
     // No answer (Redis away): the client is here, and the room is made here.
-    return this.#madeHereIf(room, this.#homeFrom(home, [here, ...others]));
+    return this.#homeFrom(home, [here, ...others]);
   }
 
   /** Where a join goes when no live bridge takes rooms: a draining bridge keeps it, and refuses it saying it is shutting down (RoomRegistry). */
   #nowhere(): RoomHome {
     return this.#options.hosted().draining ? { kind: 'here' } : { kind: 'full' };
-  }
-
-  /** `home`, noting when it is here that the room was just made this bridge's (#closeHeldElsewhere). */
-  #madeHereIf(room: string, home: RoomHome): RoomHome {
-    if (home.kind === 'here') this.#madeHere.set(room, this.#publishes);
-    return home;
   }
 
   /** A room's home as a claim or takeover answered it: another bridge is followed only if its record verified in the lookup. */
