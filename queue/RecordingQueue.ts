@@ -108,7 +108,8 @@ export class RecordingQueue extends EventEmitter<RecordingQueueEvents> {
     await withTimeout(Promise.allSettled([this.#events.close(), this.#queue.close()]), REDIS_TIMEOUT_MS, 'closing the recording queue').catch(() => undefined);
     this.#redis.disconnect();
     // What BullMQ still holds (its own connections, reconnecting to a Redis that is gone) must not keep the process up.
-    await Promise.allSettled([this.#events.disconnect(), this.#queue.disconnect()]);
+    // Not awaited: with Redis gone, BullMQ's disconnect waits for it as its close did.
+    for (const client of [this.#events, this.#queue]) client.disconnect().catch(() => undefined);
   }
 
   async #stateOf(job: Job): Promise<RecordingInfo['state']> {
