@@ -16,10 +16,9 @@ import { writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { TEST_API, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
 import { BridgeFleet } from '../helpers/bridgeFleet.ts';
-import { composeEnvironment } from '../helpers/compose.ts';
 import { shareOf } from '../helpers/hearing.ts';
 import { operatorFetch } from '../helpers/rest.ts';
-import { ServiceProcess } from '../helpers/service.ts';
+import type { ServiceProcess } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const SUBNET = '198.18.25';
@@ -167,17 +166,10 @@ describe('dial-in PINs: two bridges sharing one Redis', () => {
 
   it('lets a caller of a gateway whose bridge is B into a room on A with its PIN: the caller and another in the room hear each other', async () => {
     const [room, { pin }] = [...rooms].find(([, { on }]) => on === 'a')!;
-    const gatewayHost = await fleet.network.addHost('gateway', 10);
     const clients = await fleet.network.addHost('clients', 11);
-    const gatewayEnv = composeEnvironment('gateway', {
-      SERVICE_SECRET: TEST_SERVICE_SECRET,
-      // The test network's addresses are not among the private ranges allowed by default.
-      SIP_ALLOWED_SOURCES: '198.18.0.0/15',
-    });
-    // No drachtio-server can run here: without DRACHTIO_HOST the gateway runs its embedded engine.
-    for (const name of ['DRACHTIO_HOST', 'DRACHTIO_PORT', 'DRACHTIO_SECRET']) delete gatewayEnv[name];
-    gateway = ServiceProcess.start(gatewayHost, 'gateway', process.execPath, ['gateway/main.ts'], { ...gatewayEnv, BRIDGE_URL: fleet.httpUrl('b') });
-    await gateway.waitForLog('SIP gateway ready');
+    const started = await fleet.startGateway('b', 10);
+    gateway = started.gateway;
+    const gatewayHost = started.host;
     const startPhone = async (party: keyof typeof TONES) => {
       writeToneWav(path.join(dir, `${party}.wav`), TONES[party], 120, { sampleRate: 8000 });
       const phone = await Baresip.start({ microphone: path.join(dir, `${party}.wav`), host: clients });

@@ -19,13 +19,11 @@ import { loadGatewayConfig } from '../../gateway/config.ts';
 import { loadPrompts, type Prompts } from '../../gateway/media/prompts.ts';
 import { bestMatch, writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
-import { TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
 import { BridgeFleet } from '../helpers/bridgeFleet.ts';
 import { inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
-import { composeEnvironment } from '../helpers/compose.ts';
 import { dominant, heardInPage, shareOf } from '../helpers/hearing.ts';
 import type { TestHost } from '../helpers/hosts.ts';
-import { ServiceProcess } from '../helpers/service.ts';
+import type { ServiceProcess } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const SUBNET = '198.18.21';
@@ -58,18 +56,9 @@ describe('failover: the bridge of a meeting with two browsers and a phone caller
 
   beforeAll(async () => {
     fleet = await BridgeFleet.start({ id: 'fo', subnet: SUBNET, names: BRIDGES });
-    gatewayHost = await fleet.network.addHost('gateway', 10);
     clients = await fleet.network.addHost('clients', 11);
-    const gatewayEnv = composeEnvironment('gateway', {
-      SERVICE_SECRET: TEST_SERVICE_SECRET,
-      // The test network's addresses are not among the private ranges allowed by default.
-      SIP_ALLOWED_SOURCES: '198.18.0.0/15',
-    });
-    // No drachtio-server can run here: without DRACHTIO_HOST the gateway runs its embedded engine.
-    for (const name of ['DRACHTIO_HOST', 'DRACHTIO_PORT', 'DRACHTIO_SECRET']) delete gatewayEnv[name];
     // The gateway's bridge is B; the meeting will live on A, which B sends the gateway's joins to.
-    gateway = ServiceProcess.start(gatewayHost, 'gateway', process.execPath, ['gateway/main.ts'], { ...gatewayEnv, BRIDGE_URL: fleet.httpUrl('b') });
-    await gateway.waitForLog('SIP gateway ready');
+    ({ gateway, host: gatewayHost } = await fleet.startGateway('b', 10));
     prompts = loadPrompts(loadGatewayConfig({ BRIDGE_URL: fleet.httpUrl('b') }).promptsDir);
     for (const party of Object.keys(TONES) as Party[]) {
       writeToneWav(path.join(dir, `${party}.wav`), TONES[party], 300, { sampleRate: party === 'caller' ? 8000 : 16000 });
@@ -90,16 +79,23 @@ describe('failover: the bridge of a meeting with two browsers and a phone caller
    */
   async function everyoneSeesAndHears(label: string, since: number, timeoutMs: number): Promise<Record<string, number>> {
     const seen: Record<string, number> = {};
+    /** What each check saw last, told when it times out. */
+    const last: Record<string, unknown> = {};
     const check = async (what: string, condition: () => Promise<boolean> | boolean) => {
-      await waitFor(`${label}: ${what}`, condition, timeoutMs, 100);
+      await waitFor(`${label}: ${what}`, condition, timeoutMs, 100).catch((error: Error) => {
+        throw new Error(`${error.message}; last seen: ${JSON.stringify(last[what])}`);
+      });
       seen[what] = Date.now() - since;
     };
     await Promise.all([
       ...WEB.map((party) => {
         const page = pages.get(party)!;
         const others = (Object.keys(TONES) as Party[]).filter((p) => p !== party).sort();
-        return check(`${party} hears ${others.join(' and ')}`, async () => {
-          const sources = (await heardInPage(page, TONES)).map((t) => dominant(t.shares)).filter(Boolean).sort();
+        const what = `${party} hears ${others.join(' and ')}`;
+        return check(what, async () => {
+          const heard = await heardInPage(page, TONES);
+          last[what] = heard.map((t) => ({ name: t.name, dominant: dominant(t.shares) ?? null }));
+          const sources = heard.map((t) => dominant(t.shares)).filter(Boolean).sort();
           return JSON.stringify(sources) === JSON.stringify(others);
         });
       }),
