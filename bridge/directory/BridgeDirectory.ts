@@ -142,15 +142,16 @@ return { ARGV[2], url or '' }`;
 /**
  * KEYS: room keys of this bridge's rooms; ARGV[1] its id, ARGV[2] TTL ms,
  * ARGV[3] bridge key prefix. Extends its own, takes back expired ones and
- * ones whose holder left the directory, leaves others'. Answers the keys
- * another live bridge holds: its rooms there, whose copies here split them.
+ * ones whose holder left the directory, leaves others'. Answers each key
+ * another bridge with a record holds, and that bridge's id: its rooms there,
+ * whose copies here split them (if its record verifies: see #closeHeldElsewhere).
  */
 const REFRESH = `
 local elsewhere = {}
 for _, key in ipairs(KEYS) do
   local current = redis.call('GET', key)
   if current == ARGV[1] then redis.call('PEXPIRE', key, ARGV[2])
-  elseif current and redis.call('EXISTS', ARGV[3] .. current) == 1 then table.insert(elsewhere, key)
+  elseif current and redis.call('EXISTS', ARGV[3] .. current) == 1 then table.insert(elsewhere, key); table.insert(elsewhere, current)
   else redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
 end
 return elsewhere`;
@@ -329,20 +330,24 @@ export class BridgeDirectory {
     });
     const [error, live] = replies?.at(-1) ?? [];
     if (!error && Array.isArray(live)) this.#noteLive(this.#verified(live as string[]));
-    const [refreshError, heldKeys] = (rooms.length > 0 ? replies?.at(-2) : undefined) ?? [];
-    if (!refreshError && Array.isArray(heldKeys)) this.#closeHeldElsewhere(rooms, heldKeys as string[]);
+    const [refreshError, heldBy] = (rooms.length > 0 ? replies?.at(-2) : undefined) ?? [];
+    if (!refreshError && Array.isArray(heldBy)) this.#closeHeldElsewhere(rooms, heldBy as string[]);
   }
 
   /**
-   * The rooms of `rooms` whose keys another live bridge held at the refresh
-   * are closed here (heldElsewhere). A room just taken over here is not among
+   * The rooms of `rooms` whose keys another live bridge (its record verified)
+   * held at the refresh are closed here (heldElsewhere). A room just taken over here is not among
    * them: REFRESH compares the key's id with this bridge's in one step, so a
    * takeover that ran before it left this bridge's id; one that ran after it
    * is answered after it on the same connection, and its room is made only
    * then, after this has run.
    */
-  #closeHeldElsewhere(rooms: string[], heldKeys: string[]): void {
-    const held = new Set(heldKeys);
+  #closeHeldElsewhere(rooms: string[], heldBy: string[]): void {
+    // Only a holder whose record verified counts: whoever can write to Redis must not close rooms here.
+    const held = new Set<string>();
+    for (let i = 0; i + 1 < heldBy.length; i += 2) {
+      if (this.#live.some((bridge) => bridge.id === heldBy[i + 1])) held.add(heldBy[i]!);
+    }
     const closing = rooms.filter((room) => held.has(directoryKeys.room(room)));
     const closed = closing.length > 0 ? this.#options.heldElsewhere(closing) : [];
     if (closed.length > 0) this.#options.logger.warn({ rooms: closed }, 'another bridge holds these rooms in the directory (a failover took them over): closed them here, so their clients rejoin there');

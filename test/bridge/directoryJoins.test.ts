@@ -67,6 +67,13 @@ describe('joins through the room directory', () => {
         expect(peer.client.url.startsWith(signalingUrl(real.url))).toBe(true);
         expect(real.registry.get(room)?.visiblePeers().length).toBe(1);
         if (room === 'fresh') expect(await write.get(directoryKeys.room(room))).toBe('real');
+        if (room === 'claimed') {
+          // Heartbeats since: a room another bridge holds is closed here, but only if that bridge's record verifies.
+          const beats = real.directory!.roundTrips.publish;
+          await waitFor('two heartbeats after the join', () => real.directory!.roundTrips.publish >= beats + 2, 20 * Number(HEARTBEAT_MS), 20);
+          expect(real.registry.get(room)?.visiblePeers().length).toBe(1);
+          expect(peer.notificationsOf('disconnected')).toEqual([]);
+        }
         peer.client.close();
       }
     } finally {
