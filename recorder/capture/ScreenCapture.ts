@@ -35,6 +35,13 @@ const STOP_GRACE_MS = 15_000;
  * are joined (finalize.ts).
  */
 const CATCH_UP_MS = 15_000;
+/**
+ * An encoder that has written nothing new for this long is stalled (its
+ * display or audio sink died), not behind: waiting cannot catch it up, and
+ * the rebuild that follows (a new part) would wait CATCH_UP_MS for nothing.
+ * ffmpeg reports its progress twice a second.
+ */
+const STALLED_MS = 2000;
 // Each input's first timestamp: x11grab and pulse stamp with the wall clock (seconds since the epoch).
 const INPUT_START = /^\s*Duration: .*?, start: (\d+\.\d+),/;
 const STATS = /frame=\s*(\d+).*?time=(\d+):(\d+):([\d.]+).*?drop=\s*(\d+)/;
@@ -55,6 +62,8 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
   /** When the first written frame was captured, and how much media has been written since. */
   #since = 0;
   #writtenSeconds = 0;
+  /** When the written time last grew. */
+  #progressAt = 0;
   readonly #inputStarts: number[] = [];
   readonly #openErrors = new Map<string, string>();
   readonly options: ScreenCaptureOptions;
@@ -81,14 +90,17 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
 
   /**
    * Ends the capture cleanly ('q'). A loaded encoder runs behind; it first
-   * catches up with the moment of the stop (for at most CATCH_UP_MS), since
-   * 'q' drops what is still queued.
+   * catches up with the moment of the stop (for at most CATCH_UP_MS, and not
+   * once it has stalled), since 'q' drops what is still queued.
    */
   async stop(at = Date.now()): Promise<void> {
     const until = (Math.min(at, Date.now()) - this.#since) / 1000;
     const ffmpeg = this.#process;
     await ffmpeg?.stop(async () => {
-      if (this.#flowing) await pollUntil(() => this.#writtenSeconds >= until || !ffmpeg.running, CATCH_UP_MS, 'behind').catch(() => undefined);
+      if (this.#flowing) {
+        const caughtUp = () => this.#writtenSeconds >= until || !ffmpeg.running || Date.now() - this.#progressAt > STALLED_MS;
+        await pollUntil(caughtUp, CATCH_UP_MS, 'behind').catch(() => undefined);
+      }
     });
   }
 
@@ -97,7 +109,9 @@ export class ScreenCapture extends EventEmitter<ScreenCaptureEvents> {
     if (stats) {
       this.stats.frames = Number(stats[1]);
       this.stats.droppedFrames = Number(stats[5]);
-      this.#writtenSeconds = Number(stats[2]) * 3600 + Number(stats[3]) * 60 + Number(stats[4]);
+      const written = Number(stats[2]) * 3600 + Number(stats[3]) * 60 + Number(stats[4]);
+      if (written > this.#writtenSeconds) this.#progressAt = Date.now();
+      this.#writtenSeconds = written;
       if (!this.#flowing && this.stats.frames > 0) {
         this.#flowing = true;
         // The file begins with the earlier input's first capture. Counting back from what is written
