@@ -42,7 +42,23 @@ export class BridgeFleet<Name extends string> {
     await fleet.startRedis();
     for (const name of options.names) fleet.startBridge(name);
     await Promise.all(options.names.map((name) => fleet.bridges[name].waitForLog('bridge ready', 60_000)));
+    await fleet.waitUntilListed(options.names);
     return fleet;
+  }
+
+  /**
+   * Until each of `names` lists the others as live (at its first heartbeat after they were up): before
+   * that, its pages' connect-src leaves them out and its joins name them as no fallback, so a page
+   * loaded too early cannot rejoin through them.
+   */
+  async waitUntilListed(names: readonly Name[]): Promise<void> {
+    for (const name of names) {
+      const others = names.filter((other) => other !== name).map((other) => `ws://${new URL(this.httpUrl(other)).host}`);
+      await waitFor(`${name} to list ${names.join(', ')} as live`, async () => {
+        const csp = (await fetch(`${this.httpUrl(name)}/healthz`)).headers.get('content-security-policy') ?? '';
+        return others.every((origin) => csp.includes(origin));
+      }, 10_000, 100);
+    }
   }
 
   httpUrl(name: Name): string {

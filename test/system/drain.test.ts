@@ -147,8 +147,8 @@ describe('draining a bridge among three', () => {
   it("at the deadline, a browser's meeting moves to another bridge: the page rejoins there by itself, its camera still on, still end-to-end encrypted", async () => {
     for (const name of ['a', 'b'] as const) fleet.startBridge(name);
     await Promise.all((['a', 'b'] as const).map((name) => fleet.bridges[name].waitForLog('bridge ready', 60_000)));
-    // Each lists the other at a heartbeat once both are up: the page's join then names B as its fallback.
-    await waitFor('both bridges in the directory', async () => (await inDirectory('a')) && (await inDirectory('b')), 10_000, 100);
+    // Each lists the other at a heartbeat once both are up: only then may A's page reach B (connect-src) and its join name B as its fallback.
+    await fleet.waitUntilListed(['a', 'b']);
     const browser = await launchBrowser({ args: [`--unsafely-treat-insecure-origin-as-secure=${BRIDGES.map((name) => fleet.httpUrl(name)).join(',')}`] });
     try {
       const page = await browser.newPage();
