@@ -89,20 +89,27 @@ export interface RejoinOptions {
  * Joins at the first target that takes us, going round the targets (pausing
  * between rounds) until the signal aborts. A final refusal (locked, not
  * admitted, encrypted) stops at once; anything else (refused connect,
- * `elsewhere` to a dead bridge, a timeout) moves to the next target.
+ * `elsewhere` to a dead bridge, a timeout) moves to the next target. A target
+ * that let its try time out (a dead machine answers nothing) is tried after
+ * the others in the next rounds: each try of it costs the whole connect
+ * timeout, which would otherwise come before every round's live bridges.
  */
 export async function rejoinAt<T>(targets: readonly string[], join: (url: string) => Promise<T>, options: RejoinOptions): Promise<T> {
   const { signal, isFinal = () => false, onFailure = () => {} } = options;
   if (targets.length === 0) throw new Error('rejoin: no bridge to try');
   const pauses = new Backoff(ROUND_PAUSE);
+  const unanswered = new Set<string>();
   let last: unknown;
   for (;;) {
-    for (const url of targets) {
+    const round = [...targets.filter((url) => !unanswered.has(url)), ...targets.filter((url) => unanswered.has(url))];
+    for (const url of round) {
       if (signal.aborted) throw new RejoinGaveUp(last, signal.reason);
       try {
         return await join(url);
       } catch (error) {
         if ((error instanceof SignalingError && FINAL_REFUSALS.has(error.code)) || isFinal(error)) throw error;
+        if (error instanceof SignalingError && error.code === 'timeout') unanswered.add(url);
+        else unanswered.delete(url);
         last = error;
         onFailure(url, error);
       }

@@ -84,6 +84,25 @@ describe('rejoinAt', () => {
     expect(failures).toEqual(['a', 'b', 'a', 'b']);
   });
 
+  it('tries a bridge that let its connect time out (a dead machine) after the others in the next rounds', async () => {
+    const tried: string[] = [];
+    let round = 0;
+    const joined = await rejoinAt(
+      ['lost', 'ours', 'fallback'],
+      async (url) => {
+        tried.push(url);
+        if (url === 'lost') throw new SignalingError('timeout', `could not connect to ${url} within 3000 ms`);
+        if (url === 'ours') round++;
+        // The fallback takes the room over only in the second round (the directory still agreeing in the first).
+        if (url === 'fallback' && round === 2) return url;
+        throw refusedConnect(url);
+      },
+      { signal: AbortSignal.timeout(5000) },
+    );
+    expect(joined).toBe('fallback');
+    expect(tried).toEqual(['lost', 'ours', 'fallback', 'ours', 'fallback']);
+  });
+
   it('gives up at the deadline, saying what failed last', async () => {
     const started = performance.now();
     const attempt = rejoinAt(['a'], async (url) => Promise.reject(refusedConnect(url)), { signal: AbortSignal.timeout(300) });
