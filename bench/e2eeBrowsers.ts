@@ -10,9 +10,15 @@
 //     CPU is the three browsers' process trees (/proc), per second and per
 //     frame (encoded + decoded), since a loaded machine may drop frames.
 //  2. Join -> first decoded remote frame for a newcomer, with E2EE off and on
-//     (key exchange included) in one room, joins alternating.
+//     (key exchange included) in one room, joins alternating. With
+//     --baseline <web dist dir> (another build of the web client, e.g. the
+//     previous commit's `vite build web`), a third arm: the newcomer's page
+//     runs that build with E2EE on, so a change to the client is measured
+//     against the code before it in the same run.
 //
-//   npm run bench:e2ee -- --rounds 3 --seconds 15 --joins 10 [--part cpu|join]
+//   npm run bench:e2ee -- --rounds 3 --seconds 15 --joins 10 [--part cpu|join] [--baseline dir]
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Browser, Page } from 'puppeteer-core';
 import { startBridge } from '../test/helpers/bridge.ts';
@@ -28,8 +34,10 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '15' },
     joins: { type: 'string', default: '10' },
     part: { type: 'string', default: 'all' },
+    baseline: { type: 'string' },
   },
 });
+const BASELINE = values.baseline;
 const PART = values.part;
 const ROUNDS = Number(values.rounds);
 const SECONDS = Number(values.seconds);
@@ -120,40 +128,82 @@ try {
 /**
  * Join latency: one presenter, whose moderator turns E2EE on and off between
  * joins, so both arms meet the same presenter under the same load; the
- * newcomer alternates between the two.
+ * newcomer alternates between the two (and, with --baseline, the other build with E2EE on).
  */
 async function joinLatency(): Promise<void> {
-  const presenter = await browsers[0]!.newPage();
-  await joinThroughUi(presenter, `${bridge.url}/join`, 'Presenter');
-  const joiner = await browsers[1]!.newPage();
-  // Where an E2EE join's time goes: the presenter's key reaching the newcomer's worker (marked
-  // when the page hands it over), then the first picture decoded with it.
-  await joiner.evaluateOnNewDocument(() => {
+  // Where an E2EE join's time goes, marked when a page hands its worker a request: the newcomer
+  // starting E2EE (its join answered), the presenter taking its public key, the presenter's
+  // ratcheted key sent (the bridge acknowledged it), the key reaching the newcomer's worker, then
+  // the first picture decoded with it. Marks are read as wall-clock times, to compare pages.
+  const markWorkerRequests = (marks: Record<string, string>) => {
     const post = Worker.prototype.postMessage as (this: Worker, message: unknown, options?: StructuredSerializeOptions) => void;
     Worker.prototype.postMessage = function (this: Worker, message: unknown, options?: StructuredSerializeOptions) {
-      if ((message as { op?: string } | null)?.op === 'setKey') performance.mark('e2ee-set-key');
+      const mark = marks[(message as { op?: string } | null)?.op ?? ''];
+      if (mark) performance.mark(mark);
       post.call(this, message, options);
     } as typeof Worker.prototype.postMessage;
+  };
+  const presenter = await browsers[0]!.newPage();
+  await presenter.evaluateOnNewDocument(markWorkerRequests, { addPeer: 'e2ee-add-peer', handedOut: 'e2ee-handed-out' });
+  await joinThroughUi(presenter, `${bridge.url}/join`, 'Presenter');
+  const joiner = await browsers[1]!.newPage();
+  await joiner.evaluateOnNewDocument(markWorkerRequests, { start: 'e2ee-start', setKey: 'e2ee-set-key' });
+  // And when its first key message (its public key) goes out on the signaling socket.
+  await joiner.evaluateOnNewDocument(() => {
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (this: WebSocket, data: Parameters<WebSocket['send']>[0]) {
+      if (typeof data === 'string' && data.includes('"sendE2eeMessage"')) performance.mark('e2ee-public-key-sent');
+      send.call(this, data);
+    };
   });
-  const keyAfter: number[] = [];
-  const frameAfterKey: number[] = [];
-  const joins: Record<'off' | 'on', number[]> = { off: [], on: [] };
+  const arms: readonly ('off' | 'on' | 'baseline')[] = BASELINE ? ['off', 'on', 'baseline'] : ['off', 'on'];
+  // The baseline arm's newcomer runs the other build's scripts: each of this build's assets is
+  // answered with the other build's of the same name (Vite names them name-hash.ext).
+  let serveBaseline = false;
+  let baselineServed = 0;
+  if (BASELINE) {
+    const assets = path.join(BASELINE, 'assets');
+    const baselineAsset = new Map(readdirSync(assets).map((file) => [file.replace(/-[\w-]+\./, '.'), path.join(assets, file)]));
+    await joiner.setRequestInterception(true);
+    joiner.on('request', (request) => {
+      const { pathname } = new URL(request.url());
+      const file = pathname.startsWith('/assets/') ? baselineAsset.get(path.basename(pathname).replace(/-[\w-]+\./, '.')) : undefined;
+      if (!serveBaseline || !file) return void request.continue();
+      const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'application/json';
+      baselineServed++;
+      void request.respond({ status: 200, contentType: type, body: readFileSync(file) });
+    });
+  }
+  type Split = { start: number; sent: number; atPresenter: number; answered: number; key: number; picture: number };
+  const splits: Record<'on' | 'baseline', Split[]> = { on: [], baseline: [] };
+  const joins: Record<'off' | 'on' | 'baseline', number[]> = { off: [], on: [], baseline: [] };
+  const wallClockMark = (page: Page, name: string, after: number) =>
+    page.evaluate(
+      (name, after) => performance.getEntriesByName(name).map((m) => performance.timeOrigin + m.startTime).find((t) => t >= after) ?? null,
+      name,
+      after,
+    );
   for (let i = 0; i < JOINS; i++) {
-    for (const state of ['off', 'on'] as const) {
-      await presenter.evaluate((on) => window.conference!.setE2ee(on), state === 'on');
-      await waitFor(`E2EE ${state}`, () => presenter.evaluate((on) => window.conference!.e2ee.value === on, state === 'on'), 10_000, 50);
+    for (const state of arms) {
+      const on = state !== 'off';
+      await presenter.evaluate((on) => window.conference!.setE2ee(on), on);
+      await waitFor(`E2EE ${state}`, () => presenter.evaluate((on) => window.conference!.e2ee.value === on, on), 10_000, 50);
+      serveBaseline = state === 'baseline';
       await openJoinForm(joiner, `${bridge.url}/join`, `Joiner ${i + 1}`);
       const ms = await timeJoin(joiner);
+      console.log(`join ${i + 1} ${state}: ${ms.toFixed(0)} ms`);
       joins[state].push(ms);
-      if (state === 'on') {
-        const key = await joiner.evaluate(() => {
-          const [click] = performance.getEntriesByName('join-click');
-          const [setKey] = performance.getEntriesByName('e2ee-set-key');
-          return click && setKey ? setKey.startTime - click.startTime : null;
-        });
-        if (key !== null) {
-          keyAfter.push(key);
-          frameAfterKey.push(ms - key);
+      if (state !== 'off') {
+        const click = (await joiner.evaluate(() => performance.timeOrigin + performance.getEntriesByName('join-click')[0]!.startTime))!;
+        const [start, sent, atPresenter, answered, key] = await Promise.all([
+          wallClockMark(joiner, 'e2ee-start', click),
+          wallClockMark(joiner, 'e2ee-public-key-sent', click),
+          wallClockMark(presenter, 'e2ee-add-peer', click),
+          wallClockMark(presenter, 'e2ee-handed-out', click),
+          wallClockMark(joiner, 'e2ee-set-key', click),
+        ]);
+        if (start !== null && sent !== null && atPresenter !== null && answered !== null && key !== null) {
+          splits[state].push({ start: start - click, sent: sent - click, atPresenter: atPresenter - click, answered: answered - click, key: key - click, picture: ms });
         }
       }
       await joiner.click('#leave');
@@ -168,12 +218,26 @@ async function joinLatency(): Promise<void> {
     }
   }
 
-  const row = (name: string, xs: number[]) => `${name.padEnd(10)} p50 ${percentile(xs, 50).toFixed(0).padStart(5)} ms   p95 ${percentile(xs, 95).toFixed(0).padStart(5)} ms`;
+  const p = (xs: number[], q: number) => percentile(xs, q).toFixed(0);
+  const row = (name: string, xs: number[]) => `${name.padEnd(16)} p50 ${p(xs, 50).padStart(5)} ms   p95 ${p(xs, 95).padStart(5)} ms`;
+  const names = { off: 'E2EE off', on: 'E2EE on', baseline: 'E2EE on, baseline' };
   console.log(`\njoin -> first decoded remote frame, ${JOINS} joins each, alternating`);
-  console.log(row('E2EE off', joins.off));
-  console.log(row('E2EE on', joins.on));
-  console.log(`p50 on - off: ${(percentile(joins.on, 50) - percentile(joins.off, 50)).toFixed(0)} ms; p95 on - off: ${(percentile(joins.on, 95) - percentile(joins.off, 95)).toFixed(0)} ms`);
-  console.log(`samples (ms): off ${joins.off.map((x) => x.toFixed(0)).join(' ')}; on ${joins.on.map((x) => x.toFixed(0)).join(' ')}`);
-  console.log(`E2EE on, ${keyAfter.length} joins: the presenter's key in the worker p50 ${percentile(keyAfter, 50).toFixed(0)} / p95 ${percentile(keyAfter, 95).toFixed(0)} ms after Join; the first picture p50 ${percentile(frameAfterKey, 50).toFixed(0)} / p95 ${percentile(frameAfterKey, 95).toFixed(0)} ms after that`);
-  console.log(`  per join (key, then picture): ${keyAfter.map((k, i) => `${k.toFixed(0)}+${frameAfterKey[i]!.toFixed(0)}`).join(' ')}`);
+  for (const state of arms) console.log(row(names[state], joins[state]));
+  const encrypted = arms.filter((s): s is 'on' | 'baseline' => s !== 'off');
+  for (const state of encrypted) {
+    const xs = joins[state];
+    console.log(`${names[state]} - off: p50 ${(percentile(xs, 50) - percentile(joins.off, 50)).toFixed(0)} ms; p95 ${(percentile(xs, 95) - percentile(joins.off, 95)).toFixed(0)} ms`);
+  }
+  if (BASELINE) console.log(`baseline arm: ${baselineServed} of its assets served from ${BASELINE}`);
+  for (const state of arms) console.log(`samples (ms), ${names[state]}: ${joins[state].map((x) => x.toFixed(0)).join(' ')}`);
+  for (const state of encrypted) {
+    const xs = splits[state];
+    const step = (f: (s: Split) => number) => `p50 ${p(xs.map(f), 50)} / p95 ${p(xs.map(f), 95)}`;
+    console.log(
+      `${names[state]}, ${xs.length} joins timed (ms): E2EE started (join answered) ${step((s) => s.start)} after Join; ` +
+        `our public key sent ${step((s) => s.sent - s.start)} after that; at the presenter ${step((s) => s.atPresenter - s.sent)} after that; its answer sent ${step((s) => s.answered - s.atPresenter)} after that; ` +
+        `its key in our worker ${step((s) => s.key)} after Join; the first picture ${step((s) => s.picture - s.key)} after the key`,
+    );
+    console.log(`  per join (start, sent, at presenter, answered, key, picture; from Join): ${xs.map((s) => [s.start, s.sent, s.atPresenter, s.answered, s.key, s.picture].map((x) => x.toFixed(0)).join('/')).join(' ')}`);
+  }
 }
