@@ -17,7 +17,11 @@ import {
   rtpParametersSchema,
 } from './protocol.ts';
 
-export const CASCADE_LINK_PATH = '/api/bridge/link';
+/**
+ * Beside the signaling socket (SIGNALING_PATH, a name no room can take), outside /api: the link has
+ * its own credentials (a link token), not the operator's REST ones.
+ */
+export const CASCADE_LINK_PATH = '/ws/cascade';
 /** A link message is at most this big (the largest is `opened`, with the home's peers and chat history). */
 export const CASCADE_MAX_MESSAGE_BYTES = 512 * 1024;
 

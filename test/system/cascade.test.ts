@@ -1,0 +1,172 @@
+// Cascading: one room served by two bridges. Two bridges in regions a and b
+// share one real redis-server (bridge/main.ts with compose's environment, each
+// on a test host of its own); the browsers run on another. Alice opens the
+// room through A, its home; Bob opens it through B saying he is in region b:
+// B serves him the room as A's satellite, linked to A (an authenticated
+// WebSocket, media over a PipeTransport pair), instead of sending him to A.
+// Each must see and hear the other by their own tone, see the other listed,
+// each producer must be piped to the other bridge once however many consume
+// it there, a stranger must not open a link, and Bob leaving must leave
+// nothing behind on B.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { linkToken } from '../../bridge/cascade/linkToken.ts';
+import { CASCADE_LINK_PATH } from '../../protocol/cascade.ts';
+import { writeToneWav } from '../helpers/audio.ts';
+import { TEST_API } from '../helpers/bridge.ts';
+import { BridgeFleet } from '../helpers/bridgeFleet.ts';
+import { inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
+import { dominant, heardInPage } from '../helpers/hearing.ts';
+import type { TestHost } from '../helpers/hosts.ts';
+import { operatorFetch } from '../helpers/rest.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const SUBNET = '198.18.27';
+const BRIDGES = ['a', 'b'] as const;
+type BridgeName = (typeof BRIDGES)[number];
+const ROOM = 'cascade';
+/** Each party's tone: neither's harmonics land on the other's. */
+const TONES = { alice: 500, bob: 700 } as const;
+type Party = keyof typeof TONES;
+const NAMES: Record<Party, string> = { alice: 'Alice', bob: 'Bob' };
+
+describe('cascading: a room served by two bridges, its home in region a and a satellite in region b', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cascade-'));
+  let fleet: BridgeFleet<BridgeName>;
+  let clients: TestHost;
+  const browsers: Browser[] = [];
+  const pages = new Map<Party, Page>();
+
+  beforeAll(async () => {
+    fleet = await BridgeFleet.start({ id: 'cc', subnet: SUBNET, names: BRIDGES, env: (name) => ({ BRIDGE_REGION: name }) });
+    clients = await fleet.network.addHost('clients', 11);
+    for (const party of Object.keys(TONES) as Party[]) writeToneWav(path.join(dir, `${party}.wav`), TONES[party], 300, { sampleRate: 16000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const browser of browsers) await browser.close().catch(() => {});
+    await fleet?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function openPage(party: Party, url: string): Promise<number> {
+    const pageBridges = BRIDGES.map((name) => fleet.httpUrl(name)).join(',');
+    const browser = await launchBrowser({
+      host: clients,
+      args: [`--use-file-for-fake-audio-capture=${path.join(dir, `${party}.wav`)}`, `--unsafely-treat-insecure-origin-as-secure=${pageBridges}`],
+    });
+    browsers.push(browser);
+    const page = await browser.newPage();
+    const started = Date.now();
+    await joinThroughUi(page, url, NAMES[party]);
+    pages.set(party, page);
+    return Date.now() - started;
+  }
+
+  /** A gauge of a bridge's /metrics (its labels as written there, e.g. `{direction="in"}`). */
+  async function metric(bridge: BridgeName, name: string, labels = ''): Promise<number> {
+    const text = await (await fetch(`${fleet.httpUrl(bridge)}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
+    return line ? Number(line.split(' ')[1]) : Number.NaN;
+  }
+
+  const participantNames = (page: Page) => page.evaluate(() => [...window.conference!.participants.value.values()].map((p) => p.displayName).sort());
+
+  it('serves Bob on B, linked to the home A: each sees and hears the other, and each lists the other', async () => {
+    const aliceJoinMs = await openPage('alice', `${fleet.httpUrl('a')}/${ROOM}?audioProcessing=off`);
+    expect(await fleet.homeOf(ROOM)).toBe('a');
+    const bobJoinMs = await openPage('bob', `${fleet.httpUrl('b')}/${ROOM}?audioProcessing=off&region=b`);
+    // Bob stayed on B: his page was not moved to A's origin, and B links the room to A.
+    expect(new URL(pages.get('bob')!.url()).host).toBe(new URL(fleet.httpUrl('b')).host);
+    expect(await fleet.homeOf(ROOM)).toBe('a');
+    expect(await metric('b', 'bridge_cascade_links')).toBe(1);
+    expect(await metric('a', 'bridge_cascade_links')).toBe(1);
+
+    const since = Date.now();
+    const seen: Record<string, number> = {};
+    await Promise.all(
+      (Object.keys(TONES) as Party[]).flatMap((party) => {
+        const page = pages.get(party)!;
+        const other = party === 'alice' ? 'bob' : 'alice';
+        let frames: number | undefined;
+        return [
+          waitFor(`${party} decodes ${other}'s video`, async () => {
+            const now = (await inboundStats(page)).filter((s) => s.kind === 'video').reduce((sum, s) => sum + s.framesDecoded, 0);
+            const rising = frames !== undefined && now > frames;
+            frames = now;
+            if (rising && !seen[`${party} sees`]) seen[`${party} sees`] = Date.now() - since;
+            return rising;
+          }, 20_000, 100),
+          waitFor(`${party} hears ${other}`, async () => {
+            const heard = (await heardInPage(page, TONES)).map((t) => dominant(t.shares));
+            const hears = heard.length === 1 && heard[0] === other;
+            if (hears) seen[`${party} hears`] = Date.now() - since;
+            return hears;
+          }, 20_000, 100),
+          waitFor(`${party} lists ${other}`, async () => JSON.stringify(await participantNames(page)) === JSON.stringify([NAMES[other]]), 10_000, 100),
+        ];
+      }),
+    );
+    console.log(`page opened to connected: Alice on the home A ${aliceJoinMs} ms, Bob through the satellite B (linking it) ${bobJoinMs} ms; then, in ms after:`, seen);
+
+    // REST on the home lists both participants.
+    const view = (await (await operatorFetch(`${fleet.httpUrl('a')}/api/rooms/${ROOM}`)).json()) as { participants: { displayName: string }[] };
+    expect(view.participants.map((p) => p.displayName).sort()).toEqual(['Alice', 'Bob']);
+  }, 120_000);
+
+  it('pipes each producer to the other bridge once, however many consume it there', async () => {
+    // Alice's microphone and camera are on B once each, Bob's on A once each.
+    expect(await metric('b', 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(2);
+    expect(await metric('a', 'bridge_cascade_piped_producers', '{direction="out"}')).toBe(2);
+    expect(await metric('a', 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(2);
+    const consumersBefore = await metric('b', 'bridge_consumers', '{worker="0"}');
+    // Another participant on B, consuming Alice's producers there.
+    const carol = await fleet.join('b', ROOM, 'Carol', 'web', { region: 'b' });
+    expect(carol.landedOn).toBe('b');
+    const alice = carol.joined.peers.find((p) => p.displayName === 'Alice')!;
+    expect(alice.producers).toHaveLength(2);
+    const transport = await carol.client.request('createWebRtcTransport', { direction: 'recv' });
+    for (const producer of alice.producers) {
+      await carol.client.request('consume', { transportId: transport.id, producerId: producer.id, rtpCapabilities: carol.joined.routerRtpCapabilities, paused: true });
+    }
+    expect(await metric('b', 'bridge_consumers', '{worker="0"}')).toBe(consumersBefore + 2);
+    expect(await metric('b', 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(2);
+    carol.client.close();
+    await waitFor('Carol to leave', async () => !(await participantNames(pages.get('alice')!)).includes('Carol'), 10_000, 100);
+  }, 60_000);
+
+  it('refuses a link to a stranger (no token, a forged one, a bridge the directory does not list) and nothing changes', async () => {
+    const url = `${fleet.httpUrl('a').replace(/^http/, 'ws')}${CASCADE_LINK_PATH}`;
+    const statusOf = (authorization?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(url, authorization ? { headers: { authorization } } : {});
+        socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+        socket.once('open', () => {
+          socket.close();
+          reject(new Error('the link opened'));
+        });
+        socket.once('error', reject);
+      });
+    expect(await statusOf()).toBe(401);
+    expect(await statusOf(`Bearer ${linkToken('not-the-deployment-secret-0123456789', { bridge: 'b', room: ROOM })}`)).toBe(401);
+    expect(await statusOf(`Bearer ${linkToken(TEST_API.secret, { bridge: 'ghost', room: ROOM })}`)).toBe(403);
+    expect(await metric('a', 'bridge_cascade_links')).toBe(1);
+    expect(await participantNames(pages.get('alice')!)).toEqual(['Bob']);
+  });
+
+  it('when Bob leaves, Alice sees him go, and B closes its copy of the room with its link and pipes', async () => {
+    await browsers[1]!.close();
+    await waitFor('Alice to see Bob leave', async () => (await participantNames(pages.get('alice')!)).length === 0, 15_000, 100);
+    for (const bridge of BRIDGES) {
+      await waitFor(`${bridge} to close the link`, async () => (await metric(bridge, 'bridge_cascade_links')) === 0, 10_000, 100);
+      expect(await metric(bridge, 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(0);
+      expect(await metric(bridge, 'bridge_cascade_piped_producers', '{direction="out"}')).toBe(0);
+    }
+    expect(await metric('b', 'bridge_rooms', '{worker="0"}')).toBe(0);
+    expect(await metric('a', 'bridge_rooms', '{worker="0"}')).toBe(1);
+  });
+});
