@@ -56,6 +56,11 @@ export const linkMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('producerPaused'), producerId: entityId, paused: z.boolean() }),
   z.object({ type: z.literal('producerClosed'), producerId: entityId }),
+  /**
+   * Home to satellite: whether the home guards entry now (a lock or the lobby): while it does, the
+   * satellite sends new joins to the home, which checks them; those in stay.
+   */
+  z.object({ type: z.literal('entry'), guarded: z.boolean() }),
   /** Home to satellite: the room closed on its home; the satellite's peers are told why. */
   z.object({ type: z.literal('close'), reason: disconnectReasonSchema }),
 ]);

@@ -34,6 +34,8 @@ export class BridgeLink {
   /** Set while a message of the other bridge's is applied: what the room tells then came from there. */
   #applying = false;
   #closed = false;
+  /** A satellite's: the home guards entry (a lock or its lobby), so new joins go there. */
+  #entryGuarded = false;
   /** #lost ran: the socket closed, or we closed it. */
   #gone = false;
   readonly #goneListeners: (() => void)[] = [];
@@ -78,6 +80,11 @@ export class BridgeLink {
   onGone(listener: () => void): void {
     if (this.#gone) listener();
     else this.#goneListeners.push(listener);
+  }
+
+  /** Whether the home guards entry now (a satellite's link): new joins must go to the home. */
+  get entryGuarded(): boolean {
+    return this.#entryGuarded;
   }
 
   get pipes(): ProducerPipes {
@@ -126,6 +133,10 @@ export class BridgeLink {
   /** What the room tells its peers, passed on when it concerns a peer of this bridge's (the other bridge mirrors only those). */
   #forward(name: NotificationName, data: unknown): void {
     if (this.#applying) return;
+    if ((name === 'roomLocked' || name === 'lobbyChanged') && !this.#room.homeBridge) {
+      this.send({ type: 'entry', guarded: guardsEntry(this.#room) });
+      return;
+    }
     if (name === 'peerJoined' || name === 'peerUpdated') {
       const { peer } = data as NotificationData<'peerJoined'>;
       if (!this.#remote.has(peer.id)) this.send({ type: name, peer });
@@ -210,6 +221,9 @@ export class BridgeLink {
       case 'close':
         if (this.#room.homeBridge) this.#room.close(message.reason);
         return;
+      case 'entry':
+        this.#entryGuarded = message.guarded;
+        return;
       default:
         // open, opened and refused belong to the opening (CascadeLinks).
         this.#refuse(`unexpected ${message.type}`);
@@ -237,3 +251,7 @@ export class BridgeLink {
   }
 }
 
+/** Whether the room checks who enters (a lock or its lobby): only its home does, so joins must reach it. */
+export function guardsEntry(room: Room): boolean {
+  return room.moderation.locked || room.moderation.lobby.enabled;
+}

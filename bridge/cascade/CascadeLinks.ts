@@ -5,7 +5,7 @@ import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
 import type { BridgeRecord } from '../directory/placement.ts';
 import type { MediaNetwork } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
-import { BridgeLink } from './BridgeLink.ts';
+import { BridgeLink, guardsEntry } from './BridgeLink.ts';
 import { linkToken, verifyLinkToken, type LinkClaim } from './linkToken.ts';
 import { ProducerPipes } from './ProducerPipes.ts';
 import { spanReason } from './spanning.ts';
@@ -41,6 +41,8 @@ export class CascadeLinks {
   readonly #logger: Logger;
   /** By room and other bridge. */
   readonly #links = new Map<string, BridgeLink>();
+  /** The home's URL of each room served here as a satellite. */
+  readonly #homes = new Map<string, string>();
   /** Satellite rooms being linked, by name: a burst of joins opens one link. */
   readonly #opening = new Map<string, Promise<boolean>>();
 
@@ -92,6 +94,7 @@ export class CascadeLinks {
     const room = this.#options.registry.get(claim.room);
     if (!room || room.closed || room.homeBridge !== undefined) return refuse(`room ${claim.room} does not live on this bridge`);
     if (room.moderation.e2ee.enabled) return refuse(`room ${claim.room} is end-to-end encrypted: it is served by its home bridge only`);
+    if (guardsEntry(room)) return refuse(`room ${claim.room} is locked or has its lobby on: its joins are checked on its home bridge`);
     const key = linkKey(claim.room, claim.bridge);
     if (this.#links.has(key)) return refuse(`bridge ${claim.bridge} is linked for room ${claim.room} already`);
     const pipes = await ProducerPipes.create(room, this.#options.network, logger);
@@ -102,6 +105,18 @@ export class CascadeLinks {
     link.send({ type: 'opened', peers, chat: [...room.presence.chatHistory], pipe: pipes.end });
     link.start({ theirs: [], oursTold: true });
     logger.info('cascade link accepted: a satellite serves this room');
+  }
+
+  /**
+   * The home's URL when this bridge serves `room` as a satellite and the home
+   * guards entry now (a lock or the lobby): new joins are sent there, which
+   * checks them (those in stay).
+   */
+  entryAtHome(room: string): string | undefined {
+    for (const [key, link] of this.#links) {
+      if (key.startsWith(`${room}\n`) && link.entryGuarded) return this.#homes.get(room);
+    }
+    return undefined;
   }
 
   /** Whether the room is served together with another bridge now (linked either way). */
@@ -147,6 +162,8 @@ export class CascadeLinks {
     }
     await pipes.connect(answer.pipe);
     for (const message of answer.chat) room.presence.relay(message);
+    this.#homes.set(name, home.url);
+    link.onGone(() => this.#homes.delete(name));
     this.#adopt(linkKey(name, home.id), link).start({ theirs: answer.peers, oursTold: false });
     logger.info({ reason, ms: Date.now() - started }, 'serving the room as a satellite of its home bridge');
     return true;

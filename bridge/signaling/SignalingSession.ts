@@ -445,6 +445,8 @@ export class SignalingSession implements PeerChannel {
    */
   async #mustBeHome(room: string, bridgeLost: boolean, region: string | undefined): Promise<void> {
     const { registry, directory, cascade } = this.#options;
+    const entryAtHome = cascade?.entryAtHome(room);
+    if (entryAtHome) throw new RequestError('elsewhere', `room ${room} is locked or has its lobby on: join it on its home bridge`, entryAtHome);
     if (!directory || registry.get(room)) return;
     const home = await directory.homeOf(room, { bridgeLost });
     if (home.kind === 'full') throw new RequestError('unavailable', 'every bridge is at capacity (BRIDGE_CAPACITY): try again later');

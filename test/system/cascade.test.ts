@@ -23,6 +23,7 @@ import { inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.t
 import { dominant, heardInPage } from '../helpers/hearing.ts';
 import type { TestHost } from '../helpers/hosts.ts';
 import { operatorFetch } from '../helpers/rest.ts';
+import { joinToken } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const SUBNET = '198.18.27';
@@ -137,6 +138,32 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     expect(await metric('b', 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(2);
     carol.client.close();
     await waitFor('Carol to leave', async () => !(await participantNames(pages.get('alice')!)).includes('Carol'), 10_000, 100);
+  }, 60_000);
+
+  it('keeps to the home what it owns: B refuses it, and a lock on A sends new joins through B to A', async () => {
+    // A moderator on B (by token) may not lock the room there, nor act on Alice, who is on A.
+    const dave = await fleet.join('b', ROOM, 'Dave', 'web', { region: 'b', token: await joinToken({ room: ROOM, role: 'moderator' }) });
+    expect(dave.landedOn).toBe('b');
+    const alice = dave.joined.peers.find((p) => p.displayName === 'Alice')!;
+    await expect(dave.client.request('setRoomPassword', { password: '1234' })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(dave.client.request('muteParticipant', { peerId: alice.id })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(dave.client.request('removeParticipant', { peerId: alice.id })).rejects.toMatchObject({ code: 'unavailable' });
+    // E2EE cannot be turned on in a room two bridges serve, on its home either.
+    const e2ee = await pages.get('alice')!.evaluate(async () => {
+      await window.conference!.setE2ee(true);
+      return { on: window.conference!.e2ee.value, notices: window.conference!.notices.value.map((n) => n.text) };
+    });
+    expect(e2ee.on).toBe(false);
+    expect(e2ee.notices.join('\n')).toContain('the other bridges serving this meeting');
+    dave.client.close();
+
+    expect(await pages.get('alice')!.evaluate(() => window.conference!.setRoomPassword('1234'))).toBe(true);
+    await expect(fleet.join('b', ROOM, 'Eve', 'web', { region: 'b' })).rejects.toMatchObject({ code: 'passwordRequired' });
+    const eve = await fleet.join('b', ROOM, 'Eve', 'web', { region: 'b', password: '1234' });
+    expect(eve.landedOn).toBe('a');
+    eve.client.close();
+    expect(await pages.get('alice')!.evaluate(() => window.conference!.setRoomPassword(null))).toBe(true);
+    await waitFor('Dave and Eve to leave', async () => JSON.stringify(await participantNames(pages.get('alice')!)) === '["Bob"]', 10_000, 100);
   }, 60_000);
 
   it('refuses a link to a stranger (no token, a forged one, a bridge the directory does not list) and nothing changes', async () => {
