@@ -79,7 +79,9 @@ export class CascadeLinks {
   /**
    * A satellite's link, as the room's home: its opening names the room of
    * its token, which must live here, not end-to-end encrypted (its keys are
-   * not carried across bridges), and not linked with that bridge already.
+   * not carried across bridges) nor guarding its entry. A link that bridge
+   * had for the room is stale (a satellite keeps one, and opens another only
+   * once its room closed and was made again): the new one replaces it.
    */
   async accept(socket: WebSocket, claim: LinkClaim): Promise<void> {
     const logger = this.#logger.child({ room: claim.room, bridge: claim.bridge });
@@ -96,7 +98,7 @@ export class CascadeLinks {
     if (room.moderation.e2ee.enabled) return refuse(`room ${claim.room} is end-to-end encrypted: it is served by its home bridge only`);
     if (guardsEntry(room)) return refuse(`room ${claim.room} is locked or has its lobby on: its joins are checked on its home bridge`);
     const key = linkKey(claim.room, claim.bridge);
-    if (this.#links.has(key)) return refuse(`bridge ${claim.bridge} is linked for room ${claim.room} already`);
+    this.#links.get(key)?.close(1000, 'replaced by a new link');
     const pipes = await ProducerPipes.create(room, this.#options.network, logger);
     await pipes.connect(opening.pipe);
     const link = this.#adopt(key, new BridgeLink(socket, room, pipes, logger));
@@ -171,7 +173,9 @@ export class CascadeLinks {
 
   #adopt(key: string, link: BridgeLink): BridgeLink {
     this.#links.set(key, link);
-    link.onGone(() => this.#links.delete(key));
+    link.onGone(() => {
+      if (this.#links.get(key) === link) this.#links.delete(key);
+    });
     return link;
   }
 }

@@ -17,11 +17,13 @@ import { WebSocket } from 'ws';
 import { linkToken } from '../../bridge/cascade/linkToken.ts';
 import { CASCADE_LINK_PATH } from '../../protocol/cascade.ts';
 import { writeToneWav } from '../helpers/audio.ts';
+import { Baresip } from '../helpers/baresip.ts';
 import { TEST_API } from '../helpers/bridge.ts';
 import { BridgeFleet } from '../helpers/bridgeFleet.ts';
 import { inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
-import { dominant, heardInPage } from '../helpers/hearing.ts';
+import { dominant, heardInPage, shareOf } from '../helpers/hearing.ts';
 import type { TestHost } from '../helpers/hosts.ts';
+import type { ServiceProcess } from '../helpers/service.ts';
 import { operatorFetch } from '../helpers/rest.ts';
 import { joinToken } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -31,8 +33,9 @@ const BRIDGES = ['a', 'b'] as const;
 type BridgeName = (typeof BRIDGES)[number];
 const ROOM = 'cascade';
 /** Each party's tone: neither's harmonics land on the other's. */
-const TONES = { alice: 500, bob: 700 } as const;
-type Party = keyof typeof TONES;
+const TONES = { alice: 500, bob: 700, caller: 1100 } as const;
+type Party = 'alice' | 'bob';
+const PARTIES: readonly Party[] = ['alice', 'bob'];
 const NAMES: Record<Party, string> = { alice: 'Alice', bob: 'Bob' };
 
 describe('cascading: a room served by two bridges, its home in region a and a satellite in region b', () => {
@@ -41,14 +44,20 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
   let clients: TestHost;
   const browsers: Browser[] = [];
   const pages = new Map<Party, Page>();
+  let gateway: ServiceProcess | undefined;
+  let caller: Baresip | undefined;
 
   beforeAll(async () => {
     fleet = await BridgeFleet.start({ id: 'cc', subnet: SUBNET, names: BRIDGES, env: (name) => ({ BRIDGE_REGION: name }) });
     clients = await fleet.network.addHost('clients', 11);
-    for (const party of Object.keys(TONES) as Party[]) writeToneWav(path.join(dir, `${party}.wav`), TONES[party], 300, { sampleRate: 16000 });
+    for (const party of Object.keys(TONES) as (keyof typeof TONES)[]) {
+      writeToneWav(path.join(dir, `${party}.wav`), TONES[party], 300, { sampleRate: party === 'caller' ? 8000 : 16000 });
+    }
   }, 120_000);
 
   afterAll(async () => {
+    await caller?.stop().catch(() => {});
+    await gateway?.stop();
     for (const browser of browsers) await browser.close().catch(() => {});
     await fleet?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -80,6 +89,13 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
   it('serves Bob on B, linked to the home A: each sees and hears the other, and each lists the other', async () => {
     const aliceJoinMs = await openPage('alice', `${fleet.httpUrl('a')}/${ROOM}?audioProcessing=off`);
     expect(await fleet.homeOf(ROOM)).toBe('a');
+    // A first join through B makes B's copy of the room and links it; leaving closes it again.
+    let linkingJoinMs = Date.now();
+    const zed = await fleet.join('b', ROOM, 'Zed', 'web', { region: 'b' });
+    linkingJoinMs = Date.now() - linkingJoinMs;
+    expect(zed.landedOn).toBe('b');
+    zed.client.close();
+    await waitFor('B to close its copy of the room', async () => (await metric('b', 'bridge_cascade_links')) === 0, 10_000, 100);
     const bobJoinMs = await openPage('bob', `${fleet.httpUrl('b')}/${ROOM}?audioProcessing=off&region=b`);
     // Bob stayed on B: his page was not moved to A's origin, and B links the room to A.
     expect(new URL(pages.get('bob')!.url()).host).toBe(new URL(fleet.httpUrl('b')).host);
@@ -90,7 +106,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     const since = Date.now();
     const seen: Record<string, number> = {};
     await Promise.all(
-      (Object.keys(TONES) as Party[]).flatMap((party) => {
+      PARTIES.flatMap((party) => {
         const page = pages.get(party)!;
         const other = party === 'alice' ? 'bob' : 'alice';
         let frames: number | undefined;
@@ -112,7 +128,11 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
         ];
       }),
     );
-    console.log(`page opened to connected: Alice on the home A ${aliceJoinMs} ms, Bob through the satellite B (linking it) ${bobJoinMs} ms; then, in ms after:`, seen);
+    console.log(
+      `a signaling join through B that links the room: ${linkingJoinMs} ms; page opened to connected: Alice on the home A ${aliceJoinMs} ms, ` +
+        `Bob through the satellite B (linking it again) ${bobJoinMs} ms; then, in ms after:`,
+      seen,
+    );
 
     // REST on the home lists both participants.
     const view = (await (await operatorFetch(`${fleet.httpUrl('a')}/api/rooms/${ROOM}`)).json()) as { participants: { displayName: string }[] };
@@ -126,7 +146,10 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     expect(await metric('a', 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(2);
     const consumersBefore = await metric('b', 'bridge_consumers', '{worker="0"}');
     // Another participant on B, consuming Alice's producers there.
+    let carolJoinMs = Date.now();
     const carol = await fleet.join('b', ROOM, 'Carol', 'web', { region: 'b' });
+    carolJoinMs = Date.now() - carolJoinMs;
+    console.log(`a signaling join through B, already linked: ${carolJoinMs} ms`);
     expect(carol.landedOn).toBe('b');
     const alice = carol.joined.peers.find((p) => p.displayName === 'Alice')!;
     expect(alice.producers).toHaveLength(2);
@@ -184,6 +207,32 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     expect(await metric('a', 'bridge_cascade_links')).toBe(1);
     expect(await participantNames(pages.get('alice')!)).toEqual(['Bob']);
   });
+
+  it('a phone caller through a gateway on A is heard by Bob on B, and hears him', async () => {
+    const started = await fleet.startGateway('a', 10);
+    gateway = started.gateway;
+    // G.711 keeps a tone's shape: what the gateway mixed is found in what the phone got.
+    caller = await Baresip.start({ microphone: path.join(dir, 'caller.wav'), host: clients, codecs: 'PCMU' });
+    caller.dial(`sip:${ROOM}@${started.host.address}:5060`);
+    await caller.waitForEvent('CALL_ESTABLISHED');
+    const since = Date.now();
+    await Promise.all([
+      waitFor('Bob hears the caller and Alice', async () => {
+        const heard = (await heardInPage(pages.get('bob')!, TONES)).map((t) => dominant(t.shares)).sort();
+        return JSON.stringify(heard) === JSON.stringify(['alice', 'caller']);
+      }, 20_000, 100),
+      waitFor('the caller hears Bob and Alice', () => {
+        if (Date.now() - since < 500) return false;
+        const { samples, sampleRate } = caller!.recentAudio(0.5);
+        const share = shareOf(samples, sampleRate, TONES);
+        return share.alice > 0.05 && share.bob > 0.05 && share.caller < 0.02;
+      }, 20_000, 100),
+    ]);
+    console.log(`the caller and Bob (on B) heard each other ${Date.now() - since} ms after the call was established`);
+    await caller.stop();
+    caller = undefined;
+    await waitFor('the caller to leave', async () => JSON.stringify(await participantNames(pages.get('alice')!)) === '["Bob"]', 10_000, 100);
+  }, 60_000);
 
   it('when Bob leaves, Alice sees him go, and B closes its copy of the room with its link and pipes', async () => {
     await browsers[1]!.close();
