@@ -97,7 +97,7 @@ export class BridgeLink {
    * first). Ours so far are told (unless the opening told them: `oursTold`),
    * their producers piped, and then as they come.
    */
-  start({ theirs, oursTold }: { theirs: readonly PeerInfo[]; oursTold: boolean }): void {
+  start({ theirs, oursTold }: { theirs: readonly PeerInfo[]; oursTold: boolean }): this {
     this.#started = true;
     for (const peer of theirs) this.#apply({ type: 'peerJoined', peer });
     const onNotification = (name: NotificationName, data: unknown) => this.#forward(name, data);
@@ -121,6 +121,7 @@ export class BridgeLink {
       for (const producer of peer.producers.values()) this.#pipe(producer);
     }
     for (const message of this.#early.splice(0)) this.#apply(message);
+    return this;
   }
 
   close(code = 1000, reason = 'room closed'): void {

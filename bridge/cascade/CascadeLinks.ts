@@ -3,7 +3,7 @@ import type { Logger } from '../../common/logger.ts';
 import { CASCADE_LINK_PATH, CASCADE_MAX_MESSAGE_BYTES, linkMessageSchema } from '../../protocol/cascade.ts';
 import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
 import type { BridgeRecord } from '../directory/placement.ts';
-import type { MediaNetwork } from '../rooms/Room.ts';
+import type { MediaNetwork, Room } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import { BridgeLink, guardsEntry } from './BridgeLink.ts';
 import { linkToken, verifyLinkToken, type LinkClaim } from './linkToken.ts';
@@ -100,7 +100,12 @@ export class CascadeLinks {
     const key = linkKey(claim.room, claim.bridge);
     this.#links.get(key)?.close(1000, 'replaced by a new link');
     const pipes = await ProducerPipes.create(room, this.#options.network, logger);
-    await pipes.connect(opening.pipe);
+    try {
+      await pipes.connect(opening.pipe);
+    } catch (error) {
+      pipes.close();
+      throw error;
+    }
     const link = this.#adopt(key, new BridgeLink(socket, room, pipes, logger));
     // Its peers in the opening: the satellite mirrors them before the join that opened the link enters.
     const peers = [...room.peers].filter((peer) => !peer.remote && !peer.hidden).map((peer) => peer.info());
@@ -145,6 +150,25 @@ export class CascadeLinks {
     // A room of this name made here meanwhile (or served for another home) is not joined as this one's satellite.
     if (room.homeBridge !== home.id) return false;
     if (this.#links.has(linkKey(name, home.id))) return true;
+    let link: BridgeLink | undefined;
+    try {
+      link = await this.#dial(room, home, logger);
+    } catch (error) {
+      logger.warn({ err: error }, 'cannot link the room to its home bridge');
+    }
+    if (!link) {
+      if (room.load === 0) room.close(); // made for this join: the join goes to the home instead
+      return false;
+    }
+    this.#homes.set(name, home.url);
+    link.onGone(() => this.#homes.delete(name));
+    logger.info({ reason, ms: Date.now() - started }, 'serving the room as a satellite of its home bridge');
+    return true;
+  }
+
+  /** Opens the room's link to its home and starts it; undefined if the home did not take it (it said why, or nothing in time). */
+  async #dial(room: Room, home: BridgeRecord, logger: Logger): Promise<BridgeLink | undefined> {
+    const name = room.name;
     const pipes = await ProducerPipes.create(room, this.#options.network, logger);
     const url = new URL(CASCADE_LINK_PATH, home.url.replace(/^http/, 'ws'));
     const socket = new WebSocket(url, {
@@ -159,16 +183,16 @@ export class CascadeLinks {
     if (answer?.type !== 'opened') {
       logger.warn({ answer: answer?.type === 'refused' ? answer.message : (answer?.type ?? 'none') }, 'the home bridge did not take a cascade link: the join goes there');
       link.close();
-      if (room.load === 0) room.close();
-      return false;
+      return undefined;
     }
-    await pipes.connect(answer.pipe);
+    try {
+      await pipes.connect(answer.pipe);
+    } catch (error) {
+      link.close(); // its pipes with it
+      throw error;
+    }
     for (const message of answer.chat) room.presence.relay(message);
-    this.#homes.set(name, home.url);
-    link.onGone(() => this.#homes.delete(name));
-    this.#adopt(linkKey(name, home.id), link).start({ theirs: answer.peers, oursTold: false });
-    logger.info({ reason, ms: Date.now() - started }, 'serving the room as a satellite of its home bridge');
-    return true;
+    return this.#adopt(linkKey(name, home.id), link).start({ theirs: answer.peers, oursTold: false });
   }
 
   #adopt(key: string, link: BridgeLink): BridgeLink {
