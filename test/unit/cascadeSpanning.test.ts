@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { spanReason } from '../../bridge/cascade/spanning.ts';
 import { linkToken, verifyLinkToken } from '../../bridge/cascade/linkToken.ts';
+import { loadBridgeConfig } from '../../bridge/config.ts';
+import { configError } from '../helpers/config.ts';
 
 const home = (region: string | undefined, load = 1, capacity = 10) => ({ id: 'a', url: 'http://a', load, capacity, ...(region !== undefined && { region }) });
 const here = (region: string | undefined, load = 1, capacity = 10) => ({ region, load, capacity });
@@ -22,6 +24,19 @@ describe('spanReason', () => {
     expect(spanReason(here('b', 0, 0), home('a'), 'b')).toBeUndefined();
     // A draining home (capacity 0) keeps its rooms' joins.
     expect(spanReason(here(undefined), home('a', 5, 0), undefined)).toBeUndefined();
+  });
+});
+
+describe('BRIDGE_REGION', () => {
+  const base = { HTTP_ONLY: 'true', REDIS_URL: 'redis://r:6379' };
+  it('is published with the bridge, and unset (or empty, as compose passes it) means none', () => {
+    expect(loadBridgeConfig({ ...base, BRIDGE_REGION: 'eu-west' }).directory?.region).toBe('eu-west');
+    expect(loadBridgeConfig(base).directory?.region).toBeUndefined();
+    expect(loadBridgeConfig({ ...base, BRIDGE_REGION: '' }).directory?.region).toBeUndefined();
+  });
+  it('refuses what is not a short label', () => {
+    expect(configError(loadBridgeConfig, { ...base, BRIDGE_REGION: 'eu west' })).toMatch(/BRIDGE_REGION/);
+    expect(configError(loadBridgeConfig, { ...base, BRIDGE_REGION: 'x'.repeat(33) })).toMatch(/BRIDGE_REGION/);
   });
 });
 
