@@ -245,4 +245,13 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     expect(await metric('b', 'bridge_rooms', '{worker="0"}')).toBe(0);
     expect(await metric('a', 'bridge_rooms', '{worker="0"}')).toBe(1);
   });
+
+  it('when the home closes the room, B closes its copy, telling its participants the same', async () => {
+    const frank = await fleet.join('b', ROOM, 'Frank', 'web', { region: 'b' });
+    expect(frank.landedOn).toBe('b');
+    await waitFor('B to link the room', async () => (await metric('a', 'bridge_cascade_links')) === 1, 10_000, 100);
+    expect((await operatorFetch(`${fleet.httpUrl('a')}/api/rooms/${ROOM}`, { method: 'DELETE' })).status).toBe(204);
+    await waitFor('Frank to be told the room closed', () => frank.notificationsOf('disconnected').some((d) => d.reason === 'roomClosed'), 10_000, 100);
+    await waitFor('B to close its copy', async () => (await metric('b', 'bridge_rooms', '{worker="0"}')) === 0 && (await metric('b', 'bridge_cascade_links')) === 0, 10_000, 100);
+  });
 });
