@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import {
   chatMessageSchema,
+  describeZodError,
   disconnectReasonSchema,
   entityId,
   mediaKindSchema,
@@ -65,3 +66,15 @@ export const linkMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('close'), reason: disconnectReasonSchema }),
 ]);
 export type LinkMessage = z.infer<typeof linkMessageSchema>;
+
+/** A link message from its text, or why it is not one. */
+export function parseLinkMessage(text: string): { message: LinkMessage } | { error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { error: 'not JSON' };
+  }
+  const parsed = linkMessageSchema.safeParse(json);
+  return parsed.success ? { message: parsed.data } : { error: `invalid message: ${describeZodError(parsed.error)}` };
+}

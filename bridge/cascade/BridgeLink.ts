@@ -1,7 +1,7 @@
 import type { RawData, WebSocket } from 'ws';
 import type { Logger } from '../../common/logger.ts';
-import { CASCADE_MAX_MESSAGE_BYTES, linkMessageSchema, type LinkMessage } from '../../protocol/cascade.ts';
-import { describeZodError, type DisconnectReason, type NotificationData, type NotificationName, type PeerInfo } from '../../protocol/protocol.ts';
+import { CASCADE_MAX_MESSAGE_BYTES, parseLinkMessage, type LinkMessage } from '../../protocol/cascade.ts';
+import { type DisconnectReason, type NotificationData, type NotificationName, type PeerInfo } from '../../protocol/protocol.ts';
 import { TokenBucket } from '../limits/TokenBucket.ts';
 import type { ProducerAppData } from '../rooms/Peer.ts';
 import type { Producer } from 'mediasoup/types';
@@ -160,14 +160,9 @@ export class BridgeLink {
     const bytes = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
     if (!this.#budget.take()) return this.#refuse(`more than ${LINK_BUDGET.perSecond} messages per second`);
     if (isBinary || bytes.length > CASCADE_MAX_MESSAGE_BYTES) return this.#refuse('binary or oversized message');
-    let message: LinkMessage;
-    try {
-      const parsed = linkMessageSchema.safeParse(JSON.parse(bytes.toString('utf8')));
-      if (!parsed.success) return this.#refuse(`invalid message: ${describeZodError(parsed.error)}`);
-      message = parsed.data;
-    } catch {
-      return this.#refuse('not JSON');
-    }
+    const parsed = parseLinkMessage(bytes.toString('utf8'));
+    if ('error' in parsed) return this.#refuse(parsed.error);
+    const { message } = parsed;
     if (this.#started) return this.#apply(message);
     this.#early.push(message);
     this.#arrived?.();

@@ -1,6 +1,6 @@
 import { WebSocket } from 'ws';
 import type { Logger } from '../../common/logger.ts';
-import { CASCADE_LINK_PATH, CASCADE_MAX_MESSAGE_BYTES, linkMessageSchema } from '../../protocol/cascade.ts';
+import { CASCADE_LINK_PATH, CASCADE_MAX_MESSAGE_BYTES, parseLinkMessage, type LinkMessage } from '../../protocol/cascade.ts';
 import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
 import type { BridgeRecord } from '../directory/placement.ts';
 import type { MediaNetwork, Room } from '../rooms/Room.ts';
@@ -209,21 +209,18 @@ function linkKey(room: string, bridge: string): string {
 }
 
 /** The first message on a socket, validated; undefined if it is invalid or none comes in time. */
-function firstMessage(socket: WebSocket, timeoutMs: number): Promise<ReturnType<typeof linkMessageSchema.parse> | undefined> {
+function firstMessage(socket: WebSocket, timeoutMs: number): Promise<LinkMessage | undefined> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => done(undefined), timeoutMs);
-    const done = (message: ReturnType<typeof linkMessageSchema.parse> | undefined) => {
+    const done = (message: LinkMessage | undefined) => {
       clearTimeout(timer);
       socket.off('message', onMessage);
       socket.off('close', onClose);
       resolve(message);
     };
     const onMessage = (raw: Buffer) => {
-      try {
-        done(raw.length <= CASCADE_MAX_MESSAGE_BYTES ? linkMessageSchema.safeParse(JSON.parse(raw.toString('utf8'))).data : undefined);
-      } catch {
-        done(undefined);
-      }
+      const parsed = raw.length <= CASCADE_MAX_MESSAGE_BYTES ? parseLinkMessage(raw.toString('utf8')) : undefined;
+      done(parsed && 'message' in parsed ? parsed.message : undefined);
     };
     const onClose = () => done(undefined);
     socket.on('message', onMessage);
