@@ -6,6 +6,7 @@ import { DialOutAudit } from './dialOut/DialOutAudit.ts';
 import { DialOutPolicy } from './dialOut/DialOutPolicy.ts';
 import { DialOuts } from './dialOut/DialOuts.ts';
 import { BridgeDirectory } from './directory/BridgeDirectory.ts';
+import { CascadeLinks } from './cascade/CascadeLinks.ts';
 import { DialInPins } from './directory/DialInPins.ts';
 import { BridgeDrain } from './BridgeDrain.ts';
 import type http from 'node:http';
@@ -85,14 +86,15 @@ export class Bridge {
     });
     let directory: BridgeDirectory | undefined;
     const dialInPins = config.directory && (await DialInPins.start({ redisUrl: config.directory.redisUrl, heartbeatMs: config.directory.heartbeatMs, secret: api.credentials.secret, logger: logger.child({ component: 'dial-in-pins' }) }));
+    const network = {
+      listenIp: media.listenIp,
+      announcedAddress: media.announcedAddress,
+      plainAnnouncedAddress: media.plainAnnouncedAddress,
+      plainPortRange: media.plainPortRange,
+    };
     const registry = new RoomRegistry({
       pool,
-      network: {
-        listenIp: media.listenIp,
-        announcedAddress: media.announcedAddress,
-        plainAnnouncedAddress: media.plainAnnouncedAddress,
-        plainPortRange: media.plainPortRange,
-      },
+      network,
       maxPeers: config.rooms.maxPeers,
       pinDigits: config.rooms.pinDigits,
       dialInPins,
@@ -121,16 +123,18 @@ export class Bridge {
     );
     let tls: BridgeTls | undefined;
     let http: HttpServer | undefined;
+    let cascade: CascadeLinks | undefined;
     try {
       if (config.directory) {
-        const { id, capacity, heartbeatMs, redisUrl } = config.directory;
+        const { id, capacity, region, heartbeatMs, redisUrl } = config.directory;
         directory = await BridgeDirectory.start({
           redisUrl,
-          self: { id, url: config.publicUrl, capacity },
+          self: { id, url: config.publicUrl, capacity, region },
           heartbeatMs,
           recordSecret: api.credentials.secret,
           // A secure room whose guests wait for the host has no Room yet, but it is this bridge's.
-          hosted: () => ({ rooms: [...new Set([...registry.list().map((room) => room.name), ...hostWaits.rooms()])], load: registry.load, draining: drain.draining }),
+          // Rooms served here for their home on another bridge (satellites) are that bridge's in the directory.
+          hosted: () => ({ rooms: [...new Set([...homedRooms(registry), ...hostWaits.rooms()])], load: registry.load, draining: drain.draining }),
           // Said as a bridge shutting down: the clients rejoin through their fallbacks, and meet on the room's home.
           heldElsewhere: (rooms) =>
             rooms.filter((name) => {
@@ -140,11 +144,19 @@ export class Bridge {
             }),
           logger: logger.child({ component: 'directory' }),
         });
-        logger.info({ bridgeId: id, publicUrl: config.publicUrl, capacity }, 'in the room directory');
+        logger.info({ bridgeId: id, publicUrl: config.publicUrl, capacity, region }, 'in the room directory');
+        cascade = new CascadeLinks({
+          registry,
+          directory,
+          network,
+          secret: api.credentials.secret,
+          here: () => ({ load: registry.load, capacity: drain.draining ? 0 : capacity }),
+          logger: logger.child({ component: 'cascade' }),
+        });
       }
       const loaded = config.tls && (await loadTlsIdentity(config.tls, [media.announcedAddress]));
       if (loaded?.created) logger.info({ certificate: loaded.identity.summary }, 'made a self-signed certificate');
-      http = await buildHttpServer({ config, pool, registry, directory, drain, hostWaits, dialOuts, recordings, restAuth, joinTokens, logger, tls: loaded?.identity });
+      http = await buildHttpServer({ config, pool, registry, directory, cascade, drain, hostWaits, dialOuts, recordings, restAuth, joinTokens, logger, tls: loaded?.identity });
       const address = await http.listen({ host: config.http.host, port: config.tls?.port ?? config.http.port });
       if (config.tls && loaded) {
         const redirect = httpsRedirectServer(http, config.tls.port);
@@ -176,7 +188,7 @@ export class Bridge {
   /** Tells every client the bridge is going away, then releases ports and workers. */
   async stop(): Promise<void> {
     // Out of the directory first: no new client is sent here while the rooms close.
-    await this.directory?.stop(this.registry.list().map((room) => room.name));
+    await this.directory?.stop(homedRooms(this.registry));
     await this.dialInPins?.stop();
     this.registry.closeAll();
     await closeTls(this.tls);
@@ -191,6 +203,14 @@ export function whereToOpen(config: BridgeConfig, bridge: Bridge): Record<string
   if (!config.tls || !bridge.tls) return { open: `${config.publicUrl}/` };
   const { summary } = bridge.tls.identity;
   return { open: `${config.publicUrl}/`, certificateSha256: summary.sha256, certificate: summary };
+}
+
+/** The rooms whose home this bridge is (not those it serves as another bridge's satellite). */
+function homedRooms(registry: RoomRegistry): string[] {
+  return registry
+    .list()
+    .filter((room) => room.homeBridge === undefined)
+    .map((room) => room.name);
 }
 
 async function closeTls(tls: BridgeTls | undefined): Promise<void> {

@@ -9,7 +9,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { count, defaultAnnouncedAddress, ip, parseEnv, port, redisUrl } from '../common/config.ts';
 import { JOIN_DEADLINE_MS, livenessProblem, PEER_TIMEOUT_MS, PING_INTERVAL_MS, type LivenessTimes } from '../protocol/liveness.ts';
-import { bridgeUrlSchema, TURN_URI } from '../protocol/protocol.ts';
+import { bridgeUrlSchema, regionSchema, TURN_URI } from '../protocol/protocol.ts';
 import { apiKeySchema, apiSecretSchema, DEFAULT_API_KEYS_FILE } from './auth/ApiCredentials.ts';
 import type { DialOutPolicyConfig } from './dialOut/DialOutPolicy.ts';
 import { builtInDenial, isCountryCode, parsePrefix } from './dialOut/NumberRules.ts';
@@ -242,6 +242,11 @@ const bridgeEnvObject = z.object({
   BRIDGE_PUBLIC_URL: bridgeUrlSchema.refine((url) => /^https?:\/\/[^/?#]+\/?$/.test(url), 'expected an origin only (scheme, host and port), without a path').optional(),
   /** Peers this bridge takes before the directory places new rooms elsewhere (it gets none when full). */
   BRIDGE_CAPACITY: count(1, 1_000_000).default(1000),
+  /**
+   * Where this bridge is (a label: eu-west, b), published in the room directory. A join whose region
+   * hint names it is served here, linked to the room's home bridge, when the home is in another region.
+   */
+  BRIDGE_REGION: regionSchema.optional(),
   /** How often the bridge refreshes its directory records; they expire after three missed heartbeats. */
   BRIDGE_HEARTBEAT_MS: count(200, 60_000).default(2000),
   /**
@@ -390,6 +395,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
           redisUrl: e.REDIS_URL,
           id: e.BRIDGE_ID ?? `${os.hostname().replace(/[^A-Za-z0-9.-]/g, '').slice(0, 48) || 'bridge'}-${crypto.randomBytes(4).toString('hex')}`,
           capacity: e.BRIDGE_CAPACITY,
+          region: e.BRIDGE_REGION,
           heartbeatMs: e.BRIDGE_HEARTBEAT_MS,
         }
       : undefined,

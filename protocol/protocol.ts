@@ -24,7 +24,7 @@ export const SIGNALING_PATH = '/ws';
 // ---------------------------------------------------------------------------
 // Building blocks
 
-const entityId = z.string().min(1).max(64);
+export const entityId = z.string().min(1).max(64);
 const int = z.number().int();
 
 /** Paths the bridge serves itself, so no room can be reached there. */
@@ -34,6 +34,9 @@ export const roomNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, - and _ only (1 to 64, starting with a letter or digit)')
   .refine((name) => !RESERVED_ROOM_NAMES.has(name.toLowerCase()), 'this name is reserved');
+
+/** A deployment's region label (BRIDGE_REGION, a join's `region`): short, as operators name them (eu-west, b). */
+export const regionSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, 'letters, digits, ., - and _ only (1 to 32)');
 
 /** Who may enter the bridge's rooms (its AUTH_MODE). */
 export const authModeSchema = z.enum(['open', 'token', 'secure']);
@@ -90,7 +93,7 @@ const codecShape = z.looseObject({
   mimeType: z.string().regex(/^(audio|video)\/[A-Za-z0-9._-]+$/),
   clockRate: int.positive(),
 });
-const rtpParametersSchema = z.looseObject({
+export const rtpParametersSchema = z.looseObject({
   mid: z.string().max(32).optional(),
   codecs: z.array(codecShape.extend({ payloadType: int.min(0).max(127) })).min(1).max(32),
   encodings: z.array(z.looseObject({})).max(8).optional(),
@@ -344,6 +347,11 @@ export const requests = {
        * of answering `elsewhere` with the dead one.
        */
       bridgeLost: z.boolean().default(false),
+      /**
+       * Where the client is (the web client's ?region=): a bridge of that region (BRIDGE_REGION) serves
+       * the room to it, linked to the room's home bridge elsewhere, instead of sending it there.
+       */
+      region: regionSchema.optional(),
     }),
     response: z.object({
       peerId: entityId,

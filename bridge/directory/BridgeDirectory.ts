@@ -4,7 +4,7 @@
 // room's home bridge is recorded, so a client that reaches another bridge is
 // sent there. Keys live under one prefix:
 //   <prefix>bridges          set of bridge ids (pruned of ids whose record expired)
-//   <prefix>bridge:<id>      hash { url, load, capacity }, TTL three heartbeats (capacity 0: draining, no new rooms)
+//   <prefix>bridge:<id>      hash { url, load, capacity, sig, region? }, TTL three heartbeats (capacity 0: draining, no new rooms)
 //   <prefix>room:<name>      the home bridge's id, TTL three heartbeats, refreshed by that bridge
 // Redis being away never stops a bridge serving its own rooms: the directory
 // logs, new rooms stay on the bridge they reached, and the next heartbeat
@@ -34,13 +34,16 @@ export const directoryKeys = {
   room: (name: string) => `${DIRECTORY_PREFIX}room:${name}`,
 };
 /**
- * A bridge record's signature: its id and URL under a key derived from the
- * deployment's shared secret (API_SECRET).
+ * A bridge record's signature: its id, URL and region (if it has one: a
+ * record's region cannot be added nor taken away) under a key derived from
+ * the deployment's shared secret (API_SECRET).
  */
-export function recordSignature(secret: string, id: string, url: string): string {
+export function recordSignature(secret: string, id: string, url: string, region?: string): string {
   const key = crypto.createHmac('sha256', secret).update('telebridge room directory record').digest();
-  return crypto.createHmac('sha256', key).update(`${id}\n${url}`).digest('base64url');
+  return crypto.createHmac('sha256', key).update(region === undefined ? `${id}\n${url}` : `${id}\n${url}\n${region}`).digest('base64url');
 }
+/** Fields each live bridge takes in a lookup's answer (APPEND_LIVE_BRIDGES). */
+const RECORD_FIELDS = 6;
 
 /** Records outlive this many missed heartbeats. */
 export const HEARTBEATS_PER_TTL = 3;
@@ -62,15 +65,15 @@ const SEEN_FOR_MS = 60 * 60 * 1000;
 const MAX_SEEN = 1000;
 
 /**
- * Appends id, url, load, capacity and signature of every live bridge to
+ * Appends id, url, load, capacity, signature and region ('' for none) of every live bridge to
  * `out`; ids whose record expired leave the set. `set`: the Lua expression
  * of the bridges set's key, `prefix`: of the bridge key prefix.
  */
 const APPEND_LIVE_BRIDGES = (set: string, prefix: string) => `
 for _, id in ipairs(redis.call('SMEMBERS', ${set})) do
-  local r = redis.call('HMGET', ${prefix} .. id, 'url', 'load', 'capacity', 'sig')
+  local r = redis.call('HMGET', ${prefix} .. id, 'url', 'load', 'capacity', 'sig', 'region')
   if r[1] then
-    table.insert(out, id); table.insert(out, r[1]); table.insert(out, r[2]); table.insert(out, r[3]); table.insert(out, r[4] or '')
+    table.insert(out, id); table.insert(out, r[1]); table.insert(out, r[2]); table.insert(out, r[3]); table.insert(out, r[4] or ''); table.insert(out, r[5] or '')
   else
     redis.call('SREM', ${set}, id)
   end
@@ -177,7 +180,7 @@ declare module 'ioredis' {
 export interface BridgeDirectoryOptions {
   redisUrl: string;
   /** This bridge: its id, the URL clients of other bridges are sent to, the peers it takes. */
-  self: { id: string; url: string; capacity: number };
+  self: { id: string; url: string; capacity: number; region: string | undefined };
   heartbeatMs: number;
   /** What this bridge hosts now: its rooms' names and its peers, and whether it is draining (it takes no new rooms). */
   hosted: () => { rooms: string[]; load: number; draining: boolean };
@@ -204,7 +207,7 @@ export interface BridgeDirectoryOptions {
 type DirectoryCall = 'lookup' | 'claim' | 'takeover' | 'publish' | 'release';
 
 /** Where a room's joins go. */
-export type RoomHome = { kind: 'here' } | { kind: 'elsewhere'; bridge: { id: string; url: string } } | { kind: 'full' };
+export type RoomHome = { kind: 'here' } | { kind: 'elsewhere'; bridge: BridgeRecord } | { kind: 'full' };
 
 export class BridgeDirectory {
   readonly #options: BridgeDirectoryOptions;
@@ -231,7 +234,7 @@ export class BridgeDirectory {
   private constructor(options: BridgeDirectoryOptions) {
     this.#options = options;
     this.#ttlMs = options.heartbeatMs * HEARTBEATS_PER_TTL;
-    this.#signature = recordSignature(options.recordSecret, options.self.id, options.self.url);
+    this.#signature = recordSignature(options.recordSecret, options.self.id, options.self.url, options.self.region);
     this.#connection = new DirectoryRedis(options.redisUrl, options.logger, {
       down: 'the room directory (Redis) does not answer: new rooms stay on this bridge until it does',
       back: 'the room directory (Redis) answers again',
@@ -256,6 +259,16 @@ export class BridgeDirectory {
 
   get id(): string {
     return this.#options.self.id;
+  }
+
+  /** This bridge's region (BRIDGE_REGION), if it has one. */
+  get region(): string | undefined {
+    return this.#options.self.region;
+  }
+
+  /** The live bridge of that id other than this one, as its verified record said at the last heartbeat or lookup. */
+  liveBridge(id: string): BridgeRecord | undefined {
+    return id === this.id ? undefined : this.#live.find((bridge) => bridge.id === id);
   }
 
   /**
@@ -322,7 +335,7 @@ export class BridgeDirectory {
     const replies = await this.#call('publish', () => {
       const batch = this.#redis
         .multi()
-        .hset(directoryKeys.bridge(self.id), { url: self.url, load, capacity, sig: this.#signature })
+        .hset(directoryKeys.bridge(self.id), { url: self.url, load, capacity, sig: this.#signature, ...(self.region !== undefined && { region: self.region }) })
         .pexpire(directoryKeys.bridge(self.id), this.#ttlMs)
         .sadd(directoryKeys.bridges, self.id);
       if (rooms.length > 0) batch.directoryRefresh(rooms.length, ...rooms.map(directoryKeys.room), self.id, this.#ttlMs, directoryKeys.bridge(''));
@@ -432,17 +445,19 @@ export class BridgeDirectory {
     if (!answer?.[0]) return { kind: 'here' };
     const [id, url] = answer;
     if (id === this.id) return { kind: 'here' };
-    if (bridges.some((bridge) => bridge.id === id && bridge.url === url)) return { kind: 'elsewhere', bridge: { id, url } };
+    const bridge = bridges.find((b) => b.id === id && b.url === url);
+    if (bridge) return { kind: 'elsewhere', bridge };
     this.#warnUnverified(id);
     return { kind: 'here' };
   }
 
-  /** The records among `fields` (id, url, load, capacity, signature each) that verify; the others are warned of. */
+  /** The records among `fields` (id, url, load, capacity, signature, region each) that verify; the others are warned of. */
   #verified(fields: string[]): BridgeRecord[] {
     const bridges: BridgeRecord[] = [];
-    for (let i = 0; i + 4 < fields.length; i += 5) {
-      const [id, url, load, capacity, signature] = fields.slice(i, i + 5) as [string, string, string, string, string];
-      if (this.#verifies(id, url, signature)) bridges.push({ id, url, load: Number(load), capacity: Number(capacity) });
+    for (let i = 0; i + RECORD_FIELDS - 1 < fields.length; i += RECORD_FIELDS) {
+      const [id, url, load, capacity, signature, given] = fields.slice(i, i + RECORD_FIELDS) as [string, string, string, string, string, string];
+      const region = given === '' ? undefined : given;
+      if (this.#verifies(id, url, region, signature)) bridges.push({ id, url, load: Number(load), capacity: Number(capacity), ...(region !== undefined && { region }) });
       else this.#warnUnverified(id);
     }
     return bridges;
@@ -465,8 +480,8 @@ export class BridgeDirectory {
     }
   }
 
-  #verifies(id: string, url: string, signature: string): boolean {
-    const expected = Buffer.from(recordSignature(this.#options.recordSecret, id, url));
+  #verifies(id: string, url: string, region: string | undefined, signature: string): boolean {
+    const expected = Buffer.from(recordSignature(this.#options.recordSecret, id, url, region));
     const given = Buffer.from(signature);
     return given.length === expected.length && crypto.timingSafeEqual(given, expected);
   }

@@ -12,6 +12,8 @@ export interface BridgeRecord {
   load: number;
   /** Peers it takes at most (BRIDGE_CAPACITY); 0 while it drains. */
   capacity: number;
+  /** Where it is (BRIDGE_REGION), if it says. */
+  region?: string;
 }
 
 /** Whether a new room may go to `bridge`: it is not draining (capacity 0) and not full. */

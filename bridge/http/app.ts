@@ -13,6 +13,7 @@ import { TurnCredentials } from '../auth/TurnCredentials.ts';
 import type { BridgeConfig } from '../config.ts';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
 import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
+import type { CascadeLinks } from '../cascade/CascadeLinks.ts';
 import type { BridgeDrain } from '../BridgeDrain.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Recordings } from '../recording/Recordings.ts';
@@ -20,6 +21,7 @@ import type { WorkerPool } from '../media/WorkerPool.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import type { TlsIdentity } from '../tls/TlsIdentity.ts';
 import { bridgeRoutes } from './bridgeRoutes.ts';
+import { cascadeRoute } from './cascadeRoute.ts';
 import { dialOutRoutes } from './dialOutRoutes.ts';
 import { healthRoutes } from './healthRoutes.ts';
 import { metricsRoute } from './metricsRoute.ts';
@@ -37,6 +39,8 @@ export interface HttpServerDeps {
   registry: RoomRegistry;
   /** The room directory shared with other bridges (REDIS_URL); undefined: this bridge is alone. */
   directory: BridgeDirectory | undefined;
+  /** Rooms served together with other bridges (with the directory); undefined: this bridge is alone. */
+  cascade: CascadeLinks | undefined;
   /** This bridge's drain (POST /api/bridge/drain starts it). */
   drain: BridgeDrain;
   /** Guests of secure rooms waiting for their host. */
@@ -95,7 +99,7 @@ function docsCsp(header: string): string {
 /** The bridge's HTTP face: signaling WebSocket, REST with OpenAPI docs, health, metrics, web client. */
 export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
 
-export async function buildHttpServer({ config, pool, registry, directory, drain, hostWaits, dialOuts, recordings, restAuth, joinTokens, logger, tls }: HttpServerDeps) {
+export async function buildHttpServer({ config, pool, registry, directory, cascade, drain, hostWaits, dialOuts, recordings, restAuth, joinTokens, logger, tls }: HttpServerDeps) {
   const app = Fastify({
     // Fastify's types know http.Server only; an https.Server serves the same requests.
     ...(tls && { serverFactory: (handler: http.RequestListener) => httpsServer(tls, handler) as unknown as http.Server }),
@@ -137,6 +141,7 @@ export async function buildHttpServer({ config, pool, registry, directory, drain
   await app.register(signalingRoute, {
     registry,
     directory,
+    cascade,
     hostWaits,
     logger,
     maxMessageBytes: config.signaling.maxMessageBytes,
@@ -155,6 +160,7 @@ export async function buildHttpServer({ config, pool, registry, directory, drain
     socketsPerAddress: config.limits.socketsPerAddress,
     messageBudget: { perSecond: config.limits.messagesPerSecond, burst: config.limits.messageBurst },
   });
+  if (cascade) await app.register(cascadeRoute, { cascade, logger: logger.child({ component: 'cascade' }) });
   if (!config.serviceSecret) logger.warn('SERVICE_SECRET is not set: phone, service and recorder peers and SIP gateways are refused (web participants only)');
   // The REST routes in a context of their own, so the rate limit is theirs alone.
   await app.register(async (api) => {
@@ -167,7 +173,7 @@ export async function buildHttpServer({ config, pool, registry, directory, drain
     await api.register(bridgeRoutes, { drain });
   });
   await app.register(healthRoutes, { pool, registry, dialOuts, bridgeId: config.directory?.id });
-  await app.register(metricsRoute, { pool, dialOutTotals: dialOuts.audit.totals, token: config.metricsToken });
+  await app.register(metricsRoute, { pool, dialOutTotals: dialOuts.audit.totals, cascade, token: config.metricsToken });
   await app.register(webClient, { distDir: config.webDistDir });
   return app;
 }

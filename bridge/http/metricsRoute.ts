@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CascadeLinks } from '../cascade/CascadeLinks.ts';
 import type { DialOutTotals } from '../dialOut/DialOutAudit.ts';
 import type { WorkerPool } from '../media/WorkerPool.ts';
 import { sameSecret } from '../../common/sameSecret.ts';
@@ -11,9 +12,9 @@ import { RoomRouter } from '../rooms/RoomRouters.ts';
  * `token` (METRICS_TOKEN): scrapers must send `Authorization: Bearer <token>`;
  * unset, /metrics is open.
  */
-export const metricsRoute: FastifyPluginAsync<{ pool: WorkerPool; dialOutTotals: DialOutTotals; token: string | undefined }> = async (
+export const metricsRoute: FastifyPluginAsync<{ pool: WorkerPool; dialOutTotals: DialOutTotals; cascade: CascadeLinks | undefined; token: string | undefined }> = async (
   app,
-  { pool, dialOutTotals, token },
+  { pool, dialOutTotals, cascade, token },
 ) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'bridge_' });
@@ -37,6 +38,28 @@ export const metricsRoute: FastifyPluginAsync<{ pool: WorkerPool; dialOutTotals:
   perWorker('bridge_peers', 'Peers in rooms whose home router is on each media worker', (router) => router.homeOf?.load ?? 0);
   perWorker('bridge_producers', 'Producers on each media worker', (router) => router.producers);
   perWorker('bridge_consumers', 'Consumers on each media worker', (router) => router.consumers);
+
+  if (cascade) {
+    new Gauge({
+      name: 'bridge_cascade_links',
+      help: 'Cascade links open with other bridges (one per room and other bridge)',
+      registers: [registry],
+      collect() {
+        this.set(cascade.counts().links);
+      },
+    });
+    new Gauge({
+      name: 'bridge_cascade_piped_producers',
+      help: 'Producers piped over cascade links: out (ours, to other bridges) and in (theirs, here); each once per link',
+      labelNames: ['direction'],
+      registers: [registry],
+      collect() {
+        const { producersOut, producersIn } = cascade.counts();
+        this.set({ direction: 'out' }, producersOut);
+        this.set({ direction: 'in' }, producersIn);
+      },
+    });
+  }
 
   new Gauge({
     name: 'bridge_worker_cpu_seconds',

@@ -7,6 +7,7 @@ import type { RestAuth } from '../auth/RestAuth.ts';
 import type { TurnCredentials } from '../auth/TurnCredentials.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
+import type { CascadeLinks } from '../cascade/CascadeLinks.ts';
 import { LIVENESS_CLOSE, type LivenessTimes } from '../../protocol/liveness.ts';
 import { SIGNALING_PATH } from '../../protocol/protocol.ts';
 import { ConnectionsPerAddress } from '../limits/ConnectionsPerAddress.ts';
@@ -19,6 +20,8 @@ export interface SignalingRouteOptions {
   registry: RoomRegistry;
   /** The room directory shared with other bridges; undefined: this bridge is alone. */
   directory: BridgeDirectory | undefined;
+  /** Rooms served together with other bridges; undefined: this bridge is alone. */
+  cascade: CascadeLinks | undefined;
   /** Guests of secure rooms waiting for their host (the bridge's: the directory keeps their rooms here). */
   hostWaits: HostWaits;
   logger: Logger;

@@ -58,14 +58,18 @@ export class Moderation {
   async mute(by: Actor, targetId: string): Promise<void> {
     const target = this.#room.getPeer(targetId);
     if (!target || target.hidden) throw new RequestError('notFound', `no participant ${targetId}`);
+    refuseRemote(target, 'muted');
     await target.pauseAudio();
     this.#room.announce(target);
     target.channel.notify('mutedByModerator', { by: by.displayName });
   }
 
-  /** Mutes every visible participant but the moderator asking (phones too); each is told. Returns how many were live. */
+  /**
+   * Mutes every visible participant of this bridge's but the moderator asking (phones too); each is
+   * told. Returns how many were live. Participants on another bridge of the room are muted there.
+   */
   async muteAll(by: Peer): Promise<number> {
-    const targets = [...this.#room.members()].filter((peer) => peer !== by && !peer.hidden && peer.micLive);
+    const targets = [...this.#room.members()].filter((peer) => peer !== by && !peer.hidden && !peer.remote && peer.micLive);
     await Promise.all(targets.map((peer) => this.mute(by, peer.id)));
     this.#logger.info({ by: by.displayName, muted: targets.length }, 'everyone muted');
     return targets.length;
@@ -94,6 +98,7 @@ export class Moderation {
   promote(by: Actor, targetId: string): void {
     const target = this.#room.getPeer(targetId);
     if (!target || target.kind !== 'web') throw new RequestError('notFound', `no web participant ${targetId} (only web participants can moderate)`);
+    refuseRemote(target, 'promoted');
     if (target.role !== 'moderator') this.#makeModerator(target, by.displayName);
   }
 
@@ -115,8 +120,14 @@ export class Moderation {
   remove(by: Actor, targetId: string): void {
     const target = this.#room.getPeer(targetId);
     if (!target) throw new RequestError('notFound', `no participant ${targetId} in ${this.#room.name}`);
+    refuseRemote(target, 'removed');
     this.#room.leave(target);
     target.channel.disconnect('kicked');
     this.#logger.info({ peer: target.id, by: by.displayName }, 'participant removed');
   }
+}
+
+/** A peer of another bridge's is mirrored here: acting on it here would only change the mirror. */
+function refuseRemote(target: Peer, done: string): void {
+  if (target.remote) throw new RequestError('unavailable', `${target.displayName} is connected through another bridge of this room: they can be ${done} only there`);
 }

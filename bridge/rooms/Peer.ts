@@ -69,7 +69,7 @@ export const PARTICIPANT: PeerAccess = { role: 'participant', grants: grantsSche
  * decides what to create.
  */
 export class Peer {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly kind: PeerKind;
   readonly joinedAt = Date.now();
   readonly channel: PeerChannel;
@@ -86,7 +86,9 @@ export class Peer {
   readonly #consumers = new Map<string, Consumer>();
   #subscription: Subscription | undefined;
 
-  constructor(displayName: string, kind: PeerKind, channel: PeerChannel, access: PeerAccess = PARTICIPANT, e2eeCapable = false) {
+  /** `id`: given for a peer of another bridge's (RemotePeer), which keeps its own. */
+  constructor(displayName: string, kind: PeerKind, channel: PeerChannel, access: PeerAccess = PARTICIPANT, e2eeCapable = false, id: string = randomUUID()) {
+    this.id = id;
     this.#displayName = displayName;
     this.e2eeCapable = e2eeCapable;
     this.kind = kind;
@@ -94,6 +96,11 @@ export class Peer {
     this.#role = access.role;
     this.grants = access.grants;
     this.autoModerator = access.autoModerator;
+  }
+
+  /** A peer of another bridge serving the room (RemotePeer): mirrored here, acted on only there. */
+  get remote(): boolean {
+    return false;
   }
 
   /** Recorders and services (a gateway's room listener) take part invisibly: not listed, not counted as company. */

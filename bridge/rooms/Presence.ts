@@ -31,10 +31,20 @@ export class Presence {
       text,
       at: Date.now(),
     };
-    this.#chat.push(message);
-    if (this.#chat.length > CHAT_HISTORY) this.#chat.shift();
+    this.#keep(message);
     this.#room.broadcast('chat', { message }, peer);
     return message;
+  }
+
+  #keep(message: ChatMessage): void {
+    this.#chat.push(message);
+    if (this.#chat.length > CHAT_HISTORY) this.#chat.shift();
+  }
+
+  /** A message said on another bridge serving the room (cascading): kept and told here as if said here. */
+  relay(message: ChatMessage): void {
+    this.#keep(message);
+    this.#room.broadcast('chat', { message });
   }
 
   setHandRaised(peer: Peer, raised: boolean): void {

@@ -47,6 +47,12 @@ export interface RoomOptions {
   network: MediaNetwork;
   maxPeers: number;
   logger: Logger;
+  /**
+   * Set when this bridge serves the room as a satellite of its home bridge
+   * (cascading): the room closes with its last peer of this bridge's, and
+   * what the home owns (lock, lobby, E2EE, recordings) is done there.
+   */
+  homeBridge?: string;
 }
 
 /**
@@ -80,7 +86,11 @@ const MAX_INCOMING_BITRATE = 5_000_000;
 const ICE_SILENCE_WARNING_MS = 10_000;
 
 interface RoomEvents {
-  closed: [];
+  closed: [reason: DisconnectReason];
+  /** What was told to everyone (the cascade links forward what concerns this bridge's peers). */
+  notification: [name: NotificationName, data: unknown];
+  /** A producer of one of this bridge's peers, now consumable (the cascade links pipe it to the other bridges). */
+  producer: [producer: Producer<ProducerAppData>];
 }
 
 /**
@@ -144,9 +154,18 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#closed;
   }
 
-  /** Its peers: what the room weighs on its home worker. */
+  /** The room's home bridge when this bridge serves it as a satellite (see RoomOptions.homeBridge). */
+  get homeBridge(): string | undefined {
+    return this.#options.homeBridge;
+  }
+
+  /** Its peers of this bridge's: what the room weighs on its home worker. */
   get load(): number {
-    return this.#peers.size;
+    return this.#localPeers().length;
+  }
+
+  #localPeers(): Peer[] {
+    return [...this.#peers.values()].filter((peer) => !peer.remote);
   }
 
   /** The home router's worker. */
@@ -218,6 +237,14 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!peer.hidden) this.broadcast('peerJoined', { peer: peer.info() }, peer);
   }
 
+  /** A participant of another bridge serving the room, mirrored here: the room's entry rules were applied there. */
+  addRemotePeer(peer: Peer): void {
+    if (this.#closed || this.#peers.has(peer.id)) return;
+    this.#peers.set(peer.id, peer);
+    this.#logger.info({ peer: peer.id, displayName: peer.displayName }, 'remote peer joined');
+    this.broadcast('peerJoined', { peer: peer.info() }, peer);
+  }
+
   leave(peer: Peer): void {
     if (!this.#peers.delete(peer.id)) return;
     peer.closeMedia();
@@ -225,7 +252,8 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!peer.hidden) this.broadcast('peerLeft', { peerId: peer.id });
     this.moderation.left(peer);
     if (this.#activeSpeakerId === peer.id) this.#setActiveSpeaker(null);
-    if (this.#peers.size === 0) this.close();
+    // A satellite serves its bridge's peers only; the home keeps the room while any bridge has someone in it.
+    if (this.#peers.size === 0 || (this.homeBridge !== undefined && this.load === 0)) this.close();
   }
 
   /** Disconnects everyone (telling them why) and releases the router. */
@@ -240,7 +268,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#peers.clear();
     this.#routers.close();
     this.#logger.info('room closed');
-    this.emit('closed');
+    this.emit('closed', reason);
   }
 
   /**
@@ -404,6 +432,25 @@ export class Room extends EventEmitter<RoomEvents> {
       producer.close();
       throw this.#peers.has(peer.id) ? duplicate() : new RequestError('notJoined', 'left the room');
     }
+    await this.#adoptProducer(peer, producer);
+    this.emit('producer', producer);
+    return producer.id;
+  }
+
+  /**
+   * A remote peer's producer, piped here from its bridge (on a pipe transport
+   * of the home router): consumed and observed as the room's own are.
+   */
+  async addRemoteProducer(peer: Peer, producer: Producer<ProducerAppData>): Promise<void> {
+    if (!this.#peers.has(peer.id)) {
+      producer.close();
+      return;
+    }
+    this.#routers.adoptOrigin(producer);
+    await this.#adoptProducer(peer, producer);
+  }
+
+  async #adoptProducer(peer: Peer, producer: Producer<ProducerAppData>): Promise<void> {
     peer.addProducer(producer);
     if (producer.kind === 'audio') {
       await this.#routers
@@ -420,7 +467,6 @@ export class Room extends EventEmitter<RoomEvents> {
     for (const other of this.#peers.values()) {
       if (other !== peer && other.subscription) void this.#consumeFor(other, producer);
     }
-    return producer.id;
   }
 
   closeProducer(peer: Peer, producerId: string): void {
@@ -496,6 +542,7 @@ export class Room extends EventEmitter<RoomEvents> {
     for (const peer of this.#peers.values()) {
       if (peer !== except) peer.channel.send(encoded);
     }
+    this.emit('notification', name, data);
   }
 
   /** Tells everyone else that this peer's visible state changed. */

@@ -67,7 +67,7 @@ export class RoomRegistry {
    * is none, the bridge is not draining and hosts fewer than its maximum (rooms being created
    * count, so a burst of joins cannot overshoot it).
    */
-  async getOrCreate(name: string): Promise<Room> {
+  async getOrCreate(name: string, { homeBridge }: { homeBridge?: string } = {}): Promise<Room> {
     const existing = this.#rooms.get(name);
     if (existing && !existing.closed) return existing;
     let creating = this.#creating.get(name);
@@ -78,7 +78,7 @@ export class RoomRegistry {
       if (this.#rooms.size + this.#creating.size >= maxRooms) {
         throw new RequestError('unavailable', `this bridge hosts its maximum of ${maxRooms} rooms`);
       }
-      creating = this.#create(name).finally(() => this.#creating.delete(name));
+      creating = this.#create(name, homeBridge).finally(() => this.#creating.delete(name));
       this.#creating.set(name, creating);
     }
     return creating;
@@ -88,13 +88,16 @@ export class RoomRegistry {
     for (const room of this.#rooms.values()) room.close('shuttingDown');
   }
 
-  /** A new room with a fresh PIN (claimed across the deployment first, if there is one), live once made. */
-  async #create(name: string): Promise<Room> {
+  /**
+   * A new room with a fresh PIN (claimed across the deployment first, if there is one), live once
+   * made. `homeBridge`: this bridge serves it as that bridge's satellite (cascading).
+   */
+  async #create(name: string, homeBridge: string | undefined): Promise<Room> {
     const { pool, network, maxPeers, logger } = this.#options;
     const pin = await this.#pins.reserve(name);
     let room: Room;
     try {
-      room = await Room.create({ name, pin, pool, network, maxPeers, logger });
+      room = await Room.create({ name, pin, pool, network, maxPeers, logger, ...(homeBridge !== undefined && { homeBridge }) });
     } catch (error) {
       this.#pins.release(pin);
       throw error;

@@ -140,6 +140,16 @@ export class RoomRouters {
     return !!origin && origin.router.canConsume({ producerId, rtpCapabilities });
   }
 
+  /**
+   * A producer made on a pipe transport of the home router (another bridge's,
+   * piped over a cascade link): consumable as if produced there. Producers of
+   * the room's own pipe transports are piped copies and not adopted.
+   */
+  adoptOrigin(producer: Producer): void {
+    this.#producers.set(producer.id, { origin: this.home, pipes: new Map() });
+    producer.observer.once('close', () => this.#producers.delete(producer.id));
+  }
+
   /** Makes the producer consumable on `to`, piping it there the first time. */
   async bring(producer: Producer, to: RoomRouter): Promise<void> {
     const entry = this.#producers.get(producer.id);

@@ -10,6 +10,7 @@ import { TokenBucket } from '../limits/TokenBucket.ts';
 import { TooManyAttempts, type PasswordAttempts } from '../limits/PasswordAttempts.ts';
 import type { Recordings } from '../recording/Recordings.ts';
 import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
+import type { CascadeLinks } from '../cascade/CascadeLinks.ts';
 import {
   describeZodError,
   encodeNotification,
@@ -39,6 +40,8 @@ export interface SignalingSessionOptions {
   registry: RoomRegistry;
   /** The room directory shared with other bridges (REDIS_URL); undefined: this bridge is alone. */
   directory: BridgeDirectory | undefined;
+  /** Rooms served together with other bridges (with the directory); undefined: this bridge is alone. */
+  cascade: CascadeLinks | undefined;
   logger: Logger;
   maxMessageBytes: number;
   /** Shown to participants with each room's PIN. */
@@ -86,6 +89,7 @@ interface Joined {
   reachedAt: string | undefined;
   dialOuts: DialOuts;
   recordings: Recordings;
+  cascade: CascadeLinks | undefined;
 }
 
 type Handlers = {
@@ -172,9 +176,10 @@ const handlers: Handlers = {
   },
   admit: ({ room, peer }, d) => ({ admitted: room.moderation.lobby.admit(peer, d.knockId) }),
   deny: ({ room, peer }, d) => ({ denied: room.moderation.lobby.deny(peer, d.knockId) }),
-  setE2ee: ({ room, peer, recordings }, d) => {
-    const recording = recordings.current(room.name).length > 0 ? 'the recording under way' : undefined;
-    room.moderation.e2ee.setEnabled(peer, d.enabled, recording);
+  setE2ee: ({ room, peer, recordings, cascade }, d) => {
+    // Keys are not carried across bridges: a room served by several is not encrypted end to end.
+    const busy = recordings.current(room.name).length > 0 ? 'the recording under way' : cascade?.spanned(room.name) ? 'the other bridges serving this meeting' : undefined;
+    room.moderation.e2ee.setEnabled(peer, d.enabled, busy);
     return {};
   },
   setEncrypting: ({ room, peer }, d) => {
@@ -198,6 +203,14 @@ const handlers: Handlers = {
 };
 
 const CLOSE_CODES: Record<DisconnectReason, number> = { kicked: 4001, roomClosed: 4002, meetingEnded: 4003, shuttingDown: 1001 };
+
+/**
+ * What the room's home bridge owns: a satellite (a bridge serving the room
+ * for its home, cascading) refuses it rather than diverge from the home.
+ */
+const HOME_ONLY: ReadonlySet<RequestMethod> = new Set([
+  'setRoomPassword', 'setLobby', 'admit', 'deny', 'setE2ee', 'startRecording', 'stopRecording', 'endMeeting', 'dialOut', 'cancelDialOut',
+]);
 
 /** Kinds that are the bridge's own services, not people with a browser: they present SERVICE_SECRET, not a token. */
 const SERVICE_KINDS: ReadonlySet<PeerKind> = new Set(['phone', 'service', 'recorder']);
@@ -324,6 +337,10 @@ export class SignalingSession implements PeerChannel {
     }
     const refusal = accessRefusal(joined.peer.role, joined.peer.grants, method, data as ParsedRequestData<typeof method>);
     if (refusal) throw new RequestError('forbidden', refusal);
+    const { homeBridge } = joined.room;
+    if (homeBridge !== undefined && HOME_ONLY.has(method)) {
+      throw new RequestError('unavailable', `${method}: this bridge serves the meeting together with its home bridge (${homeBridge}), which alone can do this; ask a moderator connected there`);
+    }
     const handler = handlers[method as keyof Handlers] as (joined: Joined, data: unknown) => unknown;
     return handler(joined, data);
   }
@@ -360,7 +377,7 @@ export class SignalingSession implements PeerChannel {
     try {
       // Credentials before the directory: a stranger's join makes no placement (no Redis write, no load).
       const access = await this.#admit(request);
-      await this.#mustBeHome(request.room, request.bridgeLost);
+      await this.#mustBeHome(request.room, request.bridgeLost, request.region);
       if (this.#waitsForHost(request)) await this.#waitForHost(request.room, gone.signal);
       const displayName = access.displayName ?? request.displayName;
       const attempt = { socket: this.#id, address: this.#options.address, room: request.room };
@@ -387,8 +404,8 @@ export class SignalingSession implements PeerChannel {
         throw new RequestError('notJoined', 'connection closed during join');
       }
       if (peer.role === 'moderator') this.#options.hostWaits.arrived(room.name);
-      const { dialOuts, recordings, hostWaits } = this.#options;
-      this.#joined = { peer, room, hostWaits, reachedAt: this.#options.reachedAt, dialOuts, recordings };
+      const { dialOuts, recordings, hostWaits, cascade } = this.#options;
+      this.#joined = { peer, room, hostWaits, reachedAt: this.#options.reachedAt, dialOuts, recordings, cascade };
       this.#identified = true;
       return {
         peerId: peer.id,
@@ -422,13 +439,18 @@ export class SignalingSession implements PeerChannel {
    * where, once its credentials are checked and before it waits for anything
    * (a secure room's guest must not wait for its host here). The address comes
    * from the directory, never from a client. A client that lost the room's
-   * bridge (bridgeLost) may find it taken over here.
+   * bridge (bridgeLost) may find it taken over here. A client of this
+   * bridge's region (or any, when the home is full) may be served here, as
+   * the home's satellite (CascadeLinks.serve).
    */
-  async #mustBeHome(room: string, bridgeLost: boolean): Promise<void> {
-    const { registry, directory } = this.#options;
+  async #mustBeHome(room: string, bridgeLost: boolean, region: string | undefined): Promise<void> {
+    const { registry, directory, cascade } = this.#options;
+    const entryAtHome = cascade?.entryAtHome(room);
+    if (entryAtHome) throw new RequestError('elsewhere', `room ${room} is locked or has its lobby on: join it on its home bridge`, entryAtHome);
     if (!directory || registry.get(room)) return;
     const home = await directory.homeOf(room, { bridgeLost });
     if (home.kind === 'full') throw new RequestError('unavailable', 'every bridge is at capacity (BRIDGE_CAPACITY): try again later');
+    if (home.kind === 'elsewhere' && (await cascade?.serve(room, home.bridge, region))) return;
     if (home.kind === 'elsewhere') throw new RequestError('elsewhere', `room ${room} is hosted by bridge ${home.bridge.id}: join there`, home.bridge.url);
   }
 

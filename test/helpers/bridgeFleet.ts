@@ -33,14 +33,17 @@ export class BridgeFleet<Name extends string> {
     this.redis.on('error', () => {}); // until redis-server is up: the waits retry
   }
 
-  /** A test network with a host per bridge and one for Redis (the last); Redis and every bridge started and ready. */
-  static async start<Name extends string>(options: { id: string; subnet: string; names: readonly Name[] }): Promise<BridgeFleet<Name>> {
+  /**
+   * A test network with a host per bridge and one for Redis (the last); Redis and every bridge started
+   * and ready, each with `env(name)` added to its environment.
+   */
+  static async start<Name extends string>(options: { id: string; subnet: string; names: readonly Name[]; env?: (name: Name) => Record<string, string> }): Promise<BridgeFleet<Name>> {
     const network = await TestNetwork.create({ id: options.id, subnet: options.subnet });
     const hosts = {} as Record<Name | 'redis', TestHost>;
     for (const [index, name] of [...options.names, 'redis' as const].entries()) hosts[name] = await network.addHost(name, index + 1);
     const fleet = new BridgeFleet(options.names, network, hosts);
     await fleet.startRedis();
-    for (const name of options.names) fleet.startBridge(name);
+    for (const name of options.names) fleet.startBridge(name, options.env?.(name));
     await Promise.all(options.names.map((name) => fleet.bridges[name].waitForLog('bridge ready', 60_000)));
     await fleet.waitUntilListed(options.names);
     return fleet;
@@ -76,8 +79,8 @@ export class BridgeFleet<Name extends string> {
   }
 
   /** A web participant joining through `through` (SignalingClient follows the directory's redirect); closed with the fleet. */
-  async join(through: Name, room: string, name: string, kind: 'web' | 'recorder' = 'web') {
-    const joined = await joinRoom(this.httpUrl(through), room, name, kind);
+  async join(through: Name, room: string, name: string, kind: 'web' | 'recorder' = 'web', extra: Parameters<typeof joinRoom>[4] = {}) {
+    const joined = await joinRoom(this.httpUrl(through), room, name, kind, extra);
     this.#clients.push(joined);
     return { ...joined, landedOn: this.bridgeAt(joined.client.url) };
   }

@@ -20,7 +20,7 @@ export async function joinRoom(
   room: string,
   displayName: string,
   kind: PeerKind = 'phone',
-  extra: Pick<RequestData<'join'>, 'token' | 'password' | 'e2eeCapable'> = {},
+  extra: Pick<RequestData<'join'>, 'token' | 'password' | 'e2eeCapable' | 'region'> = {},
 ) {
   const client = await SignalingClient.connect(signalingUrl(httpUrl));
   const received: { name: NotificationName; data: unknown }[] = [];

@@ -27,6 +27,8 @@ export interface ConferenceOptions {
   secret?: string;
   /** A join token (the page's ?jwt=): our name, role and grants. */
   token?: string;
+  /** Where we are (the page's ?region=): a bridge of that region may serve us the room. */
+  region?: string;
 }
 
 export class Conference {
@@ -78,6 +80,7 @@ export class Conference {
         password: options.password,
         secret: options.secret,
         token: options.token,
+        region: options.region,
         e2eeCapable,
       },
       {

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { regionSchema } from '../../../protocol/protocol.ts';
 import { Conference } from '../lib/conference.ts';
 import { Meeting } from './Meeting.tsx';
 import { Prejoin, type JoinChoice, type LockState } from './Prejoin.tsx';
@@ -16,8 +17,11 @@ export function RoomPage({ room }: { room: string }) {
 
   const join = (choice: JoinChoice) => {
     // A join token, as Jitsi takes it: our role, name and grants (AUTH_MODE token and secure need one for moderators).
-    const token = new URLSearchParams(location.search).get('jwt') ?? undefined;
-    const next = new Conference({ room, ...choice, token });
+    const query = new URLSearchParams(location.search);
+    const token = query.get('jwt') ?? undefined;
+    // Where we are (?region=, a label the deployment gives its bridges): a bridge there may serve us the room.
+    const region = regionSchema.safeParse(query.get('region') ?? undefined).data;
+    const next = new Conference({ room, ...choice, token, region });
     window.conference = next;
     setConference(next);
     next.start().catch(() => {

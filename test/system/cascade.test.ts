@@ -1,0 +1,257 @@
+// Cascading: one room served by two bridges. Two bridges in regions a and b
+// share one real redis-server (bridge/main.ts with compose's environment, each
+// on a test host of its own); the browsers run on another. Alice opens the
+// room through A, its home; Bob opens it through B saying he is in region b:
+// B serves him the room as A's satellite, linked to A (an authenticated
+// WebSocket, media over a PipeTransport pair), instead of sending him to A.
+// Each must see and hear the other by their own tone, see the other listed,
+// each producer must be piped to the other bridge once however many consume
+// it there, a stranger must not open a link, and Bob leaving must leave
+// nothing behind on B.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { linkToken } from '../../bridge/cascade/linkToken.ts';
+import { CASCADE_LINK_PATH } from '../../protocol/cascade.ts';
+import { writeToneWav } from '../helpers/audio.ts';
+import { Baresip } from '../helpers/baresip.ts';
+import { TEST_API } from '../helpers/bridge.ts';
+import { BridgeFleet } from '../helpers/bridgeFleet.ts';
+import { inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
+import { dominant, heardInPage, shareOf } from '../helpers/hearing.ts';
+import type { TestHost } from '../helpers/hosts.ts';
+import type { ServiceProcess } from '../helpers/service.ts';
+import { operatorFetch } from '../helpers/rest.ts';
+import { joinToken } from '../helpers/signaling.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const SUBNET = '198.18.27';
+const BRIDGES = ['a', 'b'] as const;
+type BridgeName = (typeof BRIDGES)[number];
+const ROOM = 'cascade';
+/** Each party's tone: neither's harmonics land on the other's. */
+const TONES = { alice: 500, bob: 700, caller: 1100 } as const;
+type Party = 'alice' | 'bob';
+const PARTIES: readonly Party[] = ['alice', 'bob'];
+const NAMES: Record<Party, string> = { alice: 'Alice', bob: 'Bob' };
+
+describe('cascading: a room served by two bridges, its home in region a and a satellite in region b', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cascade-'));
+  let fleet: BridgeFleet<BridgeName>;
+  let clients: TestHost;
+  const browsers: Browser[] = [];
+  const pages = new Map<Party, Page>();
+  let gateway: ServiceProcess | undefined;
+  let caller: Baresip | undefined;
+
+  beforeAll(async () => {
+    fleet = await BridgeFleet.start({ id: 'cc', subnet: SUBNET, names: BRIDGES, env: (name) => ({ BRIDGE_REGION: name }) });
+    clients = await fleet.network.addHost('clients', 11);
+    for (const party of Object.keys(TONES) as (keyof typeof TONES)[]) {
+      writeToneWav(path.join(dir, `${party}.wav`), TONES[party], 300, { sampleRate: party === 'caller' ? 8000 : 16000 });
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await caller?.stop().catch(() => {});
+    await gateway?.stop();
+    for (const browser of browsers) await browser.close().catch(() => {});
+    await fleet?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function openPage(party: Party, url: string): Promise<number> {
+    const pageBridges = BRIDGES.map((name) => fleet.httpUrl(name)).join(',');
+    const browser = await launchBrowser({
+      host: clients,
+      args: [`--use-file-for-fake-audio-capture=${path.join(dir, `${party}.wav`)}`, `--unsafely-treat-insecure-origin-as-secure=${pageBridges}`],
+    });
+    browsers.push(browser);
+    const page = await browser.newPage();
+    const started = Date.now();
+    await joinThroughUi(page, url, NAMES[party]);
+    pages.set(party, page);
+    return Date.now() - started;
+  }
+
+  /** A gauge of a bridge's /metrics (its labels as written there, e.g. `{direction="in"}`). */
+  async function metric(bridge: BridgeName, name: string, labels = ''): Promise<number> {
+    const text = await (await fetch(`${fleet.httpUrl(bridge)}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
+    return line ? Number(line.split(' ')[1]) : Number.NaN;
+  }
+
+  const participantNames = (page: Page) => page.evaluate(() => [...window.conference!.participants.value.values()].map((p) => p.displayName).sort());
+
+  it('serves Bob on B, linked to the home A: each sees and hears the other, and each lists the other', async () => {
+    const aliceJoinMs = await openPage('alice', `${fleet.httpUrl('a')}/${ROOM}?audioProcessing=off`);
+    expect(await fleet.homeOf(ROOM)).toBe('a');
+    // A first join through B makes B's copy of the room and links it; leaving closes it again.
+    let linkingJoinMs = Date.now();
+    const zed = await fleet.join('b', ROOM, 'Zed', 'web', { region: 'b' });
+    linkingJoinMs = Date.now() - linkingJoinMs;
+    expect(zed.landedOn).toBe('b');
+    zed.client.close();
+    await waitFor('B to close its copy of the room', async () => (await metric('b', 'bridge_cascade_links')) === 0, 10_000, 100);
+    const bobJoinMs = await openPage('bob', `${fleet.httpUrl('b')}/${ROOM}?audioProcessing=off&region=b`);
+    // Bob stayed on B: his page was not moved to A's origin, and B links the room to A.
+    expect(new URL(pages.get('bob')!.url()).host).toBe(new URL(fleet.httpUrl('b')).host);
+    expect(await fleet.homeOf(ROOM)).toBe('a');
+    expect(await metric('b', 'bridge_cascade_links')).toBe(1);
+    expect(await metric('a', 'bridge_cascade_links')).toBe(1);
+
+    const since = Date.now();
+    const seen: Record<string, number> = {};
+    await Promise.all(
+      PARTIES.flatMap((party) => {
+        const page = pages.get(party)!;
+        const other = party === 'alice' ? 'bob' : 'alice';
+        let frames: number | undefined;
+        return [
+          waitFor(`${party} decodes ${other}'s video`, async () => {
+            const now = (await inboundStats(page)).filter((s) => s.kind === 'video').reduce((sum, s) => sum + s.framesDecoded, 0);
+            const rising = frames !== undefined && now > frames;
+            frames = now;
+            if (rising && !seen[`${party} sees`]) seen[`${party} sees`] = Date.now() - since;
+            return rising;
+          }, 20_000, 100),
+          waitFor(`${party} hears ${other}`, async () => {
+            const heard = (await heardInPage(page, TONES)).map((t) => dominant(t.shares));
+            const hears = heard.length === 1 && heard[0] === other;
+            if (hears) seen[`${party} hears`] = Date.now() - since;
+            return hears;
+          }, 20_000, 100),
+          waitFor(`${party} lists ${other}`, async () => JSON.stringify(await participantNames(page)) === JSON.stringify([NAMES[other]]), 10_000, 100),
+        ];
+      }),
+    );
+    console.log(
+      `a signaling join through B that links the room: ${linkingJoinMs} ms; page opened to connected: Alice on the home A ${aliceJoinMs} ms, ` +
+        `Bob through the satellite B (linking it again) ${bobJoinMs} ms; then, in ms after:`,
+      seen,
+    );
+
+    // REST on the home lists both participants.
+    const view = (await (await operatorFetch(`${fleet.httpUrl('a')}/api/rooms/${ROOM}`)).json()) as { participants: { displayName: string }[] };
+    expect(view.participants.map((p) => p.displayName).sort()).toEqual(['Alice', 'Bob']);
+  }, 120_000);
+
+  it('pipes each producer to the other bridge once, however many consume it there', async () => {
+    // Alice's microphone and camera are on B once each, Bob's on A once each.
+    expect(await metric('b', 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(2);
+    expect(await metric('a', 'bridge_cascade_piped_producers', '{direction="out"}')).toBe(2);
+    expect(await metric('a', 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(2);
+    const consumersBefore = await metric('b', 'bridge_consumers', '{worker="0"}');
+    // Another participant on B, consuming Alice's producers there.
+    let carolJoinMs = Date.now();
+    const carol = await fleet.join('b', ROOM, 'Carol', 'web', { region: 'b' });
+    carolJoinMs = Date.now() - carolJoinMs;
+    console.log(`a signaling join through B, already linked: ${carolJoinMs} ms`);
+    expect(carol.landedOn).toBe('b');
+    const alice = carol.joined.peers.find((p) => p.displayName === 'Alice')!;
+    expect(alice.producers).toHaveLength(2);
+    const transport = await carol.client.request('createWebRtcTransport', { direction: 'recv' });
+    for (const producer of alice.producers) {
+      await carol.client.request('consume', { transportId: transport.id, producerId: producer.id, rtpCapabilities: carol.joined.routerRtpCapabilities, paused: true });
+    }
+    expect(await metric('b', 'bridge_consumers', '{worker="0"}')).toBe(consumersBefore + 2);
+    expect(await metric('b', 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(2);
+    carol.client.close();
+    await waitFor('Carol to leave', async () => !(await participantNames(pages.get('alice')!)).includes('Carol'), 10_000, 100);
+  }, 60_000);
+
+  it('keeps to the home what it owns: B refuses it, and a lock on A sends new joins through B to A', async () => {
+    // A moderator on B (by token) may not lock the room there, nor act on Alice, who is on A.
+    const dave = await fleet.join('b', ROOM, 'Dave', 'web', { region: 'b', token: await joinToken({ room: ROOM, role: 'moderator' }) });
+    expect(dave.landedOn).toBe('b');
+    const alice = dave.joined.peers.find((p) => p.displayName === 'Alice')!;
+    await expect(dave.client.request('setRoomPassword', { password: '1234' })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(dave.client.request('muteParticipant', { peerId: alice.id })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(dave.client.request('removeParticipant', { peerId: alice.id })).rejects.toMatchObject({ code: 'unavailable' });
+    // E2EE cannot be turned on in a room two bridges serve, on its home either.
+    const e2ee = await pages.get('alice')!.evaluate(async () => {
+      await window.conference!.setE2ee(true);
+      return { on: window.conference!.e2ee.value, notices: window.conference!.notices.value.map((n) => n.text) };
+    });
+    expect(e2ee.on).toBe(false);
+    expect(e2ee.notices.join('\n')).toContain('the other bridges serving this meeting');
+    dave.client.close();
+
+    expect(await pages.get('alice')!.evaluate(() => window.conference!.setRoomPassword('1234'))).toBe(true);
+    await expect(fleet.join('b', ROOM, 'Eve', 'web', { region: 'b' })).rejects.toMatchObject({ code: 'passwordRequired' });
+    const eve = await fleet.join('b', ROOM, 'Eve', 'web', { region: 'b', password: '1234' });
+    expect(eve.landedOn).toBe('a');
+    eve.client.close();
+    expect(await pages.get('alice')!.evaluate(() => window.conference!.setRoomPassword(null))).toBe(true);
+    await waitFor('Dave and Eve to leave', async () => JSON.stringify(await participantNames(pages.get('alice')!)) === '["Bob"]', 10_000, 100);
+  }, 60_000);
+
+  it('refuses a link to a stranger (no token, a forged one, a bridge the directory does not list) and nothing changes', async () => {
+    const url = `${fleet.httpUrl('a').replace(/^http/, 'ws')}${CASCADE_LINK_PATH}`;
+    const statusOf = (authorization?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(url, authorization ? { headers: { authorization } } : {});
+        socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+        socket.once('open', () => {
+          socket.close();
+          reject(new Error('the link opened'));
+        });
+        socket.once('error', reject);
+      });
+    expect(await statusOf()).toBe(401);
+    expect(await statusOf(`Bearer ${linkToken('not-the-deployment-secret-0123456789', { bridge: 'b', room: ROOM })}`)).toBe(401);
+    expect(await statusOf(`Bearer ${linkToken(TEST_API.secret, { bridge: 'ghost', room: ROOM })}`)).toBe(403);
+    expect(await metric('a', 'bridge_cascade_links')).toBe(1);
+    expect(await participantNames(pages.get('alice')!)).toEqual(['Bob']);
+  });
+
+  it('a phone caller through a gateway on A is heard by Bob on B, and hears him', async () => {
+    const started = await fleet.startGateway('a', 10);
+    gateway = started.gateway;
+    // G.711 keeps a tone's shape: what the gateway mixed is found in what the phone got.
+    caller = await Baresip.start({ microphone: path.join(dir, 'caller.wav'), host: clients, codecs: 'PCMU' });
+    caller.dial(`sip:${ROOM}@${started.host.address}:5060`);
+    await caller.waitForEvent('CALL_ESTABLISHED');
+    const since = Date.now();
+    await Promise.all([
+      waitFor('Bob hears the caller and Alice', async () => {
+        const heard = (await heardInPage(pages.get('bob')!, TONES)).map((t) => dominant(t.shares)).sort();
+        return JSON.stringify(heard) === JSON.stringify(['alice', 'caller']);
+      }, 20_000, 100),
+      waitFor('the caller hears Bob and Alice', () => {
+        if (Date.now() - since < 500) return false;
+        const { samples, sampleRate } = caller!.recentAudio(0.5);
+        const share = shareOf(samples, sampleRate, TONES);
+        return share.alice > 0.05 && share.bob > 0.05 && share.caller < 0.02;
+      }, 20_000, 100),
+    ]);
+    console.log(`the caller and Bob (on B) heard each other ${Date.now() - since} ms after the call was established`);
+    await caller.stop();
+    caller = undefined;
+    await waitFor('the caller to leave', async () => JSON.stringify(await participantNames(pages.get('alice')!)) === '["Bob"]', 10_000, 100);
+  }, 60_000);
+
+  it('when Bob leaves, Alice sees him go, and B closes its copy of the room with its link and pipes', async () => {
+    await browsers[1]!.close();
+    await waitFor('Alice to see Bob leave', async () => (await participantNames(pages.get('alice')!)).length === 0, 15_000, 100);
+    for (const bridge of BRIDGES) {
+      await waitFor(`${bridge} to close the link`, async () => (await metric(bridge, 'bridge_cascade_links')) === 0, 10_000, 100);
+      expect(await metric(bridge, 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(0);
+      expect(await metric(bridge, 'bridge_cascade_piped_producers', '{direction="out"}')).toBe(0);
+    }
+    expect(await metric('b', 'bridge_rooms', '{worker="0"}')).toBe(0);
+    expect(await metric('a', 'bridge_rooms', '{worker="0"}')).toBe(1);
+  });
+
+  it('when the home closes the room, B closes its copy, telling its participants the same', async () => {
+    const frank = await fleet.join('b', ROOM, 'Frank', 'web', { region: 'b' });
+    expect(frank.landedOn).toBe('b');
+    await waitFor('B to link the room', async () => (await metric('a', 'bridge_cascade_links')) === 1, 10_000, 100);
+    expect((await operatorFetch(`${fleet.httpUrl('a')}/api/rooms/${ROOM}`, { method: 'DELETE' })).status).toBe(204);
+    await waitFor('Frank to be told the room closed', () => frank.notificationsOf('disconnected').some((d) => d.reason === 'roomClosed'), 10_000, 100);
+    await waitFor('B to close its copy', async () => (await metric('b', 'bridge_rooms', '{worker="0"}')) === 0 && (await metric('b', 'bridge_cascade_links')) === 0, 10_000, 100);
+  });
+});
