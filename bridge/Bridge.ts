@@ -151,6 +151,8 @@ export class Bridge {
           network,
           secret: api.credentials.secret,
           here: () => ({ load: registry.load, capacity: drain.draining ? 0 : capacity }),
+          hostWaits,
+          recordings,
           logger: logger.child({ component: 'cascade' }),
         });
       }

@@ -6,6 +6,7 @@ import { TokenBucket } from '../limits/TokenBucket.ts';
 import type { ProducerAppData } from '../rooms/Peer.ts';
 import type { Producer } from 'mediasoup/types';
 import type { Room } from '../rooms/Room.ts';
+import { watchLiveness } from './linkLiveness.ts';
 import type { ProducerPipes } from './ProducerPipes.ts';
 import { RemotePeer } from './RemotePeer.ts';
 
@@ -27,6 +28,7 @@ export class BridgeLink {
   readonly #socket: WebSocket;
   readonly #room: Room;
   readonly #pipes: ProducerPipes;
+  readonly #hostWaits: { arrived(room: string): void };
   readonly #logger: Logger;
   readonly #budget = new TokenBucket(LINK_BUDGET.perSecond, LINK_BUDGET.burst);
   /** The other bridge's peers, mirrored here. */
@@ -45,16 +47,18 @@ export class BridgeLink {
   #arrived: (() => void) | undefined;
 
   /** Listens at once: what the other bridge sends right after its answer to the opening must not be lost. */
-  constructor(socket: WebSocket, room: Room, pipes: ProducerPipes, logger: Logger) {
+  constructor(socket: WebSocket, room: Room, pipes: ProducerPipes, hostWaits: { arrived(room: string): void }, logger: Logger) {
     this.#socket = socket;
     this.#room = room;
     this.#pipes = pipes;
+    this.#hostWaits = hostWaits;
     this.#logger = logger;
     this.#socket.on('message', (raw, isBinary) => this.#onMessage(raw, isBinary));
     this.#socket.once('close', () => {
       this.#arrived?.();
       this.#lost();
     });
+    watchLiveness(socket, () => this.#logger.warn('the other bridge stopped answering pings: cascade link closed'));
   }
 
   /** The other bridge's first message (its answer to the opening), or undefined if none came within `timeoutMs` or the link closed. */
@@ -87,6 +91,10 @@ export class BridgeLink {
     return this.#entryGuarded;
   }
 
+  get room(): Room {
+    return this.#room;
+  }
+
   get pipes(): ProducerPipes {
     return this.#pipes;
   }
@@ -107,13 +115,17 @@ export class BridgeLink {
       if (!this.#room.homeBridge) this.send({ type: 'close', reason });
       this.close();
     };
+    // The pipes died with the room's routers: the link goes, and the satellite's clients rejoin as after a lost link.
+    const onMoved = () => this.close(1000, 'the room moved to another media worker');
     this.#room.on('notification', onNotification);
     this.#room.on('producer', onProducer);
     this.#room.once('closed', onClosed);
+    this.#room.once('mediaMoved', onMoved);
     this.#socket.once('close', () => {
       this.#room.off('notification', onNotification);
       this.#room.off('producer', onProducer);
       this.#room.off('closed', onClosed);
+      this.#room.off('mediaMoved', onMoved);
     });
     for (const peer of this.#room.peers) {
       if (peer.remote || peer.hidden) continue;
@@ -182,8 +194,12 @@ export class BridgeLink {
       case 'peerJoined': {
         if (this.#remote.has(message.peer.id) || this.#room.getPeer(message.peer.id)) return;
         const peer = new RemotePeer(message.peer);
+        if (!this.#room.addRemotePeer(peer)) {
+          this.#logger.warn({ peer: peer.id }, 'remote peer not mirrored: the room is full');
+          return;
+        }
         this.#remote.set(peer.id, peer);
-        this.#room.addRemotePeer(peer);
+        this.#moderatorArrived(peer);
         return;
       }
       case 'peerUpdated': {
@@ -191,6 +207,7 @@ export class BridgeLink {
         if (!peer) return;
         peer.update(message.peer);
         this.#room.broadcast('peerUpdated', { peer: peer.info() }, peer);
+        this.#moderatorArrived(peer);
         return;
       }
       case 'peerLeft': {
@@ -209,7 +226,10 @@ export class BridgeLink {
         return;
       }
       case 'producerPaused':
-        void this.#pipes.setPaused(message.producerId, message.paused);
+        this.#pipes.setPaused(message.producerId, message.paused).catch((error: unknown) => {
+          // The producer or its worker closed meanwhile: nothing to pause.
+          this.#logger.warn({ err: error, producer: message.producerId }, 'cannot pause or resume a piped producer');
+        });
         return;
       case 'producerClosed':
         void this.#pipes.closeProducer(message.producerId);
@@ -224,6 +244,11 @@ export class BridgeLink {
         // open, opened and refused belong to the opening (CascadeLinks).
         this.#refuse(`unexpected ${message.type}`);
     }
+  }
+
+  /** A moderator on the other bridge hosts the room here too: guests of a secure room waiting here come in. */
+  #moderatorArrived(peer: RemotePeer): void {
+    if (peer.role === 'moderator') this.#hostWaits.arrived(this.#room.name);
   }
 
   #refuse(why: string): void {

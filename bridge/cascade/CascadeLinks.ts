@@ -6,9 +6,9 @@ import type { BridgeRecord } from '../directory/placement.ts';
 import type { MediaNetwork, Room } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import { BridgeLink, guardsEntry } from './BridgeLink.ts';
-import { linkToken, verifyLinkToken, type LinkClaim } from './linkToken.ts';
+import { linkToken, LinkTokenReplays, verifyLinkToken, type LinkClaim } from './linkToken.ts';
 import { ProducerPipes } from './ProducerPipes.ts';
-import { spanReason } from './spanning.ts';
+import { linkRefusal, spanReason } from './spanning.ts';
 
 /** How long either side waits for the other's answer to the opening: a join waits on it. */
 const OPENING_TIMEOUT_MS = 5000;
@@ -21,12 +21,16 @@ export interface CascadeLinksOptions {
   secret: string;
   /** This bridge's load and capacity now (capacity 0 while draining). */
   here: () => { load: number; capacity: number };
+  /** Guests of a secure room waiting for a moderator (AUTH_MODE=secure): one arriving on the other bridge lets them in too. */
+  hostWaits: { arrived(room: string): void };
+  /** The recordings and streams under way, by room: a room being recorded is not linked. */
+  recordings: { current(room: string): readonly unknown[] };
   logger: Logger;
 }
 
 /** Why a link was refused before it opened: the status and what the caller is told. */
 export interface LinkRefusal {
-  status: 401 | 403;
+  status: 401 | 403 | 429;
   message: string;
 }
 
@@ -45,6 +49,8 @@ export class CascadeLinks {
   readonly #homes = new Map<string, string>();
   /** Satellite rooms being linked, by name: a burst of joins opens one link. */
   readonly #opening = new Map<string, Promise<boolean>>();
+  /** Link tokens taken lately: each opens one link. */
+  readonly #replays = new LinkTokenReplays();
 
   constructor(options: CascadeLinksOptions) {
     this.#options = options;
@@ -67,21 +73,24 @@ export class CascadeLinks {
     return opening;
   }
 
-  /** Checks a link's caller before its socket opens: a token of ours, naming a live bridge of the directory's. */
+  /** Checks a link's caller before its socket opens: a token of ours, for this bridge, not seen before, naming a live bridge of the directory's. */
   check(authorization: string | undefined): LinkClaim | LinkRefusal {
     const token = authorization?.match(/^Bearer (\S+)$/)?.[1];
-    const claim = token && verifyLinkToken(this.#options.secret, token);
-    if (!claim) return { status: 401, message: 'cascade links are for the bridges of this deployment: no valid link token' };
+    const claim = token && verifyLinkToken(this.#options.secret, token, this.#options.directory.id);
+    if (!claim) return { status: 401, message: 'cascade links are for the bridges of this deployment: no valid link token for this bridge' };
     if (!this.#options.directory.liveBridge(claim.bridge)) return { status: 403, message: `bridge ${claim.bridge} is not live in the room directory` };
-    return claim;
+    const replay = this.#replays.take(claim);
+    if (replay === 'replayed') return { status: 401, message: 'this link token was used already: each opens one link' };
+    if (replay === 'full') return { status: 429, message: 'too many cascade links opened lately: try again shortly' };
+    return { bridge: claim.bridge, room: claim.room };
   }
 
   /**
    * A satellite's link, as the room's home: its opening names the room of
-   * its token, which must live here, not end-to-end encrypted (its keys are
-   * not carried across bridges) nor guarding its entry. A link that bridge
-   * had for the room is stale (a satellite keeps one, and opens another only
-   * once its room closed and was made again): the new one replaces it.
+   * its token, which must live here and be one the home links (linkRefusal).
+   * A link that bridge had for the room is stale (a satellite keeps one, and
+   * opens another only once its room closed and was made again): the new one
+   * replaces it.
    */
   async accept(socket: WebSocket, claim: LinkClaim): Promise<void> {
     const logger = this.#logger.child({ room: claim.room, bridge: claim.bridge });
@@ -93,10 +102,17 @@ export class CascadeLinks {
     const opening = await firstMessage(socket, OPENING_TIMEOUT_MS);
     if (opening?.type !== 'open') return refuse('expected the opening first');
     if (opening.room !== claim.room) return refuse('the opening names another room than the token');
-    const room = this.#options.registry.get(claim.room);
-    if (!room || room.closed || room.homeBridge !== undefined) return refuse(`room ${claim.room} does not live on this bridge`);
-    if (room.moderation.e2ee.enabled) return refuse(`room ${claim.room} is end-to-end encrypted: it is served by its home bridge only`);
-    if (guardsEntry(room)) return refuse(`room ${claim.room} is locked or has its lobby on: its joins are checked on its home bridge`);
+    const live = this.#options.registry.get(claim.room);
+    const room = live && !live.closed ? live : undefined;
+    const target = room && {
+      homeBridge: room.homeBridge,
+      e2ee: room.moderation.e2ee.enabled,
+      guardsEntry: guardsEntry(room),
+      linkedBridges: room.linkedBridges,
+      recordings: this.#options.recordings.current(claim.room).length,
+    };
+    const refusal = linkRefusal(claim.room, target, claim.bridge);
+    if (refusal || !room) return refuse(refusal ?? `room ${claim.room} does not live on this bridge`);
     const key = linkKey(claim.room, claim.bridge);
     this.#links.get(key)?.close(1000, 'replaced by a new link');
     const pipes = await ProducerPipes.create(room, this.#options.network, logger);
@@ -106,11 +122,19 @@ export class CascadeLinks {
       pipes.close();
       throw error;
     }
-    const link = this.#adopt(key, new BridgeLink(socket, room, pipes, logger));
+    // The satellite went away, or the room closed, while the pipes were made: a link would never see it.
+    if (socket.readyState !== socket.OPEN || room.closed) {
+      pipes.close();
+      socket.close(1000, 'room closed');
+      return;
+    }
+    const link = this.#adopt(key, claim.bridge, new BridgeLink(socket, room, pipes, this.#options.hostWaits, logger));
     // Its peers in the opening: the satellite mirrors them before the join that opened the link enters.
     const peers = [...room.peers].filter((peer) => !peer.remote && !peer.hidden).map((peer) => peer.info());
     link.send({ type: 'opened', peers, chat: [...room.presence.chatHistory], pipe: pipes.end });
     link.start({ theirs: [], oursTold: true });
+    // Entry may have been guarded during the awaits above, before the link listened for it.
+    link.send({ type: 'entry', guarded: guardsEntry(room) });
     logger.info('cascade link accepted: a satellite serves this room');
   }
 
@@ -124,12 +148,6 @@ export class CascadeLinks {
       if (key.startsWith(`${room}\n`) && link.entryGuarded) return this.#homes.get(room);
     }
     return undefined;
-  }
-
-  /** Whether the room is served together with another bridge now (linked either way). */
-  spanned(room: string): boolean {
-    for (const key of this.#links.keys()) if (key.startsWith(`${room}\n`)) return true;
-    return false;
   }
 
   /** Open links, and producers piped over them each way (the operator's metrics, and tests). */
@@ -172,11 +190,11 @@ export class CascadeLinks {
     const pipes = await ProducerPipes.create(room, this.#options.network, logger);
     const url = new URL(CASCADE_LINK_PATH, home.url.replace(/^http/, 'ws'));
     const socket = new WebSocket(url, {
-      headers: { authorization: `Bearer ${linkToken(this.#options.secret, { bridge: this.#options.directory.id, room: name })}` },
+      headers: { authorization: `Bearer ${linkToken(this.#options.secret, { bridge: this.#options.directory.id, room: name, target: home.id })}` },
       maxPayload: CASCADE_MAX_MESSAGE_BYTES,
       handshakeTimeout: OPENING_TIMEOUT_MS,
     });
-    const link = new BridgeLink(socket, room, pipes, logger);
+    const link = new BridgeLink(socket, room, pipes, this.#options.hostWaits, logger);
     socket.once('open', () => link.send({ type: 'open', room: name, pipe: pipes.end }));
     socket.on('error', (error) => logger.warn({ err: error }, 'cascade link to the home bridge failed'));
     const answer = await link.first(OPENING_TIMEOUT_MS);
@@ -192,13 +210,16 @@ export class CascadeLinks {
       throw error;
     }
     for (const message of answer.chat) room.presence.relay(message);
-    return this.#adopt(linkKey(name, home.id), link).start({ theirs: answer.peers, oursTold: false });
+    return this.#adopt(linkKey(name, home.id), home.id, link).start({ theirs: answer.peers, oursTold: false });
   }
 
-  #adopt(key: string, link: BridgeLink): BridgeLink {
+  #adopt(key: string, bridge: string, link: BridgeLink): BridgeLink {
     this.#links.set(key, link);
+    link.room.setLinked(bridge, true);
     link.onGone(() => {
-      if (this.#links.get(key) === link) this.#links.delete(key);
+      if (this.#links.get(key) !== link) return;
+      this.#links.delete(key);
+      link.room.setLinked(bridge, false);
     });
     return link;
   }

@@ -22,8 +22,8 @@ export class ProducerPipes {
   readonly #transport: PipeTransport;
   readonly #room: Room;
   readonly #logger: Logger;
-  /** Our producers piped out, by id. */
-  readonly #out = new Map<string, Consumer>();
+  /** Our producers piped out (or being piped: a producer adopted while start() pipes the room's is piped once), by id. */
+  readonly #out = new Set<string>();
   /** The other bridge's producers piped in, by id (a promise while being made, so a close that overtakes it waits). */
   readonly #in = new Map<string, Promise<Producer<ProducerAppData> | undefined>>();
 
@@ -73,8 +73,14 @@ export class ProducerPipes {
    */
   async send(producer: Producer<ProducerAppData>, tell: (message: LinkMessage) => void): Promise<void> {
     if (this.#out.has(producer.id) || this.#transport.closed) return;
-    const consumer = await this.#transport.consume({ producerId: producer.id });
-    this.#out.set(producer.id, consumer);
+    this.#out.add(producer.id);
+    let consumer: Consumer;
+    try {
+      consumer = await this.#transport.consume({ producerId: producer.id });
+    } catch (error) {
+      this.#out.delete(producer.id);
+      throw error;
+    }
     consumer.observer.once('close', () => this.#out.delete(producer.id));
     consumer.on('producerclose', () => tell({ type: 'producerClosed', producerId: producer.id }));
     consumer.on('producerpause', () => tell({ type: 'producerPaused', producerId: producer.id, paused: true }));
@@ -122,9 +128,13 @@ export class ProducerPipes {
     else await producer.resume();
   }
 
-  /** The other bridge's producer closed: closed here, its consumers told as for any producer. */
+  /** The other bridge's producer closed: closed here through the room (its peer no longer lists it, everyone is told), its consumers told as for any producer. */
   async closeProducer(producerId: string): Promise<void> {
-    (await this.#in.get(producerId))?.close();
+    const producer = await this.#in.get(producerId);
+    if (!producer || producer.closed) return;
+    const peer = this.#room.getPeer(producer.appData.peerId);
+    if (peer?.producers.has(producerId)) this.#room.closeProducer(peer, producerId);
+    else producer.close(); // never adopted (its peer left, or the room refused it)
   }
 
   /** Closes every pipe, both ways. */

@@ -19,3 +19,42 @@ export function spanReason(here: { region: string | undefined; load: number; cap
   if (home.capacity > 0 && home.load >= home.capacity) return 'homeFull';
   return undefined;
 }
+
+/** What the home knows of its room when a satellite asks to link (CascadeLinks.accept). */
+export interface LinkTarget {
+  /** Set when the room here is itself a satellite of another bridge's. */
+  homeBridge: string | undefined;
+  e2ee: boolean;
+  /** A lock or the lobby: only the home checks who enters. */
+  guardsEntry: boolean;
+  /** The other bridges linked with the room now. */
+  linkedBridges: ReadonlySet<string>;
+  /** Recordings and streams of the room under way (or queued). */
+  recordings: number;
+}
+
+/**
+ * Why the home refuses a satellite's link for this room, or undefined: it
+ * takes it. The satellite then sends the join to the home. A room links one
+ * other bridge at most: the home mirrors each satellite's peers and chat but
+ * pipes no media between satellites. A recording or stream is not linked:
+ * the satellite's participants would be recorded without being told (the
+ * recording's notices stay on the home).
+ */
+export function linkRefusal(name: string, room: LinkTarget | undefined, caller: string): string | undefined {
+  if (!room || room.homeBridge !== undefined) return `room ${name} does not live on this bridge`;
+  if (room.e2ee) return `room ${name} is end-to-end encrypted: it is served by its home bridge only`;
+  if (room.guardsEntry) return `room ${name} is locked or has its lobby on: its joins are checked on its home bridge`;
+  // The caller's own link, if any, is stale: the new one replaces it.
+  const other = [...room.linkedBridges].find((bridge) => bridge !== caller);
+  if (other !== undefined) return `room ${name} is already served together with bridge ${other}: one other bridge per meeting`;
+  if (room.recordings > 0) return `room ${name} is being recorded or streamed: it is served by its home bridge only while that lasts`;
+  return undefined;
+}
+
+/** Why `what` (recording, streaming, E2EE) cannot start in a room linked with these other bridges, or undefined. */
+export function spannedRefusal(what: string, linkedBridges: ReadonlySet<string>): string | undefined {
+  const [other] = linkedBridges;
+  if (other === undefined) return undefined;
+  return `${what} is not possible while bridge ${other} serves this meeting together with this one`;
+}

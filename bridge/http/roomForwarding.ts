@@ -31,6 +31,9 @@ export function forwardTarget(requestUrl: string, homeUrl: string): URL | undefi
 /**
  * REST about a room may be called on any bridge: a room that lives on
  * another bridge (the directory says so) has its request forwarded there,
+ * also when this bridge serves it as that bridge's satellite (cascading: the
+ * copy here is not the meeting: closing it, or recording through it, would
+ * get around its home),
  * after this bridge's own checks (rate limit, credentials: every bridge of a
  * deployment shares API_KEY/API_SECRET), and the answer passed back as it is.
  * A forward and not a redirect: fetch drops Authorization on a redirect to
@@ -44,7 +47,8 @@ export function installRoomForwarding<L extends FastifyBaseLogger>(
   app.addHook('preHandler', async (request, reply) => {
     const room = (request.params as { room?: unknown } | undefined)?.room;
     if (typeof room !== 'string' || !request.routeOptions.url?.startsWith('/api/rooms/:room')) return;
-    if (registry.get(room) || request.headers[FORWARDED_HEADER] !== undefined) return;
+    const local = registry.get(room);
+    if ((local && local.homeBridge === undefined) || request.headers[FORWARDED_HEADER] !== undefined) return;
     const home = await directory.elsewhere(room);
     if (!home) return; // nowhere else: answered here (404 if no such room)
     const target = forwardTarget(request.url, home.url);

@@ -1,5 +1,6 @@
 import type { Logger } from '../../common/logger.ts';
 import { FINAL_RECORDING_STATES, type ParsedRequestData, type RecordingInfo } from '../../protocol/protocol.ts';
+import { spannedRefusal } from '../cascade/spanning.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 import { StreamDestinationRefused, type StreamDestinations } from '../streaming/StreamDestinations.ts';
@@ -42,7 +43,11 @@ export class Recordings {
     // A recorder joining a room nobody is in would create it and wait there for nobody.
     const live = this.#registry.get(room);
     if (!live || live.closed || live.visiblePeers().length === 0) throw new RequestError('notFound', `no live room ${room}`);
-    live.moderation.e2ee.refuse(request.audioOnly || request.file ? 'recording' : 'streaming');
+    const what = request.audioOnly || request.file ? 'recording' : 'streaming';
+    live.moderation.e2ee.refuse(what);
+    // The other bridge's participants are not told of recordings (the home's notices stay on the home).
+    const spanned = spannedRefusal(what, live.linkedBridges);
+    if (spanned) throw new RequestError('forbidden', spanned);
     for (const url of request.streams) await this.#checkDestination(room, url);
     const audio = request.audioOnly;
     const info = await this.#call((queue) =>

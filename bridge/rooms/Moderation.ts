@@ -85,9 +85,12 @@ export class Moderation {
     if (peer.autoModerator && peer.role !== 'moderator' && !this.hasModerator) peer.setRole('moderator');
   }
 
-  /** The room's to call once a peer left: without a moderator, the longest present auto-moderator peer becomes one. */
+  /**
+   * The room's to call once a peer left: without a moderator, the longest present auto-moderator peer becomes one.
+   * A moderator on another bridge of the room does not count: it acts only on its own bridge's participants.
+   */
   left(peer: Peer): void {
-    if (peer.role !== 'moderator' || this.hasModerator) return;
+    if (peer.role !== 'moderator' || [...this.#room.members()].some((p) => !p.remote && p.role === 'moderator')) return;
     const successor = [...this.#room.members()]
       .filter((p) => p.autoModerator && !p.hidden)
       .sort((a, b) => a.joinedAt - b.joinedAt)[0];

@@ -91,6 +91,8 @@ interface RoomEvents {
   notification: [name: NotificationName, data: unknown];
   /** A producer of one of this bridge's peers, now consumable (the cascade links pipe it to the other bridges). */
   producer: [producer: Producer<ProducerAppData>];
+  /** The room's routers are being rebuilt on another worker (moveTo): what was piped over them is gone. */
+  mediaMoved: [];
 }
 
 /**
@@ -116,6 +118,8 @@ export class Room extends EventEmitter<RoomEvents> {
   #audioLevelObserver!: AudioLevelObserver;
   #activeSpeakerId: string | null = null;
   #closed = false;
+  /** The other bridges serving the room with this one now (cascade links, either way). */
+  readonly #linkedBridges = new Set<string>();
   /** The move under way, if any (moveTo). */
   #moving: Promise<void> = Promise.resolve();
 
@@ -159,9 +163,28 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#options.homeBridge;
   }
 
+  /** The other bridges serving the room with this one now: what the home owns (E2EE, recording) is refused while there are any. */
+  get linkedBridges(): ReadonlySet<string> {
+    return this.#linkedBridges;
+  }
+
+  /** A cascade link with `bridge` opened (true) or closed (false). */
+  setLinked(bridge: string, linked: boolean): void {
+    if (linked) this.#linkedBridges.add(bridge);
+    else this.#linkedBridges.delete(bridge);
+  }
+
   /** Its peers of this bridge's: what the room weighs on its home worker. */
   get load(): number {
     return this.#localPeers().length;
+  }
+
+  /**
+   * Nobody it is kept for is in it: a satellite serves its bridge's peers
+   * only; the home keeps the room while any bridge has someone in it.
+   */
+  get deserted(): boolean {
+    return this.homeBridge !== undefined ? this.load === 0 : this.#peers.size === 0;
   }
 
   #localPeers(): Peer[] {
@@ -237,12 +260,17 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!peer.hidden) this.broadcast('peerJoined', { peer: peer.info() }, peer);
   }
 
-  /** A participant of another bridge serving the room, mirrored here: the room's entry rules were applied there. */
-  addRemotePeer(peer: Peer): void {
-    if (this.#closed || this.#peers.has(peer.id)) return;
+  /**
+   * A participant of another bridge serving the room, mirrored here: the
+   * room's entry rules were applied there, but not the count of everyone
+   * (false: full, closed, or that id is taken; not mirrored).
+   */
+  addRemotePeer(peer: Peer): boolean {
+    if (this.#closed || this.#peers.has(peer.id) || this.visiblePeers().length >= this.#options.maxPeers) return false;
     this.#peers.set(peer.id, peer);
     this.#logger.info({ peer: peer.id, displayName: peer.displayName }, 'remote peer joined');
     this.broadcast('peerJoined', { peer: peer.info() }, peer);
+    return true;
   }
 
   leave(peer: Peer): void {
@@ -252,8 +280,8 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!peer.hidden) this.broadcast('peerLeft', { peerId: peer.id });
     this.moderation.left(peer);
     if (this.#activeSpeakerId === peer.id) this.#setActiveSpeaker(null);
-    // A satellite serves its bridge's peers only; the home keeps the room while any bridge has someone in it.
-    if (this.#peers.size === 0 || (this.homeBridge !== undefined && this.load === 0)) this.close();
+    // A satellite closes with the last of its own peers, never as the home's leave: it may just have been made for a join.
+    if ((this.homeBridge === undefined || !peer.remote) && this.deserted) this.close();
   }
 
   /** Disconnects everyone (telling them why) and releases the router. */
@@ -287,6 +315,8 @@ export class Room extends EventEmitter<RoomEvents> {
 
   async #move(mediaWorker: MediaWorker): Promise<void> {
     if (this.#closed) return;
+    this.emit('mediaMoved');
+    if (this.#closed) return; // a satellite closes with its link
     // Forgotten first, so closing the live routers tells no client of closed consumers.
     for (const peer of this.#peers.values()) peer.forgetMedia();
     this.#routers.close();
@@ -443,6 +473,13 @@ export class Room extends EventEmitter<RoomEvents> {
    */
   async addRemoteProducer(peer: Peer, producer: Producer<ProducerAppData>): Promise<void> {
     if (!this.#peers.has(peer.id)) {
+      producer.close();
+      return;
+    }
+    // The other bridge is held to what a client is: one producer per source, so at most MAX_SOURCES_PER_PEER.
+    const { source } = producer.appData;
+    if (peer.isProducing(source) || peer.producers.size >= MAX_SOURCES_PER_PEER || (source === 'mic') !== (producer.kind === 'audio')) {
+      this.#logger.warn({ peer: peer.id, source, kind: producer.kind }, 'piped producer refused: a second one of its source, too many, or the wrong kind');
       producer.close();
       return;
     }

@@ -89,7 +89,6 @@ interface Joined {
   reachedAt: string | undefined;
   dialOuts: DialOuts;
   recordings: Recordings;
-  cascade: CascadeLinks | undefined;
 }
 
 type Handlers = {
@@ -176,9 +175,10 @@ const handlers: Handlers = {
   },
   admit: ({ room, peer }, d) => ({ admitted: room.moderation.lobby.admit(peer, d.knockId) }),
   deny: ({ room, peer }, d) => ({ denied: room.moderation.lobby.deny(peer, d.knockId) }),
-  setE2ee: ({ room, peer, recordings, cascade }, d) => {
+  setE2ee: ({ room, peer, recordings }, d) => {
     // Keys are not carried across bridges: a room served by several is not encrypted end to end.
-    const busy = recordings.current(room.name).length > 0 ? 'the recording under way' : cascade?.spanned(room.name) ? 'the other bridges serving this meeting' : undefined;
+    const [linked] = room.linkedBridges;
+    const busy = recordings.current(room.name).length > 0 ? 'the recording under way' : linked !== undefined ? `bridge ${linked}, serving this meeting with this one,` : undefined;
     room.moderation.e2ee.setEnabled(peer, d.enabled, busy);
     return {};
   },
@@ -374,10 +374,12 @@ export class SignalingSession implements PeerChannel {
     const gone = new AbortController();
     const onClose = () => gone.abort();
     this.#socket.once('close', onClose);
+    let placed = false;
     try {
       // Credentials before the directory: a stranger's join makes no placement (no Redis write, no load).
       const access = await this.#admit(request);
       await this.#mustBeHome(request.room, request.bridgeLost, request.region);
+      placed = true;
       if (this.#waitsForHost(request)) await this.#waitForHost(request.room, gone.signal);
       const displayName = access.displayName ?? request.displayName;
       const attempt = { socket: this.#id, address: this.#options.address, room: request.room };
@@ -390,22 +392,21 @@ export class SignalingSession implements PeerChannel {
         await existing.moderation.lobby.knock({ displayName, kind: request.kind as 'web' | 'phone' }, this.#options.lobbyTimeoutMs, gone.signal);
       }
       let room = await this.#options.registry.getOrCreate(request.room);
-      // The last peer may have left (closing the room) meanwhile: a fresh room is made.
-      if (room.closed) room = await this.#options.registry.getOrCreate(request.room);
-      const peer = new Peer(displayName, request.kind, this, access, request.e2eeCapable);
-      try {
-        await this.#countingWrongPasswords(attempt, request.password, () => room.join(peer, request.password));
-      } catch (refusal) {
-        if (room.load === 0) room.close(); // made for this join (it was not locked when we looked): leave nothing behind
-        throw refusal;
+      if (room.closed) {
+        // The last peer left (closing the room) meanwhile: where the room lives is asked again (a
+        // satellite's link may have gone), then a fresh room is made, here or as a satellite.
+        await this.#mustBeHome(request.room, request.bridgeLost, request.region);
+        room = await this.#options.registry.getOrCreate(request.room);
       }
+      const peer = new Peer(displayName, request.kind, this, access, request.e2eeCapable);
+      await this.#countingWrongPasswords(attempt, request.password, () => room.join(peer, request.password));
       if (this.#socket.readyState !== this.#socket.OPEN) {
         room.leave(peer); // the client went away while the room was being made
         throw new RequestError('notJoined', 'connection closed during join');
       }
       if (peer.role === 'moderator') this.#options.hostWaits.arrived(room.name);
-      const { dialOuts, recordings, hostWaits, cascade } = this.#options;
-      this.#joined = { peer, room, hostWaits, reachedAt: this.#options.reachedAt, dialOuts, recordings, cascade };
+      const { dialOuts, recordings, hostWaits } = this.#options;
+      this.#joined = { peer, room, hostWaits, reachedAt: this.#options.reachedAt, dialOuts, recordings };
       this.#identified = true;
       return {
         peerId: peer.id,
@@ -428,6 +429,11 @@ export class SignalingSession implements PeerChannel {
         iceServers: this.iceServers(peer.id),
         fallbacks: this.#options.directory?.fallbacks(room.name) ?? [],
       };
+    } catch (refusal) {
+      // A room made for this join (a satellite linked for it, or a room not locked when we looked): leave nothing behind.
+      const room = placed ? this.#options.registry.get(request.room) : undefined;
+      if (room?.deserted) room.close();
+      throw refusal;
     } finally {
       this.#socket.off('close', onClose);
       this.#joining = false;

@@ -84,6 +84,12 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     return line ? Number(line.split(' ')[1]) : Number.NaN;
   }
 
+  /** The rooms a bridge holds (its satellite copies included), by its own REST listing. */
+  async function roomsOn(bridge: BridgeName): Promise<string[]> {
+    const { rooms } = (await (await operatorFetch(`${fleet.httpUrl(bridge)}/api/rooms`)).json()) as { rooms: { name: string }[] };
+    return rooms.map((room) => room.name);
+  }
+
   const participantNames = (page: Page) => page.evaluate(() => [...window.conference!.participants.value.values()].map((p) => p.displayName).sort());
 
   it('serves Bob on B, linked to the home A: each sees and hears the other, and each lists the other', async () => {
@@ -177,10 +183,18 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
       return { on: window.conference!.e2ee.value, notices: window.conference!.notices.value.map((n) => n.text) };
     });
     expect(e2ee.on).toBe(false);
-    expect(e2ee.notices.join('\n')).toContain('the other bridges serving this meeting');
+    expect(e2ee.notices.join('\n')).toContain('bridge b, serving this meeting with this one');
+    // Nor a recording: B's participants would not be told (asked on B, REST is sent to the home).
+    for (const bridge of BRIDGES) {
+      const started = await operatorFetch(`${fleet.httpUrl(bridge)}/api/rooms/${ROOM}/recordings`, { method: 'POST', body: JSON.stringify({ file: true }), headers: { 'content-type': 'application/json' } });
+      expect(started.status).toBe(403);
+      expect(((await started.json()) as { error: string }).error).toBe('recording is not possible while bridge b serves this meeting together with this one');
+    }
     dave.client.close();
 
     expect(await pages.get('alice')!.evaluate(() => window.conference!.setRoomPassword('1234'))).toBe(true);
+    // REST on B is about the meeting, not B's copy of it: it is answered by the home.
+    expect(((await (await operatorFetch(`${fleet.httpUrl('b')}/api/rooms/${ROOM}`)).json()) as { locked: boolean }).locked).toBe(true);
     await expect(fleet.join('b', ROOM, 'Eve', 'web', { region: 'b' })).rejects.toMatchObject({ code: 'passwordRequired' });
     const eve = await fleet.join('b', ROOM, 'Eve', 'web', { region: 'b', password: '1234' });
     expect(eve.landedOn).toBe('a');
@@ -189,7 +203,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     await waitFor('Dave and Eve to leave', async () => JSON.stringify(await participantNames(pages.get('alice')!)) === '["Bob"]', 10_000, 100);
   }, 60_000);
 
-  it('refuses a link to a stranger (no token, a forged one, a bridge the directory does not list) and nothing changes', async () => {
+  it('refuses a link to a stranger (no token, a forged one, one made for another bridge, a bridge the directory does not list) and nothing changes', async () => {
     const url = `${fleet.httpUrl('a').replace(/^http/, 'ws')}${CASCADE_LINK_PATH}`;
     const statusOf = (authorization?: string) =>
       new Promise<number>((resolve, reject) => {
@@ -202,8 +216,10 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
         socket.once('error', reject);
       });
     expect(await statusOf()).toBe(401);
-    expect(await statusOf(`Bearer ${linkToken('not-the-deployment-secret-0123456789', { bridge: 'b', room: ROOM })}`)).toBe(401);
-    expect(await statusOf(`Bearer ${linkToken(TEST_API.secret, { bridge: 'ghost', room: ROOM })}`)).toBe(403);
+    expect(await statusOf(`Bearer ${linkToken('not-the-deployment-secret-0123456789', { bridge: 'b', room: ROOM, target: 'a' })}`)).toBe(401);
+    // A token B made for a link to another bridge (here itself) opens none to A.
+    expect(await statusOf(`Bearer ${linkToken(TEST_API.secret, { bridge: 'b', room: ROOM, target: 'b' })}`)).toBe(401);
+    expect(await statusOf(`Bearer ${linkToken(TEST_API.secret, { bridge: 'ghost', room: ROOM, target: 'a' })}`)).toBe(403);
     expect(await metric('a', 'bridge_cascade_links')).toBe(1);
     expect(await participantNames(pages.get('alice')!)).toEqual(['Bob']);
   });
@@ -242,16 +258,17 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
       expect(await metric(bridge, 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(0);
       expect(await metric(bridge, 'bridge_cascade_piped_producers', '{direction="out"}')).toBe(0);
     }
-    expect(await metric('b', 'bridge_rooms', '{worker="0"}')).toBe(0);
-    expect(await metric('a', 'bridge_rooms', '{worker="0"}')).toBe(1);
+    expect(await roomsOn('b')).toEqual([]);
+    expect(await roomsOn('a')).toEqual([ROOM]);
   });
 
-  it('when the home closes the room, B closes its copy, telling its participants the same', async () => {
+  it('when the home closes the room (asked on B: REST is sent to the home), B closes its copy, telling its participants the same', async () => {
     const frank = await fleet.join('b', ROOM, 'Frank', 'web', { region: 'b' });
     expect(frank.landedOn).toBe('b');
     await waitFor('B to link the room', async () => (await metric('a', 'bridge_cascade_links')) === 1, 10_000, 100);
-    expect((await operatorFetch(`${fleet.httpUrl('a')}/api/rooms/${ROOM}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await operatorFetch(`${fleet.httpUrl('b')}/api/rooms/${ROOM}`, { method: 'DELETE' })).status).toBe(204);
     await waitFor('Frank to be told the room closed', () => frank.notificationsOf('disconnected').some((d) => d.reason === 'roomClosed'), 10_000, 100);
-    await waitFor('B to close its copy', async () => (await metric('b', 'bridge_rooms', '{worker="0"}')) === 0 && (await metric('b', 'bridge_cascade_links')) === 0, 10_000, 100);
+    await waitFor('A to close the room', async () => (await roomsOn('a')).length === 0, 10_000, 100);
+    await waitFor('B to close its copy', async () => (await roomsOn('b')).length === 0 && (await metric('b', 'bridge_cascade_links')) === 0, 10_000, 100);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { spanReason } from '../../bridge/cascade/spanning.ts';
-import { linkToken, verifyLinkToken } from '../../bridge/cascade/linkToken.ts';
+import { linkRefusal, spannedRefusal, spanReason, type LinkTarget } from '../../bridge/cascade/spanning.ts';
+import { linkToken, LinkTokenReplays, verifyLinkToken } from '../../bridge/cascade/linkToken.ts';
 import { loadBridgeConfig } from '../../bridge/config.ts';
 import { configError } from '../helpers/config.ts';
 
@@ -42,17 +42,54 @@ describe('BRIDGE_REGION', () => {
 
 describe('link tokens', () => {
   const secret = 'x'.repeat(32);
-  it('verify with the secret, until they expire', () => {
-    const token = linkToken(secret, { bridge: 'b', room: 'r' }, 1000);
-    expect(verifyLinkToken(secret, token, 1000)).toEqual({ bridge: 'b', room: 'r' });
-    expect(verifyLinkToken(secret, token, 1000 + 31_000)).toBeUndefined();
-    expect(verifyLinkToken('y'.repeat(32), token, 1000)).toBeUndefined();
+  it('verify with the secret, on the bridge they were made for, until they expire', () => {
+    const token = linkToken(secret, { bridge: 'b', room: 'r', target: 'a' }, 1000);
+    expect(verifyLinkToken(secret, token, 'a', 1000)).toMatchObject({ bridge: 'b', room: 'r', expires: 31_000 });
+    expect(verifyLinkToken(secret, token, 'a', 1000 + 31_000)).toBeUndefined();
+    expect(verifyLinkToken('y'.repeat(32), token, 'a', 1000)).toBeUndefined();
+    expect(verifyLinkToken(secret, token, 'c', 1000)).toBeUndefined();
   });
   it('refuse a changed claim or garbage', () => {
-    const [, sig] = linkToken(secret, { bridge: 'b', room: 'r' }, 1000).split('.');
-    const forged = `${Buffer.from(JSON.stringify({ b: 'c', r: 'r', exp: 99_999 })).toString('base64url')}.${sig}`;
-    expect(verifyLinkToken(secret, forged, 1000)).toBeUndefined();
-    expect(verifyLinkToken(secret, 'nonsense', 1000)).toBeUndefined();
-    expect(verifyLinkToken(secret, '', 1000)).toBeUndefined();
+    const [, sig] = linkToken(secret, { bridge: 'b', room: 'r', target: 'a' }, 1000).split('.');
+    const forged = `${Buffer.from(JSON.stringify({ b: 'c', r: 'r', t: 'a', n: 'x', exp: 99_999 })).toString('base64url')}.${sig}`;
+    expect(verifyLinkToken(secret, forged, 'a', 1000)).toBeUndefined();
+    expect(verifyLinkToken(secret, 'nonsense', 'a', 1000)).toBeUndefined();
+    expect(verifyLinkToken(secret, '', 'a', 1000)).toBeUndefined();
+  });
+  it('open one link each: a replay is refused while the token lives, and the memory is bounded', () => {
+    const replays = new LinkTokenReplays(2);
+    const verified = (now: number) => verifyLinkToken(secret, linkToken(secret, { bridge: 'b', room: 'r', target: 'a' }, now), 'a', now)!;
+    const first = verified(1000);
+    expect(first.nonce).not.toBe(verified(1000).nonce);
+    expect(replays.take(first, 1000)).toBeUndefined();
+    expect(replays.take(first, 2000)).toBe('replayed');
+    expect(replays.take(verified(2000), 2000)).toBeUndefined();
+    expect(replays.take(verified(3000), 3000)).toBe('full');
+    // Once the first expired, its place is free.
+    expect(replays.take(verified(32_000), 32_000)).toBeUndefined();
+  });
+});
+
+describe('which links a home takes', () => {
+  const room = (over: Partial<LinkTarget> = {}): LinkTarget => ({ homeBridge: undefined, e2ee: false, guardsEntry: false, linkedBridges: new Set(), recordings: 0, ...over });
+  it('takes a link for a room of its own, and a new link of the bridge already linked (a stale one)', () => {
+    expect(linkRefusal('r', room(), 'b')).toBeUndefined();
+    expect(linkRefusal('r', room({ linkedBridges: new Set(['b']) }), 'b')).toBeUndefined();
+  });
+  it('refuses a second other bridge: satellites get no media from each other', () => {
+    expect(linkRefusal('r', room({ linkedBridges: new Set(['b']) }), 'c')).toMatch(/already served together with bridge b/);
+  });
+  it('refuses while the room is recorded or streamed', () => {
+    expect(linkRefusal('r', room({ recordings: 1 }), 'b')).toMatch(/recorded or streamed/);
+  });
+  it('refuses a room not here, a satellite, an encrypted or guarded room', () => {
+    expect(linkRefusal('r', undefined, 'b')).toMatch(/does not live on this bridge/);
+    expect(linkRefusal('r', room({ homeBridge: 'c' }), 'b')).toMatch(/does not live on this bridge/);
+    expect(linkRefusal('r', room({ e2ee: true }), 'b')).toMatch(/end-to-end encrypted/);
+    expect(linkRefusal('r', room({ guardsEntry: true }), 'b')).toMatch(/locked or has its lobby on/);
+  });
+  it('a recording cannot start in a spanned room, the refusal naming the other bridge', () => {
+    expect(spannedRefusal('recording', new Set())).toBeUndefined();
+    expect(spannedRefusal('recording', new Set(['b']))).toBe('recording is not possible while bridge b serves this meeting together with this one');
   });
 });
