@@ -5,16 +5,22 @@
 // until an arm loses more than 1% of packets.
 //
 // Arms, one after the other, each growing one room rung by rung on its own
-// bridge: MEDIA_WORKERS=1; MEDIA_WORKERS=2 with MEDIA_WORKER_SPREAD_CONSUMERS=1,
+// bridges: MEDIA_WORKERS=1; MEDIA_WORKERS=2 with MEDIA_WORKER_SPREAD_CONSUMERS=1,
 // so the viewers alternate between the home router's worker and a router the
-// room adds on the other (the sender's producers piped there). The bridge
-// runs in this process; the sender and the viewers' sockets too.
+// room adds on the other (the sender's producers piped there); two bridges of
+// one worker each sharing a redis-server, in regions a and b, the viewers
+// alternating between joining through A (the room's home) and through B with
+// region b (served by B as A's satellite, the producers piped over a cascade
+// link). The bridges run in this process; the sender and the viewers' sockets
+// too. The sender is a `phone` peer: a service's producers are not piped to
+// other bridges.
 //
 //   npm run bench:workers -- --ladder 100,200,400,800 --seconds 8
 import { parseArgs } from 'node:util';
 import type { Bridge } from '../bridge/Bridge.ts';
 import { startBridge } from '../test/helpers/bridge.ts';
 import { freePortRange } from '../test/helpers/ports.ts';
+import { TestRedis } from '../test/helpers/redis.ts';
 import { joinRoom, type Joined } from '../test/helpers/signaling.ts';
 import { cpuSeconds } from './lib/procStat.ts';
 import { RtpSink } from './lib/sink.ts';
@@ -25,6 +31,8 @@ const { values } = parseArgs({
     ladder: { type: 'string', default: '100,200,300,400,500,600,800,1000,1200' },
     seconds: { type: 'string', default: '8' },
     'video-kbps': { type: 'string', default: '250' },
+    /** Which arms to run, by name (the first one run is the baseline of the others). */
+    arms: { type: 'string', default: '1 worker,2 workers,2 bridges' },
   },
 });
 const LADDER = values.ladder.split(',').map(Number);
@@ -33,12 +41,15 @@ const WARMUP_MS = 3000;
 const MAX_LOSS = 1; // percent
 const AUDIO_SSRC = 1111;
 const VIDEO_SSRC = 2222;
-// The viewers' plain transports (and the sender's), reserved once: each rung's bridge has closed before the next starts.
-const plain = await freePortRange(Math.max(...LADDER) + 2);
+// The viewers' plain transports (and the sender's, and a cascade link's pipe), reserved once: each arm's bridges have closed before the next starts.
+const PLAIN_PER_BRIDGE = Math.max(...LADDER) + 2;
+const plain = await freePortRange(2 * PLAIN_PER_BRIDGE);
 
 interface Arm {
   name: string;
   workers: number;
+  /** 2: two bridges linked by the directory's Redis, the room spanning them. */
+  bridges: 1 | 2;
   /** Every rung measured, and whether one went over MAX_LOSS (the arm then stops). */
   results: Result[];
   over?: boolean;
@@ -47,7 +58,7 @@ interface Arm {
 interface Result {
   viewers: number;
   consumers: number;
-  /** Viewers' consumers per worker index, as the bridge placed them. */
+  /** Viewers' consumers per worker (of each bridge in turn), as the bridges placed them. */
   split: number[];
   workerCpu: number;
   benchCpu: number;
@@ -57,11 +68,13 @@ interface Result {
 const secondsOf = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
 
 /** One window at the room's current size: CPU of the workers and of this process, loss at the viewers' sockets. */
-async function measure(bridge: Bridge, sinks: readonly RtpSink[]): Promise<Result> {
-  const room = bridge.registry.get('big')!;
-  const split = bridge.pool.workers.map((w) => room.routers.all.filter((r) => r.mediaWorker === w).reduce((n, r) => n + r.consumers, 0));
+async function measure(bridges: readonly Bridge[], sinks: readonly RtpSink[]): Promise<Result> {
+  const split = bridges.flatMap((bridge) => {
+    const room = bridge.registry.get('big')!;
+    return bridge.pool.workers.map((w) => room.routers.all.filter((r) => r.mediaWorker === w).reduce((n, r) => n + r.consumers, 0));
+  });
   await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
-  const pids = bridge.pool.workers.map((w) => w.pid);
+  const pids = bridges.flatMap((bridge) => bridge.pool.workers.map((w) => w.pid));
   const workerSeconds = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   for (const sink of sinks) sink.begin();
   const cpu0 = { workers: workerSeconds(), bench: process.cpuUsage() };
@@ -84,21 +97,29 @@ async function measure(bridge: Bridge, sinks: readonly RtpSink[]): Promise<Resul
   };
 }
 
-/** Grows one room up the ladder on a bridge with the arm's workers, measuring at each rung, until loss passes MAX_LOSS. */
+/** Grows one room up the ladder on the arm's bridges and workers, measuring at each rung, until loss passes MAX_LOSS. */
 async function runArm(arm: Arm, video: Awaited<ReturnType<typeof captureVp8>>): Promise<void> {
-  const bridge: Bridge = await startBridge({
-    MEDIA_WORKERS: String(arm.workers),
-    // From the second viewer on, each goes to the lighter worker: the room is split evenly at every rung.
-    MEDIA_WORKER_SPREAD_CONSUMERS: '1',
-    MEDIA_PLAIN_PORT_MIN: String(plain),
-    MEDIA_PLAIN_PORT_MAX: String(plain + Math.max(...LADDER) + 1),
-    ROOM_MAX_PEERS: '1000',
-  });
+  const redis = arm.bridges === 2 ? await TestRedis.start() : undefined;
+  const bridges: Bridge[] = [];
+  for (const [index, region] of ['a', 'b'].slice(0, arm.bridges).entries()) {
+    bridges.push(
+      await startBridge({
+        MEDIA_WORKERS: String(arm.workers),
+        // From the second viewer on, each goes to the lighter worker: the room is split evenly at every rung.
+        MEDIA_WORKER_SPREAD_CONSUMERS: '1',
+        MEDIA_PLAIN_PORT_MIN: String(plain + index * PLAIN_PER_BRIDGE),
+        MEDIA_PLAIN_PORT_MAX: String(plain + (index + 1) * PLAIN_PER_BRIDGE - 1),
+        ROOM_MAX_PEERS: '1000',
+        ...(redis && { REDIS_URL: redis.url, BRIDGE_ID: region, BRIDGE_REGION: region }),
+      }),
+    );
+  }
+  const home = bridges[0]!;
   const clients: Joined[] = [];
   const sinks: RtpSink[] = [];
   const transmitter = new Transmitter(video);
   try {
-    const sender = await joinRoom(bridge.url, 'big', 'sender', 'service');
+    const sender = await joinRoom(home.url, 'big', 'sender', 'phone');
     clients.push(sender);
     const t = await sender.client.request('createPlainTransport', { comedia: true });
     const producerIds: string[] = [];
@@ -116,7 +137,10 @@ async function runArm(arm: Arm, video: Awaited<ReturnType<typeof captureVp8>>): 
       try {
         // One after another: a receiver is placed by the consumers already there.
         while (sinks.length < viewers) {
-          const viewer = await joinRoom(bridge.url, 'big', `viewer ${sinks.length}`, 'service');
+          // Alternating bridges: each viewer through its bridge, saying it is in that bridge's region.
+          const through = sinks.length % bridges.length;
+          const viewer = await joinRoom(bridges[through]!.url, 'big', `viewer ${sinks.length}`, 'service', redis ? { region: through ? 'b' : 'a' } : {});
+          if (!viewer.client.url.startsWith(bridges[through]!.url.replace(/^http/, 'ws'))) throw new Error(`viewer ${sinks.length} was not served by the bridge it joined through`);
           clients.push(viewer);
           const sink = new RtpSink();
           sinks.push(sink);
@@ -133,7 +157,7 @@ async function runArm(arm: Arm, video: Awaited<ReturnType<typeof captureVp8>>): 
         arm.over = true;
         break;
       }
-      const r = await measure(bridge, sinks);
+      const r = await measure(bridges, sinks);
       arm.results.push(r);
       console.log(
         `${String(viewers).padStart(7)}  ${arm.name.padEnd(9)}  ${String(r.consumers).padStart(9)}  ${r.split.join('/').padStart(10)}   ${f1(r.workerCpu).padStart(12)}  ${perConsumer(r).toFixed(3).padStart(13)}  ${f1(r.benchCpu).padStart(10)}  ${r.loss.toFixed(2).padStart(6)}`,
@@ -147,17 +171,20 @@ async function runArm(arm: Arm, video: Awaited<ReturnType<typeof captureVp8>>): 
     transmitter.close();
     for (const c of clients) c.client.close();
     for (const sink of sinks) sink.close();
-    await bridge.stop();
+    for (const bridge of bridges) await bridge.stop();
+    await redis?.stop();
   }
 }
 
 const f1 = (n: number) => n.toFixed(1);
 const perConsumer = (r: Result) => r.workerCpu / r.consumers;
 
-const arms: Arm[] = [
-  { name: '1 worker', workers: 1, results: [] },
-  { name: '2 workers', workers: 2, results: [] },
+const ARMS: Arm[] = [
+  { name: '1 worker', workers: 1, bridges: 1, results: [] },
+  { name: '2 workers', workers: 2, bridges: 1, results: [] },
+  { name: '2 bridges', workers: 1, bridges: 2, results: [] },
 ];
+const arms = ARMS.filter((arm) => values.arms.split(',').includes(arm.name));
 console.log(`Room over workers: 1 sender (audio + ${values['video-kbps']} kbps VP8), V plain-RTP viewers x 2 consumers; ${SECONDS} s windows; ladder ${LADDER.join(', ')}`);
 const video = await captureVp8(4, Number(values['video-kbps']));
 console.log('viewers  arm        consumers  per worker   workers %CPU  %CPU/consumer  bench %CPU   loss%');
@@ -173,14 +200,16 @@ for (const arm of arms) {
       : `  ${arm.name.padEnd(9)} none: the first rung lost more than ${MAX_LOSS}%`,
   );
 }
-const [one, two] = arms.map((a) => passed(a).at(-1));
-if (one && two) console.log(`  2 workers / 1 worker: viewers x${(two.viewers / one.viewers).toFixed(2)}`);
-// CPU per consumer compared where both arms carried the same room.
-const common = passed(arms[0]!).filter((r) => passed(arms[1]!).some((q) => q.viewers === r.viewers)).at(-1);
-if (common) {
-  const spread = passed(arms[1]!).find((q) => q.viewers === common.viewers)!;
+// Each spread arm against the one-worker room: the biggest room, and CPU per consumer where both carried the same room.
+const [baseline, ...spreads] = arms;
+for (const arm of spreads) {
+  const [one, other] = [baseline!, arm].map((a) => passed(a).at(-1));
+  if (one && other) console.log(`  ${arm.name} / ${baseline!.name}: viewers x${(other.viewers / one.viewers).toFixed(2)}`);
+  const common = passed(baseline!).filter((r) => passed(arm).some((q) => q.viewers === r.viewers)).at(-1);
+  if (!common) continue;
+  const spread = passed(arm).find((q) => q.viewers === common.viewers)!;
   console.log(
-    `  at ${common.viewers} viewers, CPU per consumer: ${perConsumer(common).toFixed(3)}% (1 worker) vs ${perConsumer(spread).toFixed(3)}% (2 workers), x${(perConsumer(spread) / perConsumer(common)).toFixed(2)}`,
+    `  at ${common.viewers} viewers, CPU per consumer: ${perConsumer(common).toFixed(3)}% (${baseline!.name}) vs ${perConsumer(spread).toFixed(3)}% (${arm.name}), x${(perConsumer(spread) / perConsumer(common)).toFixed(2)}`,
   );
 }
 process.exit(0);
