@@ -9,9 +9,10 @@
 // A, the room's home, and sends Opus-sized audio packets over a plain
 // transport, each numbered in its payload. Two plain-RTP receivers consume
 // it: one on A (no hop), one joining through B with `region: 'b'`, served by
-// B as A's satellite (A -> PipeTransport -> B). For each packet both got,
-// the hop's cost is its arrival on B minus its arrival on A; send -> arrival
-// on each path, and loss on each, are printed beside it.
+// B as A's satellite (A -> PipeTransport -> B), each read on a thread of its
+// own (ArrivalLog). For each packet both got, the hop's cost is its arrival
+// on B minus its arrival on A; send -> arrival on each path, and loss on
+// each, are printed beside it.
 //
 // The network is Linux namespaces on one machine (no wire, no WAN): what the
 // hop adds here is the bridges' own forwarding (B's worker, a second SRTP
@@ -67,9 +68,8 @@ async function metric(bridge: BridgeName, name: string, labels = ''): Promise<nu
 async function receiver(through: BridgeName, producerId: string, region?: string): Promise<ArrivalLog> {
   const peer = await join(through, `Receiver via ${through}`, 'service', region);
   if (peer.landedOn !== through) throw new Error(`the receiver joining through ${through} was served by ${peer.landedOn}`);
-  const log = new ArrivalLog();
+  const { log, port } = await ArrivalLog.start(here);
   logs.push(log);
-  const port = await log.bind(here);
   const transport = await peer.client.request('createPlainTransport', { comedia: false, rtcpMux: true });
   await peer.client.request('connectPlainTransport', { transportId: transport.id, ip: here, port });
   // On a satellite the producer is piped in once the link is open, a moment after the join's answer.
@@ -123,7 +123,7 @@ try {
   ];
 } finally {
   sender.close();
-  for (const log of logs) log.close();
+  for (const log of logs) await log.close();
   for (const peer of peers) peer.client.close();
   await fleet.stop();
 }

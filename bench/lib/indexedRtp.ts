@@ -2,10 +2,12 @@
 // payload, so one packet can be followed over several paths: an SFU rewrites
 // SSRCs, sequence numbers and header extensions per consumer (and again per
 // pipe), never an audio payload. The sender keeps each packet's send time,
-// and an ArrivalLog each packet's arrival, both on this process's clock.
+// and an ArrivalLog each packet's arrival, both on the machine's wall clock
+// (wallClockMs: comparable across threads).
 import dgram from 'node:dgram';
-import type { AddressInfo } from 'node:net';
-import { audioLevelExtension, parseRtp, rtpPacket } from '../../media/rtp.ts';
+import { Worker } from 'node:worker_threads';
+import { audioLevelExtension, rtpPacket } from '../../media/rtp.ts';
+import { wallClockMs } from './stats.ts';
 import { AUDIO_PT } from './syntheticMedia.ts';
 
 const PAYLOAD_BYTES = 100; // Opus-sized, as syntheticMedia's audio
@@ -14,7 +16,7 @@ const TICK_MS = 5;
 /** Opus-sized audio packets, one every `intervalMs`, each numbered in its payload; paced from a clock, not by a drifting timer. */
 export class IndexedRtpSender {
   readonly socket = dgram.createSocket('udp4');
-  /** Send time (performance.now()) of each packet, by index. */
+  /** Send time (wallClockMs) of each packet, by index. */
   readonly sentAt: number[] = [];
   #timer: NodeJS.Timeout | undefined;
 
@@ -37,7 +39,7 @@ export class IndexedRtpSender {
         const payload = Buffer.alloc(PAYLOAD_BYTES, 0x42);
         payload.writeUInt32BE(index, 0);
         const packet = rtpPacket({ payloadType: AUDIO_PT, sequence: index & 0xffff, timestamp: index * 48 * intervalMs, ssrc, payload, extension });
-        this.sentAt.push(performance.now());
+        this.sentAt.push(wallClockMs());
         this.socket.send(packet, target.port, target.ip);
       }
     }, TICK_MS);
@@ -49,25 +51,35 @@ export class IndexedRtpSender {
   }
 }
 
-/** Where a consumer sends: the arrival time (performance.now()) of each indexed packet, the first copy of it. */
+/**
+ * Where a consumer sends: the arrival time (wallClockMs) of each indexed
+ * packet, the first copy of it. Its socket is read on a thread of its own
+ * (arrivalThread.ts): two logs in one event loop would stamp two packets
+ * that came within one wake-up in the order the loop reads their sockets,
+ * not the order they came in.
+ */
 export class ArrivalLog {
-  readonly socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
   readonly arrivedAt = new Map<number, number>();
+  readonly #thread: Worker;
 
-  async bind(address: string): Promise<number> {
-    this.socket.on('message', (message) => {
-      const now = performance.now();
-      const rtp = parseRtp(message);
-      // RTCP and mediasoup's bandwidth probation (payload type 127) carry no index.
-      if (!rtp || rtp.payloadType === 127 || rtp.payload.length < 4) return;
-      const index = rtp.payload.readUInt32BE(0);
-      if (!this.arrivedAt.has(index)) this.arrivedAt.set(index, now);
-    });
-    await new Promise<void>((resolve) => this.socket.bind(0, address, resolve));
-    return (this.socket.address() as AddressInfo).port;
+  private constructor(thread: Worker) {
+    this.#thread = thread;
   }
 
-  close(): void {
-    this.socket.close();
+  /** A log listening on `address`, and the port it listens on. */
+  static async start(address: string): Promise<{ log: ArrivalLog; port: number }> {
+    const log = new ArrivalLog(new Worker(new URL('./arrivalThread.ts', import.meta.url), { workerData: { address } }));
+    const port = await new Promise<number>((resolve, reject) => {
+      log.#thread.once('error', reject);
+      log.#thread.on('message', (message: { port: number } | { index: number; at: number }) => {
+        if ('port' in message) resolve(message.port);
+        else if (!log.arrivedAt.has(message.index)) log.arrivedAt.set(message.index, message.at);
+      });
+    });
+    return { log, port };
+  }
+
+  async close(): Promise<void> {
+    await this.#thread.terminate();
   }
 }
