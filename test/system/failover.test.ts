@@ -39,9 +39,21 @@ const BACK_WITHIN_MS = 5000;
 /** The bridges' heartbeat (the shipped default), and how long a record outlives the last one. */
 const HEARTBEAT_MS = 2000;
 const DIRECTORY_TTL_MS = 3 * HEARTBEAT_MS;
-/** Where in the reconnecting notice (8 kHz samples) the stretch looked for begins, and its length: half a second, after its leading silence. */
+/**
+ * Where in the reconnecting notice (8 kHz samples) the stretch looked for begins (after its
+ * leading silence), and the pieces it is cut into: ten of 100 ms. Each piece is looked for on its
+ * own, because a packet the softphone's jitter buffer dropped or stretched on a loaded machine
+ * shifts everything after it: one half-second stretch then matches only up to the gap (0.65 in
+ * one CI run, though every word was there).
+ */
 const NOTICE_FROM = 2000;
-const NOTICE_SAMPLES = 4000;
+const NOTICE_PIECE = 800;
+const NOTICE_PIECES = 10;
+/**
+ * How many of them must be heard: pieces broken by such gaps still pass (one run here heard nine,
+ * the tenth, 1.2 s in, as the gateway rejoined, at 0.58), while a notice not played matches none.
+ */
+const NOTICE_PIECES_HEARD = 7;
 
 describe('failover: the bridge of a meeting with two browsers and a phone caller is killed', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'failover-'));
@@ -159,12 +171,15 @@ describe('failover: the bridge of a meeting with two browsers and a phone caller
     console.log(`after kill -9 of the meeting's bridge (ms): everyone back at ${everyone}`, back);
 
     expect(caller.events.map((e) => e.type)).not.toContain('CALL_CLOSED');
-    // Meanwhile the caller was told: the reconnecting notice's first half second (before anyone
-    // is back to speak over it) is in what the phone received since the kill.
-    const sinceKill = caller.recentAudio((Date.now() - killedAt) / 1000).samples;
-    const notice = bestMatch(sinceKill, prompts.reconnecting.subarray(NOTICE_FROM, NOTICE_FROM + NOTICE_SAMPLES));
-    console.log('the reconnecting notice in what the caller heard: match', notice.toFixed(3));
-    expect(notice).toBeGreaterThan(0.9);
+    // Meanwhile the caller was told: the reconnecting notice's first second (before anyone is
+    // back to speak over it) is in what the phone received in the first 4 s after the kill.
+    const sinceKill = caller.recentAudio((Date.now() - killedAt) / 1000).samples.subarray(0, 4 * 8000);
+    const pieces = Array.from({ length: NOTICE_PIECES }, (_, i) => {
+      const from = NOTICE_FROM + i * NOTICE_PIECE;
+      return bestMatch(sinceKill, prompts.reconnecting.subarray(from, from + NOTICE_PIECE));
+    });
+    console.log('the reconnecting notice in what the caller heard: match per 100 ms', pieces.map((m) => m.toFixed(3)).join(' '));
+    expect(pieces.filter((match) => match > 0.9).length).toBeGreaterThanOrEqual(NOTICE_PIECES_HEARD);
     expect(await fleet.homeOf(ROOM)).toBe('b');
     // Its record expires three heartbeats (6 s) after its last; a live bridge's next heartbeat prunes it from the set.
     const leftBy = killedAt + DIRECTORY_TTL_MS + 2 * HEARTBEAT_MS;
