@@ -15,6 +15,27 @@ export function writeToneWav(
   fs.writeFileSync(file, wav.toBuffer());
 }
 
+/**
+ * `samples` with each of `frequencies` notched out (a biquad notch per tone, Q 8: the audio EQ
+ * cookbook's formulae; a few lines, not worth a filter library). What the parties' pure tones
+ * leave of a spoken prompt played over them can then be matched against the prompt notched alike.
+ */
+export function withoutTones(samples: ArrayLike<number>, sampleRate: number, frequencies: readonly number[]): Float64Array {
+  let out = Float64Array.from(samples);
+  for (const frequency of frequencies) {
+    const w = (2 * Math.PI * frequency) / sampleRate;
+    const alpha = Math.sin(w) / (2 * 8);
+    const a0 = 1 + alpha;
+    const [b0, b1, b2, a1, a2] = [1 / a0, (-2 * Math.cos(w)) / a0, 1 / a0, (-2 * Math.cos(w)) / a0, (1 - alpha) / a0];
+    const input = out;
+    out = new Float64Array(input.length);
+    for (let i = 0; i < input.length; i++) {
+      out[i] = b0 * input[i]! + b1 * (input[i - 1] ?? 0) + b2 * (input[i - 2] ?? 0) - a1 * (out[i - 1] ?? 0) - a2 * (out[i - 2] ?? 0);
+    }
+  }
+  return out;
+}
+
 /** Samples of a WAV as numbers, with its rate (first channel). */
 export function readWav(file: string): { samples: Float64Array; sampleRate: number } {
   const wav = new wavefile.WaveFile(fs.readFileSync(file));
