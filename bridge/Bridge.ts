@@ -152,7 +152,6 @@ export class Bridge {
           secret: api.credentials.secret,
           here: () => ({ load: registry.load, capacity: drain.draining ? 0 : capacity }),
           hostWaits,
-          recordings,
           logger: logger.child({ component: 'cascade' }),
         });
       }

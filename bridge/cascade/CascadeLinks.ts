@@ -23,8 +23,6 @@ export interface CascadeLinksOptions {
   here: () => { load: number; capacity: number };
   /** Guests of a secure room waiting for a moderator (AUTH_MODE=secure): one arriving on the other bridge lets them in too. */
   hostWaits: { arrived(room: string): void };
-  /** The recordings and streams under way, by room: a room being recorded is not linked. */
-  recordings: { current(room: string): readonly unknown[] };
   logger: Logger;
 }
 
@@ -109,7 +107,6 @@ export class CascadeLinks {
       e2ee: room.moderation.e2ee.enabled,
       guardsEntry: guardsEntry(room),
       linkedBridges: room.linkedBridges,
-      recordings: this.#options.recordings.current(claim.room).length,
     };
     const refusal = linkRefusal(claim.room, target, claim.bridge);
     if (refusal || !room) return refuse(refusal ?? `room ${claim.room} does not live on this bridge`);

@@ -29,17 +29,15 @@ export interface LinkTarget {
   guardsEntry: boolean;
   /** The other bridges linked with the room now. */
   linkedBridges: ReadonlySet<string>;
-  /** Recordings and streams of the room under way (or queued). */
-  recordings: number;
 }
 
 /**
  * Why the home refuses a satellite's link for this room, or undefined: it
  * takes it. The satellite then sends the join to the home. A room links one
  * other bridge at most: the home mirrors each satellite's peers and chat but
- * pipes no media between satellites. A recording or stream is not linked:
- * the satellite's participants would be recorded without being told (the
- * recording's notices stay on the home).
+ * pipes no media between satellites. A room being recorded or streamed is
+ * linked: every bridge hears the shared recording queue (Recordings) and
+ * tells its own copy of the room, so the satellite's participants are told.
  */
 export function linkRefusal(name: string, room: LinkTarget | undefined, caller: string): string | undefined {
   if (!room || room.homeBridge !== undefined) return `room ${name} does not live on this bridge`;
@@ -48,13 +46,5 @@ export function linkRefusal(name: string, room: LinkTarget | undefined, caller: 
   // The caller's own link, if any, is stale: the new one replaces it.
   const other = [...room.linkedBridges].find((bridge) => bridge !== caller);
   if (other !== undefined) return `room ${name} is already served together with bridge ${other}: one other bridge per meeting`;
-  if (room.recordings > 0) return `room ${name} is being recorded or streamed: it is served by its home bridge only while that lasts`;
   return undefined;
-}
-
-/** Why `what` (recording, streaming, E2EE) cannot start in a room linked with these other bridges, or undefined. */
-export function spannedRefusal(what: string, linkedBridges: ReadonlySet<string>): string | undefined {
-  const [other] = linkedBridges;
-  if (other === undefined) return undefined;
-  return `${what} is not possible while bridge ${other} serves this meeting together with this one`;
 }

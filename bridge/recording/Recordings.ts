@@ -1,6 +1,5 @@
 import type { Logger } from '../../common/logger.ts';
 import { FINAL_RECORDING_STATES, type ParsedRequestData, type RecordingInfo } from '../../protocol/protocol.ts';
-import { spannedRefusal } from '../cascade/spanning.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import { RequestError } from '../signaling/RequestError.ts';
 import { StreamDestinationRefused, type StreamDestinations } from '../streaming/StreamDestinations.ts';
@@ -12,7 +11,12 @@ export type RecordingRequest = ParsedRequestData<'startRecording'>;
  * The bridge's side of recording: starts and stops jobs on the queue, and
  * shows each job's progress to its room (late joiners get the ones under way).
  * REST and signaling both start recordings here, so the preconditions (a live
- * room, allowed stream destinations) hold for both.
+ * room, allowed stream destinations) hold for both. Every bridge of a
+ * deployment hears the one queue's events, so a room served by two bridges
+ * (cascading) is told of its recordings on both: each bridge tells its own
+ * copy of the room, whose participants it serves (a satellite's join gets
+ * them too). Only the room's home starts and stops them (a satellite refuses
+ * that, and its REST sends it to the home).
  */
 export class Recordings {
   readonly #queue: RecordingQueue | null;
@@ -45,9 +49,6 @@ export class Recordings {
     if (!live || live.closed || live.visiblePeers().length === 0) throw new RequestError('notFound', `no live room ${room}`);
     const what = request.audioOnly || request.file ? 'recording' : 'streaming';
     live.moderation.e2ee.refuse(what);
-    // The other bridge's participants are not told of recordings (the home's notices stay on the home).
-    const spanned = spannedRefusal(what, live.linkedBridges);
-    if (spanned) throw new RequestError('forbidden', spanned);
     for (const url of request.streams) await this.#checkDestination(room, url);
     const audio = request.audioOnly;
     const info = await this.#call((queue) =>

@@ -37,15 +37,27 @@ export async function greyFrames(file: string, { width, height, fps }: { width: 
   return Array.from({ length: Math.floor(stdout.length / size) }, (_, i) => stdout.subarray(i * size, (i + 1) * size));
 }
 
+/** A part of the picture, in fractions of its width and height from its top left corner. */
+export interface PictureArea {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+const WHOLE_PICTURE: PictureArea = { left: 0, top: 0, width: 1, height: 1 };
+
 /**
- * How much the picture moves: the share of the file's seconds in which it
- * changed visibly at least once (sampled 4 times a second, 64x36 grey). A
- * frozen video scores 0; a loaded encoder that gets one fresh frame a second
- * still scores 1, so the check tells a freeze from a low frame rate.
+ * How much the picture (or `area` of it: one tile of a layout) moves: the
+ * share of the file's seconds in which it changed visibly at least once
+ * (sampled 4 times a second, 64x36 grey). A frozen video scores 0; a loaded
+ * encoder that gets one fresh frame a second still scores 1, so the check
+ * tells a freeze from a low frame rate.
  */
-export async function motionShare(file: string): Promise<number> {
+export async function motionShare(file: string, area: PictureArea = WHOLE_PICTURE): Promise<number> {
   const perSecond = 4;
-  const frames = await greyFrames(file, { width: 64, height: 36, fps: perSecond });
+  const size = { width: 64, height: 36 };
+  const frames = (await greyFrames(file, { ...size, fps: perSecond })).map((frame) => cropped(frame, size, area));
   const seconds = Math.floor((frames.length - 1) / perSecond);
   if (seconds < 1) return 0;
   let moving = 0;
@@ -58,6 +70,16 @@ export async function motionShare(file: string): Promise<number> {
     }
   }
   return moving / seconds;
+}
+
+/** The pixels of `area` of a grey picture of `size`, row after row. */
+function cropped(frame: Buffer, size: { width: number; height: number }, area: PictureArea): Buffer {
+  const [left, right] = [area.left, area.left + area.width].map((x) => Math.round(x * size.width)) as [number, number];
+  const [top, bottom] = [area.top, area.top + area.height].map((y) => Math.round(y * size.height)) as [number, number];
+  if (left === 0 && top === 0 && right === size.width && bottom === size.height) return frame;
+  const rows: Buffer[] = [];
+  for (let y = top; y < bottom; y++) rows.push(frame.subarray(y * size.width + left, y * size.width + right));
+  return Buffer.concat(rows);
 }
 
 /** The mean absolute difference of two same-sized grey pictures, in grey levels (0-255). */

@@ -6,8 +6,9 @@
 // WebSocket, media over a PipeTransport pair), instead of sending him to A.
 // Each must see and hear the other by their own tone, see the other listed,
 // each producer must be piped to the other bridge once however many consume
-// it there, a stranger must not open a link, and Bob leaving must leave
-// nothing behind on B.
+// it there, a stranger must not open a link, a composite recording of the
+// room (with a phone caller) must hold everyone and be shown on both
+// bridges, and Bob leaving must leave nothing behind on B.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,12 +19,15 @@ import { linkToken } from '../../bridge/cascade/linkToken.ts';
 import { CASCADE_LINK_PATH } from '../../protocol/cascade.ts';
 import { writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
-import { TEST_API } from '../helpers/bridge.ts';
+import { TEST_API, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
 import { BridgeFleet } from '../helpers/bridgeFleet.ts';
 import { inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
+import { composeEnvironment } from '../helpers/compose.ts';
 import { dominant, heardInPage, shareOf } from '../helpers/hearing.ts';
 import type { TestHost } from '../helpers/hosts.ts';
-import type { ServiceProcess } from '../helpers/service.ts';
+import { audioOf, codecs, motionShare, probe } from '../helpers/media.ts';
+import { recordingsApi } from '../helpers/recordings.ts';
+import { ServiceProcess } from '../helpers/service.ts';
 import { operatorFetch } from '../helpers/rest.ts';
 import { joinToken } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -40,15 +44,18 @@ const NAMES: Record<Party, string> = { alice: 'Alice', bob: 'Bob' };
 
 describe('cascading: a room served by two bridges, its home in region a and a satellite in region b', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cascade-'));
+  // Where the recorder writes and both bridges list and serve files (compose's shared volume).
+  const recordings = path.join(dir, 'recordings');
   let fleet: BridgeFleet<BridgeName>;
   let clients: TestHost;
   const browsers: Browser[] = [];
   const pages = new Map<Party, Page>();
   let gateway: ServiceProcess | undefined;
+  let recorder: ServiceProcess | undefined;
   let caller: Baresip | undefined;
 
   beforeAll(async () => {
-    fleet = await BridgeFleet.start({ id: 'cc', subnet: SUBNET, names: BRIDGES, env: (name) => ({ BRIDGE_REGION: name }) });
+    fleet = await BridgeFleet.start({ id: 'cc', subnet: SUBNET, names: BRIDGES, env: (name) => ({ BRIDGE_REGION: name, RECORDINGS_DIR: recordings }) });
     clients = await fleet.network.addHost('clients', 11);
     for (const party of Object.keys(TONES) as (keyof typeof TONES)[]) {
       writeToneWav(path.join(dir, `${party}.wav`), TONES[party], 300, { sampleRate: party === 'caller' ? 8000 : 16000 });
@@ -58,6 +65,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
   afterAll(async () => {
     await caller?.stop().catch(() => {});
     await gateway?.stop();
+    await recorder?.stop();
     for (const browser of browsers) await browser.close().catch(() => {});
     await fleet?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -184,12 +192,8 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     });
     expect(e2ee.on).toBe(false);
     expect(e2ee.notices.join('\n')).toContain('bridge b, serving this meeting with this one');
-    // Nor a recording: B's participants would not be told (asked on B, REST is sent to the home).
-    for (const bridge of BRIDGES) {
-      const started = await operatorFetch(`${fleet.httpUrl(bridge)}/api/rooms/${ROOM}/recordings`, { method: 'POST', body: JSON.stringify({ file: true }), headers: { 'content-type': 'application/json' } });
-      expect(started.status).toBe(403);
-      expect(((await started.json()) as { error: string }).error).toBe('recording is not possible while bridge b serves this meeting together with this one');
-    }
+    // Nor start a recording there (REST on B is sent to the home: see the recording below).
+    await expect(dave.client.request('startRecording', { file: true })).rejects.toMatchObject({ code: 'unavailable' });
     dave.client.close();
 
     expect(await pages.get('alice')!.evaluate(() => window.conference!.setRoomPassword('1234'))).toBe(true);
@@ -224,7 +228,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     expect(await participantNames(pages.get('alice')!)).toEqual(['Bob']);
   });
 
-  it('a phone caller through a gateway on A is heard by Bob on B, and hears him', async () => {
+  it('a phone caller through a gateway on A is heard by Bob on B, and hears him (and stays for the recording)', async () => {
     const started = await fleet.startGateway('a', 10);
     gateway = started.gateway;
     // G.711 keeps a tone's shape: what the gateway mixed is found in what the phone got.
@@ -245,10 +249,82 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
       }, 20_000, 100),
     ]);
     console.log(`the caller and Bob (on B) heard each other ${Date.now() - since} ms after the call was established`);
-    await caller.stop();
+  }, 60_000);
+
+  it('a composite recording asked on B holds every tone and both browsers, and Bob on B is shown it while it runs', async () => {
+    const started = Date.now();
+    const host = await fleet.network.addHost('recorder', 12);
+    recorder = ServiceProcess.start(host, 'recorder', process.execPath, ['recorder/main.ts'], {
+      ...composeEnvironment('recorder', { SERVICE_SECRET: TEST_SERVICE_SECRET }),
+      // B is the recorder's bridge: B serves the room, so the recorder joins it there, as any join through B would.
+      BRIDGE_URL: fleet.httpUrl('b'),
+      REDIS_URL: `redis://${fleet.hosts.redis.address}:6379`,
+      RECORDINGS_DIR: recordings,
+    });
+    await recorder.waitForLog('recorder waiting for jobs', 30_000);
+    const ready = Date.now();
+    const peers = async (bridge: BridgeName) => metric(bridge, 'bridge_peers', '{worker="0"}');
+    const consumers = async (bridge: BridgeName) => metric(bridge, 'bridge_consumers', '{worker="0"}');
+    const before = { peersA: await peers('a'), peersB: await peers('b'), consumersB: await consumers('b') };
+    // REST on B is sent to the home, which starts it.
+    const api = recordingsApi(fleet.httpUrl('b'), ROOM);
+    const recording = await api.start({ file: true });
+    const bob = pages.get('bob')!;
+    await bob.waitForSelector('[data-testid=recording-indicator]', { timeout: 30_000 });
+    const shown = Date.now();
+    // The recorder joined through its bridge, B, which serves the room: it receives everyone there,
+    // Bob's camera and microphone, and Alice's and the caller's, piped from A.
+    await waitFor('the recorder to join B and receive all five sources', async () => (await consumers('b')) === before.consumersB + 5, 30_000, 100);
+    expect(await peers('b')).toBe(before.peersB + 1);
+    expect(await peers('a')).toBe(before.peersA);
+    const inB = Date.now();
+    // Who joins through B meanwhile is told at once, as on the home.
+    const zoe = await fleet.join('b', ROOM, 'Zoe', 'web', { region: 'b' });
+    expect(zoe.landedOn).toBe('b');
+    expect(zoe.joined.recordings.map((r) => r.id)).toEqual([recording.id]);
+    zoe.client.close();
+    const seconds = 8;
+    await waitFor(`the recording to capture ${seconds} s`, async () => {
+      const current = (await api.listing()).current.find((r) => r.id === recording.id);
+      if (current?.state === 'failed') throw new Error(`recording failed: ${current.error}`);
+      return (current?.durationSeconds ?? 0) >= seconds;
+    }, 60_000, 250);
+    const captured = Date.now();
+    expect(await api.stop(recording.id)).toBe(204);
+    await waitFor("Bob's recording indicator to go", async () => !(await bob.$('[data-testid=recording-indicator]')), 30_000, 200);
+    const gone = Date.now();
+    const listed = await waitFor(`the file of recording ${recording.id}`, async () => (await api.listing()).files.find((f) => f.id === recording.id), 60_000, 250);
+    const response = await api.download(listed.url);
+    expect(response.status).toBe(200);
+    const file = path.join(dir, listed.name);
+    fs.writeFileSync(file, Buffer.from(await response.arrayBuffer()));
+    const probed = await probe(file);
+    expect(codecs(probed)).toEqual(['audio:aac', 'video:h264']);
+    // 8 s were captured; a Stop lets a lagging encoder catch up for at most 3 s (recorder/capture/ScreenCapture.ts).
+    const duration = Number(probed.format.duration);
+    expect(duration).toBeGreaterThan(seconds - 3);
+    expect(duration).toBeLessThan(seconds + 6);
+    const audio = await audioOf(file, { from: 2, seconds: 4 });
+    const shares = shareOf(audio.samples, audio.sampleRate, TONES);
+    // The grid shows Alice's and Bob's cameras side by side above the caller's tile: each moves.
+    const motion = {
+      left: await motionShare(file, { left: 0, top: 0, width: 0.5, height: 0.5 }),
+      right: await motionShare(file, { left: 0.5, top: 0, width: 0.5, height: 0.5 }),
+    };
+    console.log(
+      `recording of the room on two bridges, in ms: recorder started ${ready - started}, asked to shown on B ${shown - ready}, recorder in ${inB - shown}, ` +
+        `${seconds} s captured ${captured - inB}, stopped to indicator gone ${gone - captured}, file listed and fetched ${Date.now() - gone}`,
+      { duration, shares, motion },
+    );
+    for (const party of Object.keys(TONES) as (keyof typeof TONES)[]) expect(shares[party], party).toBeGreaterThan(0.04);
+    expect(motion.left, "the upper left tile's motion").toBeGreaterThan(0.5);
+    expect(motion.right, "the upper right tile's motion").toBeGreaterThan(0.5);
+    await recorder.stop();
+    recorder = undefined;
+    await caller!.stop();
     caller = undefined;
     await waitFor('the caller to leave', async () => JSON.stringify(await participantNames(pages.get('alice')!)) === '["Bob"]', 10_000, 100);
-  }, 60_000);
+  }, 120_000);
 
   it('when Bob leaves, Alice sees him go, and B closes its copy of the room with its link and pipes', async () => {
     await browsers[1]!.close();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { linkRefusal, spannedRefusal, spanReason, type LinkTarget } from '../../bridge/cascade/spanning.ts';
+import { linkRefusal, spanReason, type LinkTarget } from '../../bridge/cascade/spanning.ts';
 import { linkToken, LinkTokenReplays, verifyLinkToken } from '../../bridge/cascade/linkToken.ts';
 import { loadBridgeConfig } from '../../bridge/config.ts';
 import { configError } from '../helpers/config.ts';
@@ -71,7 +71,7 @@ describe('link tokens', () => {
 });
 
 describe('which links a home takes', () => {
-  const room = (over: Partial<LinkTarget> = {}): LinkTarget => ({ homeBridge: undefined, e2ee: false, guardsEntry: false, linkedBridges: new Set(), recordings: 0, ...over });
+  const room = (over: Partial<LinkTarget> = {}): LinkTarget => ({ homeBridge: undefined, e2ee: false, guardsEntry: false, linkedBridges: new Set(), ...over });
   it('takes a link for a room of its own, and a new link of the bridge already linked (a stale one)', () => {
     expect(linkRefusal('r', room(), 'b')).toBeUndefined();
     expect(linkRefusal('r', room({ linkedBridges: new Set(['b']) }), 'b')).toBeUndefined();
@@ -79,17 +79,10 @@ describe('which links a home takes', () => {
   it('refuses a second other bridge: satellites get no media from each other', () => {
     expect(linkRefusal('r', room({ linkedBridges: new Set(['b']) }), 'c')).toMatch(/already served together with bridge b/);
   });
-  it('refuses while the room is recorded or streamed', () => {
-    expect(linkRefusal('r', room({ recordings: 1 }), 'b')).toMatch(/recorded or streamed/);
-  });
   it('refuses a room not here, a satellite, an encrypted or guarded room', () => {
     expect(linkRefusal('r', undefined, 'b')).toMatch(/does not live on this bridge/);
     expect(linkRefusal('r', room({ homeBridge: 'c' }), 'b')).toMatch(/does not live on this bridge/);
     expect(linkRefusal('r', room({ e2ee: true }), 'b')).toMatch(/end-to-end encrypted/);
     expect(linkRefusal('r', room({ guardsEntry: true }), 'b')).toMatch(/locked or has its lobby on/);
-  });
-  it('a recording cannot start in a spanned room, the refusal naming the other bridge', () => {
-    expect(spannedRefusal('recording', new Set())).toBeUndefined();
-    expect(spannedRefusal('recording', new Set(['b']))).toBe('recording is not possible while bridge b serves this meeting together with this one');
   });
 });
