@@ -37,6 +37,11 @@ export class KeyRing {
     this.suite = suite;
   }
 
+  /** Whether any key of the sender's has come yet. */
+  get hasKeys(): boolean {
+    return this.#generations.size > 0;
+  }
+
   #newest(): Generation | undefined {
     return [...this.#generations.values()].at(-1);
   }

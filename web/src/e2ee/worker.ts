@@ -13,6 +13,7 @@
 // meeting would leave everything in the clear.
 
 import type { FrameCodec } from './FrameCipher.ts';
+import { HeldFrames } from './HeldFrames.ts';
 import { KeyRing } from './KeyRing.ts';
 import { KeyExchangeError, PairwiseKeys, type PeerKey } from './PairwiseKeys.ts';
 import { SenderKeys } from './SenderKeys.ts';
@@ -160,6 +161,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       const peerKey = peerKeys.get(request.peerId);
       if (!peerKey) throw new KeyExchangeError('a key from a peer whose public key we do not have');
       if (await ringOf(request.peerId).setKey(await peerKey.unwrap(request.wrapped))) {
+        // Asked even of a receiver that holds a keyframe (HeldFrames): it may be under a key from before the one just set.
         requestKeyframes(receivers.get(request.peerId) ?? [], 'sendKeyFrameRequest');
       }
       return undefined;
@@ -201,9 +203,13 @@ scope.addEventListener('message', ({ data: request }) => {
 const awaitingKeyframe = new WeakMap<ScriptTransformer, number>();
 const KEYFRAME_ASK_MS = 500;
 
+/** VP8's frame tag, in the clear prefix of an encrypted frame too: bit 0 clear on a keyframe. */
+function isKeyframe(frame: Bytes): boolean {
+  return (frame[0]! & 0x01) === 0;
+}
+
 function recoverAfterGap(transformer: ScriptTransformer, frame: Bytes): void {
-  // VP8's frame tag, in the clear prefix: bit 0 clear on a keyframe.
-  if ((frame[0]! & 0x01) === 0) {
+  if (isKeyframe(frame)) {
     awaitingKeyframe.delete(transformer);
     return;
   }
@@ -218,6 +224,22 @@ scope.addEventListener('rtctransform', ({ transformer }) => {
   const codec: FrameCodec = kind === 'audio' ? 'opus' : 'vp8';
   const live = side === 'send' ? senders : (receivers.get(peerId) ?? receivers.set(peerId, new Set()).get(peerId)!);
   live.add(transformer);
+  const held = new HeldFrames<EncodedFrame>();
+  /** Decrypts a received frame and passes it on; false (and dropped) if it does not decrypt. */
+  const open = async (frame: EncodedFrame, controller: TransformStreamDefaultController<EncodedFrame>): Promise<boolean> => {
+    const result = await ringOf(peerId).decrypt(new Uint8Array(frame.data) as Bytes, codec);
+    if (!result.ok) {
+      // A dropped video frame breaks the chain of frames after it until the next keyframe.
+      if (kind === 'video') awaitingKeyframe.set(transformer, 0);
+      count(peerId, 'failed');
+      return false;
+    }
+    if (awaitingKeyframe.has(transformer)) recoverAfterGap(transformer, result.frame);
+    frame.data = result.frame.buffer;
+    count(peerId, 'decrypted');
+    controller.enqueue(frame);
+    return true;
+  };
   const transform = new TransformStream<EncodedFrame, EncodedFrame>({
     async transform(frame, controller) {
       const data = new Uint8Array(frame.data) as Bytes;
@@ -234,16 +256,16 @@ scope.addEventListener('rtctransform', ({ transformer }) => {
         count(peerId, 'encrypted');
         return controller.enqueue(frame);
       }
-      const result = await ringOf(peerId).decrypt(data, codec);
-      if (!result.ok) {
-        // A dropped video frame breaks the chain of frames after it until the next keyframe.
-        if (kind === 'video') awaitingKeyframe.set(transformer, 0);
+      if (kind === 'video' && !ringOf(peerId).hasKeys) {
+        // Not decryptable yet: counted as failed now, and as decrypted if it is once the key comes.
+        if (!held.hold(frame, isKeyframe(data))) awaitingKeyframe.set(transformer, 0);
         return count(peerId, 'failed');
       }
-      if (awaitingKeyframe.has(transformer)) recoverAfterGap(transformer, result.frame);
-      frame.data = result.frame.buffer;
-      count(peerId, 'decrypted');
-      controller.enqueue(frame);
+      // The key came: what was held goes first, in order, up to one that does not decrypt.
+      for (const early of held.take()) {
+        if (!(await open(early, controller))) break;
+      }
+      await open(frame, controller);
     },
     flush() {
       live.delete(transformer);

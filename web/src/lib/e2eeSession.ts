@@ -31,6 +31,22 @@ interface KeyMessage {
 /** Reports in a row with failures and nothing decrypted before a sender counts as "cannot decrypt" (a key may be on its way). */
 const FAILING_REPORTS = 3;
 
+/**
+ * A worker started with the page, while the join form is up (prewarmE2eeWorker): it loads and
+ * makes its keys then, not in the few hundred milliseconds between Join and the join's answer,
+ * when the page also connects and sets up its media. The next session takes it.
+ */
+let prewarmed: Worker | undefined;
+
+function startWorker(): Worker {
+  return new Worker(new URL('../e2ee/worker.ts', import.meta.url), { type: 'module', name: 'e2ee' });
+}
+
+/** Starts the worker the next session will take, in a browser that can encrypt. */
+export function prewarmE2eeWorker(): void {
+  if (!prewarmed && E2eeSession.supported()) prewarmed = startWorker();
+}
+
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export interface E2eeSessionOptions {
@@ -207,7 +223,8 @@ export class E2eeSession {
 
   #ensureWorker(): Worker {
     if (!this.#worker) {
-      this.#worker = new Worker(new URL('../e2ee/worker.ts', import.meta.url), { type: 'module', name: 'e2ee' });
+      this.#worker = prewarmed ?? startWorker();
+      prewarmed = undefined;
       this.#worker.addEventListener('message', (event: MessageEvent<WorkerReply>) => this.#fromWorker(event.data));
     }
     return this.#worker;

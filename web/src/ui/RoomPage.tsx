@@ -1,6 +1,7 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { regionSchema } from '../../../protocol/protocol.ts';
 import { Conference } from '../lib/conference.ts';
+import { prewarmE2eeWorker } from '../lib/e2eeSession.ts';
 import { Meeting } from './Meeting.tsx';
 import { Prejoin, type JoinChoice, type LockState } from './Prejoin.tsx';
 
@@ -14,6 +15,12 @@ declare global {
 export function RoomPage({ room }: { room: string }) {
   const [conference, setConference] = useState<Conference | null>(null);
   const [lock, setLock] = useState<LockState | null>(null);
+
+  // While the join form is up, the E2EE worker loads and makes its keys: a join into an
+  // encrypted meeting then sends our public key as soon as it is answered.
+  useEffect(() => {
+    if (!conference) prewarmE2eeWorker();
+  }, [conference]);
 
   const join = (choice: JoinChoice) => {
     // A join token, as Jitsi takes it: our role, name and grants (AUTH_MODE token and secure need one for moderators).
