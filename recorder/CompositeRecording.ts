@@ -53,6 +53,8 @@ export class CompositeRecording implements RecordingSource {
   /** What died since the last recovery, and why. */
   #broken = new Map<Piece, { reason: string; of: object }>();
   #recovery: Promise<void> | undefined;
+  /** Until the first build is done, deaths are only noted: a recovery would tear down what is being built. */
+  #built = false;
   #launches = 0;
 
   constructor(options: CompositeRecordingOptions) {
@@ -74,8 +76,10 @@ export class CompositeRecording implements RecordingSource {
       });
     }
     await this.#build();
+    this.#built = true;
     // 'active' should mean frames are being written, so a recording's length matches its file's.
     const capture = this.#capture!;
+    if (this.#broken.size > 0) this.#recoverSoon();
     return new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the capture produced no frames within 20 s')), 20_000);
       capture.once('flowing', (since) => {
@@ -178,6 +182,10 @@ export class CompositeRecording implements RecordingSource {
   #died(piece: Piece, reason: string, of: object): void {
     if (this.#stopping || !this.#isCurrent(of)) return;
     if (!this.#broken.has(piece)) this.#broken.set(piece, { reason, of });
+    if (this.#built) this.#recoverSoon();
+  }
+
+  #recoverSoon(): void {
     this.#recovery ??= this.#recover().finally(() => (this.#recovery = undefined));
   }
 

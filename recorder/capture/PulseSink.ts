@@ -12,8 +12,10 @@ const SINK = 'recording';
 
 /**
  * A private PulseAudio server with one null sink for one recording: Chromium
- * plays the meeting into it, ffmpeg records its monitor. It dies with the
- * worker, and exits by itself 30 s after its last client leaves.
+ * plays the meeting into it, ffmpeg records its monitor. It ends when
+ * stopped or with the worker (the parent-death signal), never by itself:
+ * with an exit when idle, one went away under a Chromium that took over 30 s
+ * to join on a loaded machine, before any client had come.
  */
 export class PulseSink extends EventEmitter<{ died: [reason: string] }> {
   /** PULSE_SERVER for Chromium and ffmpeg. */
@@ -37,7 +39,7 @@ export class PulseSink extends EventEmitter<{ died: [reason: string] }> {
       command: 'pulseaudio',
       args: [
         '--daemonize=no',
-        '--exit-idle-time=30',
+        '--exit-idle-time=-1',
         '-n',
         '--use-pid-file=no',
         '--system=no',
@@ -59,7 +61,8 @@ export class PulseSink extends EventEmitter<{ died: [reason: string] }> {
         async () => {
           if (failure) throw new Error(`pulseaudio ${failure}`);
           if (!fs.existsSync(socket)) return false;
-          return run('pactl', ['--server', server, 'info']).then(
+          // Bounded: a server that accepts but does not answer would hold this check, and the start, for ever.
+          return run('pactl', ['--server', server, 'info'], { timeout: 2000 }).then(
             () => true,
             () => false,
           );

@@ -7,6 +7,17 @@ import type { Logger } from '../../common/logger.ts';
 // join, then sets body data-recorder-ready, or data-recorder-ended with why.
 const READY = "document.body.dataset.recorderReady === 'true' || !!document.body.dataset.recorderEnded";
 const ENDED = 'document.body.dataset.recorderEnded || null';
+/**
+ * From Chromium's start to the page in the room: 5-20 s on a loaded machine. Without a
+ * limit, a launch whose display died under it could hold a recording's recovery (and its
+ * recorder slot) for minutes or for good: puppeteer's DevTools commands wait 180 s, and its
+ * wait for the first targets of a new browser has no limit at all.
+ */
+const LAUNCH_TIMEOUT_MS = 60_000;
+/** Each DevTools command (puppeteer's default is 180 s): the recording's checks and recovery wait on them. */
+const PROTOCOL_TIMEOUT_MS = 30_000;
+/** How long a graceful close may take before Chromium is killed. */
+const CLOSE_GRACE_MS = 5000;
 
 /** What every Chromium here runs with: as root, no GPU, no background traffic or first-run screens. */
 export const CHROMIUM_BASE_ARGS = [
@@ -58,9 +69,31 @@ export class RecorderBrowser extends EventEmitter<RecorderBrowserEvents> {
     page.once('error', (error) => this.#crashed(`the page crashed: ${error.message}`));
   }
 
+  /** Chromium started and in the room within LAUNCH_TIMEOUT_MS, or killed and an error. */
   static async launch(options: RecorderBrowserOptions): Promise<RecorderBrowser> {
+    // Aborting kills Chromium's process group, whatever step the launch is stuck in.
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Chromium did not join the room within ${LAUNCH_TIMEOUT_MS / 1000} s`)), LAUNCH_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([RecorderBrowser.#join(options, abort.signal), deadline]);
+    } catch (error) {
+      // Not left to puppeteer's cleanup of a failed launch, which first asks the browser to close (for up to
+      // PROTOCOL_TIMEOUT_MS) and only then kills it: a half-started Chromium is gone when this rejects.
+      abort.abort();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  static async #join(options: RecorderBrowserOptions, signal: AbortSignal): Promise<RecorderBrowser> {
     fs.mkdirSync(options.profileDir, { recursive: true });
     const browser = await puppeteer.launch({
+      signal,
+      protocolTimeout: PROTOCOL_TIMEOUT_MS,
       executablePath: options.chromiumPath,
       headless: false,
       pipe: true,
@@ -94,7 +127,7 @@ export class RecorderBrowser extends EventEmitter<RecorderBrowserEvents> {
       options.logger.debug({ url: options.url }, 'recorder page joined');
       return new RecorderBrowser(browser, page);
     } catch (error) {
-      await browser.close().catch(() => undefined);
+      await closeOrKill(browser);
       throw error;
     }
   }
@@ -106,13 +139,34 @@ export class RecorderBrowser extends EventEmitter<RecorderBrowserEvents> {
 
   async close(): Promise<void> {
     this.#closing = true;
-    await this.#browser.close().catch(() => undefined);
+    await closeOrKill(this.#browser);
   }
 
   #crashed(reason: string): void {
     if (this.#closing) return;
     this.#closing = true;
     this.emit('crashed', reason);
-    void this.#browser.close().catch(() => undefined);
+    void closeOrKill(this.#browser);
+  }
+}
+
+/**
+ * Closes Chromium; if that fails or takes over CLOSE_GRACE_MS (puppeteer waits
+ * for the process to exit, without a limit), its process group is killed, so
+ * no renderer or helper of a half-started browser is left behind.
+ */
+async function closeOrKill(browser: Browser): Promise<void> {
+  const closed = browser.close().then(
+    () => true,
+    () => false,
+  );
+  const grace = new Promise<false>((resolve) => setTimeout(() => resolve(false), CLOSE_GRACE_MS).unref());
+  if (await Promise.race([closed, grace])) return;
+  const pid = browser.process()?.pid;
+  try {
+    // puppeteer starts Chromium as the leader of a process group of its own.
+    if (pid) process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }

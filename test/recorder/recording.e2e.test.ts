@@ -203,14 +203,15 @@ describe('recording a meeting', () => {
     await new Promise((resolve) => setTimeout(resolve, 3000)); // part 2's length, not a check
     const browserPid = chromium()!.pid;
     process.kill(browserPid, 'SIGKILL');
-    await waitFor('Chromium relaunched', () => (chromium()?.pid ?? browserPid) !== browserPid, 20_000, 200);
-    await new Promise((resolve) => setTimeout(resolve, 3000)); // after the relaunch, not a check
+    await waitFor('Chromium relaunched', () => (chromium()?.pid ?? browserPid) !== browserPid, 20_000, 50);
 
-    // The display itself (taking Chromium and ffmpeg with it): everything is rebuilt, in part 3.
+    // The display itself (taking Chromium and ffmpeg with it): everything is rebuilt, in part 3. It dies
+    // while the relaunched Chromium is still starting and joining (seconds), so that launch fails
+    // half-way, as it did in CI, where the recovery then never finished.
     const display = /-i :(\d+)\.0\+0,0/.exec(ffmpegOf(2)!.args)![1];
     const xvfb = execFileSync('ss', ['-xlp'], { encoding: 'utf8' }).split('\n').find((line) => line.includes(`/tmp/.X11-unix/X${display} `) && line.includes('"Xvfb"'));
     process.kill(Number(/pid=(\d+)/.exec(xvfb!)![1]), 'SIGKILL');
-    await waitFor('part 3 recording', () => ffmpegOf(3), 30_000, 200);
+    await waitFor('part 3 recording', () => ffmpegOf(3), 60_000, 200); // a failed launch, then the rebuild's own
     await toldOf(/^Recording: the virtual display \(Xvfb\) died .*recording continues in part 3/);
     await new Promise((resolve) => setTimeout(resolve, 3000)); // part 3's length, not a check
     // The audio sink: part 4.
@@ -221,6 +222,11 @@ describe('recording a meeting', () => {
     expect(await api.stop(recording.id)).toBe(204);
 
     const file = await finishedFile(recording.id);
+    // Nothing of it is left running: not the Chromium whose launch failed, nor any of its helpers.
+    const leftOver = () => processes().filter((p) => p.args.includes(`recorder-${process.pid}-${recording.id}-`));
+    await waitFor('the recording\'s processes to be gone', () => leftOver().length === 0, 10_000, 200).catch(() => {
+      throw new Error(`still running: ${leftOver().map((p) => p.args.slice(0, 120)).join('; ')}`);
+    });
     expect(file.parts).toBe(4);
     expect(file.errors.join('\n')).toMatch(/the capture \(ffmpeg\) died/);
     expect(file.errors.join('\n')).toMatch(/the browser crashed/);
