@@ -13,6 +13,7 @@ import type http from 'node:http';
 import { buildHttpServer, type HttpServer } from './http/app.ts';
 import { httpsRedirectServer } from './http/httpsRedirect.ts';
 import type { Logger } from '../common/logger.ts';
+import { bridgeToBridge } from '../protocol/bridgeTrust.ts';
 import { WorkerPool } from './media/WorkerPool.ts';
 import { Recordings } from './recording/Recordings.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
@@ -121,6 +122,7 @@ export class Bridge {
       new StreamDestinations(config.streamAllowedHosts),
       logger.child({ component: 'recording' }),
     );
+    const otherBridges = bridgeToBridge(config.bridgeTrust);
     let tls: BridgeTls | undefined;
     let http: HttpServer | undefined;
     let cascade: CascadeLinks | undefined;
@@ -149,6 +151,7 @@ export class Bridge {
           registry,
           directory,
           network,
+          otherBridges: otherBridges.tls,
           secret: api.credentials.secret,
           here: () => ({ load: registry.load, capacity: drain.draining ? 0 : capacity }),
           hostWaits,
@@ -157,7 +160,7 @@ export class Bridge {
       }
       const loaded = config.tls && (await loadTlsIdentity(config.tls, [media.announcedAddress]));
       if (loaded?.created) logger.info({ certificate: loaded.identity.summary }, 'made a self-signed certificate');
-      http = await buildHttpServer({ config, pool, registry, directory, cascade, drain, hostWaits, dialOuts, recordings, restAuth, joinTokens, logger, tls: loaded?.identity });
+      http = await buildHttpServer({ config, pool, registry, directory, cascade, otherBridges, drain, hostWaits, dialOuts, recordings, restAuth, joinTokens, logger, tls: loaded?.identity });
       const address = await http.listen({ host: config.http.host, port: config.tls?.port ?? config.http.port });
       if (config.tls && loaded) {
         const redirect = httpsRedirectServer(http, config.tls.port);

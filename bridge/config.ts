@@ -9,6 +9,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { count, defaultAnnouncedAddress, ip, parseEnv, port, redisUrl } from '../common/config.ts';
 import { JOIN_DEADLINE_MS, livenessProblem, PEER_TIMEOUT_MS, PING_INTERVAL_MS, type LivenessTimes } from '../protocol/liveness.ts';
+import { bridgeTrustEnv } from '../protocol/bridgeTrust.ts';
 import { bridgeUrlSchema, regionSchema, TURN_URI } from '../protocol/protocol.ts';
 import { apiKeySchema, apiSecretSchema, DEFAULT_API_KEYS_FILE } from './auth/ApiCredentials.ts';
 import type { DialOutPolicyConfig } from './dialOut/DialOutPolicy.ts';
@@ -247,6 +248,12 @@ const bridgeEnvObject = z.object({
    * hint names it is served here, linked to the room's home bridge, when the home is in another region.
    */
   BRIDGE_REGION: regionSchema.optional(),
+  /**
+   * The other bridges' certificates (cascade links, REST forwarded to a room's bridge), as the
+   * gateway and recorders check the bridge's: BRIDGE_CA_FILE, a PEM file of the deployment's CA
+   * trusted beside the system's; BRIDGE_TLS_INSECURE, no check at all.
+   */
+  ...bridgeTrustEnv,
   /** How often the bridge refreshes its directory records; they expire after three missed heartbeats. */
   BRIDGE_HEARTBEAT_MS: count(200, 60_000).default(2000),
   /**
@@ -399,6 +406,8 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env) {
           heartbeatMs: e.BRIDGE_HEARTBEAT_MS,
         }
       : undefined,
+    /** How this bridge checks the other bridges' certificates. */
+    bridgeTrust: { caFile: e.BRIDGE_CA_FILE, insecure: e.BRIDGE_TLS_INSECURE },
     drainTimeoutSeconds: e.BRIDGE_DRAIN_TIMEOUT_SECONDS,
     logLevel: e.LOG_LEVEL,
     webDistDir: path.resolve(e.WEB_DIST_DIR),

@@ -5,12 +5,14 @@
 // deployment of several bridges sends services on to the room's bridge (and
 // to another when one dies), each with a certificate of the deployment's CA,
 // and that CA vouches only for what its operator issued. Skipping the check
-// applies to the configured bridge's origin only.
+// applies to the configured bridge's origin only. A bridge takes the same
+// settings for its own connections to the other bridges of its deployment
+// (bridgeToBridge).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import { Agent, Pool, setGlobalDispatcher } from 'undici';
+import { Agent, Pool, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { z } from 'zod';
 
 /** A PEM file holding at least one certificate. */
@@ -22,7 +24,7 @@ export const pemCertificates = z.string().refine((file) => {
   }
 }, 'no readable PEM certificate file there');
 
-/** The settings, in the gateway's and the recorder's schemas alike. */
+/** The settings, in the gateway's, the recorder's and the bridge's schemas alike. */
 export const bridgeTrustEnv = {
   /** CAs (or the bridge's own certificate) to trust for an https:// BRIDGE_URL, beside the system's. */
   BRIDGE_CA_FILE: pemCertificates.optional(),
@@ -40,6 +42,25 @@ function connectOptions(trust: BridgeTrust): tls.ConnectionOptions | undefined {
   if (trust.insecure) return { rejectUnauthorized: false };
   if (trust.caFile) return { ca: [...tls.getCACertificates('default'), fs.readFileSync(trust.caFile, 'utf8')] };
   return undefined;
+}
+
+/** How a bridge reaches the other bridges: TLS options for ws's WebSocket (its cascade links), and a dispatcher for fetch (forwarded REST). */
+export interface BridgeToBridge {
+  tls: tls.ConnectionOptions;
+  /** Undefined: the process's own (Node's defaults). */
+  dispatcher: Dispatcher | undefined;
+}
+
+/**
+ * A bridge's trust in the other bridges of its deployment, for its own
+ * connections to them only (not the global dispatcher: the all-in-one's
+ * gateway and recorder set that for their bridge). Every one of these
+ * connections is to a bridge the room directory lists, so
+ * BRIDGE_TLS_INSECURE holds for each of them.
+ */
+export function bridgeToBridge(trust: BridgeTrust): BridgeToBridge {
+  const options = connectOptions(trust);
+  return { tls: options ?? {}, dispatcher: options && new Agent({ connect: { ...options } }) };
 }
 
 /**

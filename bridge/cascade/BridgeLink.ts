@@ -12,6 +12,14 @@ import { RemotePeer } from './RemotePeer.ts';
 
 /** Messages a link may carry per second, with bursts: a room's joins, chat and producers, far below it; a bridge gone wrong, above. */
 const LINK_BUDGET = { perSecond: 200, burst: 1000 };
+/**
+ * Messages kept from before start() at most. What legitimately comes then is
+ * the opening's answer and what the home says at once after it (a `produce`
+ * per producer of its peers, `entry`): one burst, which the budget above
+ * already caps at LINK_BUDGET.burst. More than that means start() stalled
+ * while the budget refilled, and the queue would grow by 200 a second.
+ */
+const EARLY_MAX = LINK_BUDGET.burst;
 /** Policy violation (RFC 6455): the other end broke the link's rules. */
 const POLICY_CLOSE = 1008;
 
@@ -176,6 +184,10 @@ export class BridgeLink {
     if ('error' in parsed) return this.#refuse(parsed.error);
     const { message } = parsed;
     if (this.#started) return this.#apply(message);
+    if (this.#early.length >= EARLY_MAX) {
+      this.#logger.warn({ queued: this.#early.length }, `cascade link closed: more than ${EARLY_MAX} messages came before it started`);
+      return this.close(POLICY_CLOSE, 'too many messages before the link started');
+    }
     this.#early.push(message);
     this.#arrived?.();
   }

@@ -1,3 +1,4 @@
+import type tls from 'node:tls';
 import { WebSocket } from 'ws';
 import type { Logger } from '../../common/logger.ts';
 import { CASCADE_LINK_PATH, CASCADE_MAX_MESSAGE_BYTES, parseLinkMessage, type LinkMessage } from '../../protocol/cascade.ts';
@@ -17,6 +18,8 @@ export interface CascadeLinksOptions {
   registry: RoomRegistry;
   directory: BridgeDirectory;
   network: MediaNetwork;
+  /** How the link checks the home's certificate (BRIDGE_CA_FILE, BRIDGE_TLS_INSECURE: bridgeToBridge). */
+  otherBridges: tls.ConnectionOptions;
   /** The deployment's shared secret (API_SECRET): links are authenticated with a key derived from it. */
   secret: string;
   /** This bridge's load and capacity now (capacity 0 while draining). */
@@ -187,6 +190,7 @@ export class CascadeLinks {
     const pipes = await ProducerPipes.create(room, this.#options.network, logger);
     const url = new URL(CASCADE_LINK_PATH, home.url.replace(/^http/, 'ws'));
     const socket = new WebSocket(url, {
+      ...this.#options.otherBridges,
       headers: { authorization: `Bearer ${linkToken(this.#options.secret, { bridge: this.#options.directory.id, room: name, target: home.id })}` },
       maxPayload: CASCADE_MAX_MESSAGE_BYTES,
       handshakeTimeout: OPENING_TIMEOUT_MS,

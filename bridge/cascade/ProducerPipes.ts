@@ -16,7 +16,8 @@ type ProduceMessage = Extract<LinkMessage, { type: 'produce' }>;
  * pipe under its own id, for a remote peer. This is what mediasoup's
  * Router.pipeToRouter wires within one process; across bridges the link
  * carries what it does there by events: pause, resume and close follow the
- * original. Key frame requests need nothing: PipeTransports carry RTCP.
+ * original. Key frame requests and NACKs need nothing: PipeTransports carry
+ * RTCP, and retransmissions go as RTX (enableRtx).
  */
 export class ProducerPipes {
   readonly #transport: PipeTransport;
@@ -47,6 +48,10 @@ export class ProducerPipes {
         portRange: network.plainPortRange,
       },
       enableSrtp: true,
+      // Video lost between the bridges is asked for again (NACK) and resent (RTX) across the pipe, as
+      // within one bridge. Both ends are made here, so both enable it, as mediasoup requires; the
+      // `produce` message carries the pipe consumer's RTX codec and ssrc to the other end's producer.
+      enableRtx: true,
     });
     return new ProducerPipes(transport, room, logger);
   }

@@ -10,6 +10,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { JoinTokens } from '../auth/JoinTokens.ts';
 import type { RestAuth } from '../auth/RestAuth.ts';
 import { TurnCredentials } from '../auth/TurnCredentials.ts';
+import type { BridgeToBridge } from '../../protocol/bridgeTrust.ts';
 import type { BridgeConfig } from '../config.ts';
 import type { DialOuts } from '../dialOut/DialOuts.ts';
 import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
@@ -41,6 +42,8 @@ export interface HttpServerDeps {
   directory: BridgeDirectory | undefined;
   /** Rooms served together with other bridges (with the directory); undefined: this bridge is alone. */
   cascade: CascadeLinks | undefined;
+  /** How REST forwarded to another bridge checks its certificate. */
+  otherBridges: BridgeToBridge;
   /** This bridge's drain (POST /api/bridge/drain starts it). */
   drain: BridgeDrain;
   /** Guests of secure rooms waiting for their host. */
@@ -99,7 +102,7 @@ function docsCsp(header: string): string {
 /** The bridge's HTTP face: signaling WebSocket, REST with OpenAPI docs, health, metrics, web client. */
 export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
 
-export async function buildHttpServer({ config, pool, registry, directory, cascade, drain, hostWaits, dialOuts, recordings, restAuth, joinTokens, logger, tls }: HttpServerDeps) {
+export async function buildHttpServer({ config, pool, registry, directory, cascade, otherBridges, drain, hostWaits, dialOuts, recordings, restAuth, joinTokens, logger, tls }: HttpServerDeps) {
   const app = Fastify({
     // Fastify's types know http.Server only; an https.Server serves the same requests.
     ...(tls && { serverFactory: (handler: http.RequestListener) => httpsServer(tls, handler) as unknown as http.Server }),
@@ -166,7 +169,7 @@ export async function buildHttpServer({ config, pool, registry, directory, casca
   await app.register(async (api) => {
     await api.register(fastifyRateLimit, restRateLimit(config.api.restPerMinute));
     api.setErrorHandler(replyToRateLimit);
-    if (directory) installRoomForwarding(api, registry, directory);
+    if (directory) installRoomForwarding(api, registry, directory, otherBridges.dispatcher);
     await api.register(roomRoutes, { registry, dialOuts, dialInNumbers: config.dialInNumbers });
     await api.register(dialOutRoutes, { audit: dialOuts.audit });
     await api.register(recordingRoutes, { recordings, dir: config.recording.dir });

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fetch, type Dispatcher, type Response } from 'undici';
 import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 
@@ -37,12 +38,14 @@ export function forwardTarget(requestUrl: string, homeUrl: string): URL | undefi
  * after this bridge's own checks (rate limit, credentials: every bridge of a
  * deployment shares API_KEY/API_SECRET), and the answer passed back as it is.
  * A forward and not a redirect: fetch drops Authorization on a redirect to
- * another origin. Routes under /api/rooms/:room only.
+ * another origin. Routes under /api/rooms/:room only. `dispatcher`: how the
+ * other bridges' certificates are checked (bridgeToBridge).
  */
 export function installRoomForwarding<L extends FastifyBaseLogger>(
   app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, L>,
   registry: RoomRegistry,
   directory: BridgeDirectory,
+  dispatcher: Dispatcher | undefined,
 ): void {
   app.addHook('preHandler', async (request, reply) => {
     const room = (request.params as { room?: unknown } | undefined)?.room;
@@ -67,6 +70,7 @@ export function installRoomForwarding<L extends FastifyBaseLogger>(
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
         redirect: 'manual',
         signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+        ...(dispatcher && { dispatcher }),
       });
       body = Buffer.from(await answer.arrayBuffer());
     } catch (error) {

@@ -27,6 +27,7 @@ import { RequestError } from '../signaling/RequestError.ts';
 import type { Audience } from './Audience.ts';
 import { Moderation } from './Moderation.ts';
 import type { Peer, ProducerAppData } from './Peer.ts';
+import { desertion } from './desertion.ts';
 import { Presence } from './Presence.ts';
 import { RoomRouters } from './RoomRouters.ts';
 
@@ -49,7 +50,7 @@ export interface RoomOptions {
   logger: Logger;
   /**
    * Set when this bridge serves the room as a satellite of its home bridge
-   * (cascading): the room closes with its last peer of this bridge's, and
+   * (cascading): the room closes with its last participant of this bridge's, and
    * what the home owns (lock, lobby, E2EE, recordings) is done there.
    */
   homeBridge?: string;
@@ -179,12 +180,10 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#localPeers().length;
   }
 
-  /**
-   * Nobody it is kept for is in it: a satellite serves its bridge's peers
-   * only; the home keeps the room while any bridge has someone in it.
-   */
-  get deserted(): boolean {
-    return this.homeBridge !== undefined ? this.load === 0 : this.#peers.size === 0;
+  /** Closes the room when nobody it is kept for is in it, telling those still in it why (see desertion). */
+  closeIfDeserted(): void {
+    const reason = desertion(this.homeBridge !== undefined, this.#peers.values());
+    if (reason) this.close(reason);
   }
 
   #localPeers(): Peer[] {
@@ -280,8 +279,8 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!peer.hidden) this.broadcast('peerLeft', { peerId: peer.id });
     this.moderation.left(peer);
     if (this.#activeSpeakerId === peer.id) this.#setActiveSpeaker(null);
-    // A satellite closes with the last of its own peers, never as the home's leave: it may just have been made for a join.
-    if ((this.homeBridge === undefined || !peer.remote) && this.deserted) this.close();
+    // A satellite closes with the last of its own participants, never as the home's leave: it may just have been made for a join.
+    if (this.homeBridge === undefined || !peer.remote) this.closeIfDeserted();
   }
 
   /** Disconnects everyone (telling them why) and releases the router. */

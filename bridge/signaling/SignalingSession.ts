@@ -432,7 +432,7 @@ export class SignalingSession implements PeerChannel {
     } catch (refusal) {
       // A room made for this join (a satellite linked for it, or a room not locked when we looked): leave nothing behind.
       const room = placed ? this.#options.registry.get(request.room) : undefined;
-      if (room?.deserted) room.close();
+      room?.closeIfDeserted();
       throw refusal;
     } finally {
       this.#socket.off('close', onClose);

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configError as expectConfigError } from '../helpers/config.ts';
 import { loadBridgeConfig } from '../../bridge/config.ts';
@@ -71,6 +73,23 @@ describe('bridge configuration', () => {
     expect(message).toContain('STREAM_ALLOWED_HOSTS');
     expect(message).toContain('"rtmp://ingest.example.com/live" is a URL; list its host alone');
     expect(configError({ STREAM_ALLOWED_HOSTS: '10.0.0.0/33' })).toContain('"10.0.0.0/33" is not a CIDR range');
+  });
+
+  it('reads BRIDGE_CA_FILE and BRIDGE_TLS_INSECURE, its trust in the other bridges, and refuses a CA file that is missing or holds no PEM certificate', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-config-'));
+    try {
+      const ca = path.join(dir, 'ca.pem');
+      fs.writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      expect(loadBridgeConfig({}).bridgeTrust).toEqual({ caFile: undefined, insecure: false });
+      expect(loadBridgeConfig({ BRIDGE_CA_FILE: ca, BRIDGE_TLS_INSECURE: 'true' }).bridgeTrust).toEqual({ caFile: ca, insecure: true });
+      expect(configError({ BRIDGE_CA_FILE: path.join(dir, 'missing.pem') })).toMatch(/BRIDGE_CA_FILE: no readable PEM certificate file there/);
+      const key = path.join(dir, 'key.pem');
+      fs.writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n');
+      expect(configError({ BRIDGE_CA_FILE: key })).toMatch(/BRIDGE_CA_FILE: no readable PEM certificate file there/);
+      expect(configError({ BRIDGE_TLS_INSECURE: 'maybe' })).toMatch(/BRIDGE_TLS_INSECURE/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   // Loading the whole bridge takes about a second, many more on a busy machine: the
