@@ -261,9 +261,12 @@ scope.addEventListener('rtctransform', ({ transformer }) => {
         if (!held.hold(frame, isKeyframe(data))) awaitingKeyframe.set(transformer, 0);
         return count(peerId, 'failed');
       }
-      // The key came: what was held goes first, in order, up to one that does not decrypt.
-      for (const early of held.take()) {
-        if (!(await open(early, controller))) break;
+      // The key came: what was held goes first, in order, up to one that does not decrypt (nothing
+      // allocated per frame once the hold is empty).
+      if (held.size > 0) {
+        for (const early of held.take()) {
+          if (!(await open(early, controller))) break;
+        }
       }
       await open(frame, controller);
     },
