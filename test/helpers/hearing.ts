@@ -2,6 +2,7 @@
 // frequency, and a remote microphone is known by which one dominates it.
 import type { Page } from 'puppeteer-core';
 import { windowedToneShare } from './audio.ts';
+import { audioOf } from './media.ts';
 
 export type Tones = Record<string, number>;
 
@@ -47,3 +48,26 @@ export function shareOf<T extends Tones>(samples: Int16Array, sampleRate: number
   return Object.fromEntries(Object.entries(tones).map(([party, frequency]) => [party, windowedToneShare(samples, sampleRate, frequency)])) as Record<keyof T, number>;
 }
 
+
+/**
+ * The tones' shares in the `seconds`-long stretch of a recording where the
+ * faintest of them is strongest (stretches start every second). A recording
+ * begins when its page joins; on a loaded machine one party's audio may reach
+ * it seconds after another's, or drop out while its Chromium is starved, so
+ * the check is that some stretch holds every party at once. A party missing
+ * from the whole file still scores ~0 in every stretch.
+ */
+export async function tonesAtBest<T extends Tones>(file: string, tones: T, seconds = 4): Promise<{ from: number; shares: Record<keyof T, number> }> {
+  const { samples, sampleRate } = await audioOf(file, { from: 0 });
+  const size = seconds * sampleRate;
+  // Every whole second, and the last stretch of the file.
+  const starts = Array.from({ length: Math.max(0, Math.floor((samples.length - size) / sampleRate)) + 1 }, (_, second) => second * sampleRate);
+  starts.push(Math.max(0, samples.length - size));
+  let best: { from: number; shares: Record<keyof T, number>; faintest: number } | undefined;
+  for (const start of starts) {
+    const shares = shareOf(samples.subarray(start, start + size), sampleRate, tones);
+    const faintest = Math.min(...Object.values(shares));
+    if (!best || faintest > best.faintest) best = { from: start / sampleRate, shares, faintest };
+  }
+  return { from: best!.from, shares: best!.shares };
+}

@@ -55,21 +55,22 @@ const WHOLE_PICTURE: PictureArea = { left: 0, top: 0, width: 1, height: 1 };
  * tells a freeze from a low frame rate.
  */
 export async function motionShare(file: string, area: PictureArea = WHOLE_PICTURE): Promise<number> {
+  const seconds = await motionBySecond(file, area);
+  return seconds.length === 0 ? 0 : seconds.filter(Boolean).length / seconds.length;
+}
+
+/** For each whole second of the file, whether the picture (or `area`) changed visibly in it: what motionShare counts, to print when it fails. */
+export async function motionBySecond(file: string, area: PictureArea = WHOLE_PICTURE): Promise<boolean[]> {
   const perSecond = 4;
   const size = { width: 64, height: 36 };
   const frames = (await greyFrames(file, { ...size, fps: perSecond })).map((frame) => cropped(frame, size, area));
   const seconds = Math.floor((frames.length - 1) / perSecond);
-  if (seconds < 1) return 0;
-  let moving = 0;
-  for (let second = 0; second < seconds; second++) {
+  return Array.from({ length: Math.max(0, seconds) }, (_, second) => {
     for (let i = second * perSecond + 1; i <= (second + 1) * perSecond; i++) {
-      if (meanDifference(frames[i]!, frames[i - 1]!) > 0.5) {
-        moving++;
-        break;
-      }
+      if (meanDifference(frames[i]!, frames[i - 1]!) > 0.5) return true;
     }
-  }
-  return moving / seconds;
+    return false;
+  });
 }
 
 /** The pixels of `area` of a grey picture of `size`, row after row. */
@@ -89,15 +90,16 @@ export function meanDifference(a: Buffer, b: Buffer): number {
   return difference / a.length;
 }
 
-/** A stretch of a file's audio as mono 16-bit samples at 16 kHz (for tone checks). */
-export async function audioOf(file: string, { from, seconds }: { from: number; seconds: number }): Promise<{ samples: Int16Array; sampleRate: number }> {
+/** A stretch of a file's audio (to its end if `seconds` is not given) as mono 16-bit samples at 16 kHz (for tone checks). */
+export async function audioOf(file: string, { from, seconds }: { from: number; seconds?: number }): Promise<{ samples: Int16Array; sampleRate: number }> {
   const sampleRate = 16000;
+  const length = seconds === undefined ? [] : ['-t', String(seconds)];
   const { stdout } = await run(
     'ffmpeg',
-    ['-hide_banner', '-nostats', '-loglevel', 'error', '-ss', String(from), '-t', String(seconds), '-i', file, '-vn', '-ac', '1', '-ar', String(sampleRate), '-f', 's16le', 'pipe:1'],
+    ['-hide_banner', '-nostats', '-loglevel', 'error', '-ss', String(from), ...length, '-i', file, '-vn', '-ac', '1', '-ar', String(sampleRate), '-f', 's16le', 'pipe:1'],
     { encoding: 'buffer', maxBuffer: 64 << 20 },
   );
   const samples = new Int16Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + (stdout.length & ~1)));
-  if (samples.length < sampleRate * seconds * 0.9) throw new Error(`${file} holds less than ${seconds} s of audio from ${from} s`);
+  if (samples.length < sampleRate * (seconds ?? 1) * 0.9) throw new Error(`${file} holds less than ${seconds ?? 1} s of audio from ${from} s`);
   return { samples, sampleRate };
 }

@@ -23,9 +23,9 @@ import { TEST_API, TEST_SERVICE_SECRET } from '../helpers/bridge.ts';
 import { BridgeFleet } from '../helpers/bridgeFleet.ts';
 import { inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
 import { composeEnvironment } from '../helpers/compose.ts';
-import { dominant, heardInPage, shareOf } from '../helpers/hearing.ts';
+import { dominant, heardInPage, shareOf, tonesAtBest } from '../helpers/hearing.ts';
 import type { TestHost } from '../helpers/hosts.ts';
-import { audioOf, codecs, motionShare, probe } from '../helpers/media.ts';
+import { codecs, motionShare, probe } from '../helpers/media.ts';
 import { recordingsApi } from '../helpers/recordings.ts';
 import { ServiceProcess } from '../helpers/service.ts';
 import { operatorFetch } from '../helpers/rest.ts';
@@ -304,8 +304,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     const duration = Number(probed.format.duration);
     expect(duration).toBeGreaterThan(seconds - 3);
     expect(duration).toBeLessThan(seconds + 6);
-    const audio = await audioOf(file, { from: 2, seconds: 4 });
-    const shares = shareOf(audio.samples, audio.sampleRate, TONES);
+    const { from, shares } = await tonesAtBest(file, TONES);
     // The grid shows Alice's and Bob's cameras side by side above the caller's tile: each moves.
     const motion = {
       left: await motionShare(file, { left: 0, top: 0, width: 0.5, height: 0.5 }),
@@ -314,7 +313,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     console.log(
       `recording of the room on two bridges, in ms: recorder started ${ready - started}, asked to shown on B ${shown - ready}, recorder in ${inB - shown}, ` +
         `${seconds} s captured ${captured - inB}, stopped to indicator gone ${gone - captured}, file listed and fetched ${Date.now() - gone}`,
-      { duration, shares, motion },
+      { duration, from, shares, motion },
     );
     for (const party of Object.keys(TONES) as (keyof typeof TONES)[]) expect(shares[party], party).toBeGreaterThan(0.04);
     expect(motion.left, "the upper left tile's motion").toBeGreaterThan(0.5);

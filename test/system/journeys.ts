@@ -13,7 +13,7 @@ import type { RecordingFile, RecordingInfo } from '../../protocol/protocol.ts';
 import { writeToneWav } from '../helpers/audio.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { inboundStats, joinThroughUi, launchBrowser } from '../helpers/browser.ts';
-import { dominant, heardInPage as heardTonesInPage, shareOf } from '../helpers/hearing.ts';
+import { dominant, heardInPage as heardTonesInPage, shareOf, tonesAtBest } from '../helpers/hearing.ts';
 import type { TestHost } from '../helpers/hosts.ts';
 import { audioOf, codecs, motionShare, probe } from '../helpers/media.ts';
 import { NginxRtmp } from '../helpers/nginxRtmp.ts';
@@ -199,9 +199,8 @@ export function meetingJourneys(deployment: Deployment): void {
     // 10 s were captured; on 2 cores beside three browsers the encoder runs behind, and a Stop
     // lets it catch up for at most 3 s before it finishes the file (recorder/capture/ScreenCapture.ts).
     expect(Number(probed.format.duration)).toBeGreaterThan(6);
-    const audio = await audioOf(file, { from: 2, seconds: 4 });
-    const shares = shareOf(audio.samples, audio.sampleRate, TONES);
-    console.log('recording', { duration: probed.format.duration, shares });
+    const { from, shares } = await tonesAtBest(file, TONES);
+    console.log('recording', { duration: probed.format.duration, from, shares });
     for (const party of PARTIES) expect(shares[party], party).toBeGreaterThan(0.04);
     const motion = await motionShare(file);
     console.log('recording motion', motion);
@@ -210,9 +209,8 @@ export function meetingJourneys(deployment: Deployment): void {
     await nginx.stop();
     const [flv] = nginx.recordings('townhall');
     expect(flv, 'nginx recorded the stream').toBeDefined();
-    const streamed = await audioOf(flv!.file, { from: 2, seconds: 4 });
-    const streamedShares = shareOf(streamed.samples, streamed.sampleRate, TONES);
-    console.log('live stream', streamedShares);
+    const { from: streamedFrom, shares: streamedShares } = await tonesAtBest(flv!.file, TONES);
+    console.log('live stream', { from: streamedFrom, shares: streamedShares });
     for (const party of PARTIES) expect(streamedShares[party], party).toBeGreaterThan(0.04);
   }, 180_000);
 
