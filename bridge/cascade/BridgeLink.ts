@@ -24,10 +24,13 @@ const EARLY_MAX = LINK_BUDGET.burst;
 const POLICY_CLOSE = 1008;
 
 /**
- * One room's link with the other bridge serving it (cascading), once opened
- * (CascadeLinks opens and accepts them): each side tells the other of its own
- * peers, chat and producers, and mirrors the other's as remote peers. The
- * link owns those remote peers and its ProducerPipes. When it closes, the
+ * One room's link with another bridge serving it (cascading), once opened
+ * (CascadeLinks opens and accepts them): each side tells the other of the
+ * peers, chat and producers it has that did not come over this link, and
+ * mirrors the other's as remote peers. A satellite has one link, to the home;
+ * the home has one per satellite, so it passes each satellite's peers and
+ * producers on to the others. The link owns its remote peers and its
+ * ProducerPipes. When it closes, the
  * remote peers leave and the pipes close; a satellite's room closes with it,
  * saying it shuts down, so its clients rejoin through the directory (to the
  * home, or a satellite linked afresh), and the room is never left split.
@@ -135,8 +138,9 @@ export class BridgeLink {
       this.#room.off('closed', onClosed);
       this.#room.off('mediaMoved', onMoved);
     });
+    // The other bridge's own (`theirs`, mirrored above) are not told back; the home's other satellites' are.
     for (const peer of this.#room.peers) {
-      if (peer.remote || peer.hidden) continue;
+      if (this.#remote.has(peer.id) || peer.hidden) continue;
       if (!oursTold) this.send({ type: 'peerJoined', peer: peer.info() });
       for (const producer of peer.producers.values()) this.#pipe(producer);
     }
@@ -151,7 +155,7 @@ export class BridgeLink {
     this.#lost();
   }
 
-  /** What the room tells its peers, passed on when it concerns a peer of this bridge's (the other bridge mirrors only those). */
+  /** What the room tells its peers, passed on unless it concerns a peer of the other bridge's, which it came from. */
   #forward(name: NotificationName, data: unknown): void {
     if (this.#applying) return;
     if ((name === 'roomLocked' || name === 'lobbyChanged') && !this.#room.homeBridge) {
@@ -170,6 +174,7 @@ export class BridgeLink {
   }
 
   #pipe(producer: Producer<ProducerAppData>): void {
+    if (this.#remote.has(producer.appData.peerId)) return; // piped in over this link
     this.#pipes.send(producer, (message) => this.send(message)).catch((error: unknown) => {
       // The producer closed meanwhile: nothing to pipe.
       this.#logger.debug({ err: error, producer: producer.id }, 'producer not piped');

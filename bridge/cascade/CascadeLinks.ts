@@ -129,8 +129,8 @@ export class CascadeLinks {
       return;
     }
     const link = this.#adopt(key, claim.bridge, new BridgeLink(socket, room, pipes, this.#options.hostWaits, logger));
-    // Its peers in the opening: the satellite mirrors them before the join that opened the link enters.
-    const peers = [...room.peers].filter((peer) => !peer.remote && !peer.hidden).map((peer) => peer.info());
+    // Its peers in the opening (those of its other satellites too): the satellite mirrors them before the join that opened the link enters.
+    const peers = [...room.peers].filter((peer) => !peer.hidden).map((peer) => peer.info());
     link.send({ type: 'opened', peers, chat: [...room.presence.chatHistory], pipe: pipes.end });
     link.start({ theirs: [], oursTold: true });
     // Entry may have been guarded during the awaits above, before the link listened for it.

@@ -32,19 +32,26 @@ export interface LinkTarget {
 }
 
 /**
+ * Satellites a room's home links at most. The home passes on what each
+ * satellite sends (peers, chat, producers) to the others, so a room's bridges
+ * form a star around it: every bridge gets each producer once, and the home
+ * pipes each of its producers out once per satellite.
+ */
+export const MAX_SATELLITES = 8;
+
+/**
  * Why the home refuses a satellite's link for this room, or undefined: it
- * takes it. The satellite then sends the join to the home. A room links one
- * other bridge at most: the home mirrors each satellite's peers and chat but
- * pipes no media between satellites. A room being recorded or streamed is
- * linked: every bridge hears the shared recording queue (Recordings) and
- * tells its own copy of the room, so the satellite's participants are told.
+ * takes it. The satellite then sends the join to the home. A room being
+ * recorded or streamed is linked: every bridge hears the shared recording
+ * queue (Recordings) and tells its own copy of the room, so the satellite's
+ * participants are told.
  */
 export function linkRefusal(name: string, room: LinkTarget | undefined, caller: string): string | undefined {
   if (!room || room.homeBridge !== undefined) return `room ${name} does not live on this bridge`;
   if (room.e2ee) return `room ${name} is end-to-end encrypted: it is served by its home bridge only`;
   if (room.guardsEntry) return `room ${name} is locked or has its lobby on: its joins are checked on its home bridge`;
   // The caller's own link, if any, is stale: the new one replaces it.
-  const other = [...room.linkedBridges].find((bridge) => bridge !== caller);
-  if (other !== undefined) return `room ${name} is already served together with bridge ${other}: one other bridge per meeting`;
+  const others = [...room.linkedBridges].filter((bridge) => bridge !== caller);
+  if (others.length >= MAX_SATELLITES) return `room ${name} is already served by ${others.length} other bridges: ${MAX_SATELLITES} at most`;
   return undefined;
 }

@@ -484,6 +484,8 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     this.#routers.adoptOrigin(producer);
     await this.#adoptProducer(peer, producer);
+    // A home's other links pipe it on to their satellites.
+    this.emit('producer', producer);
   }
 
   async #adoptProducer(peer: Peer, producer: Producer<ProducerAppData>): Promise<void> {

@@ -1,4 +1,4 @@
-// Cascading: one room served by two bridges. Two bridges in regions a and b
+// Cascading: one room served by two bridges, then three. Bridges in regions a, b and c
 // share one real redis-server (bridge/main.ts with compose's environment, each
 // on a test host of its own); the browsers run on another. Alice opens the
 // room through A, its home; Bob opens it through B saying he is in region b:
@@ -6,7 +6,8 @@
 // WebSocket, media over a PipeTransport pair), instead of sending him to A.
 // Each must see and hear the other by their own tone, see the other listed,
 // each producer must be piped to the other bridge once however many consume
-// it there, a stranger must not open a link, a composite recording of the
+// it there, a third bridge C (Carol, region c) must get Bob's media from B
+// through the home and give hers to both, a stranger must not open a link, a composite recording of the
 // room (with a phone caller) must hold everyone and be shown on both
 // bridges, and Bob leaving must leave nothing behind on B.
 import fs from 'node:fs';
@@ -33,16 +34,17 @@ import { joinToken } from '../helpers/signaling.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const SUBNET = '198.18.27';
-const BRIDGES = ['a', 'b'] as const;
+const BRIDGES = ['a', 'b', 'c'] as const;
 type BridgeName = (typeof BRIDGES)[number];
 const ROOM = 'cascade';
-/** Each party's tone: neither's harmonics land on the other's. */
+/** Each party's tone: no one's harmonics land on another's. Carol, on C, is in the meeting for one test. */
 const TONES = { alice: 500, bob: 700, caller: 1100 } as const;
-type Party = 'alice' | 'bob';
-const PARTIES: readonly Party[] = ['alice', 'bob'];
-const NAMES: Record<Party, string> = { alice: 'Alice', bob: 'Bob' };
+const CAROL_TONE = 900;
+type Party = 'alice' | 'bob' | 'carol';
+const PARTIES = ['alice', 'bob'] as const;
+const NAMES: Record<Party, string> = { alice: 'Alice', bob: 'Bob', carol: 'Carol' };
 
-describe('cascading: a room served by two bridges, its home in region a and a satellite in region b', () => {
+describe('cascading: a room served by two bridges, its home in region a and a satellite in region b (and for a while a third, in region c)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cascade-'));
   // Where the recorder writes and both bridges list and serve files (compose's shared volume).
   const recordings = path.join(dir, 'recordings');
@@ -60,6 +62,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     for (const party of Object.keys(TONES) as (keyof typeof TONES)[]) {
       writeToneWav(path.join(dir, `${party}.wav`), TONES[party], 300, { sampleRate: party === 'caller' ? 8000 : 16000 });
     }
+    writeToneWav(path.join(dir, 'carol.wav'), CAROL_TONE, 300);
   }, 120_000);
 
   afterAll(async () => {
@@ -176,6 +179,58 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     carol.client.close();
     await waitFor('Carol to leave', async () => !(await participantNames(pages.get('alice')!)).includes('Carol'), 10_000, 100);
   }, 60_000);
+
+  it('serves Carol on a third bridge C (region c), linked to the home too: the home passes media between its satellites, each producer reaching each bridge once', async () => {
+    const carolJoinMs = await openPage('carol', `${fleet.httpUrl('c')}/${ROOM}?audioProcessing=off&region=c`);
+    const carol = pages.get('carol')!;
+    expect(new URL(carol.url()).host).toBe(new URL(fleet.httpUrl('c')).host);
+    expect(await fleet.homeOf(ROOM)).toBe('a');
+    // A star: C links to the home only, as B does.
+    expect(await metric('c', 'bridge_cascade_links')).toBe(1);
+    expect(await metric('a', 'bridge_cascade_links')).toBe(2);
+    expect(await metric('b', 'bridge_cascade_links')).toBe(1);
+    const since = Date.now();
+    const tones = { alice: TONES.alice, bob: TONES.bob, carol: CAROL_TONE };
+    const everyone: Party[] = ['alice', 'bob', 'carol'];
+    await Promise.all(
+      everyone.flatMap((party) => {
+        const page = pages.get(party)!;
+        const others = everyone.filter((other) => other !== party);
+        return [
+          // Each of the two others' cameras is decoded: Bob's and Carol's cross two links, through A.
+          waitFor(`${party} decodes both others' cameras`, async () => {
+            const video = (await inboundStats(page)).filter((s) => s.kind === 'video' && s.source === 'camera' && s.framesDecoded >= 30);
+            return video.length === 2;
+          }, 30_000, 200),
+          waitFor(`${party} hears ${others.join(' and ')}`, async () => {
+            const heard = (await heardInPage(page, tones)).map((t) => dominant(t.shares)).sort();
+            return JSON.stringify(heard) === JSON.stringify(others);
+          }, 30_000, 200),
+          waitFor(`${party} lists ${others.join(' and ')}`, async () => JSON.stringify(await participantNames(page)) === JSON.stringify(others.map((o) => NAMES[o])), 10_000, 100),
+        ];
+      }),
+    );
+    console.log(`Carol's page opened through C to connected: ${carolJoinMs} ms; all three decoding and hearing each other ${Date.now() - since} ms after`);
+    // Each bridge has each producer of the others' once: B's and C's piped in to A, and A's and the other satellite's out to each.
+    const piped = async (bridge: BridgeName) => ({
+      in: await metric(bridge, 'bridge_cascade_piped_producers', '{direction="in"}'),
+      out: await metric(bridge, 'bridge_cascade_piped_producers', '{direction="out"}'),
+    });
+    expect(await piped('a')).toEqual({ in: 4, out: 8 });
+    expect(await piped('b')).toEqual({ in: 4, out: 2 });
+    expect(await piped('c')).toEqual({ in: 4, out: 2 });
+
+    await browsers.pop()!.close();
+    pages.delete('carol');
+    await waitFor('Alice and Bob to see Carol leave', async () => {
+      const names = await Promise.all(PARTIES.map((party) => participantNames(pages.get(party)!)));
+      return JSON.stringify(names) === JSON.stringify([['Bob'], ['Alice']]);
+    }, 15_000, 100);
+    await waitFor('C to close its copy of the room and its link', async () => (await roomsOn('c')).length === 0 && (await metric('c', 'bridge_cascade_links')) === 0, 10_000, 100);
+    await waitFor('A to keep only the link with B', async () => (await metric('a', 'bridge_cascade_links')) === 1, 10_000, 100);
+    expect(await piped('a')).toEqual({ in: 2, out: 2 });
+    expect(await piped('b')).toEqual({ in: 2, out: 2 });
+  }, 120_000);
 
   it('keeps to the home what it owns: B refuses it, and a lock on A sends new joins through B to A', async () => {
     // A moderator on B (by token) may not lock the room there, nor act on Alice, who is on A.

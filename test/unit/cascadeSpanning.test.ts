@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { linkRefusal, spanReason, type LinkTarget } from '../../bridge/cascade/spanning.ts';
+import { linkRefusal, MAX_SATELLITES, spanReason, type LinkTarget } from '../../bridge/cascade/spanning.ts';
 import { linkToken, LinkTokenReplays, verifyLinkToken } from '../../bridge/cascade/linkToken.ts';
 import { loadBridgeConfig } from '../../bridge/config.ts';
 import { configError } from '../helpers/config.ts';
@@ -76,8 +76,13 @@ describe('which links a home takes', () => {
     expect(linkRefusal('r', room(), 'b')).toBeUndefined();
     expect(linkRefusal('r', room({ linkedBridges: new Set(['b']) }), 'b')).toBeUndefined();
   });
-  it('refuses a second other bridge: satellites get no media from each other', () => {
-    expect(linkRefusal('r', room({ linkedBridges: new Set(['b']) }), 'c')).toMatch(/already served together with bridge b/);
+  it('takes more satellites (the home passes media between them), up to MAX_SATELLITES', () => {
+    const linked = (count: number) => new Set(Array.from({ length: count }, (_, i) => `s${i}`));
+    expect(linkRefusal('r', room({ linkedBridges: new Set(['b']) }), 'c')).toBeUndefined();
+    expect(linkRefusal('r', room({ linkedBridges: linked(MAX_SATELLITES - 1) }), 'c')).toBeUndefined();
+    expect(linkRefusal('r', room({ linkedBridges: linked(MAX_SATELLITES) }), 'c')).toMatch(/already served by 8 other bridges: 8 at most/);
+    // A full room's satellite linking again (its old link stale) is not one more.
+    expect(linkRefusal('r', room({ linkedBridges: linked(MAX_SATELLITES) }), 's0')).toBeUndefined();
   });
   it('refuses a room not here, a satellite, an encrypted or guarded room', () => {
     expect(linkRefusal('r', undefined, 'b')).toMatch(/does not live on this bridge/);
