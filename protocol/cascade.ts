@@ -58,10 +58,11 @@ export const linkMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('producerPaused'), producerId: entityId, paused: z.boolean() }),
   z.object({ type: z.literal('producerClosed'), producerId: entityId }),
   /**
-   * Home to satellite: whether the home guards entry now (a lock or the lobby): while it does, the
-   * satellite sends new joins to the home, which checks them; those in stay.
+   * Home to satellite: whether the home's room is locked and has its lobby on now, and who changed
+   * it. While either is, the satellite sends new joins to the home, which checks them (those in
+   * stay); its participants are shown both as the home's are.
    */
-  z.object({ type: z.literal('entry'), guarded: z.boolean() }),
+  z.object({ type: z.literal('entry'), locked: z.boolean(), lobby: z.boolean(), by: z.string().max(128).optional() }),
   /** Home to satellite: the room closed on its home; the satellite's peers are told why. */
   z.object({ type: z.literal('close'), reason: disconnectReasonSchema }),
 ]);

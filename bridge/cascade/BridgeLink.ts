@@ -47,8 +47,8 @@ export class BridgeLink {
   /** Set while a message of the other bridge's is applied: what the room tells then came from there. */
   #applying = false;
   #closed = false;
-  /** A satellite's: the home guards entry (a lock or its lobby), so new joins go there. */
-  #entryGuarded = false;
+  /** A satellite's: the home's lock and lobby, mirrored (while either is on, new joins go there). */
+  #entry = { locked: false, lobby: false };
   /** #lost ran: the socket closed, or we closed it. */
   #gone = false;
   readonly #goneListeners: (() => void)[] = [];
@@ -99,7 +99,7 @@ export class BridgeLink {
 
   /** Whether the home guards entry now (a satellite's link): new joins must go to the home. */
   get entryGuarded(): boolean {
-    return this.#entryGuarded;
+    return this.#entry.locked || this.#entry.lobby;
   }
 
   get room(): Room {
@@ -159,7 +159,7 @@ export class BridgeLink {
   #forward(name: NotificationName, data: unknown): void {
     if (this.#applying) return;
     if ((name === 'roomLocked' || name === 'lobbyChanged') && !this.#room.homeBridge) {
-      this.send({ type: 'entry', guarded: guardsEntry(this.#room) });
+      this.send(entryOf(this.#room, (data as NotificationData<'roomLocked'>).by));
       return;
     }
     if (name === 'peerJoined' || name === 'peerUpdated') {
@@ -254,9 +254,16 @@ export class BridgeLink {
       case 'close':
         if (this.#room.homeBridge) this.#room.close(message.reason);
         return;
-      case 'entry':
-        this.#entryGuarded = message.guarded;
+      case 'entry': {
+        if (!this.#room.homeBridge) return this.#refuse('only the home says how it guards entry');
+        const was = this.#entry;
+        this.#entry = { locked: message.locked, lobby: message.lobby };
+        // Shown to the participants here as to the home's; enforced by the home alone (joins go there).
+        const by = message.by ?? 'A moderator';
+        if (was.locked !== message.locked) this.#room.broadcast('roomLocked', { locked: message.locked, by });
+        if (was.lobby !== message.lobby) this.#room.broadcast('lobbyChanged', { enabled: message.lobby, by });
         return;
+      }
       default:
         // open, opened and refused belong to the opening (CascadeLinks).
         this.#refuse(`unexpected ${message.type}`);
@@ -292,4 +299,9 @@ export class BridgeLink {
 /** Whether the room checks who enters (a lock or its lobby): only its home does, so joins must reach it. */
 export function guardsEntry(room: Room): boolean {
   return room.moderation.locked || room.moderation.lobby.enabled;
+}
+
+/** The home's `entry` message for its room now; `by`: who changed it, if it just changed. */
+export function entryOf(room: Room, by?: string): LinkMessage {
+  return { type: 'entry', locked: room.moderation.locked, lobby: room.moderation.lobby.enabled, by };
 }

@@ -6,7 +6,7 @@ import type { BridgeDirectory } from '../directory/BridgeDirectory.ts';
 import type { BridgeRecord } from '../directory/placement.ts';
 import type { MediaNetwork, Room } from '../rooms/Room.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
-import { BridgeLink, guardsEntry } from './BridgeLink.ts';
+import { BridgeLink, entryOf, guardsEntry } from './BridgeLink.ts';
 import { linkToken, LinkTokenReplays, verifyLinkToken, type LinkClaim } from './linkToken.ts';
 import { ProducerPipes } from './ProducerPipes.ts';
 import { linkRefusal, spanReason } from './spanning.ts';
@@ -134,7 +134,7 @@ export class CascadeLinks {
     link.send({ type: 'opened', peers, chat: [...room.presence.chatHistory], pipe: pipes.end });
     link.start({ theirs: [], oursTold: true });
     // Entry may have been guarded during the awaits above, before the link listened for it.
-    link.send({ type: 'entry', guarded: guardsEntry(room) });
+    link.send(entryOf(room));
     logger.info('cascade link accepted: a satellite serves this room');
   }
 

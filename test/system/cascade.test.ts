@@ -232,7 +232,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     expect(await piped('b')).toEqual({ in: 2, out: 2 });
   }, 120_000);
 
-  it('keeps to the home what it owns: B refuses it, and a lock on A sends new joins through B to A', async () => {
+  it('keeps to the home what it owns: B refuses it, a lock on A sends new joins through B to A, and Bob on B is shown the lock and the lobby', async () => {
     // A moderator on B (by token) may not lock the room there, nor act on Alice, who is on A.
     const dave = await fleet.join('b', ROOM, 'Dave', 'web', { region: 'b', token: await joinToken({ room: ROOM, role: 'moderator' }) });
     expect(dave.landedOn).toBe('b');
@@ -252,6 +252,14 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     dave.client.close();
 
     expect(await pages.get('alice')!.evaluate(() => window.conference!.setRoomPassword('1234'))).toBe(true);
+    // Bob, on B, is shown the lock as Alice is, and told who locked it: the home tells its satellites.
+    const bob = pages.get('bob')!;
+    const shownToBob = async (chip: string, shown: boolean, notice: string) => {
+      await bob.waitForSelector(`[data-testid=${chip}]`, { hidden: !shown, timeout: 10_000 });
+      // The notice comes with the chip, and is dismissed 8 s later.
+      expect(await bob.evaluate(() => window.conference!.notices.value.map((n) => n.text))).toContain(notice);
+    };
+    await shownToBob('room-locked', true, 'Alice locked the meeting');
     // REST on B is about the meeting, not B's copy of it: it is answered by the home.
     expect(((await (await operatorFetch(`${fleet.httpUrl('b')}/api/rooms/${ROOM}`)).json()) as { locked: boolean }).locked).toBe(true);
     await expect(fleet.join('b', ROOM, 'Eve', 'web', { region: 'b' })).rejects.toMatchObject({ code: 'passwordRequired' });
@@ -259,6 +267,12 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     expect(eve.landedOn).toBe('a');
     eve.client.close();
     expect(await pages.get('alice')!.evaluate(() => window.conference!.setRoomPassword(null))).toBe(true);
+    await shownToBob('room-locked', false, 'Alice unlocked the meeting');
+    // The lobby likewise.
+    await pages.get('alice')!.evaluate(() => window.conference!.setLobby(true));
+    await shownToBob('lobby-on', true, 'Alice turned the lobby on');
+    await pages.get('alice')!.evaluate(() => window.conference!.setLobby(false));
+    await shownToBob('lobby-on', false, 'Alice turned the lobby off');
     await waitFor('Dave and Eve to leave', async () => JSON.stringify(await participantNames(pages.get('alice')!)) === '["Bob"]', 10_000, 100);
   }, 60_000);
 

@@ -30,7 +30,7 @@ describe('a cascade link before it starts', () => {
     const logger = { warn, debug: () => {}, info: () => {} } as unknown as Logger;
     const pipes = { close: () => {} } as unknown as ProducerPipes;
     new BridgeLink(socket as never, {} as Room, pipes, { arrived: () => {} }, logger);
-    const entry = Buffer.from(JSON.stringify({ type: 'entry', guarded: false }));
+    const entry = Buffer.from(JSON.stringify({ type: 'entry', locked: false, lobby: false }));
     // Within the rate budget all along (a burst, then 100 a second): only the cap can close the link.
     for (let i = 0; i < 1000; i++) socket.emit('message', entry, false);
     expect(socket.closedWith).toBeUndefined();
