@@ -9,6 +9,7 @@ import { z } from 'zod';
 import {
   chatMessageSchema,
   describeZodError,
+  dialInSchema,
   disconnectReasonSchema,
   entityId,
   mediaKindSchema,
@@ -37,8 +38,8 @@ export type PipeEnd = z.infer<typeof pipeEndSchema>;
 export const linkMessageSchema = z.discriminatedUnion('type', [
   /** Satellite to home: it serves `room` here too; its pipe end. */
   z.object({ type: z.literal('open'), room: roomNameSchema, pipe: pipeEndSchema }),
-  /** Home to satellite: the home's peers and chat so far, and its pipe end. */
-  z.object({ type: z.literal('opened'), peers: z.array(peerInfoSchema).max(1000), chat: z.array(chatMessageSchema).max(100), pipe: pipeEndSchema }),
+  /** Home to satellite: the home's peers and chat so far, its pipe end, and the meeting's dial-in PIN (the satellite shows it). */
+  z.object({ type: z.literal('opened'), peers: z.array(peerInfoSchema).max(1000), chat: z.array(chatMessageSchema).max(100), pipe: pipeEndSchema, pin: dialInSchema.shape.pin }),
   /** Home to satellite: the room is not served there (and why); the link closes. */
   z.object({ type: z.literal('refused'), message: z.string().max(512) }),
   z.object({ type: z.literal('peerJoined'), peer: peerInfoSchema }),

@@ -131,7 +131,7 @@ export class CascadeLinks {
     const link = this.#adopt(key, claim.bridge, new BridgeLink(socket, room, pipes, this.#options.hostWaits, logger));
     // Its peers in the opening (those of its other satellites too): the satellite mirrors them before the join that opened the link enters.
     const peers = [...room.peers].filter((peer) => !peer.hidden).map((peer) => peer.info());
-    link.send({ type: 'opened', peers, chat: [...room.presence.chatHistory], pipe: pipes.end });
+    link.send({ type: 'opened', peers, chat: [...room.presence.chatHistory], pipe: pipes.end, pin: room.pin });
     link.start({ theirs: [], oursTold: true });
     // Entry may have been guarded during the awaits above, before the link listened for it.
     link.send(entryOf(room));
@@ -211,6 +211,7 @@ export class CascadeLinks {
       throw error;
     }
     for (const message of answer.chat) room.presence.relay(message);
+    room.showHomePin(answer.pin);
     return this.#adopt(linkKey(name, home.id), home.id, link).start({ theirs: answer.peers, oursTold: false });
   }
 

@@ -106,8 +106,6 @@ interface RoomEvents {
  */
 export class Room extends EventEmitter<RoomEvents> {
   readonly name: string;
-  /** What phone callers enter in the IVR to reach this room (RoomPins hands them out). */
-  readonly pin: string;
   readonly createdAt = Date.now();
   readonly presence: Presence;
   readonly moderation: Moderation;
@@ -123,11 +121,12 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #linkedBridges = new Set<string>();
   /** The move under way, if any (moveTo). */
   #moving: Promise<void> = Promise.resolve();
+  /** A satellite's: its home's PIN, once linked (showHomePin). */
+  #homePin: string | undefined;
 
   private constructor(options: RoomOptions) {
     super();
     this.name = options.name;
-    this.pin = options.pin;
     this.#options = options;
     this.#logger = options.logger.child({ room: options.name });
     const audience: Audience = {
@@ -165,6 +164,20 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /** The other bridges serving the room with this one now: what the home owns (E2EE, recording) is refused while there are any. */
+  /** What phone callers enter in the IVR to reach this room: its own (RoomPins hands them out), or a satellite's home's once linked. */
+  get pin(): string {
+    return this.#homePin ?? this.#options.pin;
+  }
+
+  /**
+   * A satellite shows its home's PIN, so the meeting has one on every bridge.
+   * Its own stays reserved until it closes: a caller who had it still reaches
+   * the meeting.
+   */
+  showHomePin(pin: string): void {
+    if (this.homeBridge !== undefined) this.#homePin = pin;
+  }
+
   get linkedBridges(): ReadonlySet<string> {
     return this.#linkedBridges;
   }

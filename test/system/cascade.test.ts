@@ -151,6 +151,11 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
       seen,
     );
 
+    // One meeting, one dial-in PIN: B shows the home's, not its copy's own.
+    const pins = await Promise.all(PARTIES.map((party) => pages.get(party)!.$eval('[data-testid=dial-in-pin]', (el) => el.textContent)));
+    expect(pins[0]).toMatch(/^[0-9]{6,9}$/);
+    expect(pins[1]).toBe(pins[0]);
+
     // REST on the home lists both participants.
     const view = (await (await operatorFetch(`${fleet.httpUrl('a')}/api/rooms/${ROOM}`)).json()) as { participants: { displayName: string }[] };
     expect(view.participants.map((p) => p.displayName).sort()).toEqual(['Alice', 'Bob']);
