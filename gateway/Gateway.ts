@@ -54,6 +54,7 @@ export class Gateway {
       bridgeUrl: config.bridge.signalingUrl,
       serviceSecret: config.bridge.serviceSecret,
       mediaAddress: config.rtp.bridgeFacingAddress,
+      region: config.bridge.region,
       ports: this.ports,
       logger: logger.child({ component: 'rooms' }),
     });

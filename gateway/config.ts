@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { z } from 'zod';
 import { bridgeTrustEnv } from '../protocol/bridgeTrust.ts';
 import { count, defaultAnnouncedAddress, ip, localIp, parseEnv, port, redisUrl } from '../common/config.ts';
-import { roomNameSchema } from '../protocol/protocol.ts';
+import { regionSchema, roomNameSchema } from '../protocol/protocol.ts';
 import type { CodecName } from '../media/codecs.ts';
 
 const seconds = (max: number) => z.coerce.number().min(0.1).max(max);
@@ -25,6 +25,11 @@ export const gatewayEnvSchema = z
     /** The bridge's HTTP address; signaling is at /ws below it. */
     BRIDGE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
     ...bridgeTrustEnv,
+    /**
+     * The region this gateway's callers are in (a BRIDGE_REGION of the deployment): its joins say so,
+     * and a bridge of that region serves them a meeting homed elsewhere, as it does a browser's ?region=.
+     */
+    GATEWAY_REGION: regionSchema.optional(),
     /** Where phones and trunks reach us (UDP and TCP). */
     SIP_HOST: ip.default('0.0.0.0'),
     SIP_PORT: port.default(5060),
@@ -158,6 +163,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
       signalingUrl: `${bridge.protocol === 'https:' ? 'wss' : 'ws'}://${bridge.host}/ws`,
       serviceSecret: e.SERVICE_SECRET,
       trust: { caFile: e.BRIDGE_CA_FILE, insecure: e.BRIDGE_TLS_INSECURE },
+      region: e.GATEWAY_REGION,
     },
     sip: {
       host: e.SIP_HOST,

@@ -47,6 +47,8 @@ export interface RoomAudioOptions {
   kind?: PeerKind;
   /** Joining again because the connection to the room's bridge broke (see the join's `bridgeLost`). */
   bridgeLost?: boolean;
+  /** Where the listener is (the join's `region`): a bridge of that region may serve it the room. */
+  region?: string;
   /** Abandons the join: the socket closes. */
   signal?: AbortSignal;
   /** How long the socket may take to open (SignalingClient's default if unset). */
@@ -110,6 +112,7 @@ export class RoomAudio extends EventEmitter<RoomAudioEvents> {
         password: options.password,
         secret: options.serviceSecret,
         bridgeLost: options.bridgeLost,
+        region: options.region,
       });
       const transport = await client.request('createPlainTransport', { comedia: false, rtcpMux: true });
       // The bridge accepts packets only from the tuple we declare (comedia off), so the

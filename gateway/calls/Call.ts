@@ -195,6 +195,7 @@ export class Call extends EventEmitter<CallEvents> {
         password,
         secret: this.#ctx.config.bridge.serviceSecret,
         dialOutCallId: access.dialOutCallId,
+        region: this.#ctx.config.bridge.region,
         onWaitingInLobby: () => this.#waitInLobby(),
         signal: this.#ended.signal,
       });
@@ -278,6 +279,7 @@ export class Call extends EventEmitter<CallEvents> {
           password: this.#password,
           secret: this.#ctx.config.bridge.serviceSecret,
           bridgeLost: true,
+          region: this.#ctx.config.bridge.region,
           muted: lostPeer.muted,
           signal,
           connectTimeoutMs: REJOIN_CONNECT_TIMEOUT_MS,

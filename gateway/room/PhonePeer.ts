@@ -42,6 +42,8 @@ export interface PhonePeerOptions {
   dialOutCallId?: string;
   /** Joining again after the room's bridge was lost (see the join's `bridgeLost`). */
   bridgeLost?: boolean;
+  /** Where the caller is (GATEWAY_REGION, the join's `region`): a bridge of that region may serve the meeting. */
+  region?: string;
   /** The caller had muted itself before a re-join: its voice stays off. */
   muted?: boolean;
   /** The room's lobby holds the join until a moderator decides (or it times out): the caller is put on hold. */
@@ -141,6 +143,7 @@ export class PhonePeer extends EventEmitter<PhonePeerEvents> {
         secret: options.secret,
         dialOutCallId: options.dialOutCallId,
         bridgeLost: options.bridgeLost,
+        region: options.region,
       });
       const peer = new PhonePeer(client, options.room, options.codec, options.muted ?? false, joined);
       await peer.#publish();

@@ -9,6 +9,8 @@ export interface RoomLinksOptions {
   serviceSecret: string | undefined;
   /** Our bridge-facing address, if configured (see RoomAudioOptions). */
   mediaAddress: string | undefined;
+  /** GATEWAY_REGION: the rooms' listeners join saying so, as the callers do. */
+  region: string | undefined;
   ports: PortPool;
   logger: Logger;
 }

@@ -14,6 +14,7 @@ describe('gateway configuration', () => {
     expect(config.engine.external).toBe(false);
     expect(config.sip.port).toBe(5060);
     expect(config.bridge.signalingUrl).toBe('ws://127.0.0.1:8080/ws');
+    expect(config.bridge.region).toBeUndefined(); // its joins name no region: the bridge reached (or the room's home) serves them
     expect(config.codecs).toEqual(['PCMU', 'PCMA', 'opus']);
     // Below Linux's ephemeral range; the bridge-facing address follows the route to the bridge unless set.
     expect(config.rtp).toMatchObject({ portMin: 12000, portMax: 13999, bridgeFacingAddress: undefined });
@@ -36,8 +37,9 @@ describe('gateway configuration', () => {
       SIP_CODECS: 'PCMU,G729',
       SIP_DID_ROOMS: '15550100',
       BRIDGE_URL: 'ftp://bridge',
+      GATEWAY_REGION: 'eu west',
     });
-    for (const name of ['SIP_PORT', 'SIP_ALLOWED_SOURCES', 'SIP_CODECS', 'SIP_DID_ROOMS', 'BRIDGE_URL']) expect(message).toContain(name);
+    for (const name of ['SIP_PORT', 'SIP_ALLOWED_SOURCES', 'SIP_CODECS', 'SIP_DID_ROOMS', 'BRIDGE_URL', 'GATEWAY_REGION']) expect(message).toContain(name);
     expect(message).toContain('"five"');
   });
 

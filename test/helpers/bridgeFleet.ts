@@ -116,18 +116,18 @@ export class BridgeFleet<Name extends string> {
 
   /**
    * gateway/main.ts on a host of its own (address .`last`), as compose sets it up, its bridge
-   * `bridge` (BRIDGE_URL), ready. No drachtio-server can run here: without DRACHTIO_HOST the
-   * gateway runs its embedded engine. The caller stops it.
+   * `bridge` (BRIDGE_URL), ready, with `env` on top. No drachtio-server can run here: without
+   * DRACHTIO_HOST the gateway runs its embedded engine. The caller stops it.
    */
-  async startGateway(bridge: Name, last: number): Promise<{ gateway: ServiceProcess; host: TestHost }> {
-    const host = await this.network.addHost('gateway', last);
+  async startGateway(bridge: Name, last: number, { name = 'gateway', env: extra = {} }: { name?: string; env?: Record<string, string> } = {}): Promise<{ gateway: ServiceProcess; host: TestHost }> {
+    const host = await this.network.addHost(name, last);
     const env = composeEnvironment('gateway', {
       SERVICE_SECRET: TEST_SERVICE_SECRET,
       // The test network's addresses are not among the private ranges allowed by default.
       SIP_ALLOWED_SOURCES: '198.18.0.0/15',
     });
     for (const name of ['DRACHTIO_HOST', 'DRACHTIO_PORT', 'DRACHTIO_SECRET']) delete env[name];
-    const gateway = ServiceProcess.start(host, 'gateway', process.execPath, ['gateway/main.ts'], { ...env, BRIDGE_URL: this.httpUrl(bridge) });
+    const gateway = ServiceProcess.start(host, name, process.execPath, ['gateway/main.ts'], { ...env, BRIDGE_URL: this.httpUrl(bridge), ...extra });
     await gateway.waitForLog('SIP gateway ready');
     return { gateway, host };
   }

@@ -53,6 +53,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
   const browsers: Browser[] = [];
   const pages = new Map<Party, Page>();
   let gateway: ServiceProcess | undefined;
+  let gatewayB: ServiceProcess | undefined;
   let recorder: ServiceProcess | undefined;
   let caller: Baresip | undefined;
 
@@ -68,6 +69,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
   afterAll(async () => {
     await caller?.stop().catch(() => {});
     await gateway?.stop();
+    await gatewayB?.stop();
     await recorder?.stop();
     for (const browser of browsers) await browser.close().catch(() => {});
     await fleet?.stop();
@@ -410,6 +412,39 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     expect(await roomsOn('b')).toEqual([]);
     expect(await roomsOn('a')).toEqual([ROOM]);
   });
+
+  it('a caller through a gateway in region b (GATEWAY_REGION) is served by B, which links the room again for them; Alice on A and the caller hear each other', async () => {
+    // B serves the room no more (Bob left): without the region, B would send the caller's join to A.
+    const started = await fleet.startGateway('b', 13, { name: 'gateway-b', env: { GATEWAY_REGION: 'b' } });
+    gatewayB = started.gateway;
+    caller = await Baresip.start({ microphone: path.join(dir, 'caller.wav'), host: clients, codecs: 'PCMU' });
+    caller.dial(`sip:${ROOM}@${started.host.address}:5060`);
+    await caller.waitForEvent('CALL_ESTABLISHED');
+    const since = Date.now();
+    await Promise.all([
+      waitFor('Alice (on A) hears the caller', async () => {
+        const heard = (await heardInPage(pages.get('alice')!, TONES)).map((t) => dominant(t.shares));
+        return JSON.stringify(heard) === JSON.stringify(['caller']);
+      }, 20_000, 100),
+      waitFor('the caller hears Alice', () => {
+        if (Date.now() - since < 500) return false;
+        const { samples, sampleRate } = caller!.recentAudio(0.5);
+        const share = shareOf(samples, sampleRate, TONES);
+        return share.alice > 0.05 && share.caller < 0.02;
+      }, 20_000, 100),
+    ]);
+    // B serves them: its copy of the room holds the caller and the gateway's hidden listener, linked to A, which gets the caller's voice piped in.
+    expect(await roomsOn('b')).toEqual([ROOM]);
+    expect(await metric('b', 'bridge_peers', '{worker="0"}')).toBe(2);
+    expect(await metric('b', 'bridge_cascade_links')).toBe(1);
+    expect(await metric('a', 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(1);
+    await caller.stop();
+    caller = undefined;
+    await waitFor('the caller to leave', async () => (await participantNames(pages.get('alice')!)).length === 0, 10_000, 100);
+    await waitFor('B to close its copy again', async () => (await roomsOn('b')).length === 0, 10_000, 100);
+    await gatewayB.stop();
+    gatewayB = undefined;
+  }, 60_000);
 
   it('when the home closes the room (asked on B: REST is sent to the home), B closes its copy, telling its participants the same', async () => {
     const frank = await fleet.join('b', ROOM, 'Frank', 'web', { region: 'b' });
