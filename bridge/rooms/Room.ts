@@ -163,7 +163,6 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#options.homeBridge;
   }
 
-  /** The other bridges serving the room with this one now: what the home owns (E2EE, recording) is refused while there are any. */
   /** What phone callers enter in the IVR to reach this room: its own (RoomPins hands them out), or a satellite's home's once linked. */
   get pin(): string {
     return this.#homePin ?? this.#options.pin;
@@ -178,6 +177,7 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.homeBridge !== undefined) this.#homePin = pin;
   }
 
+  /** The other bridges serving the room with this one now: what the home owns (E2EE, recording) is refused while there are any. */
   get linkedBridges(): ReadonlySet<string> {
     return this.#linkedBridges;
   }
