@@ -27,6 +27,13 @@ const STOP_GRACE_MS = 5000;
 const FRAMES = /frame=\s*(\d+)/;
 const PROTOCOL_ERROR = /\[(?:rtmp|tls|tcp|flv) @ [^\]]+\] (.*)/;
 const WRITE_ERROR = /^av_interleaved_write_frame\(\): (.*)/;
+/**
+ * Our own feed, not the destination, stopped ffmpeg before it sent anything: its probe of the
+ * encoded meeting found no audio parameters, so it cannot write the FLV header. At a recording's
+ * start on a loaded machine the audio can follow the video by seconds (a CI run failed a stream
+ * so). Tried again, as a drop is, rather than reported as a refusal.
+ */
+const FEED_NOT_READY = /sample rate not set/;
 /** Probing decodes the frames before the first keyframe it joins at, and complains about each. */
 const JOINING_NOISE = /^\[h264 @|^\s+Last message repeated/;
 
@@ -123,7 +130,8 @@ export class StreamRelay {
 
   #ended(reason: string): void {
     const { url, onProblem, logger } = this.#options;
-    if (!this.#everLive) {
+    const feedNotReady = !this.#everLive && FEED_NOT_READY.test(reason);
+    if (!this.#everLive && !feedNotReady) {
       // Refused from the start: retrying a wrong key would only repeat the refusal.
       this.status.state = 'failed';
       this.status.error = describeStreamFailure(url, reason, true);
@@ -139,8 +147,9 @@ export class StreamRelay {
       return;
     }
     const delay = this.#backoff.next();
-    const message = `${describeStreamFailure(url, reason, false)}; reconnecting`;
-    if (this.status.error !== message) onProblem(message);
+    const message = feedNotReady ? `the meeting's audio was not ready to stream yet (${reason}); retrying` : `${describeStreamFailure(url, reason, false)}; reconnecting`;
+    // A feed not ready yet is ours to sort out, not news for the meeting.
+    if (this.status.error !== message && !feedNotReady) onProblem(message);
     this.status.state = 'connecting';
     this.status.error = message;
     logger.info({ url: this.status.url, delay }, 'stream dropped; reconnecting');
