@@ -103,6 +103,19 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     return rooms.map((room) => room.name);
   }
 
+  /**
+   * A baresip caller on the clients' host dials the room through the gateway on `gatewayHost`; resolves
+   * when the call is up, with that time. G.711 keeps a tone's shape: what the gateway mixed is found in
+   * what the phone got. A caller an earlier failed test left up is hung up first, so none outlives the file.
+   */
+  async function callThrough(gatewayHost: TestHost): Promise<number> {
+    await caller?.stop().catch(() => {});
+    caller = await Baresip.start({ microphone: path.join(dir, 'caller.wav'), host: clients, codecs: 'PCMU' });
+    caller.dial(`sip:${ROOM}@${gatewayHost.address}:5060`);
+    await caller.waitForEvent('CALL_ESTABLISHED');
+    return Date.now();
+  }
+
   const participantNames = (page: Page) => page.evaluate(() => [...window.conference!.participants.value.values()].map((p) => p.displayName).sort());
 
   it('serves Bob on B, linked to the home A: each sees and hears the other, and each lists the other', async () => {
@@ -307,11 +320,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
   it('a phone caller through a gateway on A is heard by Bob on B, and hears him (and stays for the recording)', async () => {
     const started = await fleet.startGateway('a', 10);
     gateway = started.gateway;
-    // G.711 keeps a tone's shape: what the gateway mixed is found in what the phone got.
-    caller = await Baresip.start({ microphone: path.join(dir, 'caller.wav'), host: clients, codecs: 'PCMU' });
-    caller.dial(`sip:${ROOM}@${started.host.address}:5060`);
-    await caller.waitForEvent('CALL_ESTABLISHED');
-    const since = Date.now();
+    const since = await callThrough(started.host);
     await Promise.all([
       waitFor('Bob hears the caller and Alice', async () => {
         const heard = (await heardInPage(pages.get('bob')!, TONES)).map((t) => dominant(t.shares)).sort();
@@ -417,12 +426,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     // B serves the room no more (Bob left): without the region, B would send the caller's join to A.
     const started = await fleet.startGateway('b', 13, { name: 'gateway-b', env: { GATEWAY_REGION: 'b' } });
     gatewayB = started.gateway;
-    // The earlier caller's test may have failed before hanging up: end that call, so no baresip outlives the file.
-    await caller?.stop().catch(() => {});
-    caller = await Baresip.start({ microphone: path.join(dir, 'caller.wav'), host: clients, codecs: 'PCMU' });
-    caller.dial(`sip:${ROOM}@${started.host.address}:5060`);
-    await caller.waitForEvent('CALL_ESTABLISHED');
-    const since = Date.now();
+    const since = await callThrough(started.host);
     await Promise.all([
       waitFor('Alice (on A) hears the caller', async () => {
         const heard = (await heardInPage(pages.get('alice')!, TONES)).map((t) => dominant(t.shares));
