@@ -105,15 +105,17 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
 
   /**
    * A baresip caller on the clients' host dials the room through the gateway on `gatewayHost`; resolves
-   * when the call is up, with that time. G.711 keeps a tone's shape: what the gateway mixed is found in
-   * what the phone got. A caller an earlier failed test left up is hung up first, so none outlives the file.
+   * when the call is up, with the phone and that time. G.711 keeps a tone's shape: what the gateway mixed
+   * is found in what the phone got. A caller an earlier failed test left up is hung up first, so none
+   * outlives the file.
    */
-  async function callThrough(gatewayHost: TestHost): Promise<number> {
+  async function callThrough(gatewayHost: TestHost): Promise<{ phone: Baresip; since: number }> {
     await caller?.stop().catch(() => {});
-    caller = await Baresip.start({ microphone: path.join(dir, 'caller.wav'), host: clients, codecs: 'PCMU' });
-    caller.dial(`sip:${ROOM}@${gatewayHost.address}:5060`);
-    await caller.waitForEvent('CALL_ESTABLISHED');
-    return Date.now();
+    const phone = await Baresip.start({ microphone: path.join(dir, 'caller.wav'), host: clients, codecs: 'PCMU' });
+    caller = phone;
+    phone.dial(`sip:${ROOM}@${gatewayHost.address}:5060`);
+    await phone.waitForEvent('CALL_ESTABLISHED');
+    return { phone, since: Date.now() };
   }
 
   const participantNames = (page: Page) => page.evaluate(() => [...window.conference!.participants.value.values()].map((p) => p.displayName).sort());
@@ -320,7 +322,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
   it('a phone caller through a gateway on A is heard by Bob on B, and hears him (and stays for the recording)', async () => {
     const started = await fleet.startGateway('a', 10);
     gateway = started.gateway;
-    const since = await callThrough(started.host);
+    const { phone, since } = await callThrough(started.host);
     await Promise.all([
       waitFor('Bob hears the caller and Alice', async () => {
         const heard = (await heardInPage(pages.get('bob')!, TONES)).map((t) => dominant(t.shares)).sort();
@@ -328,7 +330,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
       }, 20_000, 100),
       waitFor('the caller hears Bob and Alice', () => {
         if (Date.now() - since < 500) return false;
-        const { samples, sampleRate } = caller!.recentAudio(0.5);
+        const { samples, sampleRate } = phone.recentAudio(0.5);
         const share = shareOf(samples, sampleRate, TONES);
         return share.alice > 0.05 && share.bob > 0.05 && share.caller < 0.02;
       }, 20_000, 100),
@@ -426,7 +428,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     // B serves the room no more (Bob left): without the region, B would send the caller's join to A.
     const started = await fleet.startGateway('b', 13, { name: 'gateway-b', env: { GATEWAY_REGION: 'b' } });
     gatewayB = started.gateway;
-    const since = await callThrough(started.host);
+    const { phone, since } = await callThrough(started.host);
     await Promise.all([
       waitFor('Alice (on A) hears the caller', async () => {
         const heard = (await heardInPage(pages.get('alice')!, TONES)).map((t) => dominant(t.shares));
@@ -434,7 +436,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
       }, 20_000, 100),
       waitFor('the caller hears Alice', () => {
         if (Date.now() - since < 500) return false;
-        const { samples, sampleRate } = caller!.recentAudio(0.5);
+        const { samples, sampleRate } = phone.recentAudio(0.5);
         const share = shareOf(samples, sampleRate, TONES);
         return share.alice > 0.05 && share.caller < 0.02;
       }, 20_000, 100),
@@ -444,7 +446,7 @@ describe('cascading: a room served by two bridges, its home in region a and a sa
     expect(await metric('b', 'bridge_peers', '{worker="0"}')).toBe(2);
     expect(await metric('b', 'bridge_cascade_links')).toBe(1);
     expect(await metric('a', 'bridge_cascade_piped_producers', '{direction="in"}')).toBe(1);
-    await caller.stop();
+    await phone.stop();
     caller = undefined;
     await waitFor('the caller to leave', async () => (await participantNames(pages.get('alice')!)).length === 0, 10_000, 100);
     await waitFor('B to close its copy again', async () => (await roomsOn('b')).length === 0, 10_000, 100);
