@@ -42,6 +42,11 @@ export async function launchBrowser({ mediaPermission = 'grant', args = [], host
       '--use-fake-device-for-media-stream',
       '--autoplay-policy=no-user-gesture-required',
       '--window-size=1280,800',
+      // A test may hold several pages in one browser; the one opened last would leave the others in the
+      // background, throttled (a password join there took 13 s to connect instead of 5).
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+      '--disable-backgrounding-occluded-windows',
       ...args,
     ],
     ignoreDefaultArgs: ['--mute-audio'],

@@ -4,7 +4,7 @@
 // moderator promotes the guest from the participants panel; a refused token
 // says why.
 import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/Bridge.ts';
 import { startBridge } from '../helpers/bridge.ts';
 import { clickJoin, joinThroughUi, launchBrowser, seesAndHears } from '../helpers/browser.ts';
@@ -36,8 +36,11 @@ describe('access control in the browser', () => {
   beforeAll(async () => {
     bridge = await startBridge({ MEDIA_WORKERS: '1', AUTH_MODE: 'secure', LOBBY_TIMEOUT_SECONDS: '60' });
   });
+  // Each test's browsers go with it: left running (cameras on, simulcast encoding) they slowed the next on 2 cores.
+  afterEach(async () => {
+    for (const browser of browsers.splice(0)) await browser.close().catch(() => undefined);
+  });
   afterAll(async () => {
-    for (const browser of browsers) await browser.close().catch(() => undefined);
     await bridge?.stop();
   });
 

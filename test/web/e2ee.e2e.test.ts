@@ -111,11 +111,17 @@ describe('end-to-end encrypted meeting in the browser', () => {
     bars = (await greyFrames(barsFile, THUMBNAIL))[0]!;
     // Each its own tone, Bob loudest and Carol quietest: the one speaker detection should pick, and who follows.
     const voices = [['Alice', 440, 8000], ['Bob', 700, 16000], ['Carol', 1100, 2000]] as const;
-    for (const [name, tone, amplitude] of voices) {
-      const file = path.join(dir, `${name}.wav`);
-      writeToneWav(file, tone, 30, { sampleRate: 16000, amplitude });
-      const camera = name === 'Bob' ? [`--use-file-for-fake-video-capture=${barsFile}`] : [];
-      const browser = await launchBrowser({ args: [`--use-file-for-fake-audio-capture=${file}`, ...camera] });
+    // Launched side by side (a launch is mostly waiting), then joined in turn: Alice first, the moderator.
+    const browsers = await Promise.all(
+      voices.map(([name, tone, amplitude]) => {
+        const file = path.join(dir, `${name}.wav`);
+        writeToneWav(file, tone, 30, { sampleRate: 16000, amplitude });
+        const camera = name === 'Bob' ? [`--use-file-for-fake-video-capture=${barsFile}`] : [];
+        return launchBrowser({ args: [`--use-file-for-fake-audio-capture=${file}`, ...camera] });
+      }),
+    );
+    for (const [index, [name, tone]] of voices.entries()) {
+      const browser = browsers[index]!;
       const page = await browser.newPage();
       await keepPeerConnections(page);
       // Original sound: a noise suppressor would remove a steady tone.

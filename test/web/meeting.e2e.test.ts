@@ -42,8 +42,11 @@ describe('meeting in the browser', () => {
 
   beforeAll(async () => {
     bridge = await startBridge({ MEDIA_WORKERS: '1' });
-    for (const name of ['Alice', 'Bob', 'Carol']) {
-      const browser = await launchBrowser();
+    const names = ['Alice', 'Bob', 'Carol'];
+    // Launched side by side (a launch is mostly waiting), then joined in turn: Alice first, the moderator.
+    const browsers = await Promise.all(names.map(() => launchBrowser()));
+    for (const [index, name] of names.entries()) {
+      const browser = browsers[index]!;
       const page = await browser.newPage();
       await watchContentSecurity(page);
       await joinThroughUi(page, `${bridge.url}/${room}`, name);
