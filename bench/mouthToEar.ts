@@ -80,8 +80,9 @@ async function session({ bridge, gw, phoneApp, page, clock }: Rig): Promise<{ ga
   const directPeer = await joinRoom(bridge.url, ROOM, 'Direct RTP', 'phone');
   const directId = directPeer.joined.peerId;
   let stop: (() => void) | undefined;
+  let call: Srf.Dialog | undefined;
   try {
-    const call = await dialGateway(phoneApp, gw, viaGateway);
+    call = await dialGateway(phoneApp, gw, viaGateway);
     await produceDirect(directPeer, direct);
     stop = sendBursts(clock, viaGateway, direct);
     const gatewayId = await waitFor('the caller in the room', () =>
@@ -97,7 +98,6 @@ async function session({ bridge, gw, phoneApp, page, clock }: Rig): Promise<{ ga
     const wanted = sentBefore + WARMUP_BURSTS + BURSTS + 1; // the last one may still be in flight
     await waitFor('the bursts to be sent', () => viaGateway.burstsSent.length >= wanted, (WARMUP_BURSTS + BURSTS + 5) * 1000);
     stop();
-    call.destroy();
     const heard = (await page.evaluate(() => window.onsets))!;
     // Only bursts sent after the detectors started, less the warm-up.
     const measured = (stream: PcmuStream, peerId: string) =>
@@ -105,6 +105,8 @@ async function session({ bridge, gw, phoneApp, page, clock }: Rig): Promise<{ ga
     return { gateway: measured(viaGateway, gatewayId), direct: measured(direct, directId) };
   } finally {
     stop?.();
+    // Hung up here, failed session or not: the wait below then ends, and a failed session's own error is the one thrown.
+    call?.destroy();
     viaGateway.socket.close();
     direct.socket.close();
     directPeer.client.close();
